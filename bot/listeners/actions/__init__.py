@@ -1,0 +1,11 @@
+"""Actions listeners: each feature module here has a register(app, ctx), called below."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from services.context import AppContext
+
+
+def register(app: AsyncApp, ctx: AppContext) -> None:
+    pass

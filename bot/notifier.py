@@ -1,0 +1,34 @@
+"""SlackNotifier: the domain's Notifier, written to the outbox in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.blocks import agents as agent_blocks
+from services.agents.models import Agent
+from services.outbox.service import enqueue_slack
+
+
+def post(session: Session, *, channel: str, msg: dict[str, Any], now: datetime, key: str | None = None,
+         thread_key: str | None = None) -> None:
+    enqueue_slack(session=session, method="chat.postMessage", args={"channel": channel, **msg}, now=now,
+                  message_key=key, thread_key=thread_key)
+
+
+def update(session: Session, *, key: str, msg: dict[str, Any], now: datetime) -> None:
+    enqueue_slack(session=session, method="chat.update", args=dict(msg), now=now, message_key=key)
+
+
+class SlackNotifier:
+    def agent_paused(self, *, session: Session, agent: Agent, by: str, reason: str | None, now: datetime) -> None:
+        msg = agent_blocks.paused_notice(agent_name=agent.name, by=by, reason=reason)
+        for person in {agent.owner, *agent.backup_owners}:
+            post(session, channel=person, msg=msg, now=now)
+
+    def agent_resumed(self, *, session: Session, agent: Agent, by: str, now: datetime) -> None:
+        msg = agent_blocks.resumed_notice(agent_name=agent.name, by=by)
+        for person in {agent.owner, *agent.backup_owners}:
+            post(session, channel=person, msg=msg, now=now)

@@ -1,0 +1,67 @@
+"""Thin routes for agents: parse, call a flow, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from services.agents import flows, service
+from services.agents.models import AgentCreate, AgentCreated, AgentPublic, AgentUpdate, PauseRequest
+from services.audit.service import Actor
+from services.deps import Admin, CurrentAgent, Ctx, IdempotencyKeyHeader
+from services.http.idempotency import idempotent
+
+router = APIRouter(tags=["agents"])
+ADMIN = Actor.admin()
+
+
+@router.post("/v1/agents", status_code=201, response_model=AgentCreated, dependencies=[Admin])
+def register_agent(body: AgentCreate, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    def create(session: Any) -> tuple[int, dict[str, Any]]:
+        created = flows.register_agent(session=session, ctx=ctx, data=body, actor=ADMIN)
+        return 201, created.model_dump(mode="json")
+
+    return idempotent(ctx, scope="admin:agents", key=idempotency_key, body=body.model_dump(mode="json"), create=create)
+
+
+@router.get("/v1/agents", response_model=list[AgentPublic], dependencies=[Admin])
+def list_agents(ctx: Ctx) -> list[AgentPublic]:
+    with ctx.uow() as session:
+        return [AgentPublic.of(agent) for agent in service.list_agents(session=session)]
+
+
+@router.get("/v1/agents/me")
+def me(agent: CurrentAgent, ctx: Ctx) -> dict[str, Any]:
+    """The agent as the server sees it. Budget state is added by the spend domain when present."""
+    public = AgentPublic.of(agent).model_dump(mode="json")
+    for extend in ctx.extras.get("agent_me_extensions", []):
+        public.update(extend(ctx=ctx, agent=agent))
+    return public
+
+
+@router.get("/v1/agents/{name}", response_model=AgentPublic, dependencies=[Admin])
+def show_agent(name: str, ctx: Ctx) -> AgentPublic:
+    with ctx.uow() as session:
+        return AgentPublic.of(service.require_agent(session=session, name=name))
+
+
+@router.patch("/v1/agents/{name}", response_model=AgentPublic, dependencies=[Admin])
+def update_agent(name: str, body: AgentUpdate, ctx: Ctx) -> AgentPublic:
+    return flows.update_agent(ctx=ctx, name=name, data=body, actor=ADMIN)
+
+
+@router.post("/v1/agents/{name}/pause", response_model=AgentPublic, dependencies=[Admin])
+def pause_agent(name: str, ctx: Ctx, body: PauseRequest | None = None) -> AgentPublic:
+    return flows.pause_by_name(ctx=ctx, name=name, actor=ADMIN, reason=body.reason if body else None)
+
+
+@router.post("/v1/agents/{name}/resume", response_model=AgentPublic, dependencies=[Admin])
+def resume_agent(name: str, ctx: Ctx) -> AgentPublic:
+    return flows.resume_by_name(ctx=ctx, name=name, actor=ADMIN)
+
+
+@router.post("/v1/agents/{name}/rotate-key", dependencies=[Admin])
+def rotate_key(name: str, ctx: Ctx) -> dict[str, str]:
+    return flows.rotate_key(ctx=ctx, name=name, actor=ADMIN)

@@ -1,0 +1,61 @@
+"""Agent changes that reach beyond the database: the owner hears about pauses through the notifier."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from services.agents import service
+from services.agents.models import Agent, AgentCreate, AgentCreated, AgentPublic, AgentUpdate
+from services.audit.service import Actor
+from services.context import AppContext
+
+
+def register_agent(*, session: Session, ctx: AppContext, data: AgentCreate, actor: Actor) -> AgentCreated:
+    agent, creds = service.create_agent(session=session, data=data, actor=actor, now=ctx.clock.now(),
+                                        secret_key=ctx.secret_key)
+    public = AgentPublic.of(agent).model_dump()
+    return AgentCreated(**public, api_key=creds.api_key, webhook_secret=creds.webhook_secret)
+
+
+def update_agent(*, ctx: AppContext, name: str, data: AgentUpdate, actor: Actor) -> AgentPublic:
+    with ctx.uow() as session:
+        agent = service.require_agent(session=session, name=name)
+        service.update_agent(session=session, agent=agent, data=data, actor=actor, now=ctx.clock.now())
+        return AgentPublic.of(agent)
+
+
+def pause_agent(*, session: Session, ctx: AppContext, agent: Agent, actor: Actor, reason: str | None) -> bool:
+    now = ctx.clock.now()
+    changed = service.pause_agent(session=session, agent=agent, actor=actor, reason=reason, now=now)
+    if changed:
+        ctx.notifier.agent_paused(session=session, agent=agent, by=actor.id, reason=reason, now=now)
+    return changed
+
+
+def resume_agent(*, session: Session, ctx: AppContext, agent: Agent, actor: Actor) -> bool:
+    now = ctx.clock.now()
+    changed = service.resume_agent(session=session, agent=agent, actor=actor, now=now)
+    if changed:
+        ctx.notifier.agent_resumed(session=session, agent=agent, by=actor.id, now=now)
+    return changed
+
+
+def pause_by_name(*, ctx: AppContext, name: str, actor: Actor, reason: str | None) -> AgentPublic:
+    with ctx.uow() as session:
+        agent = service.require_agent(session=session, name=name)
+        pause_agent(session=session, ctx=ctx, agent=agent, actor=actor, reason=reason)
+        return AgentPublic.of(agent)
+
+
+def resume_by_name(*, ctx: AppContext, name: str, actor: Actor) -> AgentPublic:
+    with ctx.uow() as session:
+        agent = service.require_agent(session=session, name=name)
+        resume_agent(session=session, ctx=ctx, agent=agent, actor=actor)
+        return AgentPublic.of(agent)
+
+
+def rotate_key(*, ctx: AppContext, name: str, actor: Actor) -> dict[str, str]:
+    with ctx.uow() as session:
+        agent = service.require_agent(session=session, name=name)
+        return {"name": agent.name, "api_key": service.rotate_key(session=session, agent=agent, actor=actor,
+                                                                   now=ctx.clock.now())}

@@ -1,0 +1,231 @@
+"""Agents and their accountable owners: the registration schema, the table and the public view."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import JSON, Column
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from services.db import UTCDateTime
+
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+USER_ID = r"^[UW][A-Z0-9]{2,20}$"
+CHANNEL_ID = r"^[CGD][A-Z0-9]{2,20}$"
+GROUP_ID = r"^S[A-Z0-9]{2,20}$"
+
+UserId = Annotated[str, Field(pattern=USER_ID, description="Slack user id, e.g. U012OWNER")]
+ChannelId = Annotated[str, Field(pattern=CHANNEL_ID, description="Slack channel id, e.g. C056REVIEW")]
+GroupId = Annotated[str, Field(pattern=GROUP_ID, description="Slack user group id, e.g. S090LEADS")]
+Money = Annotated[float, Field(ge=0, le=1_000_000)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused by name rather than silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_callback_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from services.outbox.urls import validate_callback_url_text
+
+    return validate_callback_url_text(value)
+
+
+class EscalationStep(Strict):
+    notify: str | None = None
+    wait_s: int | None = Field(None, ge=1, le=7 * 86400)
+    pause_agent: bool | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> EscalationStep:
+        given = [k for k in ("notify", "wait_s", "pause_agent") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a step is exactly one of notify, wait_s or pause_agent")
+        if self.notify is not None and self.notify not in ("owner", "backups", "channel"):
+            if not re.match(r"^usergroup:S[A-Z0-9]{2,20}$", self.notify):
+                raise ValueError("notify is owner, backups, channel or usergroup:<S… id>")
+        if self.pause_agent is False:
+            raise ValueError("pause_agent, when given, is true")
+        return self
+
+
+DEFAULT_ESCALATION_CHAIN: list[dict[str, Any]] = [
+    {"notify": "owner"},
+    {"wait_s": 600},
+    {"notify": "backups"},
+    {"wait_s": 900},
+    {"notify": "channel"},
+]
+
+
+class BudgetSpec(Strict):
+    period: Literal["day", "week", "month"]
+    limit_usd: float = Field(gt=0, le=10_000_000)
+    on_exceed: Literal["alert", "pause"] = "alert"
+    thresholds: list[Annotated[float, Field(gt=0, le=1.0)]] = Field(default_factory=lambda: [0.5, 0.8, 1.0])
+
+    @field_validator("thresholds")
+    @classmethod
+    def _sorted_unique(cls, value: list[float]) -> list[float]:
+        if not value:
+            raise ValueError("at least one threshold")
+        return sorted(set(value))
+
+
+class ActionPolicy(Strict):
+    autonomy: Literal["review", "auto", "deny"] = "review"
+    approvals_required: int | None = Field(None, ge=1, le=10)
+    high_risk: bool = False
+    confidence_floor: float | None = Field(None, ge=0, le=1)
+    expiry_s: int | None = Field(None, ge=60, le=30 * 86400)
+
+
+class AutonomyRule(Strict):
+    min_decisions: int = Field(50, ge=1, le=100_000)
+    min_unedited_rate: float = Field(0.95, ge=0, le=1)
+    clean_streak: int = Field(20, ge=0, le=10_000)
+    audit_sample_rate: float = Field(0.1, ge=0, le=1)
+
+
+class AgentFields(Strict):
+    """Every registration field except name and owner; PATCH takes any subset of these."""
+
+    backup_owners: list[UserId] = Field(default_factory=list, max_length=20)
+    review_channel: ChannelId | None = None
+    approvers: list[UserId] = Field(default_factory=list, max_length=100)
+    approver_groups: list[GroupId] = Field(default_factory=list, max_length=20)
+    approvals_required: int = Field(1, ge=1, le=10)
+    callback_url: str | None = Field(None, max_length=2000)
+    draft_expiry_s: int = Field(86400, ge=60, le=30 * 86400)
+    escalation_chain: list[EscalationStep] | None = Field(None, max_length=50)
+    escalation_repeat: int = Field(1, ge=1, le=10)
+    max_cost_per_request_usd: Money | None = None
+    budgets: list[BudgetSpec] = Field(default_factory=list, max_length=10)
+    team: str | None = Field(None, pattern=SLUG)
+    actions: dict[Annotated[str, Field(pattern=SLUG)], ActionPolicy] = Field(default_factory=dict, max_length=200)
+    autonomy_rule: AutonomyRule = Field(default_factory=AutonomyRule)
+
+    @field_validator("callback_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _check_callback_url(value)
+
+
+class AgentCreate(AgentFields):
+    name: str = Field(pattern=SLUG, description="unique slug")
+    owner: UserId | None = None  # required; checked by hand for the "no owner, no agent" message
+
+
+class AgentUpdate(Strict):
+    owner: UserId | None = None
+    backup_owners: list[UserId] | None = None
+    review_channel: ChannelId | None = None
+    approvers: list[UserId] | None = None
+    approver_groups: list[GroupId] | None = None
+    approvals_required: int | None = Field(None, ge=1, le=10)
+    callback_url: str | None = Field(None, max_length=2000)
+    draft_expiry_s: int | None = Field(None, ge=60, le=30 * 86400)
+    escalation_chain: list[EscalationStep] | None = None
+    escalation_repeat: int | None = Field(None, ge=1, le=10)
+    max_cost_per_request_usd: Money | None = None
+    budgets: list[BudgetSpec] | None = None
+    team: str | None = Field(None, pattern=SLUG)
+    actions: dict[Annotated[str, Field(pattern=SLUG)], ActionPolicy] | None = None
+    autonomy_rule: AutonomyRule | None = None
+
+    @field_validator("callback_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        return _check_callback_url(value)
+
+
+class PauseRequest(Strict):
+    reason: str | None = Field(None, max_length=500)
+
+
+class Agent(SQLModel, table=True):
+    __tablename__ = "agents"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    name: str = SQLField(index=True, unique=True, max_length=63)
+    owner: str = SQLField(max_length=32)
+    backup_owners: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    review_channel: str | None = SQLField(default=None, max_length=32)
+    approvers: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    approver_groups: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    approvals_required: int = 1
+    callback_url: str | None = SQLField(default=None, max_length=2000)
+    draft_expiry_s: int = 86400
+    escalation_chain: list[dict[str, Any]] | None = SQLField(default=None, sa_column=Column(JSON, nullable=True))
+    escalation_repeat: int = 1
+    max_cost_per_request_usd: float | None = None
+    budgets: list[dict[str, Any]] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    team: str | None = SQLField(default=None, max_length=63, index=True)
+    actions: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    autonomy_rule: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = SQLField(default="active", max_length=16)
+    paused_by: str | None = SQLField(default=None, max_length=64)
+    paused_reason: str | None = SQLField(default=None, max_length=500)
+    paused_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)
+    api_key_hash: str = SQLField(index=True, unique=True, max_length=64)
+    api_key_prefix: str = SQLField(max_length=16)
+    webhook_secret_enc: str = SQLField(max_length=512)
+    created_at: datetime = SQLField(sa_type=UTCDateTime)
+    updated_at: datetime = SQLField(sa_type=UTCDateTime)
+
+    def policy_for(self, action: str) -> ActionPolicy:
+        """The action's policy; unknown actions get the defaults."""
+        raw = (self.actions or {}).get(action)
+        return ActionPolicy.model_validate(raw) if raw else ActionPolicy()
+
+    def chain(self) -> list[dict[str, Any]]:
+        return list(self.escalation_chain) if self.escalation_chain else list(DEFAULT_ESCALATION_CHAIN)
+
+    @property
+    def rule(self) -> AutonomyRule:
+        return AutonomyRule.model_validate(self.autonomy_rule or {})
+
+
+class AgentPublic(BaseModel):
+    name: str
+    owner: str
+    backup_owners: list[str]
+    review_channel: str | None
+    approvers: list[str]
+    approver_groups: list[str]
+    approvals_required: int
+    callback_url: str | None
+    draft_expiry_s: int
+    escalation_chain: list[dict[str, Any]]
+    escalation_repeat: int
+    max_cost_per_request_usd: float | None
+    budgets: list[dict[str, Any]]
+    team: str | None
+    actions: dict[str, Any]
+    autonomy_rule: dict[str, Any]
+    status: str
+    paused_by: str | None
+    paused_reason: str | None
+    paused_at: datetime | None
+    api_key_prefix: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentPublic:
+        data = agent.model_dump()
+        data["escalation_chain"] = agent.chain()
+        data["autonomy_rule"] = agent.rule.model_dump()
+        return cls.model_validate(data)
+
+
+class AgentCreated(AgentPublic):
+    api_key: str
+    webhook_secret: str

@@ -1,0 +1,42 @@
+"""Shared CLI plumbing: the root group and a context built from settings, without the web server."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from services.clock import SystemClock
+from services.config import get_settings
+from services.context import AppContext
+from services.db import make_engine
+from services.errors import CountersignError
+
+
+@click.group(help="Countersign: human checkpoints, accountable owners and budgets for AI agents.")
+def cli() -> None:
+    pass
+
+
+def make_context(*, migrate: bool = True) -> AppContext:
+    from bot.notifier import SlackNotifier
+    from services import migrations
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    if migrate:
+        migrations.upgrade(engine)
+    return AppContext(settings=settings, engine=engine, clock=SystemClock(), notifier=SlackNotifier())
+
+
+def emit(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def fail(error: CountersignError) -> None:
+    click.echo(f"error: {error.detail}", err=True)
+    for item in error.errors:
+        click.echo(f"  {item.field}: {item.message}", err=True)
+    sys.exit(2)

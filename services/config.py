@@ -1,0 +1,79 @@
+"""One Settings object, read from the environment and `.env`; nothing else reads os.environ."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field("sqlite:///./countersign.db", alias="DATABASE_URL")
+    slack_bot_token: SecretStr | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_app_token: SecretStr | None = Field(None, alias="SLACK_APP_TOKEN")
+    slack_api_url: str = Field("https://slack.com/api/", alias="SLACK_API_URL")
+    admin_token: SecretStr | None = Field(None, alias="COUNTERSIGN_ADMIN_TOKEN")
+    timezone: str = Field("UTC", alias="COUNTERSIGN_TIMEZONE")
+    host: str = Field("127.0.0.1", alias="COUNTERSIGN_HOST")
+    port: int = Field(8000, alias="COUNTERSIGN_PORT")
+    callback_deny_private: bool = Field(False, alias="COUNTERSIGN_CALLBACK_DENY_PRIVATE")
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+
+    # Additions beyond the contract (add, don't rename).
+    # Key that encrypts webhook secrets at rest; when unset a key is generated and kept in the database.
+    secret_key: SecretStr | None = Field(None, alias="COUNTERSIGN_SECRET_KEY")
+    # Slack users allowed to pause, resume and hand over any agent.
+    admin_users: list[str] = Field(default_factory=list, alias="COUNTERSIGN_ADMIN_USERS")
+    max_body_bytes: int = Field(256 * 1024, alias="COUNTERSIGN_MAX_BODY_BYTES")
+    scheduler_enabled: bool = Field(True, alias="COUNTERSIGN_SCHEDULER")
+    tick_seconds: float = Field(1.0, alias="COUNTERSIGN_TICK_SECONDS")
+    digest_model: str = Field("gpt-4o-mini", alias="COUNTERSIGN_DIGEST_MODEL")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("admin_users", mode="before")
+    @classmethod
+    def _split_users(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None and bool(self.slack_app_token.get_secret_value())
+
+    def slack_status(self) -> str:
+        """One line for the startup summary: on or off, and why."""
+        if not self.slack_enabled:
+            return "off (SLACK_BOT_TOKEN unset: Slack deliveries wait in the outbox)"
+        if self.socket_mode:
+            return "on, Socket Mode (SLACK_APP_TOKEN set)"
+        if self.slack_signing_secret is None:
+            return "on for sending; /slack/events refuses requests (SLACK_SIGNING_SECRET unset)"
+        return "on, HTTP mode at POST /slack/events"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,114 @@
+"""Engine, sessions and the few SQL idioms every domain shares.
+
+SQLite is the embedded default: WAL, a busy timeout, and every transaction opened with BEGIN IMMEDIATE so
+writers queue instead of failing on a stale snapshot (our single-writer path). PostgreSQL is how several
+replicas share one database: due work is claimed with FOR UPDATE SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Session, select
+
+T = TypeVar("T")
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain postgres URLs and route them to psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on any error."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def claim_due(session: Session, statement: Any, *, limit: int = 100) -> list[Any]:
+    """Rows of `statement` this replica may work on now.
+
+    On PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED, so another replica running the same job
+    skips them until this transaction ends. On SQLite the BEGIN IMMEDIATE transaction already excludes
+    every other writer.
+    """
+    statement = statement.limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return list(session.exec(statement).all())
+
+
+def advisory_lock(session: Session, key: int) -> None:
+    """Serialise one kind of write across replicas (PostgreSQL); SQLite's writer lock already does."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(_pg_xact_lock(key)))  # type: ignore[call-overload]
+
+
+def _pg_xact_lock(key: int) -> Any:
+    from sqlalchemy import func
+
+    return func.pg_advisory_xact_lock(key)

@@ -1,0 +1,73 @@
+"""FastAPI dependencies as Annotated aliases: the context, the calling agent, the admin."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from services.agents import service as agents
+from services.agents.models import Agent
+from services.context import AppContext
+from services.errors import AgentPaused, Unauthorized
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("missing Authorization: Bearer <token> header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def get_agent(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Agent:
+    token = _bearer(authorization)
+    with ctx.uow() as session:
+        agent = agents.get_agent_by_key(session=session, api_key=token)
+    if agent is None:
+        raise Unauthorized("unknown or revoked API key")
+    return agent
+
+
+CurrentAgent = Annotated[Agent, Depends(get_agent)]
+
+
+def paused_error(agent: Agent) -> AgentPaused:
+    why = f": {agent.paused_reason}" if agent.paused_reason else ""
+    return AgentPaused(
+        f"agent {agent.name!r} is paused by {agent.paused_by or 'unknown'}{why}",
+        extra={"paused_by": agent.paused_by, "paused_reason": agent.paused_reason,
+               "paused_at": agent.paused_at.isoformat() if agent.paused_at else None},
+    )
+
+
+def get_writable_agent(agent: CurrentAgent) -> Agent:
+    """Writes from a paused agent are refused with 423, saying who paused it and why."""
+    if agent.status == "paused":
+        raise paused_error(agent)
+    return agent
+
+
+WritingAgent = Annotated[Agent, Depends(get_writable_agent)]
+
+
+def require_admin(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
+    configured = ctx.settings.admin_token
+    if configured is None or not configured.get_secret_value():
+        raise Unauthorized("the admin API is disabled: COUNTERSIGN_ADMIN_TOKEN is not set")
+    token = _bearer(authorization)
+    if not hmac.compare_digest(token.encode(), configured.get_secret_value().encode()):
+        raise Unauthorized("wrong admin token")
+
+
+Admin = Depends(require_admin)
+IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]

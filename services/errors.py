@@ -1,0 +1,84 @@
+"""The domain's errors, one hierarchy. The HTTP layer maps them to problem+json; the Slack layer to a polite
+ephemeral message. Each carries a human sentence (`detail`) safe to show to the caller."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class CountersignError(Exception):
+    status = 400
+    title = "Bad request"
+    type_slug = "bad-request"
+
+    def __init__(
+        self, detail: str, *, errors: list[FieldError] | None = None, extra: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        self.extra = extra  # more members for the problem body, e.g. who paused an agent
+
+
+class ValidationFailed(CountersignError):
+    status = 422
+    title = "Validation failed"
+    type_slug = "validation-failed"
+
+
+class Unauthorized(CountersignError):
+    status = 401
+    title = "Unauthorized"
+    type_slug = "unauthorized"
+
+
+class Forbidden(CountersignError):
+    status = 403
+    title = "Forbidden"
+    type_slug = "forbidden"
+
+
+class NotFound(CountersignError):
+    status = 404
+    title = "Not found"
+    type_slug = "not-found"
+
+
+class Conflict(CountersignError):
+    status = 409
+    title = "Conflict"
+    type_slug = "conflict"
+
+
+class AlreadyDecided(Conflict):
+    title = "Already decided"
+    type_slug = "already-decided"
+
+
+class PayloadTooLarge(CountersignError):
+    status = 413
+    title = "Payload too large"
+    type_slug = "payload-too-large"
+
+
+class AgentPaused(CountersignError):
+    status = 423
+    title = "Agent paused"
+    type_slug = "agent-paused"
+
+
+class Unavailable(CountersignError):
+    status = 503
+    title = "Service unavailable"
+    type_slug = "unavailable"
+
+
+def field_error(field: str, message: str) -> ValidationFailed:
+    """A validation failure naming one field, the common case."""
+    return ValidationFailed(f"{field}: {message}", errors=[FieldError(field, message)])

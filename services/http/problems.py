@@ -1,0 +1,79 @@
+"""Every error leaves as application/problem+json; validation errors name the field."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.errors import CountersignError
+
+log = logging.getLogger("countersign.http")
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://countersign.dev/problems/"
+
+
+def problem(status: int, title: str, detail: str, *, slug: str, errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    if extra:
+        body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """('body', 'budgets', 0, 'period') -> 'budgets[0].period'."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif not isinstance(part, str) or part.startswith("function-") or part in ("list", "dict"):
+            continue
+        else:
+            out += ("." if out else "") + part
+    return out or "body"
+
+
+def _clean_message(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CountersignError)
+    async def _domain(_: Request, exc: CountersignError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors] or None
+        return problem(exc.status, exc.title, exc.detail, slug=exc.type_slug, errors=errors, headers=headers,
+                       extra=exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = exc.errors()
+        if any(err.get("type") == "json_invalid" for err in raw):
+            return problem(400, "Malformed JSON", "the request body is not valid JSON", slug="malformed-json",
+                           errors=[{"field": "body", "message": "not valid JSON"}])
+        errors = [{"field": field_path(err.get("loc", ())), "message": _clean_message(str(err.get("msg", "")))}
+                  for err in raw]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        return problem(422, "Validation failed", detail, slug="validation-failed", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        return problem(exc.status_code, title, str(exc.detail), slug=title.lower().replace(" ", "-"),
+                       headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error: %s", type(exc).__name__, exc_info=exc)
+        return problem(500, "Internal error", "something went wrong on our side; it has been logged",
+                       slug="internal-error")

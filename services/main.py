@@ -1,0 +1,185 @@
+"""create_app(): FastAPI plus its lifespan (outbox sender, scheduler, Socket Mode). The one place bot/ is
+wired in: services/ otherwise knows nothing of Slack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import Engine, func, select, text
+
+from services import migrations
+from services.agents.api import router as agents_router
+from services.clock import Clock, SystemClock
+from services.config import Settings, get_settings
+from services.context import AppContext
+from services.db import make_engine
+from services.http import limits, problems
+from services.http.metrics import Metrics, MetricsMiddleware
+from services.notify import Notifier
+from services.outbox.models import OutboxMessage
+from services.outbox.sender import OutboxSender
+from services.scheduler import Job, start_scheduler
+
+log = logging.getLogger("countersign")
+
+
+def _domain_routers() -> list[Any]:
+    import importlib
+
+    routers = []
+    for name in ("drafts", "incidents", "runs", "spend", "digests", "autonomy"):
+        try:
+            routers.append(importlib.import_module(f"services.{name}.api").router)
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"services.{name}", f"services.{name}.api"):
+                raise
+    return routers
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    notifier: Notifier | None = None,
+    slack_client: Any | None = None,
+    http_client: httpx.AsyncClient | None = None,
+    run_background: bool = True,
+    jobs: list[Job] | None = None,
+    migrate: bool = True,
+    channel_interval_s: float = 1.0,
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    if migrate:
+        migrations.upgrade(engine)
+    if notifier is None:
+        from bot.notifier import SlackNotifier
+
+        notifier = SlackNotifier()
+    ctx = AppContext(settings=settings, engine=engine, clock=clock or SystemClock(), notifier=notifier)
+    metrics = Metrics()
+    metrics.add_gauges("countersign_outbox_depth", "Outbox rows waiting for delivery", lambda: _outbox_depth(engine),
+                       "kind")
+
+    slack_app, slack_handler, slack_transport = None, None, None
+    if settings.slack_enabled:
+        from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+
+        from bot.app import build_app, make_client
+        from bot.transport import SlackWebTransport
+
+        client = slack_client or make_client(settings)
+        slack_app = build_app(ctx, client)
+        slack_handler = AsyncSlackRequestHandler(slack_app)
+        slack_transport = SlackWebTransport(client)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        ctx.outbox_wakeup.loop = ctx.decision_wakeup.loop = loop
+        own_http = http_client is None
+        http = http_client or httpx.AsyncClient(follow_redirects=False)
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[None]] = []
+        scheduler = None
+        socket_handler = None
+        if run_background:
+            sender = OutboxSender(engine=engine, clock=ctx.clock, slack=slack_transport, http=http,
+                                  secret_key=ctx.secret_key, deny_private=settings.callback_deny_private,
+                                  channel_interval_s=channel_interval_s)
+            wake = ctx.outbox_wakeup.subscribe()
+            tasks.append(asyncio.create_task(sender.run_forever(stop, wake)))
+            if settings.scheduler_enabled:
+                scheduler = start_scheduler(ctx, jobs)
+        if slack_app is not None and settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            socket_handler = AsyncSocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
+            await socket_handler.connect_async()
+        try:
+            yield
+        finally:
+            stop.set()
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            if socket_handler is not None:
+                await socket_handler.close_async()
+            for task in tasks:
+                with suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=5)
+            if own_http:
+                await http.aclose()
+
+    app = FastAPI(title="Countersign", version="0.1.0", lifespan=lifespan,
+                  description="Human checkpoints, accountable owners and budgets for AI agents.")
+    app.state.ctx = ctx
+    app.state.metrics = metrics
+    problems.install(app)
+    app.add_middleware(limits.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.include_router(agents_router)
+    for router in _domain_routers():
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> JSONResponse:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any database failure means "not ready"; the body says which
+            return problems.problem(503, "Not ready", f"database unreachable: {type(exc).__name__}", slug="not-ready")
+        return JSONResponse({"status": "ready", "database": "ok"})
+
+    @app.get("/metrics", tags=["ops"])
+    def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        if slack_handler is None:
+            return problems.problem(503, "Slack is off", "SLACK_BOT_TOKEN is not set", slug="slack-off")
+        if settings.slack_signing_secret is None:
+            return problems.problem(503, "Slack requests refused", "SLACK_SIGNING_SECRET is not set",
+                                    slug="slack-unverifiable")
+        return await slack_handler.handle(request)
+
+    app.state.slack_app = slack_app
+    return app
+
+
+def _outbox_depth(engine: Engine) -> dict[str, float]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(OutboxMessage.kind, func.count()).where(OutboxMessage.status == "pending").group_by(OutboxMessage.kind)  # type: ignore[arg-type]
+        ).all()
+    depth = {"slack": 0.0, "callback": 0.0}
+    depth.update({kind: float(count) for kind, count in rows})
+    return depth
+
+
+def startup_summary(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    db = f"{url.get_backend_name()} ({url.database})" if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+    return "\n".join([
+        "Countersign",
+        f"  database:  {db}",
+        f"  slack:     {settings.slack_status()}",
+        f"  listening: http://{settings.host}:{settings.port}",
+        f"  admin API: {'on' if settings.admin_token else 'off (COUNTERSIGN_ADMIN_TOKEN unset)'}",
+        f"  timezone:  {settings.timezone}",
+    ])

@@ -1,0 +1,140 @@
+"""Shared fixtures: a migrated database (SQLite always, PostgreSQL when COUNTERSIGN_TEST_POSTGRES_URL is set),
+the fake Slack over real HTTP, an agent's callback receiver, and a Harness that drives a whole app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from services import migrations
+from services.db import make_engine, normalize_url
+from tests.fakes.receiver import FakeAgentReceiver
+from tests.fakes.slack import FakeSlack
+from tests.harness import Harness
+
+PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--runslow", action="store_true", default=False, help="run the long soak tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--runslow"):
+        return
+    skip = pytest.mark.skip(reason="long run: pass --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once; each test copies the file, which is much faster than migrating again."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrations.upgrade(engine)
+    engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    if not PG_URL:
+        yield None
+        return
+    admin = create_engine(normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    name = f"cs_tpl_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalize_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    yield name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _pg_copy(template: str) -> tuple[str, str]:
+    admin = create_engine(normalize_url(PG_URL or ""), isolation_level="AUTOCOMMIT")
+    name = f"cs_t_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return name, make_url(normalize_url(PG_URL or "")).set(database=name).render_as_string(hide_password=False)
+
+
+def _pg_drop(name: str) -> None:
+    admin = create_engine(normalize_url(PG_URL or ""), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path,
+           pg_template: str | None) -> Iterator[str]:
+    """A fresh, migrated database: every test using it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "countersign.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    if pg_template is None:
+        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+    name, url = _pg_copy(pg_template)
+    yield url
+    _pg_drop(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh SQLite database, for tests that need not run twice."""
+    path = tmp_path / "countersign.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def pg_url(pg_template: str | None) -> Iterator[str]:
+    """A fresh PostgreSQL database, for tests only PostgreSQL can run (several replicas)."""
+    if pg_template is None:
+        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+    name, url = _pg_copy(pg_template)
+    yield url
+    _pg_drop(name)
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack(token=None) as fake:
+        yield fake
+
+
+@pytest.fixture
+def receiver() -> Iterator[FakeAgentReceiver]:
+    with FakeAgentReceiver() as fake:
+        yield fake
+
+
+@pytest.fixture
+def harness(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> Iterator[Harness]:
+    """A running app on SQLite with Slack pointed at the fake, background loops on, real clock."""
+    with Harness(sqlite_url, slack=slack, receiver=receiver) as h:
+        yield h
+
+
+@pytest.fixture
+def any_db_harness(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> Iterator[Harness]:
+    """The same, once on SQLite and once on PostgreSQL."""
+    with Harness(db_url, slack=slack, receiver=receiver) as h:
+        yield h
