@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(True, alias="COUNTERSIGN_SCHEDULER")
     tick_seconds: float = Field(1.0, alias="COUNTERSIGN_TICK_SECONDS")
     digest_model: str = Field("gpt-4o-mini", alias="COUNTERSIGN_DIGEST_MODEL")
+    # Pace of chat.postMessage per channel (Slack allows about 1/s); tests and benchmarks lower it.
+    slack_channel_interval_s: float = Field(1.0, ge=0, alias="COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S")
 
     @field_validator("timezone")
     @classmethod

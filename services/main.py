@@ -55,7 +55,7 @@ def create_app(
     run_background: bool = True,
     jobs: list[Job] | None = None,
     migrate: bool = True,
-    channel_interval_s: float = 1.0,
+    channel_interval_s: float | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
@@ -95,7 +95,8 @@ def create_app(
         if run_background:
             sender = OutboxSender(engine=engine, clock=ctx.clock, slack=slack_transport, http=http,
                                   secret_key=ctx.secret_key, deny_private=settings.callback_deny_private,
-                                  channel_interval_s=channel_interval_s)
+                                  channel_interval_s=settings.slack_channel_interval_s
+                                  if channel_interval_s is None else channel_interval_s)
             wake = ctx.outbox_wakeup.subscribe()
             tasks.append(asyncio.create_task(sender.run_forever(stop, wake)))
             if settings.scheduler_enabled:
