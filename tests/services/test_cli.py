@@ -1,0 +1,56 @@
+"""The README's path: register an agent from the CLI, then call the API with the key it printed."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from services.main import startup_summary
+from tests.harness import Harness, make_settings
+
+
+def _cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run([sys.executable, "-m", "services", *args], env=env, capture_output=True, text=True)
+
+
+def test_agents_add_then_me(sqlite_url: str) -> None:
+    """`countersign agents add` prints a key once; that key authenticates GET /v1/agents/me."""
+    added = _cli("agents", "add", "quoter", "--owner", "U012OWNER", "--channel", "C056REVIEW",
+                 "--approver", "U078ALICE", url=sqlite_url)
+    assert added.returncode == 0, added.stderr
+    key = re.search(r"api_key:\s+(\S+)", added.stdout).group(1)  # type: ignore[union-attr]
+    assert "webhook_secret:" in added.stdout
+    with Harness(sqlite_url) as h:
+        me = h.client.get("/v1/agents/me", headers=h.bearer(key))
+        assert me.status_code == 200 and me.json()["review_channel"] == "C056REVIEW"
+    listed = _cli("agents", "list", url=sqlite_url)
+    assert "quoter" in listed.stdout and key not in listed.stdout
+
+
+def test_agents_add_without_owner_says_why(sqlite_url: str) -> None:
+    """No owner, no agent: the CLI refuses with the reason, not a usage error."""
+    result = _cli("agents", "add", "orphan", url=sqlite_url)
+    assert result.returncode == 2 and "no owner, no agent" in result.stderr
+
+
+def test_pause_resume_rotate_from_cli(sqlite_url: str) -> None:
+    """pause, resume and rotate-key work by name and report the new state."""
+    assert _cli("agents", "add", "a1", "--owner", "U1OWNER", url=sqlite_url).returncode == 0
+    assert "paused" in _cli("agents", "pause", "a1", "--reason", "testing", url=sqlite_url).stdout
+    assert '"paused_reason": "testing"' in _cli("agents", "show", "a1", url=sqlite_url).stdout
+    assert "active" in _cli("agents", "resume", "a1", url=sqlite_url).stdout
+    assert "cs_agent_" in _cli("agents", "rotate-key", "a1", url=sqlite_url).stdout
+    missing = _cli("agents", "show", "nobody", url=sqlite_url)
+    assert missing.returncode == 2 and "no agent named" in missing.stderr
+
+
+def test_startup_summary_says_why_slack_is_off() -> None:
+    """The one-screen summary names the database, Slack's state and the reason, and the address."""
+    off = startup_summary(make_settings("sqlite:///./x.db"))
+    assert "sqlite" in off and "SLACK_BOT_TOKEN unset" in off and "http://127.0.0.1:8000" in off
+    on = startup_summary(make_settings("postgresql://u:pw@db/cs", None, SLACK_BOT_TOKEN="xoxb-1",
+                                       SLACK_APP_TOKEN="xapp-1"))
+    assert "Socket Mode" in on and "pw" not in on
