@@ -1,0 +1,209 @@
+"""The one command for the figures: `python -m bench.run [--pg URL] [--quick] [--out bench/RESULTS.md]`.
+
+Starts the real server (its own process) on SQLite and on PostgreSQL, drives it over loopback and prints one
+table: ingest rates with p50/p99 at concurrency 1 and 16, the bare one-insert ceiling and our ratio to it, p99
+Slack ack time for button clicks under load, digest and escalation-tick times, resident memory after the run.
+Parts whose endpoints or bench hooks have not landed yet are reported as n/a.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import machine
+from bench.live import bare_server, countersign_server, pg_database, register_agent, sqlite_database
+from bench.load import LoadResult, Request, drive, run_load
+from bench.slack import click_request, pick_button
+from services import migrations
+from services.db import make_engine
+from tests.fakes.receiver import FakeAgentReceiver
+from tests.fakes.slack import FakeSlack
+
+REVIEW_CHANNEL = "C056REVIEW"
+CONCURRENCY = (1, 16)
+
+
+def _bodies() -> dict[str, tuple[str, Callable[[int], dict[str, Any]]]]:
+    run = uuid.uuid4().hex[:8]  # unique ids per run, so idempotent endpoints really insert
+    return {
+        "drafts": ("/v1/drafts", lambda i: {"action": "bench_reply", "title": f"Bench draft {i}",
+                                             "body": "Hello, this is a benchmark draft. " * 8,
+                                             "context": {"ticket": i}, "requested_by": "bench"}),
+        "usage": ("/v1/usage", lambda i: {"model": "gpt-4o-mini", "provider": "openai", "input_tokens": 1200,
+                                          "output_tokens": 300, "request_id": f"bench-{run}-{i}"}),
+        "incidents": ("/v1/incidents", lambda i: {"kind": "bench", "severity": "low",
+                                                  "summary": f"Bench incident {i}",
+                                                  "dedup_key": f"bench-{run}-{i}"}),
+    }
+
+
+def _fmt_ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.extras: dict[str, dict[str, str]] = {}
+
+    def add(self, backend: str, what: str, concurrency: int, result: LoadResult | None, ceiling: float | None = None,
+            note: str = "") -> None:
+        self.rows.append({"backend": backend, "what": what, "c": concurrency, "result": result, "ceiling": ceiling,
+                          "note": note})
+
+    def table(self) -> str:
+        lines = ["| backend | what | concurrency | per second | p50 ms | p99 ms | vs bare | errors |",
+                 "|---|---|---:|---:|---:|---:|---:|---:|"]
+        for row in self.rows:
+            r: LoadResult | None = row["result"]
+            if r is None:
+                lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | n/a | n/a | n/a | n/a | {row['note']} |")
+                continue
+            ratio = f"{r.throughput / row['ceiling']:.2f}" if row["ceiling"] else "—"
+            bad = r.n - r.ok
+            lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | {r.throughput:.0f} | {r.p50_ms:.1f} | "
+                         f"{r.p99_ms:.1f} | {ratio} | {bad or ''} |")
+        lines += ["", "| backend | click ack p99 ms (under load) | digest over 1,000,000 usage events | "
+                      "escalation tick, 10,000 open incidents | server RSS after the run |",
+                  "|---|---:|---:|---:|---:|"]
+        for backend, extra in self.extras.items():
+            lines.append(f"| {backend} | {extra.get('click', 'n/a')} | {extra.get('digest', 'n/a')} | "
+                         f"{extra.get('escalation', 'n/a')} | {extra.get('rss', 'n/a')} |")
+        return "\n".join(lines)
+
+
+def _paths(base_url: str) -> set[str]:
+    return set(httpx.get(f"{base_url}/openapi.json", timeout=10).json().get("paths", {}))
+
+
+def _wait_for_cards(slack: FakeSlack, want: int, timeout: float) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    cards: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        cards = [m for m in slack.messages_in(REVIEW_CHANNEL) if pick_button(m)]
+        if len(cards) >= want:
+            break
+        time.sleep(0.2)
+    return cards
+
+
+def _clicks_under_load(base_url: str, slack: FakeSlack, key: str, cards: list[dict[str, Any]], n_load: int,
+                       make_draft: Callable[[int], Request]) -> LoadResult:
+    """Press one button on each card while drafts pour in at concurrency 16; the ack time is what Slack sees."""
+    def make_click(i: int) -> Request:
+        card = cards[i % len(cards)]
+        return click_request(card, pick_button(card) or {}, user="U078ALICE",
+                             response_url=slack.response_url(f"bench-click-{i}"))
+
+    async def both() -> LoadResult:
+        load = asyncio.create_task(drive(base_url, make_draft, n=n_load, concurrency=16))
+        await asyncio.sleep(0.2)
+        clicks = await drive(base_url, make_click, n=len(cards), concurrency=4)
+        await load
+        return clicks
+
+    return asyncio.run(both())
+
+
+def bench_countersign(backend: str, db_url: str, n: int, figures: Figures, ceiling: dict[int, float]) -> None:
+    extra = figures.extras.setdefault(backend, {})
+    with FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver, \
+            countersign_server(db_url, slack_url=slack.url) as server:
+        agent = register_agent(server.base_url, f"bench-{uuid.uuid4().hex[:6]}", callback_url=receiver.url)
+        auth = {"Authorization": f"Bearer {agent['api_key']}"}
+        paths = _paths(server.base_url)
+        bodies = _bodies()
+        for what, (path, body) in bodies.items():
+            for c in CONCURRENCY:
+                if path not in paths:
+                    figures.add(backend, what, c, None, note="endpoint not built yet")
+                    continue
+                result = run_load(server.base_url, lambda i, p=path, b=body, c=c: Request(
+                    "POST", p, json=b(i + c * n), headers=auth), n=n, concurrency=c)
+                figures.add(backend, what, c, result, ceiling.get(c))
+        if "/v1/drafts" in paths:
+            cards = _wait_for_cards(slack, want=min(n, 300), timeout=30)
+            if cards:
+                make_draft = lambda i: Request("POST", "/v1/drafts", json=bodies["drafts"][1](10 * n + i), headers=auth)  # noqa: E731
+                clicks = _clicks_under_load(server.base_url, slack, agent["api_key"], cards[:300], n, make_draft)
+                extra["click"] = f"{clicks.p99_ms:.1f} ({len(clicks.latencies)} clicks)"
+        rss = server.rss_kib()
+        extra["rss"] = f"{rss / 1024:.0f} MiB" if rss else "n/a"
+
+
+def bench_bare(backend: str, db_url: str, n: int, figures: Figures) -> dict[int, float]:
+    ceiling: dict[int, float] = {}
+    with bare_server(db_url) as server:
+        for c in CONCURRENCY:
+            result = run_load(server.base_url, lambda i: Request("POST", "/bare", json={
+                "title": f"Bench draft {i}", "body": "Hello, this is a benchmark draft. " * 8}), n=n, concurrency=c)
+            figures.add(backend, "bare insert (ceiling)", c, result)
+            ceiling[c] = result.throughput
+    return ceiling
+
+
+def hook(module: str, db_url: str) -> str:
+    """bench.digest.run(url) and bench.escalation_tick.run(url) are written by their domains; n/a until then.
+    They get a migrated, empty database and return seconds (a float) or a dict with "seconds"."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name != module:
+            raise
+        return "n/a"
+    engine = make_engine(db_url)
+    migrations.upgrade(engine)
+    engine.dispose()
+    result = mod.run(db_url)
+    seconds = result.get("seconds") if isinstance(result, dict) else result
+    return f"{float(seconds):.2f} s" if seconds is not None else str(result)
+
+
+def run(backends: list[tuple[str, Callable[[], Any]]], n: int) -> Figures:
+    figures = Figures()
+    for backend, database in backends:
+        with database() as url:
+            ceiling = bench_bare(backend, url, n, figures)
+        with database() as url:
+            bench_countersign(backend, url, n, figures, ceiling)
+        with database() as url:
+            figures.extras[backend]["digest"] = hook("bench.digest", url)
+        with database() as url:
+            figures.extras[backend]["escalation"] = hook("bench.escalation_tick", url)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg", default=os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL"),
+                        help="PostgreSQL server URL; a fresh database is created per part (default: "
+                             "$COUNTERSIGN_TEST_POSTGRES_URL)")
+    parser.add_argument("--quick", action="store_true", help="200 requests per cell instead of 2,000")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    args = parser.parse_args()
+    n = 200 if args.quick else 2000
+    backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_database)]
+    if args.pg:
+        backends.append(("postgres", lambda: pg_database(args.pg)))
+    before = machine.loadavg()
+    started = time.monotonic()
+    figures = run(backends, n)
+    report = machine.report(figures.table(), n=n, pg_url=args.pg, load_before=before,
+                            minutes=(time.monotonic() - started) / 60)
+    print(report)
+    args.out.write_text(report)
+
+
+if __name__ == "__main__":
+    main()
