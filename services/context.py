@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from services.clock import Clock
 from services.config import Settings
-from services.db import session_scope
+from services.db import read_scope, session_scope
 from services.notify import Notifier
 
 
@@ -59,6 +59,12 @@ class AppContext:
         with session_scope(self.engine) as session:
             yield session
         self.outbox_wakeup.fire()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit: doesn't wait for SQLite's writer lock. Use it for GETs and checks."""
+        with read_scope(self.engine) as session:
+            yield session
 
     @property
     def secret_key(self) -> str | None:

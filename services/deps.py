@@ -31,7 +31,7 @@ def _bearer(authorization: str | None) -> str:
 
 def get_agent(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Agent:
     token = _bearer(authorization)
-    with ctx.uow() as session:
+    with ctx.read() as session:
         agent = agents.get_agent_by_key(session=session, api_key=token)
     if agent is None:
         raise Unauthorized("unknown or revoked API key")
