@@ -1,3 +1,15 @@
 """Action, block and callback ids in one place, so builders and listeners can't drift apart."""
 
 COMMAND = "/countersign"
+
+# Incidents: card buttons carry the incident id as value; snooze and halt ids end in their choice.
+INCIDENT_ACTIONS_BLOCK = "incident_actions"
+INCIDENT_HALT_BLOCK = "incident_halt"
+INCIDENT_ACK = "incident_ack"
+INCIDENT_RESOLVE = "incident_resolve"
+INCIDENT_SNOOZE_PREFIX = "incident_snooze_"  # + seconds, e.g. incident_snooze_1800
+INCIDENT_PAUSE = "incident_pause"
+RUN_HALT_PREFIX = "run_halt_"  # + choice: resume | abort | handoff
+INCIDENT_RESOLVE_VIEW = "incident_resolve_modal"
+INCIDENT_NOTE_BLOCK = "incident_note"
+INCIDENT_NOTE_INPUT = "note"

@@ -8,11 +8,14 @@ Each domain adds its own protocol here as it grows, and Notifier gathers them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import Session
 
 from services.agents.models import Agent
+
+if TYPE_CHECKING:
+    from services.incidents.models import Incident, IncidentEvent
 
 
 class AgentNotifier(Protocol):
@@ -21,5 +24,22 @@ class AgentNotifier(Protocol):
     def agent_resumed(self, *, session: Session, agent: Agent, by: str, now: datetime) -> None: ...
 
 
-class Notifier(AgentNotifier, Protocol):
+class IncidentNotifier(Protocol):
+    """Incident cards: one per recipient (user, channel or user group), updated in place; a log thread."""
+
+    def incident_card(self, *, session: Session, incident: Incident, recipient: str, channel: str,
+                      now: datetime) -> None: ...
+
+    def incident_refresh(self, *, session: Session, incident: Incident, now: datetime) -> None: ...
+
+    def incident_log(self, *, session: Session, incident: Incident, event: IncidentEvent, now: datetime) -> None: ...
+
+    def incident_nudge(self, *, session: Session, incident: Incident, recipient: str, now: datetime) -> None: ...
+
+    def incident_reminder(self, *, session: Session, incident: Incident, user: str, now: datetime) -> None: ...
+
+    def owner_handed_over(self, *, session: Session, agent: Agent, previous: str, by: str, now: datetime) -> None: ...
+
+
+class Notifier(AgentNotifier, IncidentNotifier, Protocol):
     pass

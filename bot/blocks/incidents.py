@@ -1,0 +1,170 @@
+"""Incident cards, thread lines, reminders and the resolve modal: pure builders over an Incident."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from bot import ids
+from bot.blocks.common import (FIELD_TEXT_MAX, actions, button, clip, context, escape, header, message, plain,
+                               section, user)
+from services.incidents.models import SNOOZE_CHOICES_S, Incident, IncidentEvent
+
+SEVERITY_ICON = {"low": ":large_blue_circle:", "high": ":large_orange_circle:", "critical": ":red_circle:"}
+HALT_LABELS = {"resume": "Resume the run", "abort": "Abort the run", "handoff": "Hand to a human"}
+DETAILS_MAX = 1500
+
+
+def who(actor: str) -> str:
+    """A Slack user as a mention; a system actor or agent as plain words."""
+    return user(actor) if actor[:1] in ("U", "W") and actor[1:].isalnum() else escape(actor)
+
+
+def when(moment: datetime) -> str:
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def status_line(incident: Incident) -> str:
+    if incident.status == "acknowledged" and incident.acked_by:
+        return f":eyes: *Acknowledged* by {who(incident.acked_by)}"
+    if incident.status == "snoozed" and incident.snoozed_until:
+        return f":zzz: *Snoozed* until {when(incident.snoozed_until)}; it escalates again from the top then"
+    if incident.status == "resolved":
+        note = f"\n>{escape(clip(incident.resolution_note, 1000))}" if incident.resolution_note else ""
+        return f":white_check_mark: *Resolved* by {who(incident.resolved_by or 'unknown')}{note}"
+    return ":rotating_light: *Triggered*: waiting for someone to acknowledge"
+
+
+def details_text(details: dict[str, Any]) -> str:
+    shown = {k: v for k, v in details.items() if k not in ("halt_policy",)}
+    if not shown:
+        return ""
+    lines = [f"• *{escape(str(k))}*: {escape(v if isinstance(v, str) else json.dumps(v, default=str))}"
+             for k, v in shown.items()]
+    return clip("*Details*\n" + "\n".join(lines), DETAILS_MAX)
+
+
+def run_text(incident: Incident) -> str:
+    details = incident.details
+    if not incident.run_id and "last_step" not in details:
+        return ""
+    lines = [f"*Run* `{escape(str(incident.run_id or details.get('run_id', '?')))}`"
+             f" — last step reached: *{escape(str(details.get('last_step') or 'none reported'))}*"]
+    if details.get("came_back_at"):
+        lines.append(f":arrows_counterclockwise: *The run came back*: a heartbeat arrived after the halt "
+                     f"(step {escape(str(details.get('came_back_step') or '?'))}). Nothing was resolved by it.")
+    if details.get("halt_decision"):
+        lines.append(f":ballot_box_with_check: Halt decision: *{escape(str(details['halt_decision']))}* by "
+                     f"{who(str(details.get('halt_decided_by', '?')))}, sent to the agent")
+    return "\n".join(lines)
+
+
+def incident_card(incident: Incident, *, recipient: str | None = None) -> dict[str, Any]:
+    icon = SEVERITY_ICON.get(incident.severity, ":warning:")
+    title = f"{incident.severity.upper()} incident #{incident.id} · {incident.agent_name} · {incident.kind}"
+    blocks: list[dict[str, Any]] = [header(f"Incident #{incident.id}: {incident.kind}")]
+    if recipient and recipient.startswith("S"):
+        blocks.append(section(f"<!subteam^{recipient}> this needs someone to look at it"))
+    blocks.append(section(f"{icon} *{escape(incident.severity.upper())}* · agent *{escape(incident.agent_name)}* · "
+                          f"kind `{escape(incident.kind)}`\n{escape(incident.summary)}"))
+    for text in (details_text(incident.details), run_text(incident)):
+        if text:
+            blocks.append(section(text))
+    meta = [f"Occurrences: *{incident.occurrences}*", f"Opened {when(incident.created_at)}"]
+    if incident.occurrences > 1:
+        meta.append(f"last {when(incident.last_occurred_at)}")
+    if incident.trace_url:
+        meta.append(f"<{clip(incident.trace_url, 2000, '')}|Trace>")
+    blocks.append(context(" · ".join(meta)))
+    blocks.append(section(status_line(incident)))
+    if incident.status != "resolved":
+        blocks.extend(_buttons(incident))
+    return message(f"{title}: {clip(incident.summary, 200)}", blocks)
+
+
+def _buttons(incident: Incident) -> list[dict[str, Any]]:
+    value = str(incident.id)
+    row = []
+    if incident.status != "acknowledged":
+        row.append(button("Acknowledge", ids.INCIDENT_ACK, value, style="primary"))
+    row.append(button("Resolve", ids.INCIDENT_RESOLVE, value))
+    row += [button(f"Snooze {_duration(s)}", f"{ids.INCIDENT_SNOOZE_PREFIX}{s}", value) for s in SNOOZE_CHOICES_S]
+    row.append(button("Pause agent", ids.INCIDENT_PAUSE, value, style="danger", confirm={
+        "title": plain("Pause the agent?", 100), "confirm": plain("Pause", 30), "deny": plain("Cancel", 30),
+        "text": mrkdwn_text(f"*{escape(incident.agent_name)}*'s writes will be refused until someone resumes it.")}))
+    blocks = [actions(ids.INCIDENT_ACTIONS_BLOCK, *row)]
+    choices = incident.details.get("halt_policy") or []
+    if incident.kind == "halted" and choices and not incident.details.get("halt_decision"):
+        blocks.append(section("*What should the run do?* Your choice is sent to the agent."))
+        blocks.append(actions(ids.INCIDENT_HALT_BLOCK, *[
+            button(HALT_LABELS.get(c, c), f"{ids.RUN_HALT_PREFIX}{c}", value) for c in choices]))
+    return blocks
+
+
+def mrkdwn_text(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": clip(text, 300)}
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 3600} h" if seconds % 3600 == 0 else f"{seconds // 60} min"
+
+
+STEP_WORDS = {
+    "notified": "notified", "skipped": "skipped a step:", "paused_agent": "paused the agent",
+    "already_paused": "found the agent already paused", "opened": "opened the incident",
+    "acknowledged": "acknowledged", "resolved": "resolved it", "snoozed": "snoozed it",
+    "snooze_ended": "ended the snooze; escalating again from the top", "reminded": "reminded",
+    "paused": "paused the agent", "run_came_back": "saw the run come back", "halt_decision": "chose",
+}
+
+
+def log_line(event: IncidentEvent) -> dict[str, Any]:
+    """One line in the card's thread: who did what, to whom."""
+    verb = STEP_WORDS.get(event.verb, event.verb.replace("_", " "))
+    targets = ", ".join(who(t) if t[:1] in ("U", "W") else _place(t) for t in event.targets)
+    note = f" — {escape(clip(event.note, FIELD_TEXT_MAX))}" if event.note else ""
+    prefix = ":arrow_heading_up: Escalation" if event.kind == "step" else who(event.actor)
+    text = f"{prefix} {verb}{' ' + targets if targets else ''}{note}"
+    return message(clip(text, 300), [section(text)])
+
+
+def _place(target: str) -> str:
+    if target.startswith("S"):
+        return f"<!subteam^{target}>"
+    if target.startswith(("C", "G")):
+        return f"<#{target}>"
+    return escape(target)
+
+
+def nudge(incident: Incident, *, recipient: str) -> dict[str, Any]:
+    mention = _place(recipient) if not recipient.startswith(("U", "W")) else user(recipient)
+    text = f"{mention} incident #{incident.id} is still *{incident.status}*. Please acknowledge or resolve it."
+    return message(f"Incident #{incident.id} still needs you", [section(text)])
+
+
+def ack_reminder(incident: Incident, *, user_id: str) -> dict[str, Any]:
+    text = (f":alarm_clock: {user(user_id)}, you acknowledged incident #{incident.id} "
+            f"({escape(incident.agent_name)}: {escape(clip(incident.summary, 300))}) and it is not resolved yet. "
+            "Resolve it when it's fixed, or snooze it.")
+    return message(f"Reminder: incident #{incident.id} is still open", [section(text)])
+
+
+def owner_handed_over(*, agent_name: str, previous: str, new: str, by: str) -> dict[str, Any]:
+    text = (f":handshake: {who(by)} handed *{escape(agent_name)}* from {who(previous)} to {who(new)}. "
+            f"{who(new)} is now the accountable owner and hears first about its incidents.")
+    return message(f"{agent_name} has a new owner", [section(text)])
+
+
+def resolve_modal(incident_id: int, summary: str) -> dict[str, Any]:
+    return {
+        "type": "modal", "callback_id": ids.INCIDENT_RESOLVE_VIEW, "private_metadata": str(incident_id),
+        "title": plain("Resolve incident", 24), "submit": plain("Resolve", 24), "close": plain("Cancel", 24),
+        "blocks": [
+            section(f"Incident #{incident_id}: {escape(clip(summary, 500))}"),
+            {"type": "input", "block_id": ids.INCIDENT_NOTE_BLOCK, "optional": True,
+             "label": plain("What happened and what fixed it?", 2000),
+             "element": {"type": "plain_text_input", "action_id": ids.INCIDENT_NOTE_INPUT, "multiline": True,
+                         "max_length": 3000}},
+        ],
+    }

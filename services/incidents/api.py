@@ -1,0 +1,41 @@
+"""Thin routes: an agent reports unexpected behaviour and reads back what people did about it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from services.audit.service import Actor
+from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
+from services.http.idempotency import idempotent
+from services.incidents import flows, service
+from services.incidents.models import IncidentCreate, IncidentPublic
+
+router = APIRouter(tags=["incidents"])
+
+
+@router.post("/v1/incidents", status_code=201, response_model=IncidentPublic,
+             responses={200: {"description": "an open incident with the same dedup_key took the report"}})
+def report_incident(body: IncidentCreate, agent: WritingAgent, ctx: Ctx,
+                    idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    def create(session: Session) -> tuple[int, dict[str, Any]]:
+        result = flows.open_incident(session=session, ctx=ctx, agent=session.merge(agent), kind=body.kind,
+                                     severity=body.severity, summary=body.summary, details=body.details,
+                                     dedup_key=body.dedup_key, run_id=body.run_id, trace_url=body.trace_url,
+                                     actor=Actor.agent(agent.name))
+        events = service.events_of(session=session, incident_id=result.incident.id or 0)
+        public = IncidentPublic.of(result.incident, events).model_dump(mode="json")
+        return (201 if result.created else 200), public
+
+    return idempotent(ctx, scope=f"agent:{agent.id}:incidents", key=idempotency_key,
+                      body=body.model_dump(mode="json"), create=create)
+
+
+@router.get("/v1/incidents/{incident_id}", response_model=IncidentPublic)
+def show_incident(incident_id: int, agent: CurrentAgent, ctx: Ctx) -> IncidentPublic:
+    with ctx.uow() as session:
+        incident = service.require_for_agent(session=session, agent_id=agent.id or 0, incident_id=incident_id)
+        return IncidentPublic.of(incident, service.events_of(session=session, incident_id=incident_id))
