@@ -1,0 +1,95 @@
+"""Hypothesis on every Block Kit builder in bot/blocks/: any text, any length, any unicode gives blocks within
+Slack's limits. Builders are discovered, so a new one is fuzzed the day it lands."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import bot.blocks
+from tests.hostile.slack_limits import assert_within_slack_limits, slack_limit_problems
+from tests.hostile.strategies import TEXT, Unsupported, for_function
+
+# Helpers that return pieces of a message, not a message or a view.
+PIECES = {"bot.blocks.common"}
+# Per-builder strategies where a parameter's type alone says too little.
+OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {}
+
+
+def builders() -> list[tuple[str, Any]]:
+    found = []
+    for info in pkgutil.iter_modules(bot.blocks.__path__):
+        module = importlib.import_module(f"bot.blocks.{info.name}")
+        if module.__name__ in PIECES:
+            continue
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and not name.startswith("_"):
+                found.append((f"{info.name}.{name}", fn))
+    return found
+
+
+def surfaces(result: Any) -> list[dict[str, Any]]:
+    """A builder returns a message, a view, or a list/tuple of them."""
+    if isinstance(result, dict):
+        return [result]
+    if isinstance(result, (list, tuple)) and all(isinstance(item, dict) for item in result):
+        if result and all("type" in item and item.get("type") not in ("modal", "home") for item in result):
+            return [{"text": "blocks", "blocks": list(result)}]  # a bare list of blocks
+        return list(result)
+    return []
+
+
+@pytest.mark.parametrize(("name", "fn"), builders(), ids=[name for name, _ in builders()])
+def test_builder_stays_within_slack_limits(name: str, fn: Any) -> None:
+    """Whatever text a builder is handed, what it returns is something Slack will accept."""
+    try:
+        arguments = for_function(fn, OVERRIDES.get(name))
+    except Unsupported as exc:
+        pytest.skip(f"{name}: add an entry to OVERRIDES ({exc})")
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(arguments)
+    def check(kwargs: dict[str, Any]) -> None:
+        try:
+            result = fn(**kwargs)
+        except Exception as exc:  # any text at all must be drawable: a crash here is a card never posted
+            raise AssertionError(f"{name} raised {exc!r}") from exc
+        for surface in surfaces(result):
+            assert_within_slack_limits(surface)
+
+    check()
+
+
+@given(TEXT)
+@settings(max_examples=60, deadline=None, database=None)
+def test_common_helpers_clip_visibly(text: str) -> None:
+    """The shared helpers keep any text within the limits, and a clipped text says it was clipped."""
+    from bot.blocks import common
+
+    blocks = [common.header(text), common.section(text), common.context(text, text)] * 20
+    blocks.append(common.actions("a", *[common.button(text, f"b{i}", text) for i in range(30)]))
+    assert_within_slack_limits(common.message(text, blocks))
+    if len(text) > common.SECTION_TEXT_MAX:
+        assert common.section(text)["text"]["text"].endswith(common.ELLIPSIS)
+
+
+def test_checker_catches_what_slack_refuses() -> None:
+    """The checker itself is worth trusting: each broken limit is reported by name."""
+    too_long = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}
+    assert any("3001 characters" in p for p in slack_limit_problems({"text": "t", "blocks": [too_long]}))
+    assert slack_limit_problems({"text": "t", "blocks": [{"type": "divider"}] * 51})
+    button = {"type": "button", "action_id": "a", "text": {"type": "plain_text", "text": "b" * 76}, "value": "v" * 2001}
+    problems = slack_limit_problems({"text": "t", "blocks": [{"type": "actions", "elements": [button]}]})
+    assert len(problems) == 2
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "t" * 25}, "private_metadata": "m" * 3001,
+            "blocks": [{"type": "input", "label": {"type": "plain_text", "text": "l"},
+                        "element": {"type": "plain_text_input", "action_id": "i", "max_length": 5000}}]}
+    assert len(slack_limit_problems(view)) == 3
+    assert not slack_limit_problems({"text": "fine", "blocks": [{"type": "header", "text": {"type": "plain_text",
+                                                                                              "text": "ok"}}]})

@@ -1,0 +1,83 @@
+"""Schemathesis against the service's own OpenAPI schema, served by a real server process: every operation,
+valid and invalid data, with a valid agent key (admin token for admin operations). No 5xx, ever; every error
+is application/problem+json with type, title, status and detail."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+
+from bench.live import ADMIN_TOKEN, ServerProcess, countersign_server, register_agent
+from tests.fakes.receiver import FakeAgentReceiver
+from tests.fakes.slack import FakeSlack
+
+MAX_EXAMPLES = 25
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProcess, dict[str, Any]]]:
+    db = tmp_path_factory.mktemp("schemathesis") / "countersign.db"
+    with FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver, \
+            countersign_server(f"sqlite:///{db}", slack_url=slack.url) as server:
+        agent = register_agent(server.base_url, "hostile-fuzz-zz", callback_url=receiver.url)
+        yield server, agent
+
+
+def auth_for(path: str, agent: dict[str, Any]) -> dict[str, str]:
+    admin = path.startswith("/v1/agents") and path != "/v1/agents/me"
+    return {"Authorization": f"Bearer {ADMIN_TOKEN if admin else agent['api_key']}"}
+
+
+def problem_with(response: Any) -> str | None:
+    """What is wrong with an answer, or None: below 500, and every error a complete problem+json."""
+    if response.status_code >= 500:
+        return f"{response.status_code}: {response.text[:300]}"
+    if response.status_code >= 400:
+        kind = response.headers.get("content-type", "")  # schemathesis keeps every value: a list
+        kind = kind[0] if isinstance(kind, list) and kind else str(kind)
+        if not kind.startswith("application/problem+json"):
+            return f"{response.status_code} as {kind!r}: {response.text[:200]}"
+        body = json.loads(response.content)
+        missing = {"type", "title", "status", "detail"} - set(body)
+        if missing or body.get("status") != response.status_code:
+            return f"incomplete problem body: {body}"
+    return None
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
+def test_no_5xx_and_every_error_is_a_problem(mode: GenerationMode, live: tuple[ServerProcess, dict[str, Any]]) -> None:
+    """Whatever an agent (or admin) sends, the answer is a 2xx or a clear problem+json, never a 500."""
+    server, agent = live
+    raw = httpx.get(f"{server.base_url}/openapi.json", timeout=10).json()
+    schema = schemathesis.openapi.from_dict(raw)
+    failures: dict[str, str] = {}
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 9
+
+    for operation in operations:
+        label = f"{operation.method.upper()} {operation.path}"
+
+        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+                  phases=[Phase.explicit, Phase.generate])  # no shrinking against a live server: report the first
+        @given(operation.as_strategy(generation_mode=mode))
+        def fuzz(case: Any) -> None:
+            if label in failures:
+                return
+            response = case.call(base_url=server.base_url, headers=auth_for(operation.path, agent), timeout=15)
+            wrong = problem_with(response)
+            if wrong:
+                failures[label] = f"{wrong}\n    reproduce: {case.as_curl_command(headers=auth_for(operation.path, agent))}"
+
+        try:
+            fuzz()
+        except Unsatisfiable:  # e.g. nothing to make invalid in an operation without parameters
+            continue
+    assert not failures, "\n".join(f"{k}: {v}" for k, v in failures.items()) + "\n" + server.log_text()[-3000:]
