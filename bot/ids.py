@@ -13,3 +13,15 @@ RUN_HALT_PREFIX = "run_halt_"  # + choice: resume | abort | handoff
 INCIDENT_RESOLVE_VIEW = "incident_resolve_modal"
 INCIDENT_NOTE_BLOCK = "incident_note"
 INCIDENT_NOTE_INPUT = "note"
+
+# Drafts: the card's buttons (value "<draft id>:<revision>") and the two modals.
+DRAFT_ACTIONS_BLOCK = "draft_actions"
+DRAFT_APPROVE = "draft_approve"
+DRAFT_EDIT = "draft_edit"
+DRAFT_REJECT = "draft_reject"
+DRAFT_EDIT_VIEW = "draft_edit_modal"
+DRAFT_REJECT_VIEW = "draft_reject_modal"
+DRAFT_EDIT_BLOCK = "draft_text"  # numbered draft_text_0, draft_text_1… when the text is split
+DRAFT_EDIT_INPUT = "text"
+DRAFT_REASON_BLOCK = "draft_reason"
+DRAFT_REASON_INPUT = "reason"

@@ -41,5 +41,15 @@ class IncidentNotifier(Protocol):
     def owner_handed_over(self, *, session: Session, agent: Agent, previous: str, by: str, now: datetime) -> None: ...
 
 
-class Notifier(AgentNotifier, IncidentNotifier, Protocol):
+class DraftNotifier(Protocol):
+    """Draft cards. `draft` is the draft's public JSON plus `current_text` (and `link` for reminders)."""
+
+    def draft_posted(self, *, session: Session, agent: Agent, draft: dict[str, object], now: datetime) -> None: ...
+
+    def draft_changed(self, *, session: Session, agent: Agent, draft: dict[str, object], now: datetime) -> None: ...
+
+    def draft_reminder(self, *, session: Session, agent: Agent, draft: dict[str, object], now: datetime) -> None: ...
+
+
+class Notifier(AgentNotifier, DraftNotifier, IncidentNotifier, Protocol):
     pass

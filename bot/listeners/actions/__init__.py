@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.listeners.actions import drafts
 from services.context import AppContext
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
+    drafts.register(app, ctx)
     pass

@@ -1,0 +1,125 @@
+"""The draft card's buttons. Each handler acks first, then does the database work in a thread.
+
+Approve decides (or counts towards quorum) at once; Edit and Reject open a modal (see views/drafts.py). Who
+may decide is settled by the flow; this layer only resolves user-group membership, which needs Slack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids
+from bot.blocks import drafts as blocks
+from services.context import AppContext
+from services.drafts import flows
+from services.errors import CountersignError
+
+GROUPS_KEY = "drafts.approver_groups"
+
+
+class ApproverGroups:
+    """Members of Slack user groups, cached a minute per group (usergroups.users.list is Tier 2)."""
+
+    ttl_s = 60.0
+    failure_ttl_s = 5.0  # an unknown group or a Slack hiccup is asked again soon
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+
+    async def members(self, group: str) -> frozenset[str]:
+        hit = self._cache.get(group)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        try:
+            response = await self.client.usergroups_users_list(usergroup=group)
+            users, ttl = frozenset(response.get("users") or []), self.ttl_s
+        except SlackApiError:
+            users, ttl = frozenset(), self.failure_ttl_s  # nobody gets in through a group we can't read
+        self._cache[group] = (time.monotonic() + ttl, users)
+        return users
+
+    async def member_of(self, user: str, groups: list[str] | set[str]) -> set[str]:
+        ordered = sorted(groups)
+        found = await asyncio.gather(*(self.members(g) for g in ordered))
+        return {g for g, users in zip(ordered, found) if user in users}
+
+
+def approver_groups(ctx: AppContext) -> ApproverGroups | None:
+    return ctx.extras.get(GROUPS_KEY)
+
+
+async def is_group_member(ctx: AppContext, draft_id: str, user: str) -> bool:
+    """True when the user may decide through one of the agent's approver groups (not asked if listed by name)."""
+    who = await asyncio.to_thread(flows.deciders, ctx=ctx, draft_id=draft_id)
+    cache = approver_groups(ctx)
+    if user in who.approvers or not who.approver_groups or cache is None:
+        return False
+    return bool(await cache.member_of(user, who.approver_groups))
+
+
+async def tell(respond: AsyncRespond, text: str) -> None:
+    await respond(response_type="ephemeral", replace_original=False, text=text)
+
+
+def _target(body: dict[str, Any]) -> tuple[str, int | None, str]:
+    draft_id, revision = blocks.parse_button_value(body["actions"][0].get("value") or "")
+    return draft_id, revision, body["user"]["id"]
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    container = body.get("container") or {}
+    return container.get("channel_id") or (body.get("channel") or {}).get("id"), container.get("message_ts")
+
+
+def register(app: AsyncApp, ctx: AppContext) -> None:
+    ctx.extras.setdefault(GROUPS_KEY, ApproverGroups(app.client))
+
+    @app.action(ids.DRAFT_APPROVE)
+    async def approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        draft_id, revision, user = _target(body)
+        try:
+            member = await is_group_member(ctx, draft_id, user)
+            result = await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
+                                             verdict="approve", revision=revision, is_group_member=member)
+        except CountersignError as exc:
+            await tell(respond, f":warning: {exc.detail}")
+            return
+        if not result.final:
+            await tell(respond, f":ballot_box_with_check: {result.message}")
+
+    async def open_modal(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, verdict: str) -> None:
+        draft_id, _revision, user = _target(body)
+        try:
+            member = await is_group_member(ctx, draft_id, user)
+            card = await asyncio.to_thread(flows.check_decider, ctx=ctx, draft_id=draft_id, user_id=user,
+                                           verdict=verdict, is_group_member=member)
+        except CountersignError as exc:
+            await tell(respond, f":warning: {exc.detail}")
+            return
+        channel, ts = _where(body)
+        if verdict == "reject":
+            view = blocks.reject_modal(card, channel=channel, ts=ts)
+        else:
+            view = blocks.edit_modal(card, channel=channel, ts=ts)
+            if view is None:
+                await tell(respond, f":warning: {blocks.too_long_to_edit(card)}")
+                return
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ids.DRAFT_EDIT)
+    async def edit(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+        await open_modal(body, respond, client, "edit")
+
+    @app.action(ids.DRAFT_REJECT)
+    async def reject(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+        await ack()
+        await open_modal(body, respond, client, "reject")

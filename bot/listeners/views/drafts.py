@@ -1,0 +1,70 @@
+"""Edit and Reject modal submissions. Form mistakes are answered in the modal (before the ack closes it);
+the decision itself runs after the ack, and a refusal reaches the person as an ephemeral under the card."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import ids
+from bot.blocks import drafts as blocks
+from bot.listeners.actions.drafts import is_group_member
+from services.context import AppContext
+from services.drafts import flows
+from services.errors import CountersignError
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        meta = {}
+    return meta if isinstance(meta, dict) else {}
+
+
+async def _decide(ctx: AppContext, client: AsyncWebClient, user: str, meta: dict[str, Any], **decision: Any) -> None:
+    draft_id = str(meta.get("d") or "")
+    try:
+        member = await is_group_member(ctx, draft_id, user)
+        result = await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
+                                         is_group_member=member, revision=meta.get("r"), **decision)
+    except CountersignError as exc:
+        text = f":warning: {exc.detail}"
+    else:
+        if result.final:
+            return
+        text = f":ballot_box_with_check: {result.message}"
+    if meta.get("c"):
+        await client.chat_postEphemeral(channel=meta["c"], user=user, text=text)
+
+
+def register(app: AsyncApp, ctx: AppContext) -> None:
+    @app.view(ids.DRAFT_EDIT_VIEW)
+    async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        meta = _metadata(view)
+        text = blocks.read_edit((view.get("state") or {}).get("values") or {})
+        first = f"{ids.DRAFT_EDIT_BLOCK}_0"
+        if not text.strip():
+            await ack(response_action="errors", errors={first: "The edited draft can't be empty."})
+            return
+        if meta.get("j"):
+            try:
+                json.loads(text)
+            except ValueError as exc:
+                await ack(response_action="errors", errors={first: f"This draft must stay valid JSON: {exc}"[:150]})
+                return
+        await ack()
+        await _decide(ctx, client, body["user"]["id"], meta, verdict="edit", final_body=text)
+
+    @app.view(ids.DRAFT_REJECT_VIEW)
+    async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        reason = blocks.read_reason((view.get("state") or {}).get("values") or {}).strip()
+        if not reason:
+            await ack(response_action="errors", errors={ids.DRAFT_REASON_BLOCK: "Please say why, for the agent."})
+            return
+        await ack()
+        await _decide(ctx, client, body["user"]["id"], _metadata(view), verdict="reject", reason=reason)

@@ -1,0 +1,57 @@
+"""Thin routes for drafts: ask for approval, read the decision (polling or long-poll), cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
+from services.drafts import flows
+from services.drafts.models import PENDING, CancelRequest, DraftCreate
+from services.http.idempotency import idempotent
+
+router = APIRouter(tags=["drafts"])
+POLL_S = 0.25  # a decision made on another replica is noticed within this long, without a local wake-up
+MAX_WAIT_S = 60
+
+
+@router.post("/v1/drafts", status_code=201)
+def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
+                 idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    def create(session: Any) -> tuple[int, dict[str, Any]]:
+        return 201, flows.create_draft(session=session, ctx=ctx, agent=agent, request=body)
+
+    return idempotent(ctx, scope=f"agent:{agent.id}:drafts", key=idempotency_key,
+                      body=body.model_dump(mode="json"), create=create)
+
+
+@router.get("/v1/drafts/{draft_id}")
+async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx,
+                    wait: Annotated[float | None, Query(ge=0, le=MAX_WAIT_S,
+                                                        description="hold until decided, up to this many seconds")] = None
+                    ) -> dict[str, Any]:
+    """Each read is its own short transaction: nothing is held open while the request waits."""
+    wakeup = ctx.decision_wakeup.subscribe()
+    try:
+        deadline = time.monotonic() + (wait or 0)
+        while True:
+            wakeup.clear()
+            data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
+            remaining = deadline - time.monotonic()
+            if data["status"] != PENDING or remaining <= 0:
+                return data
+            try:
+                await asyncio.wait_for(wakeup.wait(), timeout=min(POLL_S, remaining))
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        ctx.decision_wakeup.unsubscribe(wakeup)
+
+
+@router.post("/v1/drafts/{draft_id}/cancel")
+def cancel_draft(draft_id: str, agent: WritingAgent, ctx: Ctx, body: CancelRequest | None = None) -> dict[str, Any]:
+    return flows.cancel(ctx=ctx, agent=agent, draft_id=draft_id, reason=body.reason if body else None)

@@ -1,0 +1,167 @@
+"""Drafts awaiting a human decision: the request schema, the tables, and the public JSON shape."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field, field_validator
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel
+
+from services.agents.models import SLUG, Strict
+from services.db import UTCDateTime
+
+PENDING = "pending"
+FINAL_STATUSES = ("approved", "edited", "rejected", "expired", "auto_approved", "cancelled")
+EXPIRED_REASON = "denied: timed out, do not retry"
+MIN_EXPIRY_S, MAX_EXPIRY_S = 60, 30 * 86400
+
+
+def new_draft_id() -> str:
+    return "drf_" + uuid.uuid4().hex
+
+
+class DraftCreate(Strict):
+    action: str = Field(pattern=SLUG, description="the decision type, e.g. quote_freight_lane")
+    title: str = Field(min_length=1, max_length=300)
+    body: str | dict[str, Any] | list[Any] = Field(description="the draft: text, or any JSON value")
+    context: dict[str, Any] = Field(default_factory=dict, description="input, links, trace_url…")
+    requested_by: str | None = Field(None, min_length=1, max_length=64,
+                                     description="Slack user id of the person the agent acts for")
+    expires_in_s: int | None = Field(None, ge=MIN_EXPIRY_S, le=MAX_EXPIRY_S)
+    cost_usd: float | None = Field(None, ge=0, le=1_000_000)
+    model: str | None = Field(None, max_length=200)
+    prompt_version: str | None = Field(None, max_length=200)
+    confidence: float | None = Field(None, ge=0, le=1)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("body")
+    @classmethod
+    def _body_not_empty(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    def body_text(self) -> tuple[str, bool]:
+        """The body as stored: text as given, JSON as its compact text plus a flag."""
+        if isinstance(self.body, str):
+            return self.body, False
+        return json.dumps(self.body, ensure_ascii=False, indent=2), True
+
+
+class CancelRequest(Strict):
+    reason: str | None = Field(None, max_length=500)
+
+
+class Draft(SQLModel, table=True):
+    __tablename__ = "drafts"
+    __table_args__ = (
+        Index("ix_drafts_agent_status", "agent_id", "status"),
+        Index("ix_drafts_status_expires", "status", "expires_at"),
+        Index("ix_drafts_status_remind", "status", "remind_at"),
+    )
+
+    id: str = SQLField(default_factory=new_draft_id, primary_key=True, max_length=40)
+    agent_id: int
+    action: str = SQLField(max_length=63)
+    title: str = SQLField(max_length=300)
+    body: str = SQLField(sa_column=Column(Text, nullable=False))
+    body_is_json: bool = False
+    context: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    requested_by: str | None = SQLField(default=None, max_length=64)
+    status: str = SQLField(default=PENDING, max_length=16)
+    # While pending, an edit under quorum parks the reviewer's text here for the remaining approvers.
+    final_body: str | None = SQLField(default=None, sa_column=Column(Text, nullable=True))
+    edited_by: str | None = SQLField(default=None, max_length=32)
+    decided_by: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    reason: str | None = SQLField(default=None, max_length=2000)
+    decided_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)
+    created_at: datetime = SQLField(sa_type=UTCDateTime)
+    expires_at: datetime = SQLField(sa_type=UTCDateTime)
+    remind_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)
+    reminded: bool = False
+    cost_usd: float | None = None
+    model: str | None = SQLField(default=None, max_length=200)
+    prompt_version: str | None = SQLField(default=None, max_length=200)
+    confidence: float | None = None
+    meta: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    approvals_required: int = 1
+    approvals: int = 0  # counter moved only by conditional UPDATEs; the votes table says who
+    revision: int = 0  # bumped by each edit, so an approval of text nobody has seen is refused
+    high_risk: bool = False
+    review_reasons: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+    @property
+    def card_key(self) -> str:
+        return f"draft:{self.id}"
+
+    @property
+    def current_text(self) -> str:
+        """The text under review now: the latest edit if any, else the agent's draft."""
+        return self.final_body if self.final_body is not None else self.body
+
+
+class DraftVote(SQLModel, table=True):
+    """One approval per person per draft: the unique key is what makes a double click count once."""
+
+    __tablename__ = "draft_votes"
+    __table_args__ = (UniqueConstraint("draft_id", "user_id", name="uq_draft_votes_draft_user"),)
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    draft_id: str = SQLField(max_length=40, index=True)
+    user_id: str = SQLField(max_length=32)
+    created_at: datetime = SQLField(sa_type=UTCDateTime)
+
+
+def _as_value(text: str | None, is_json: bool) -> Any:
+    """JSON bodies go back out as JSON; an edited JSON body that no longer parses stays text."""
+    if text is None or not is_json:
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def public(draft: Draft, *, agent_name: str, approved_by: list[str]) -> dict[str, Any]:
+    """The draft as GET /v1/drafts/{id} shows it; the callback carries exactly this too."""
+    final = draft.status in FINAL_STATUSES
+    return {
+        "id": draft.id,
+        "object": "draft",
+        "agent": agent_name,
+        "action": draft.action,
+        "title": draft.title,
+        "body": _as_value(draft.body, draft.body_is_json),
+        "context": draft.context,
+        "requested_by": draft.requested_by,
+        "status": draft.status,
+        "final_body": _as_value(draft.final_body, draft.body_is_json) if final else None,
+        "decided_by": list(draft.decided_by or []),
+        "reason": draft.reason,
+        "decided_at": draft.decided_at.isoformat() if draft.decided_at else None,
+        "created_at": draft.created_at.isoformat(),
+        "expires_at": draft.expires_at.isoformat(),
+        "cost_usd": draft.cost_usd,
+        "model": draft.model,
+        "prompt_version": draft.prompt_version,
+        "confidence": draft.confidence,
+        "metadata": draft.meta,
+        "approvals_required": draft.approvals_required,
+        "approved_by": approved_by,
+        "edited_by": draft.edited_by,
+        "revision": draft.revision,
+        "high_risk": draft.high_risk,
+        "review_reasons": list(draft.review_reasons or []),
+    }

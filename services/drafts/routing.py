@@ -1,0 +1,45 @@
+"""Where a new draft goes: to people (review), straight through (auto), or nowhere (deny).
+
+This is the single seam the autonomy domain extends. Guards here only ever force review: a draft that costs
+more than the agent's per-request limit, or is less confident than its action's floor, is shown to a person
+whatever autonomy would otherwise allow, and the card says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlmodel import Session
+
+from services.agents.models import Agent
+from services.drafts.models import DraftCreate
+
+Mode = Literal["review", "auto", "deny"]
+
+
+@dataclass
+class Route:
+    mode: Mode
+    reasons: list[str] = field(default_factory=list)
+
+
+def guard_reasons(*, agent: Agent, request: DraftCreate) -> list[str]:
+    """Why this draft must be seen by a person regardless of autonomy (empty: no guard tripped)."""
+    reasons = []
+    limit = agent.max_cost_per_request_usd
+    if limit is not None and request.cost_usd is not None and request.cost_usd > limit:
+        reasons.append(f"cost ${request.cost_usd:.4f} is over the agent's per-request limit of ${limit:.4f}")
+    floor = agent.policy_for(request.action).confidence_floor
+    if floor is not None and request.confidence is not None and request.confidence < floor:
+        reasons.append(f"confidence {request.confidence:.2f} is under the floor of {floor:.2f} for {request.action}")
+    return reasons
+
+
+def route_draft(*, session: Session, ctx: Any, agent: Agent, request: DraftCreate) -> Route:
+    """Review by default. The action's `autonomy` policy of "deny" refuses the draft; "auto" is for the
+    autonomy domain to grant (issue 6), so here it still goes to review."""
+    guards = guard_reasons(agent=agent, request=request)
+    if agent.policy_for(request.action).autonomy == "deny":
+        return Route("deny", [f"action {request.action!r} is denied for agent {agent.name!r} by policy"])
+    return Route("review", guards)

@@ -1,0 +1,187 @@
+"""Draft rules and queries: keyword-only, session first, no I/O beyond the database.
+
+Every transition out of `pending` is one conditional UPDATE (`... WHERE id = :id AND status = 'pending'`);
+only the statement that changed a row wins, so two people clicking at once can't both decide a draft.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from services.agents.models import Agent
+from services.drafts.models import EXPIRED_REASON, PENDING, Draft, DraftCreate, DraftVote, public
+from services.drafts.routing import Route
+from services.errors import AlreadyDecided, Conflict, Forbidden, NotFound, field_error
+
+VERBS = {"approved": "approved", "edited": "approved with edits", "rejected": "rejected", "expired": "expired",
+         "auto_approved": "auto-approved", "cancelled": "cancelled"}
+
+
+@dataclass(frozen=True)
+class Vote:
+    """What one approval did: counted towards quorum, or decided the draft."""
+
+    approvals: int
+    required: int
+    final: bool
+
+
+def build_draft(*, agent: Agent, request: DraftCreate, route: Route, now: datetime, remind_fraction: float) -> Draft:
+    policy = agent.policy_for(request.action)
+    expires_in = request.expires_in_s or policy.expiry_s or agent.draft_expiry_s
+    text, is_json = request.body_text()
+    remind_at = now + timedelta(seconds=expires_in * remind_fraction) if 0 < remind_fraction < 1 else None
+    return Draft(
+        agent_id=agent.id or 0, action=request.action, title=request.title, body=text, body_is_json=is_json,
+        context=request.context, requested_by=request.requested_by, created_at=now,
+        expires_at=now + timedelta(seconds=expires_in), remind_at=remind_at, cost_usd=request.cost_usd,
+        model=request.model, prompt_version=request.prompt_version, confidence=request.confidence,
+        meta=request.metadata, approvals_required=policy.approvals_required or agent.approvals_required,
+        high_risk=policy.high_risk, review_reasons=route.reasons,
+    )
+
+
+def get_draft(*, session: Session, draft_id: str) -> Draft:
+    draft = session.get(Draft, draft_id)
+    if draft is None:
+        raise NotFound(f"no draft {draft_id!r}")
+    session.refresh(draft)  # another transaction may have decided it since this session last looked
+    return draft
+
+
+def get_agent_draft(*, session: Session, agent: Agent, draft_id: str) -> Draft:
+    """An agent sees only its own drafts; anyone else's is simply not found."""
+    draft = session.get(Draft, draft_id)
+    if draft is None or draft.agent_id != agent.id:
+        raise NotFound(f"no draft {draft_id!r}")
+    return draft
+
+
+def approvers_of(*, session: Session, draft_id: str) -> list[str]:
+    rows = session.exec(select(DraftVote.user_id).where(DraftVote.draft_id == draft_id)
+                        .order_by(col(DraftVote.id))).all()
+    return list(rows)
+
+
+def to_public(*, session: Session, draft: Draft, agent_name: str) -> dict[str, Any]:
+    return public(draft, agent_name=agent_name, approved_by=approvers_of(session=session, draft_id=draft.id))
+
+
+def already_decided(draft: Draft) -> AlreadyDecided:
+    who = ", ".join(f"<@{u}>" for u in draft.decided_by) if draft.decided_by else None
+    by = f" by {who}" if who else ""
+    return AlreadyDecided(f"this draft was already {VERBS.get(draft.status, draft.status)}{by}",
+                          extra={"draft_status": draft.status, "decided_by": list(draft.decided_by or [])})
+
+
+def check_may_decide(*, agent: Agent, draft: Draft, user_id: str, verdict: str, is_group_member: bool) -> None:
+    if user_id not in agent.approvers and not is_group_member:
+        raise Forbidden(f"you are not an approver for {agent.name}")
+    if verdict != "reject" and draft.requested_by and draft.requested_by == user_id:
+        raise Forbidden("you asked for this draft, so you can't approve it yourself; another approver must")
+
+
+def _transition(session: Session, draft_id: str, values: dict[str, Any], *, revision: int | None = None) -> bool:
+    """The one way out of pending: true only for the statement that changed the row."""
+    statement = update(Draft).where(col(Draft.id) == draft_id, col(Draft.status) == PENDING)
+    if revision is not None:
+        statement = statement.where(col(Draft.revision) == revision)
+    return (session.exec(statement.values(**values)).rowcount or 0) == 1  # type: ignore[call-overload]
+
+
+def _lost(session: Session, draft_id: str, revision: int | None) -> Exception:
+    """Why a conditional update changed nothing: decided meanwhile, or edited since the clicker looked."""
+    draft = get_draft(session=session, draft_id=draft_id)
+    if draft.status != PENDING:
+        return already_decided(draft)
+    if revision is not None and draft.revision != revision:
+        return Conflict(f"this draft was edited by <@{draft.edited_by}> since you looked; "
+                        "review the new text on the card before approving")
+    return Conflict("the draft changed while you were deciding; please try again")
+
+
+def finish(*, session: Session, draft: Draft, status: str, now: datetime, decided_by: list[str],
+           reason: str | None = None, final_body: str | None = None, revision: int | None = None) -> None:
+    """Move a pending draft to a final status, or raise AlreadyDecided naming who got there first."""
+    values: dict[str, Any] = {"status": status, "decided_by": decided_by, "decided_at": now, "reason": reason}
+    if final_body is not None:
+        values["final_body"] = final_body
+    if not _transition(session, draft.id, values, revision=revision):
+        raise _lost(session, draft.id, revision)
+    session.refresh(draft)
+
+
+def approve(*, session: Session, draft: Draft, user_id: str, now: datetime, revision: int | None) -> Vote:
+    """Count one approval; the approval that reaches quorum decides the draft."""
+    try:
+        with session.begin_nested():
+            session.add(DraftVote(draft_id=draft.id, user_id=user_id, created_at=now))
+    except IntegrityError:
+        raise Conflict(f"you already approved this draft; it needs {draft.approvals_required} approvals") from None
+    # The increment is conditional too: it fails if the draft was decided or edited, and it serialises voters
+    # on the row, so exactly one of them sees the count reach quorum.
+    if not _transition(session, draft.id, {"approvals": Draft.approvals + 1}, revision=revision):
+        raise _lost(session, draft.id, revision)
+    session.refresh(draft)
+    if draft.approvals < draft.approvals_required:
+        return Vote(draft.approvals, draft.approvals_required, final=False)
+    status = "edited" if draft.final_body is not None and draft.final_body != draft.body else "approved"
+    finish(session=session, draft=draft, status=status, now=now, decided_by=approvers_of(session=session, draft_id=draft.id),
+           final_body=draft.current_text)
+    return Vote(draft.approvals, draft.approvals_required, final=True)
+
+
+def edit(*, session: Session, draft: Draft, user_id: str, text: str, now: datetime, revision: int | None) -> Vote:
+    """Approve with changes. Under quorum the new text replaces what was under review, so earlier approvals
+    (given to other words) are withdrawn and the editor's counts as the first."""
+    if not text.strip():
+        raise field_error("final_body", "the edited text must not be empty")
+    if text == draft.current_text:
+        return approve(session=session, draft=draft, user_id=user_id, now=now, revision=revision)
+    moved = _transition(session, draft.id, {"final_body": text, "edited_by": user_id, "approvals": 1,
+                                            "revision": Draft.revision + 1}, revision=revision)
+    if not moved:
+        raise _lost(session, draft.id, revision)
+    session.exec(delete(DraftVote).where(col(DraftVote.draft_id) == draft.id))  # type: ignore[call-overload]
+    session.add(DraftVote(draft_id=draft.id, user_id=user_id, created_at=now))
+    session.flush()
+    session.refresh(draft)
+    if draft.approvals < draft.approvals_required:
+        return Vote(draft.approvals, draft.approvals_required, final=False)
+    finish(session=session, draft=draft, status="edited", now=now, decided_by=[user_id], final_body=text)
+    return Vote(1, draft.approvals_required, final=True)
+
+
+def pending_for(*, session: Session, user_id: str, groups: set[str], limit: int = 50) -> list[tuple[Draft, Agent]]:
+    """Pending drafts this person may decide, oldest first."""
+    rows = session.exec(select(Draft, Agent).where(Draft.status == PENDING, col(Draft.agent_id) == col(Agent.id))
+                        .order_by(col(Draft.created_at), col(Draft.id))).all()
+    mine = [(d, a) for d, a in rows if user_id in a.approvers or groups.intersection(a.approver_groups)]
+    return mine[:limit]
+
+
+def groups_with_pending(*, session: Session) -> set[str]:
+    rows = session.exec(select(Agent.approver_groups).where(
+        col(Agent.id).in_(select(Draft.agent_id).where(Draft.status == PENDING)))).all()
+    return {group for groups in rows for group in (groups or [])}
+
+
+def expire(*, session: Session, draft: Draft, now: datetime) -> bool:
+    """Time ran out: an expired draft means "denied: do not retry". False when someone decided it first."""
+    moved = _transition(session, draft.id, {"status": "expired", "reason": EXPIRED_REASON, "decided_at": now,
+                                            "decided_by": []})
+    if moved:
+        session.refresh(draft)
+    return moved
+
+
+def mark_reminded(*, session: Session, draft_id: str) -> bool:
+    """Once only, even if two replicas pick the same draft."""
+    statement = update(Draft).where(col(Draft.id) == draft_id, col(Draft.reminded).is_(False)).values(reminded=True)
+    return (session.exec(statement).rowcount or 0) == 1  # type: ignore[call-overload]
