@@ -26,10 +26,17 @@ def validate_callback_url_text(value: str) -> str:
 
 
 def _literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    host = host.strip("[]").rstrip(".")
     try:
-        return ipaddress.ip_address(host.strip("[]"))
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
     except ValueError:
-        return None
+        try:  # the shorthands resolvers accept (2852039166, 0xA9FEA9FE, 169.254.43518) are addresses too
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped  # ::ffff:169.254.169.254 is the metadata endpoint in disguise
+    return ip
 
 
 def refused_reason(address: str, *, deny_private: bool) -> str | None:
