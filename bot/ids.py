@@ -25,3 +25,9 @@ DRAFT_EDIT_BLOCK = "draft_text"  # numbered draft_text_0, draft_text_1… when t
 DRAFT_EDIT_INPUT = "text"
 DRAFT_REASON_BLOCK = "draft_reason"
 DRAFT_REASON_INPUT = "reason"
+
+# Spend: the paused-for-budget card (value "<agent>|<budget key>|<limit>|<period start>|<extra>").
+SPEND_PAUSE_BLOCK = "spend_pause_actions"
+SPEND_RAISE_PREFIX = "spend_raise_"  # + percent, e.g. spend_raise_25
+SPEND_RESUME_ONCE = "spend_resume_once"
+SPEND_KEEP_PAUSED = "spend_keep_paused"

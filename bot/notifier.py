@@ -10,6 +10,7 @@ from sqlmodel import Session
 from bot.blocks import agents as agent_blocks
 from bot.notifiers.drafts import DraftSlackNotifier
 from bot.notifiers.incidents import IncidentSlackNotifier
+from bot.notifiers.spend import DigestSlackNotifier, SpendSlackNotifier
 from services.agents.models import Agent
 from services.outbox.service import enqueue_slack
 
@@ -24,7 +25,7 @@ def update(session: Session, *, key: str, msg: dict[str, Any], now: datetime) ->
     enqueue_slack(session=session, method="chat.update", args=dict(msg), now=now, message_key=key)
 
 
-class SlackNotifier(DraftSlackNotifier, IncidentSlackNotifier):
+class SlackNotifier(DraftSlackNotifier, IncidentSlackNotifier, SpendSlackNotifier, DigestSlackNotifier):
     def agent_paused(self, *, session: Session, agent: Agent, by: str, reason: str | None, now: datetime) -> None:
         msg = agent_blocks.paused_notice(agent_name=agent.name, by=by, reason=reason)
         for person in {agent.owner, *agent.backup_owners}:

@@ -34,9 +34,11 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = Field(True, alias="COUNTERSIGN_SCHEDULER")
     tick_seconds: float = Field(1.0, alias="COUNTERSIGN_TICK_SECONDS")
     digest_model: str = Field("gpt-4o-mini", alias="COUNTERSIGN_DIGEST_MODEL")
-    draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")  # share of expiry; 0 = none
+    # Monthly cap on Countersign's own OpenAI spend (digest narratives); over it, digests use the template.
+    llm_budget_usd: float = Field(5.0, alias="COUNTERSIGN_LLM_BUDGET_USD")
     ack_remind_s: int = Field(3600, ge=1, alias="COUNTERSIGN_ACK_REMIND_S")  # acked, unresolved: remind after
     rejection_streak: int = Field(3, ge=1, alias="COUNTERSIGN_REJECTION_STREAK")  # consecutive rejections -> incident
+    draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")  # share of expiry; 0 = none
     # Pace of chat.postMessage per channel (Slack allows about 1/s); tests and benchmarks lower it.
     slack_channel_interval_s: float = Field(1.0, ge=0, alias="COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S")
 

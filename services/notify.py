@@ -15,6 +15,8 @@ from sqlmodel import Session
 from services.agents.models import Agent
 
 if TYPE_CHECKING:
+    from services.digests.service import Digest
+    from services.spend.budgets import BudgetWarning
     from services.incidents.models import Incident, IncidentEvent
 
 
@@ -51,5 +53,21 @@ class DraftNotifier(Protocol):
     def draft_reminder(self, *, session: Session, agent: Agent, draft: dict[str, object], now: datetime) -> None: ...
 
 
-class Notifier(AgentNotifier, DraftNotifier, IncidentNotifier, Protocol):
+class SpendNotifier(Protocol):
+    def spend_unknown_model(self, *, session: Session, agent: Agent, model: str, now: datetime) -> None: ...
+
+    def budget_warning(self, *, session: Session, agent: Agent, warning: BudgetWarning, now: datetime) -> None: ...
+
+    def budget_paused(self, *, session: Session, agent: Agent, warning: BudgetWarning, now: datetime) -> None: ...
+
+    def budget_pause_resolved(self, *, session: Session, agent: Agent, card_key: str, outcome: str,
+                              now: datetime) -> None: ...
+
+
+class DigestNotifier(Protocol):
+    def digest(self, *, session: Session, channel: str, digest: Digest, narrative: str, chart_png: bytes | None,
+               key: str, now: datetime) -> None: ...
+
+
+class Notifier(AgentNotifier, DraftNotifier, IncidentNotifier, SpendNotifier, DigestNotifier, Protocol):
     pass

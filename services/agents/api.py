@@ -12,6 +12,7 @@ from services.agents.models import AgentCreate, AgentCreated, AgentPublic, Agent
 from services.audit.service import Actor
 from services.deps import Admin, CurrentAgent, Ctx, IdempotencyKeyHeader
 from services.http.idempotency import idempotent
+from services.spend.service import budget_state
 
 router = APIRouter(tags=["agents"])
 ADMIN = Actor.admin()
@@ -34,10 +35,10 @@ def list_agents(ctx: Ctx) -> list[AgentPublic]:
 
 @router.get("/v1/agents/me")
 def me(agent: CurrentAgent, ctx: Ctx) -> dict[str, Any]:
-    """The agent as the server sees it. Budget state is added by the spend domain when present."""
+    """The agent as the server sees it, with every budget that applies and what is left of it."""
     public = AgentPublic.of(agent).model_dump(mode="json")
-    for extend in ctx.extras.get("agent_me_extensions", []):
-        public.update(extend(ctx=ctx, agent=agent))
+    with ctx.read() as session:
+        public["budgets"] = budget_state(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
     return public
 
 

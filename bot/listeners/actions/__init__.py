@@ -5,9 +5,11 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.listeners.actions import drafts
+from bot.listeners.actions import spend
 from services.context import AppContext
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     drafts.register(app, ctx)
+    spend.register(app, ctx)
     pass

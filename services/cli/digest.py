@@ -1,0 +1,76 @@
+"""`countersign digest send [--channel C…]` and `countersign digest schedule add|list|remove`."""
+
+from __future__ import annotations
+
+import click
+from pydantic import ValidationError
+
+from services.audit.service import Actor
+from services.cli.common import cli, emit, fail, make_context
+from services.digests import flows
+from services.digests.models import ScheduleCreate
+from services.errors import CountersignError
+
+CLI_ACTOR = Actor("admin", "cli")
+
+
+@cli.group(help="Cost and approvals digests.")
+def digest() -> None:
+    pass
+
+
+@digest.command(help="Post a digest of the last complete period now (to every scheduled channel by default).")
+@click.option("--channel", help="Channel id (C…); default: every channel with a schedule.")
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="day", show_default=True)
+def send(channel: str | None, period: str) -> None:
+    ctx = make_context()
+    try:
+        runs = flows.send_now(ctx=ctx, channel=channel, period=period, actor=CLI_ACTOR)
+    except CountersignError as exc:
+        fail(exc)
+        return
+    click.echo(f"digest queued for delivery ({len(runs)} channel(s)); the outbox posts it when Slack is reachable")
+
+
+@digest.group(help="When digests are posted, per channel.")
+def schedule() -> None:
+    pass
+
+
+@schedule.command("add", help="Add a schedule; without --cron, the defaults: daily 09:00 and weekly Monday 09:00.")
+@click.option("--channel", required=True, help="Channel id (C…).")
+@click.option("--cron", help='Crontab expression, e.g. "0 9 * * mon-fri".')
+@click.option("--timezone", "timezone_", help="IANA zone for the cron expression; default COUNTERSIGN_TIMEZONE.")
+@click.option("--period", type=click.Choice(["day", "week", "month"]), help="What each digest covers.")
+def add(channel: str, cron: str | None, timezone_: str | None, period: str | None) -> None:
+    try:
+        data = ScheduleCreate(channel=channel, cron=cron, timezone=timezone_, period=period)
+    except ValidationError as exc:
+        for err in exc.errors():
+            click.echo(f"error: {'.'.join(str(p) for p in err['loc']) or 'schedule'}: {err['msg']}", err=True)
+        raise SystemExit(2) from None
+    ctx = make_context()
+    with ctx.uow() as session:
+        rows = flows.add_schedules(session=session, data=data, default_tz=ctx.settings.timezone, actor=CLI_ACTOR,
+                                   now=ctx.clock.now())
+    emit(rows)
+
+
+@schedule.command("list", help="Every schedule, as JSON.")
+def list_command() -> None:
+    ctx = make_context()
+    with ctx.read() as session:
+        emit(flows.list_schedules(session=session))
+
+
+@schedule.command(help="Remove a schedule by id.")
+@click.argument("schedule_id", type=int)
+def remove(schedule_id: int) -> None:
+    ctx = make_context()
+    try:
+        with ctx.uow() as session:
+            flows.remove_schedule(session=session, schedule_id=schedule_id, actor=CLI_ACTOR, now=ctx.clock.now())
+    except CountersignError as exc:
+        fail(exc)
+        return
+    click.echo(f"schedule {schedule_id} removed")

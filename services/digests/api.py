@@ -1,0 +1,44 @@
+"""Admin routes for digests: schedules per channel, and sending one now."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from services.audit.service import Actor
+from services.deps import Admin, Ctx
+from services.digests import flows
+from services.digests.models import DigestSendRequest, ScheduleCreate
+
+router = APIRouter(tags=["digests"], dependencies=[Admin])
+ADMIN = Actor.admin()
+
+
+@router.get("/v1/digests/schedules")
+def list_schedules(ctx: Ctx) -> list[dict[str, Any]]:
+    with ctx.read() as session:
+        return flows.list_schedules(session=session)
+
+
+@router.post("/v1/digests/schedules", status_code=201)
+def add_schedules(body: ScheduleCreate, ctx: Ctx) -> JSONResponse:
+    """One schedule from `cron`, or without it the defaults (daily 09:00, weekly Monday 09:00); returns a list."""
+    with ctx.uow() as session:
+        rows = flows.add_schedules(session=session, data=body, default_tz=ctx.settings.timezone, actor=ADMIN,
+                                   now=ctx.clock.now())
+    return JSONResponse(rows, status_code=201)
+
+
+@router.delete("/v1/digests/schedules/{schedule_id}", status_code=204)
+def remove_schedule(schedule_id: int, ctx: Ctx) -> Response:
+    with ctx.uow() as session:
+        flows.remove_schedule(session=session, schedule_id=schedule_id, actor=ADMIN, now=ctx.clock.now())
+    return Response(status_code=204)
+
+
+@router.post("/v1/digests/send", status_code=202)
+def send_now(body: DigestSendRequest, ctx: Ctx) -> dict[str, Any]:
+    runs = flows.send_now(ctx=ctx, channel=body.channel, period=body.period, actor=ADMIN)
+    return {"runs": runs}

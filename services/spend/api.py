@@ -1,0 +1,86 @@
+"""Thin routes for spend: usage, budget checks, and the admin's team/global budgets and price overrides.
+
+`POST /v1/usage` answers 201 for a new event and 200 for a repeated `request_id`: the same event (id, cost,
+price) as the first time, with the budget state as it is now. Usage is accepted from a paused agent too:
+the money is already spent, and refusing the record would hide it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+
+from services.audit.service import Actor
+from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader
+from services.errors import field_error
+from services.http.idempotency import idempotent
+from services.spend import admin, budgets, flows
+from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageCreate
+
+router = APIRouter(tags=["spend"])
+ADMIN = Actor.admin()
+
+
+@router.post("/v1/usage", status_code=201)
+def record_usage(body: UsageCreate, agent: CurrentAgent, ctx: Ctx,
+                 idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    def create(session: Any) -> tuple[int, dict[str, Any]]:
+        answer, created = flows.ingest(session=session, ctx=ctx, agent=agent, data=body)
+        return (201 if created else 200), answer
+
+    return idempotent(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key, body=body.model_dump(mode="json"),
+                      create=create)
+
+
+@router.post("/v1/budget/check")
+def budget_check(body: BudgetCheck, agent: CurrentAgent, ctx: Ctx) -> dict[str, Any]:
+    with ctx.read() as session:
+        states = budgets.budget_states(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
+    answer = budgets.check(agent=agent, states=states, estimate=body.estimated_cost_usd)
+    return {"allowed": answer.allowed, "reason": answer.reason, "remaining_usd": answer.remaining_usd,
+            "budgets": [s.public() for s in states]}
+
+
+@router.get("/v1/budgets", dependencies=[Admin])
+def list_budgets(ctx: Ctx) -> list[dict[str, Any]]:
+    with ctx.read() as session:
+        return admin.list_budgets(session=session)
+
+
+@router.put("/v1/budgets", dependencies=[Admin])
+def set_budget(body: ScopedBudgetIn, ctx: Ctx) -> JSONResponse:
+    """Create or replace the team or global budget for one period (201 when new, 200 when replaced)."""
+    with ctx.uow() as session:
+        budget, created = admin.set_budget(session=session, data=body, actor=ADMIN, now=ctx.clock.now())
+    return JSONResponse(budget, status_code=201 if created else 200)
+
+
+@router.delete("/v1/budgets/{budget_id}", status_code=204, dependencies=[Admin])
+def delete_budget(budget_id: int, ctx: Ctx) -> Response:
+    with ctx.uow() as session:
+        admin.delete_budget(session=session, budget_id=budget_id, actor=ADMIN, now=ctx.clock.now())
+    return Response(status_code=204)
+
+
+@router.get("/v1/prices", dependencies=[Admin])
+def list_prices(ctx: Ctx) -> list[dict[str, Any]]:
+    with ctx.read() as session:
+        return admin.list_prices(session=session)
+
+
+@router.put("/v1/prices/{model:path}", dependencies=[Admin])
+def set_price(model: str, body: PriceOverrideIn, ctx: Ctx) -> dict[str, Any]:
+    """A negotiated or internal rate for a model, checked before genai-prices."""
+    if not 1 <= len(model) <= 128:
+        raise field_error("model", "1 to 128 characters")
+    with ctx.uow() as session:
+        return admin.set_price(session=session, model=model, data=body, actor=ADMIN, now=ctx.clock.now())
+
+
+@router.delete("/v1/prices/{model:path}", status_code=204, dependencies=[Admin])
+def delete_price(model: str, ctx: Ctx) -> Response:
+    with ctx.uow() as session:
+        admin.delete_price(session=session, model=model, actor=ADMIN, now=ctx.clock.now())
+    return Response(status_code=204)

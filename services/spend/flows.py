@@ -1,0 +1,128 @@
+"""Spend side effects: after an event is stored, tell the owner once about unknown models, open incidents for
+over-the-maximum calls and spikes, warn at thresholds, and pause at 100 % where the budget says so."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlmodel import Session
+
+from services.agents import flows as agent_flows
+from services.agents.models import Agent
+from services.audit.service import Actor, record
+from services.context import AppContext
+from services.spend import budgets, service
+from services.spend.budgets import BudgetState, BudgetWarning
+from services.spend.models import UsageCreate, UsageEvent
+
+log = logging.getLogger("countersign.spend")
+BUDGET_ACTOR = Actor.system("budget")
+
+
+def ingest(*, session: Session, ctx: AppContext, agent: Agent, data: UsageCreate) -> tuple[dict[str, Any], bool]:
+    """Record one usage event and react to it; returns (answer, created). A repeated request_id is a no-op."""
+    now, tz = ctx.clock.now(), ctx.settings.tz
+    draft_status = None
+    if data.draft_id is not None:
+        draft_status = service.draft_for(session=session, agent_id=agent.id or 0, draft_id=data.draft_id).status
+    recorded = service.record_usage(session=session, agent_id=agent.id or 0, data=data, now=now, tz=tz,
+                                    draft_status=draft_status)
+    states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
+    if recorded.created:
+        after_spend(session=session, ctx=ctx, agent=agent, event=recorded.event, states=states)
+    return service.usage_answer(event=recorded.event, states=states), recorded.created
+
+
+def after_spend(*, session: Session, ctx: AppContext, agent: Agent, event: UsageEvent,
+                states: list[BudgetState]) -> None:
+    now = ctx.clock.now()
+    if event.cost_usd is None and service.claim_once(session=session, key=f"unknown-model:{agent.id}:{event.model}"[:128],
+                                                     now=now):
+        ctx.notifier.spend_unknown_model(session=session, agent=agent, model=event.model, now=now)
+    cap = agent.max_cost_per_request_usd
+    if cap is not None and event.cost_usd is not None and event.cost_usd > cap:
+        subject = f"draft {event.draft_id}" if event.draft_id else f"request {event.request_id or event.id}"
+        open_incident(session=session, ctx=ctx, agent=agent, kind="budget_exceeded", severity="high",
+                      summary=f"{agent.name}: {subject} cost ${event.cost_usd:.4f}, over the per-request "
+                              f"maximum of ${cap:.4f}",
+                      details={"usage_event_id": event.id, "cost_usd": event.cost_usd, "max_cost_per_request_usd": cap,
+                               "draft_id": event.draft_id, "model": event.model},
+                      dedup_key=f"max-per-request:{agent.id}")
+    for state in states:
+        warn_if_crossed(session=session, ctx=ctx, agent=agent, state=state)
+    check_spike(session=session, ctx=ctx, agent=agent)
+
+
+def warn_if_crossed(*, session: Session, ctx: AppContext, agent: Agent, state: BudgetState) -> None:
+    """Each (budget, threshold, period) speaks once: the unique key picks the one writer that does."""
+    now = ctx.clock.now()
+    start = state.period.start.isoformat()
+    fresh = [t for t in budgets.crossed(state)
+             if service.claim_once(session=session, key=state.rule.alert_key, threshold=round(t * 100),
+                                   period_start=start, now=now, spent_usd=state.spent_usd,
+                                   limit_usd=state.rule.limit_usd)]
+    if not fresh:
+        return
+    top = max(fresh)
+    pause = top >= 1.0 and state.rule.on_exceed == "pause" and not state.waived
+    warning = BudgetWarning(
+        agent_name=agent.name, rule=state.rule, threshold=top, spent_usd=state.spent_usd,
+        projected_usd=state.projected_usd(now, ctx.settings.tz), period=state.period,
+        top_spenders=budgets.top_spenders(session=session, rule=state.rule, agent=agent, period=state.period),
+        paused=pause)
+    record(session=session, actor=BUDGET_ACTOR, verb="budget.threshold_crossed", subject=f"agent:{agent.name}", now=now,
+           details={"budget": state.rule.key, "threshold": top, "spent_usd": round(state.spent_usd, 6),
+                    "limit_usd": state.rule.limit_usd, "period_start": start})
+    if pause:
+        reason = f"{state.rule.describe()} reached: ${state.spent_usd:.2f} of ${state.rule.limit_usd:.2f}"
+        agent_flows.pause_agent(session=session, ctx=ctx, agent=agent, actor=BUDGET_ACTOR, reason=reason)
+        ctx.notifier.budget_paused(session=session, agent=agent, warning=warning, now=now)
+    else:
+        ctx.notifier.budget_warning(session=session, agent=agent, warning=warning, now=now)
+
+
+def check_spike(*, session: Session, ctx: AppContext, agent: Agent) -> None:
+    now = ctx.clock.now()
+    spike = service.detect_spike(session=session, agent_id=agent.id or 0, now=now, tz=ctx.settings.tz)
+    if spike is None:
+        return
+    if not service.claim_once(session=session, key=f"spike:{agent.id}", period_start=spike.day.isoformat(), now=now,
+                              spent_usd=spike.today_usd):
+        return
+    ratio = spike.today_usd / spike.trailing_avg_usd
+    open_incident(session=session, ctx=ctx, agent=agent, kind="anomaly", severity="high",
+                  summary=f"{agent.name} spent ${spike.today_usd:.2f} today, {ratio:.1f}x its 7-day daily average "
+                          f"of ${spike.trailing_avg_usd:.2f}",
+                  details={"day": spike.day.isoformat(), "today_usd": round(spike.today_usd, 6),
+                           "trailing_avg_usd": round(spike.trailing_avg_usd, 6)},
+                  dedup_key=f"spike:{agent.id}:{spike.day.isoformat()}")
+
+
+def open_incident(*, session: Session, ctx: AppContext, agent: Agent, **fields: Any) -> None:
+    """Through the incidents domain; imported here so spend works (and says so) before that domain exists."""
+    try:
+        from services.incidents.flows import open_incident as open_it
+    except ModuleNotFoundError:
+        log.warning("incidents domain missing; not opening %s for %s", fields.get("kind"), agent.name)
+        return
+    open_it(session=session, ctx=ctx, agent=agent, actor=BUDGET_ACTOR, **fields)
+
+
+def draft_cost(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> None:
+    """A draft's cost_usd counts exactly like a usage event (request id draft:<id> keeps it to once)."""
+    if getattr(draft, "cost_usd", None) is None:
+        return
+    data = UsageCreate(model=(getattr(draft, "model", None) or "unspecified")[:128], cost_usd=draft.cost_usd,
+                       request_id=f"draft:{draft.id}", draft_id=str(draft.id))
+    now, tz = ctx.clock.now(), ctx.settings.tz
+    recorded = service.record_usage(session=session, agent_id=agent.id or 0, data=data, now=now, tz=tz)
+    if recorded.created:
+        states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
+        after_spend(session=session, ctx=ctx, agent=agent, event=recorded.event, states=states)
+
+
+def draft_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> None:
+    if getattr(draft, "status", None) in service.WASTE_STATUSES:
+        service.add_waste_for_draft(session=session, agent_id=agent.id or 0, draft_id=draft.id, now=ctx.clock.now(),
+                                    tz=ctx.settings.tz)

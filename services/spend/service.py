@@ -1,0 +1,206 @@
+"""Spend rules and queries: recording usage with its rollup, once-only claims, spikes. Keyword-only, session
+first, no I/O beyond the database. Budgets live in services.spend.budgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from services.agents.models import Agent
+from services.errors import NotFound
+from services.spend.budgets import BudgetState, budget_states, spent
+from services.spend.models import SpendAlert, SpendRollup, UsageCreate, UsageEvent
+from services.spend.periods import Period, local_day
+from services.spend.pricing import price_call
+
+WASTE_STATUSES = ("rejected", "expired")
+SPIKE_MULTIPLIER = 3.0
+SPIKE_FLOOR_USD = 1.0
+SPIKE_WINDOW_DAYS = 7
+
+
+def dialect_insert(session: Session, table: Any) -> Any:
+    """INSERT with ON CONFLICT support on whichever database we are on (both spell it the same)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    event: UsageEvent
+    created: bool  # False: the request_id was seen before and this is the first event again
+    draft_status: str | None = None
+
+
+def record_usage(*, session: Session, agent_id: int, data: UsageCreate, now: datetime, tz: ZoneInfo,
+                 draft_status: str | None = None) -> Recorded:
+    """Store one event and fold it into its (agent, model, day) rollup, in the caller's transaction."""
+    if data.request_id is not None:
+        existing = _by_request(session, agent_id, data.request_id)
+        if existing is not None:
+            return Recorded(existing, False)
+    priced = price_call(session=session, model=data.model, provider=data.provider, input_tokens=data.input_tokens,
+                        output_tokens=data.output_tokens, cached_tokens=data.cached_tokens, cost_usd=data.cost_usd)
+    event = UsageEvent(agent_id=agent_id, request_id=data.request_id, model=data.model, provider=data.provider,
+                       input_tokens=data.input_tokens, output_tokens=data.output_tokens,
+                       cached_tokens=data.cached_tokens, reasoning_tokens=data.reasoning_tokens,
+                       cost_usd=priced.cost_usd, cost_source=priced.source, price=priced.price,
+                       draft_id=None if data.draft_id is None else str(data.draft_id), day=local_day(now, tz),
+                       created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(event)
+            session.flush()
+    except IntegrityError:  # the same request_id raced us in and won; answer with its event
+        existing = _by_request(session, agent_id, data.request_id or "")
+        if existing is None:
+            raise
+        return Recorded(existing, False)
+    add_to_rollup(session=session, agent_id=agent_id, model=event.model, day=event.day, cost=event.cost_usd or 0.0,
+                  events=1, unknown=int(event.cost_usd is None), input_tokens=event.input_tokens,
+                  output_tokens=event.output_tokens, cached_tokens=event.cached_tokens)
+    if draft_status in WASTE_STATUSES and event.cost_usd:
+        add_to_rollup(session=session, agent_id=agent_id, model=event.model, day=event.day, waste=event.cost_usd)
+    return Recorded(event, True, draft_status)
+
+
+def _by_request(session: Session, agent_id: int, request_id: str) -> UsageEvent | None:
+    return session.exec(select(UsageEvent).where(UsageEvent.agent_id == agent_id,
+                                                 UsageEvent.request_id == request_id)).first()
+
+
+def add_to_rollup(*, session: Session, agent_id: int, model: str, day: date, cost: float = 0.0, waste: float = 0.0,
+                  events: int = 0, unknown: int = 0, input_tokens: int = 0, output_tokens: int = 0,
+                  cached_tokens: int = 0) -> None:
+    """One UPSERT: concurrent writers add to the same row instead of overwriting each other."""
+    table = SpendRollup.__table__  # type: ignore[attr-defined]
+    values = {"cost_usd": cost, "waste_usd": waste, "events": events, "unknown_cost_events": unknown,
+              "input_tokens": input_tokens, "output_tokens": output_tokens, "cached_tokens": cached_tokens}
+    insert = dialect_insert(session, table).values(agent_id=agent_id, model=model, day=day, **values)
+    statement = insert.on_conflict_do_update(
+        index_elements=["agent_id", "model", "day"],
+        set_={name: table.c[name] + insert.excluded[name] for name in values},
+    )
+    session.execute(statement)
+
+
+def claim_once(*, session: Session, key: str, threshold: int = 0, period_start: str = "", now: datetime,
+               spent_usd: float | None = None, limit_usd: float | None = None) -> bool:
+    """True for exactly one caller per (key, threshold, period_start), across transactions and replicas."""
+    table = SpendAlert.__table__  # type: ignore[attr-defined]
+    statement = dialect_insert(session, table).values(
+        key=key, threshold=threshold, period_start=period_start, spent_usd=spent_usd, limit_usd=limit_usd,
+        created_at=now,
+    ).on_conflict_do_nothing(index_elements=["key", "threshold", "period_start"])
+    return bool(session.execute(statement).rowcount)
+
+
+def draft_for(*, session: Session, agent_id: int, draft_id: str | int) -> Any:
+    """The agent's own draft, or 404 (another agent's draft is as invisible as a missing one)."""
+    try:
+        from services.drafts.models import Draft
+    except ModuleNotFoundError:
+        raise NotFound(f"no draft {draft_id!r}") from None
+    key = _draft_key(Draft, draft_id)
+    draft = session.get(Draft, key) if key is not None else None
+    if draft is None or draft.agent_id != agent_id:
+        raise NotFound(f"no draft {draft_id!r}")
+    return draft
+
+
+def _draft_key(model: Any, draft_id: str | int) -> Any:
+    """Draft ids are whatever the drafts table uses; an int-keyed table refuses a non-number as missing."""
+    column = model.__table__.c["id"]
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return str(draft_id)
+    if python_type is int:
+        try:
+            return int(draft_id)
+        except (TypeError, ValueError):
+            return None
+    return str(draft_id)
+
+
+def add_waste_for_draft(*, session: Session, agent_id: int, draft_id: str | int, now: datetime, tz: ZoneInfo) -> float:
+    """A draft ended rejected or expired: what was spent on it becomes waste, counted on today's rollup."""
+    rows = session.exec(
+        select(UsageEvent.model, func.sum(UsageEvent.cost_usd))
+        .where(UsageEvent.agent_id == agent_id, UsageEvent.draft_id == str(draft_id),
+               col(UsageEvent.cost_usd).is_not(None))
+        .group_by(UsageEvent.model)
+    ).all()
+    total = 0.0
+    for model, cost in rows:
+        if cost:
+            add_to_rollup(session=session, agent_id=agent_id, model=model, day=local_day(now, tz), waste=float(cost))
+            total += float(cost)
+    return total
+
+
+def spend_between(*, session: Session, start: date, end: date, agent_ids: list[int] | None = None) -> float:
+    return spent(session=session, period=Period("span", start, end), agent_ids=agent_ids)
+
+
+@dataclass(frozen=True)
+class Spike:
+    day: date
+    today_usd: float
+    trailing_avg_usd: float
+
+
+def detect_spike(*, session: Session, agent_id: int, now: datetime, tz: ZoneInfo,
+                 multiplier: float = SPIKE_MULTIPLIER, floor_usd: float = SPIKE_FLOOR_USD) -> Spike | None:
+    """Today's spend above multiplier x the trailing 7-day daily average and above the floor.
+
+    An agent with no spend in the trailing window has no baseline, so it cannot spike (its budgets still apply).
+    """
+    today = local_day(now, tz)
+    spent_today = spend_between(session=session, start=today, end=today + timedelta(days=1), agent_ids=[agent_id])
+    if spent_today <= floor_usd:
+        return None
+    trailing = spend_between(session=session, start=today - timedelta(days=SPIKE_WINDOW_DAYS), end=today,
+                             agent_ids=[agent_id]) / SPIKE_WINDOW_DAYS
+    if trailing <= 0 or spent_today <= multiplier * trailing:
+        return None
+    return Spike(today, spent_today, trailing)
+
+
+def usage_answer(*, event: UsageEvent, states: list[BudgetState]) -> dict[str, Any]:
+    return {
+        "id": event.id, "request_id": event.request_id, "model": event.model, "provider": event.provider,
+        "cost_usd": event.cost_usd, "cost_source": event.cost_source, "cost_unknown": event.cost_usd is None,
+        "price": event.price, "draft_id": event.draft_id, "day": event.day.isoformat(),
+        "created_at": event.created_at.isoformat(), "budgets": [s.public() for s in states],
+    }
+
+
+def budget_state(*, session: Session, agent: Agent, now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """Every budget that applies to the agent (its own, its team's, global) with spent and remaining now."""
+    return [state.public() for state in budget_states(session=session, agent=agent, now=now, tz=tz)]
+
+
+def agents_owned_by(*, session: Session, user_id: str) -> list[Agent]:
+    """The agents a person owns or backs up: what `/countersign budget` shows when no agent is named."""
+    return [a for a in session.exec(select(Agent).order_by(col(Agent.name))).all()
+            if a.owner == user_id or user_id in (a.backup_owners or [])]
+
+
+def spend_summary(*, session: Session, agent: Agent, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    today = local_day(now, tz)
+    month = today.replace(day=1)
+    ids = [agent.id or 0]
+    return {"agent": agent.name, "status": agent.status,
+            "today_usd": spend_between(session=session, start=today, end=today + timedelta(days=1), agent_ids=ids),
+            "month_usd": spend_between(session=session, start=month, end=today + timedelta(days=1), agent_ids=ids),
+            "budgets": budget_state(session=session, agent=agent, now=now, tz=tz)}
