@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")  # share of expiry; 0 = none
     # Pace of chat.postMessage per channel (Slack allows about 1/s); tests and benchmarks lower it.
     slack_channel_interval_s: float = Field(1.0, ge=0, alias="COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S")
+    # How long a claimed outbox row is held before another sender may retry it (after a crash, say).
+    outbox_lease_s: float = Field(120.0, gt=0, alias="COUNTERSIGN_OUTBOX_LEASE_S")
 
     @field_validator("timezone")
     @classmethod

@@ -96,7 +96,8 @@ def create_app(
             sender = OutboxSender(engine=engine, clock=ctx.clock, slack=slack_transport, http=http,
                                   secret_key=ctx.secret_key, deny_private=settings.callback_deny_private,
                                   channel_interval_s=settings.slack_channel_interval_s
-                                  if channel_interval_s is None else channel_interval_s)
+                                  if channel_interval_s is None else channel_interval_s,
+                                  lease_s=settings.outbox_lease_s)
             wake = ctx.outbox_wakeup.subscribe()
             tasks.append(asyncio.create_task(sender.run_forever(stop, wake)))
             if settings.scheduler_enabled:
