@@ -14,6 +14,8 @@ from services.incidents.models import SNOOZE_CHOICES_S, Incident, IncidentEvent
 SEVERITY_ICON = {"low": ":large_blue_circle:", "high": ":large_orange_circle:", "critical": ":red_circle:"}
 HALT_LABELS = {"resume": "Resume the run", "abort": "Abort the run", "handoff": "Hand to a human"}
 DETAILS_MAX = 1500
+# Drawn by run_text instead of the generic details list.
+RUN_KEYS = {"halt_policy", "run_id", "last_step", "came_back_at", "came_back_step", "halt_decision", "halt_decided_by"}
 
 
 def who(actor: str) -> str:
@@ -37,7 +39,7 @@ def status_line(incident: Incident) -> str:
 
 
 def details_text(details: dict[str, Any]) -> str:
-    shown = {k: v for k, v in details.items() if k not in ("halt_policy",)}
+    shown = {k: v for k, v in details.items() if v is not None and k not in RUN_KEYS}
     if not shown:
         return ""
     lines = [f"• *{escape(str(k))}*: {escape(v if isinstance(v, str) else json.dumps(v, default=str))}"
@@ -168,3 +170,38 @@ def resolve_modal(incident_id: int, summary: str) -> dict[str, Any]:
                          "max_length": 3000}},
         ],
     }
+
+
+def _step_text(step: dict[str, Any]) -> str:
+    if step.get("notify"):
+        target = str(step["notify"])
+        return f"notify {_place(target.split(':', 1)[1]) if target.startswith('usergroup:') else escape(target)}"
+    if step.get("wait_s"):
+        return f"wait {_duration_any(int(step['wait_s']))}"
+    return "pause the agent" if step.get("pause_agent") else escape(json.dumps(step))
+
+
+def _duration_any(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
+
+
+def accountability(info: Any) -> dict[str, Any]:
+    """`/countersign owner <agent>`: owner, backups, channel and the escalation chain, in order."""
+    backups = ", ".join(user(b) for b in info.backups) or "none"
+    chain = "\n".join(f"{n}. {_step_text(step)}" for n, step in enumerate(info.chain, 1))
+    text = (f"*{escape(info.agent)}* ({escape(info.status)})\n*Owner:* {user(info.owner)}\n*Backups:* {backups}\n"
+            f"*Review channel:* {_place(info.review_channel) if info.review_channel else 'none'}\n"
+            f"*Escalation chain* (run up to {info.repeat}×):\n{chain}")
+    return message(f"{info.agent} is owned by {info.owner}", [section(text)])
+
+
+def incident_list(found: list[Incident]) -> dict[str, Any]:
+    """`/countersign incidents`: one line per open incident, newest last."""
+    lines = [f"{SEVERITY_ICON.get(i.severity, ':warning:')} *#{i.id}* {escape(i.agent_name)} · `{escape(i.kind)}` · "
+             f"{escape(i.status)} · ×{i.occurrences} — {escape(clip(i.summary, 150))}" for i in found]
+    return message(f"{len(found)} open incidents", [section(f"*{len(found)} open incidents*"),
+                                                    *[section(clip(line, 2900)) for line in lines[:45]],
+                                                    *([context(f"_{len(lines) - 45} more not shown_")]
+                                                      if len(lines) > 45 else [])])

@@ -204,11 +204,16 @@ def _log(session: Session, ctx: AppContext, incident: Incident, *, kind: str, ve
 # --- people acting on a card ---------------------------------------------------------------------------------
 def acknowledge(*, ctx: AppContext, incident_id: int, user: str) -> Incident:
     with ctx.uow() as session:
-        now = ctx.clock.now()
-        incident = service.acknowledge(session=session, incident_id=incident_id, user=user, now=now,
-                                       remind_after_s=ctx.settings.ack_remind_s)
-        _acted(session, ctx, incident, "acknowledged", user, now)
-        return incident
+        return acknowledge_in(session=session, ctx=ctx, incident_id=incident_id, user=user)
+
+
+def acknowledge_in(*, session: Session, ctx: AppContext, incident_id: int, user: str) -> Incident:
+    """Acknowledge inside the caller's transaction (e.g. a halt decision also acknowledges)."""
+    now = ctx.clock.now()
+    incident = service.acknowledge(session=session, incident_id=incident_id, user=user, now=now,
+                                   remind_after_s=ctx.settings.ack_remind_s)
+    _acted(session, ctx, incident, "acknowledged", user, now)
+    return incident
 
 
 def resolve(*, ctx: AppContext, incident_id: int, user: str, note: str | None = None) -> Incident:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.listeners.actions import drafts
+from bot.listeners.actions import incidents
 from bot.listeners.actions import spend
 from services.context import AppContext
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     drafts.register(app, ctx)
+    incidents.register(app, ctx)
     spend.register(app, ctx)
     pass

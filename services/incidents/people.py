@@ -1,0 +1,93 @@
+"""Who is accountable, from Slack: pause and resume by the people allowed to, hand ownership over, and the
+open incidents a person owns or backs up. Refusals are Forbidden with a sentence fit to show the person."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.agents import flows as agent_flows
+from services.agents import service as agents
+from services.agents.models import Agent, AgentUpdate
+from services.audit.service import Actor
+from services.context import AppContext
+from services.errors import Forbidden, field_error
+from services.incidents import flows, service
+from services.incidents.models import Incident
+
+
+@dataclass(frozen=True)
+class Accountability:
+    agent: str
+    owner: str
+    backups: list[str]
+    review_channel: str | None
+    chain: list[dict[str, Any]]
+    repeat: int
+    status: str
+
+
+def _may_pause(ctx: AppContext, agent: Agent, user: str, doing: str) -> None:
+    if not agents.may_pause(agent=agent, user_id=user, admins=ctx.settings.admin_users):
+        raise Forbidden(f"Sorry, only {agent.name}'s owner, its backup owners or an admin can {doing} it.")
+
+
+def pause(*, ctx: AppContext, agent_name: str, user: str, reason: str | None) -> bool:
+    with ctx.uow() as session:
+        agent = agents.require_agent(session=session, name=agent_name)
+        _may_pause(ctx, agent, user, "pause")
+        return agent_flows.pause_agent(session=session, ctx=ctx, agent=agent, actor=Actor.slack_user(user),
+                                       reason=reason)
+
+
+def resume(*, ctx: AppContext, agent_name: str, user: str) -> bool:
+    with ctx.uow() as session:
+        agent = agents.require_agent(session=session, name=agent_name)
+        _may_pause(ctx, agent, user, "resume")
+        return agent_flows.resume_agent(session=session, ctx=ctx, agent=agent, actor=Actor.slack_user(user))
+
+
+def pause_from_incident(*, ctx: AppContext, incident_id: int, user: str) -> tuple[str, bool]:
+    """The card's Pause agent button: returns the agent's name and whether this click paused it."""
+    with ctx.uow() as session:
+        incident = service.require(session=session, incident_id=incident_id)
+        agent = session.get(Agent, incident.agent_id)
+        if agent is None:
+            raise field_error("agent", f"the agent of incident #{incident_id} no longer exists")
+        _may_pause(ctx, agent, user, "pause")
+        changed = agent_flows.pause_agent(session=session, ctx=ctx, agent=agent, actor=Actor.slack_user(user),
+                                          reason=f"from incident #{incident_id}: {incident.summary}"[:500])
+        if changed:
+            flows.note_on_incident(session=session, ctx=ctx, incident_id=incident_id, verb="paused", actor=user)
+        return agent.name, changed
+
+
+def accountability(*, ctx: AppContext, agent_name: str) -> Accountability:
+    with ctx.uow() as session:
+        agent = agents.require_agent(session=session, name=agent_name)
+        return Accountability(agent.name, agent.owner, list(agent.backup_owners), agent.review_channel,
+                              [{k: v for k, v in s.items() if v is not None} for s in agent.chain()],
+                              agent.escalation_repeat, agent.status)
+
+
+def hand_over(*, ctx: AppContext, agent_name: str, user: str, new_owner: str) -> str:
+    """Only the current owner or an admin may hand an agent to someone else; returns the previous owner."""
+    with ctx.uow() as session:
+        agent = agents.require_agent(session=session, name=agent_name)
+        if user != agent.owner and user not in ctx.settings.admin_users:
+            raise Forbidden(f"Sorry, only {agent.name}'s current owner or an admin can hand it over.")
+        previous = agent.owner
+        if new_owner == previous:
+            return previous
+        agents.update_agent(session=session, agent=agent, data=AgentUpdate(owner=new_owner),
+                            actor=Actor.slack_user(user), now=ctx.clock.now())
+        ctx.notifier.owner_handed_over(session=session, agent=agent, previous=previous, by=user, now=ctx.clock.now())
+        return previous
+
+
+def open_incidents_for_person(*, ctx: AppContext, user: str) -> list[Incident]:
+    """Open incidents of every agent the person owns or backs up."""
+    with ctx.uow() as session:
+        mine = [a.id or 0 for a in agents.list_agents(session=session)
+                if a.owner == user or user in (a.backup_owners or [])]
+        return service.open_incidents_of_agents(session=session, agent_ids=mine)

@@ -1,0 +1,130 @@
+"""Run side effects: a halt opens a `halted` incident for the owner; the owner's choice goes back to the agent
+as a signed `run.halt_decision` callback; a beat after a halt is reported on the incident, never hidden."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from services.agents.models import Agent
+from services.agents.service import may_pause
+from services.audit.service import Actor, record
+from services.context import AppContext
+from services.db import claim_due
+from services.errors import Forbidden, NotFound, field_error
+from services.incidents import flows as incident_flows
+from services.incidents import service as incidents
+from services.outbox.service import enqueue_callback
+from services.runs import service
+from services.runs.models import LIVE, Finish, Run, RunCreate
+
+WATCHDOG = Actor.system("run-watchdog")
+
+
+def start_run(*, session: Session, ctx: AppContext, agent: Agent, data: RunCreate) -> Run:
+    now = ctx.clock.now()
+    run = service.start(session=session, agent_id=agent.id or 0, data=data, now=now)
+    record(session=session, actor=Actor.agent(agent.name), verb="run.started", subject=f"run:{run.id}", now=now,
+           details={"name": run.name, "every_s": run.expect_heartbeat_every_s, "grace_s": run.grace_s})
+    return run
+
+
+def heartbeat(*, ctx: AppContext, agent: Agent, run_id: str, step: str | None) -> Run:
+    with ctx.uow() as session:
+        now = ctx.clock.now()
+        run = service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
+        if service.beat(session=session, run=run, step=step, now=now) == "recovered":
+            run = service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
+            record(session=session, actor=Actor.agent(agent.name), verb="run.recovered", subject=f"run:{run.id}",
+                   now=now, details={"step": run.last_step})
+            if run.incident_id is not None:
+                incident_flows.note_on_incident(
+                    session=session, ctx=ctx, incident_id=run.incident_id, verb="run_came_back", actor=agent.name,
+                    note=f"a heartbeat arrived after the halt, at step {run.last_step or '?'}",
+                    details={"came_back_at": now.isoformat(), "came_back_step": run.last_step})
+        return service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
+
+
+def finish_run(*, ctx: AppContext, agent: Agent, run_id: str, data: Finish) -> Run:
+    with ctx.uow() as session:
+        now = ctx.clock.now()
+        run = service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
+        run = service.finish(session=session, run=run, status=data.status, step=data.step, note=data.note, now=now)
+        record(session=session, actor=Actor.agent(agent.name), verb=f"run.{data.status}", subject=f"run:{run.id}",
+               now=now, details={"step": run.last_step})
+        if run.incident_id is not None:
+            incident_flows.note_on_incident(session=session, ctx=ctx, incident_id=run.incident_id,
+                                            verb="run_finished", actor=agent.name, note=data.status,
+                                            details={"run_finished": data.status})
+        return run
+
+
+def watch_runs(ctx: AppContext, *, batch: int = 100) -> int:
+    """The dead-man's switch: every live run past its deadline is halted once and its owner paged."""
+    with ctx.uow() as session:
+        now = ctx.clock.now()
+        due = claim_due(session, select(Run).where(col(Run.status).in_(LIVE), col(Run.deadline_at) <= now)
+                        .order_by(col(Run.deadline_at)), limit=batch)
+        for run in due:
+            _halt(session, ctx, run, now)
+        return len(due)
+
+
+def _halt(session: Session, ctx: AppContext, run: Run, now: datetime) -> None:
+    reason = service.halt(session=session, run=run, now=now)
+    agent = session.get(Agent, run.agent_id)
+    if reason is None or agent is None:
+        return
+    silence = int((now - (run.last_beat_at or run.started_at)).total_seconds())
+    why = (f"ran past its max duration of {run.max_duration_s}s" if reason == "max_duration"
+           else f"sent no heartbeat for {silence}s (expected every {run.expect_heartbeat_every_s}s + "
+                f"{run.grace_s}s grace)")
+    label = run.name or run.id
+    details: dict[str, Any] = {"run_id": run.id, "run_name": run.name, "last_step": run.last_step,
+                               "reason": reason, "halt_policy": run.halt_policy,
+                               "last_beat_at": run.last_beat_at.isoformat() if run.last_beat_at else None}
+    result = incident_flows.open_incident(
+        session=session, ctx=ctx, agent=agent, kind="halted", severity="high",
+        summary=f"Run {label} halted: it {why}. Last step reached: {run.last_step or 'none reported'}.",
+        details=details, dedup_key=f"run:{run.id}", run_id=run.id, actor=WATCHDOG)
+    if not result.created:  # halted again while the first incident is open: fresh facts, fresh choice
+        incident_flows.note_on_incident(session=session, ctx=ctx, incident_id=result.incident.id or 0,
+                                        verb="run_halted_again", actor=WATCHDOG.id, note=why,
+                                        details={**details, "came_back_at": None, "halt_decision": None})
+    record(session=session, actor=WATCHDOG, verb="run.halted", subject=f"run:{run.id}", now=now,
+           details={"reason": reason, "last_step": run.last_step, "incident": result.incident.id})
+    service.link_incident(session=session, run_id=run.id, incident_id=result.incident.id or 0)
+
+
+def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str) -> Run:
+    """The owner's answer to a halt, delivered to the agent as a signed `run.halt_decision` callback."""
+    with ctx.uow() as session:
+        now = ctx.clock.now()
+        incident = incidents.require(session=session, incident_id=incident_id)
+        run = session.get(Run, incident.run_id) if incident.run_id else None
+        if run is None or run.agent_id != incident.agent_id or incident.kind != "halted":
+            raise NotFound(f"incident #{incident_id} is not about a halted run")
+        agent = session.get(Agent, run.agent_id)
+        assert agent is not None
+        if not may_pause(agent=agent, user_id=user, admins=ctx.settings.admin_users):
+            raise Forbidden(f"Only {agent.name}'s owner, a backup owner or an admin can decide what the run does.")
+        if choice not in run.halt_policy:
+            raise field_error("choice", f"this run's halt policy allows {', '.join(run.halt_policy)}")
+        run = service.decide(session=session, run=run, choice=choice, user=user, now=now)
+        data = {"run_id": run.id, "name": run.name, "decision": choice, "decided_by": user,
+                "decided_at": now.isoformat(), "incident_id": incident_id, "last_step": run.last_step,
+                "status": run.status, "metadata": run.meta}
+        if agent.callback_url:
+            enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url,
+                             event="run.halt_decision", data=data, now=now, order_key=f"run:{run.id}")
+        record(session=session, actor=Actor.slack_user(user), verb="run.halt_decided", subject=f"run:{run.id}",
+               now=now, details={"decision": choice, "delivered": bool(agent.callback_url)})
+        note = choice if agent.callback_url else f"{choice} (the agent has no callback_url; it must poll the run)"
+        incident_flows.note_on_incident(session=session, ctx=ctx, incident_id=incident_id, verb="halt_decision",
+                                        actor=user, note=note,
+                                        details={"halt_decision": choice, "halt_decided_by": user})
+        if incident.status in ("triggered", "snoozed"):  # a decision is an acknowledgement: stop paging
+            incident_flows.acknowledge_in(session=session, ctx=ctx, incident_id=incident_id, user=user)
+        return run
