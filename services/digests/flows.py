@@ -110,10 +110,9 @@ def _claim(session: Session, *, fire_key: str, now: datetime, **fields: Any) -> 
     table = DigestRun.__table__  # type: ignore[attr-defined]
     statement = dialect_insert(session, table).values(
         fire_key=fire_key, status="claimed", lease_until=now + LEASE, created_at=now, **fields,
-    ).on_conflict_do_nothing(index_elements=["fire_key"])
-    if not session.execute(statement).rowcount:
-        return None  # another replica (or an earlier tick) has this firing
-    return session.exec(select(DigestRun.id).where(DigestRun.fire_key == fire_key)).one()
+    ).on_conflict_do_nothing(index_elements=["fire_key"]).returning(table.c.id)
+    row = session.execute(statement).first()
+    return None if row is None else int(row[0])  # None: another replica (or an earlier tick) has this firing
 
 
 def _reclaim_stale(session: Session, now: datetime) -> list[int]:

@@ -100,8 +100,9 @@ def claim_once(*, session: Session, key: str, threshold: int = 0, period_start: 
     statement = dialect_insert(session, table).values(
         key=key, threshold=threshold, period_start=period_start, spent_usd=spent_usd, limit_usd=limit_usd,
         created_at=now,
-    ).on_conflict_do_nothing(index_elements=["key", "threshold", "period_start"])
-    return bool(session.execute(statement).rowcount)
+    ).on_conflict_do_nothing(index_elements=["key", "threshold", "period_start"]).returning(table.c.id)
+    # RETURNING, not rowcount: with implicit RETURNING some drivers report -1 rows for a skipped insert.
+    return session.execute(statement).first() is not None
 
 
 def draft_for(*, session: Session, agent_id: int, draft_id: str | int) -> Any:
