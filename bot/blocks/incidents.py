@@ -142,7 +142,7 @@ def _place(target: str) -> str:
 def nudge(incident: Incident, *, recipient: str) -> dict[str, Any]:
     mention = _place(recipient) if not recipient.startswith(("U", "W")) else user(recipient)
     text = f"{mention} incident #{incident.id} is still *{incident.status}*. Please acknowledge or resolve it."
-    return message(f"Incident #{incident.id} still needs you", [section(text)])
+    return message(f"{mention} incident #{incident.id} still needs you", [section(text)])
 
 
 def ack_reminder(incident: Incident, *, user_id: str) -> dict[str, Any]:
@@ -158,12 +158,13 @@ def owner_handed_over(*, agent_name: str, previous: str, new: str, by: str) -> d
     return message(f"{agent_name} has a new owner", [section(text)])
 
 
-def resolve_modal(incident_id: int, summary: str) -> dict[str, Any]:
+def resolve_modal(incident_id: int, summary: str = "") -> dict[str, Any]:
+    """`summary` is whatever the clicked card said; the modal opens before any database work (3 s trigger)."""
     return {
         "type": "modal", "callback_id": ids.INCIDENT_RESOLVE_VIEW, "private_metadata": str(incident_id),
         "title": plain("Resolve incident", 24), "submit": plain("Resolve", 24), "close": plain("Cancel", 24),
         "blocks": [
-            section(f"Incident #{incident_id}: {escape(clip(summary, 500))}"),
+            section(f"*Incident #{incident_id}*\n{escape(clip(summary, 500))}"),
             {"type": "input", "block_id": ids.INCIDENT_NOTE_BLOCK, "optional": True,
              "label": plain("What happened and what fixed it?", 2000),
              "element": {"type": "plain_text_input", "action_id": ids.INCIDENT_NOTE_INPUT, "multiline": True,

@@ -49,7 +49,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     async def resolve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         incident_id, _, _ = clicked(body)
-        await client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id))
+        await client.views_open(trigger_id=body["trigger_id"], view=blocks.resolve_modal(incident_id, (body.get("message") or {}).get("text", "")))
 
     @app.action(SNOOZE)
     async def snooze(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from bot import ids
 from services.clock import FakeClock
-from tests.fakes.receiver import FakeAgentReceiver
 from tests.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
-
-CHAIN = [{"notify": "owner"}, {"wait_s": 60}, {"notify": "backups"}, {"wait_s": 60}, {"notify": "channel"}]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def h(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
-    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:
-        yield harness
-
-
-def report(h: Harness, key: str, **fields: object) -> dict:
-    body = {"kind": "error", "severity": "high", "summary": "quotes came back negative", **fields}
-    response = h.client.post("/v1/incidents", json=body, headers=h.bearer(key))
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
-def card_for(slack: FakeSlack, user: str) -> dict:
-    """The latest version of the incident card in a user's DM (or a channel)."""
-    channel = slack.dm_channel_for(user) if user.startswith("U") else user
-    cards = [m for m in slack.messages_in(channel) if not m.get("thread_ts") and "incident" in m["text"].lower()]
-    assert cards, slack.summary()
-    return cards[-1]
+from tests.services.incidents.helpers import CHAIN, card_for, cards_in, clock, h, incident, report, thread_of, tick  # noqa: F401  (fixtures)
 
 
 def test_reported_incident_dms_the_owner_with_a_card(h: Harness, slack: FakeSlack) -> None:
@@ -94,3 +62,100 @@ def test_dedup_raises_occurrences_without_paging_again(h: Harness, slack: FakeSl
     assert "Occurrences: *2*" in str(card_for(slack, OWNER)["blocks"])
     blank = report(h, key, dedup_key="  ")
     assert blank["id"] != first["id"]
+
+
+def test_long_overdue_step_is_sent_once_and_the_chain_keeps_its_spacing(h: Harness, slack: FakeSlack,
+                                                                        clock: FakeClock) -> None:
+    """After a long outage the due step goes out once, and the next one waits its full time from now."""
+    key = h.register(escalation_chain=CHAIN)["api_key"]
+    created = report(h, key)
+    clock.advance(hours=3)
+    tick(h)
+    tick(h)
+    assert len(cards_in(slack, BACKUP)) == 1 and not cards_in(slack, REVIEW_CHANNEL)
+    clock.advance(59)
+    tick(h)
+    assert not cards_in(slack, REVIEW_CHANNEL)
+    clock.advance(1)
+    tick(h)
+    assert len(cards_in(slack, REVIEW_CHANNEL)) == 1
+    assert [s["note"] for s in incident(h, key, created["id"])["steps_taken"]] == ["owner", "backups", "channel"]
+
+
+def test_snooze_re_escalates_from_the_top_after_its_time(h: Harness, slack: FakeSlack, clock: FakeClock) -> None:
+    """Snoozed for 30 minutes, nothing happens until it ends; then the chain starts again at the owner."""
+    key = h.register(escalation_chain=CHAIN)["api_key"]
+    created = report(h, key)
+    h.drain()
+    owner_card = card_for(slack, OWNER)
+    assert h.click(owner_card, ids.INCIDENT_SNOOZE_PREFIX + "1800", user=OWNER).status_code == 200
+    h.drain()
+    assert incident(h, key, created["id"])["status"] == "snoozed"
+    clock.advance(1799)
+    tick(h)
+    assert not cards_in(slack, BACKUP)
+    clock.advance(1)
+    tick(h)
+    shown = incident(h, key, created["id"])
+    assert shown["status"] == "triggered"
+    assert [s["note"] for s in shown["steps_taken"]] == ["owner", "owner"]
+    assert any(f"<@{OWNER}>" in line and "still" in line for line in thread_of(slack, owner_card))
+    clock.advance(60)
+    tick(h)
+    assert len(cards_in(slack, BACKUP)) == 1
+
+
+def test_thread_under_the_owner_card_logs_steps_and_actions(h: Harness, slack: FakeSlack, clock: FakeClock) -> None:
+    """Every step and every action is a line in the owner's card thread."""
+    key = h.register(escalation_chain=CHAIN)["api_key"]
+    report(h, key)
+    clock.advance(60)
+    tick(h)
+    h.click(card_for(slack, BACKUP), ids.INCIDENT_ACK, user=BACKUP)
+    h.drain()
+    lines = thread_of(slack, card_for(slack, OWNER))
+    assert len(lines) == 3 and "notified" in lines[0] and BACKUP in lines[1] and "acknowledged" in lines[2]
+
+
+def test_usergroup_step_mentions_the_group_in_the_review_channel(h: Harness, slack: FakeSlack,
+                                                                 clock: FakeClock) -> None:
+    """A `usergroup:S…` step posts the card to the review channel with the group mentioned."""
+    key = h.register(escalation_chain=[{"notify": "owner"}, {"wait_s": 5}, {"notify": "usergroup:S090LEADS"}])["api_key"]
+    report(h, key)
+    clock.advance(5)
+    tick(h)
+    assert "<!subteam^S090LEADS>" in str(card_for(slack, REVIEW_CHANNEL)["blocks"])
+
+
+def test_low_severity_stops_after_the_owner(h: Harness, slack: FakeSlack, clock: FakeClock) -> None:
+    """`low` pages the owner and nobody else, however long it stays open."""
+    key = h.register(escalation_chain=CHAIN)["api_key"]
+    created = report(h, key, severity="low")
+    clock.advance(hours=5)
+    tick(h)
+    assert not cards_in(slack, BACKUP) and not cards_in(slack, REVIEW_CHANNEL)
+    assert incident(h, key, created["id"])["next_step_at"] is None
+
+
+def test_critical_on_the_default_chain_pauses_the_agent_first(h: Harness, slack: FakeSlack) -> None:
+    """`critical` with no chain configured pauses the agent at once, and the owner still gets the card."""
+    key = h.register()["api_key"]
+    report(h, key, severity="critical")
+    h.drain()
+    me = h.client.get("/v1/agents/me", headers=h.bearer(key)).json()
+    assert me["status"] == "paused" and me["paused_by"] == "escalation"
+    assert card_for(slack, OWNER)
+    again = h.client.post("/v1/incidents", headers=h.bearer(key), json={
+        "kind": "error", "severity": "low", "summary": "still here"})
+    assert again.status_code == 423 and again.json()["paused_by"] == "escalation"
+
+
+def test_editing_the_chain_does_not_change_an_open_incident(h: Harness, slack: FakeSlack, clock: FakeClock) -> None:
+    """The chain is copied at open: removing backups from the agent's chain later still pages the backup."""
+    key = h.register(escalation_chain=CHAIN)["api_key"]
+    report(h, key)
+    patched = h.client.patch("/v1/agents/quoter", headers=h.admin, json={"escalation_chain": [{"notify": "owner"}]})
+    assert patched.status_code == 200
+    clock.advance(60)
+    tick(h)
+    assert len(cards_in(slack, BACKUP)) == 1
