@@ -109,7 +109,8 @@ def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str) ->
         agent = session.get(Agent, run.agent_id)
         assert agent is not None
         if not may_pause(agent=agent, user_id=user, admins=ctx.settings.admin_users):
-            raise Forbidden(f"Only {agent.name}'s owner, a backup owner or an admin can decide what the run does.")
+            raise Forbidden(f"Sorry, only {agent.name}'s owner, a backup owner or an admin can decide what the "
+                            "run does.")
         if choice not in run.halt_policy:
             raise field_error("choice", f"this run's halt policy allows {', '.join(run.halt_policy)}")
         run = service.decide(session=session, run=run, choice=choice, user=user, now=now)
