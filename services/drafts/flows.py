@@ -71,6 +71,8 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
     now = ctx.clock.now()
     route = route_draft(session=session, ctx=ctx, agent=agent, request=request)
     if route.mode == "deny":
+        record(session=session, actor=Actor.agent(agent.name), verb="draft.denied", subject=f"agent:{agent.name}",
+               now=now, details={"action": request.action, "title": request.title, "reasons": route.reasons})
         raise Forbidden("; ".join(route.reasons) or f"action {request.action!r} is not allowed for {agent.name}",
                         extra={"reasons": route.reasons})
     draft = service.build_draft(agent=agent, request=request, route=route, now=now,

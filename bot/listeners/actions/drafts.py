@@ -69,8 +69,9 @@ async def tell(respond: AsyncRespond, text: str) -> None:
 
 
 def _target(body: dict[str, Any]) -> tuple[str, int | None, str]:
-    draft_id, revision = blocks.parse_button_value(body["actions"][0].get("value") or "")
-    return draft_id, revision, body["user"]["id"]
+    """The button's value is "<draft id>:<revision the clicker saw>"."""
+    draft_id, _, revision = str(body["actions"][0].get("value") or "").partition(":")
+    return draft_id, int(revision) if revision.isascii() and revision.isdigit() else None, body["user"]["id"]
 
 
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -99,11 +100,12 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         draft_id, _revision, user = _target(body)
         try:
             member = await is_group_member(ctx, draft_id, user)
-            card = await asyncio.to_thread(flows.check_decider, ctx=ctx, draft_id=draft_id, user_id=user,
+            found = await asyncio.to_thread(flows.check_decider, ctx=ctx, draft_id=draft_id, user_id=user,
                                            verdict=verdict, is_group_member=member)
         except CountersignError as exc:
             await tell(respond, f":warning: {exc.detail}")
             return
+        card = blocks.DraftView.model_validate(found)
         channel, ts = _where(body)
         if verdict == "reject":
             view = blocks.reject_modal(card, channel=channel, ts=ts)

@@ -11,11 +11,24 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.blocks import drafts as blocks
 from bot.listeners.actions.drafts import is_group_member
 from services.context import AppContext
 from services.drafts import flows
 from services.errors import CountersignError
+
+
+def _edited_text(values: dict[str, Any]) -> str:
+    """The edited text back from the modal: the parts (draft_text_0, draft_text_1…) joined in order."""
+    parts = []
+    for block, inputs in values.items():
+        prefix, _, index = block.rpartition("_")
+        if prefix == ids.DRAFT_EDIT_BLOCK and index.isascii() and index.isdigit():
+            parts.append((int(index), (inputs.get(ids.DRAFT_EDIT_INPUT) or {}).get("value") or ""))
+    return "".join(text for _, text in sorted(parts))
+
+
+def _reason(values: dict[str, Any]) -> str:
+    return ((values.get(ids.DRAFT_REASON_BLOCK) or {}).get(ids.DRAFT_REASON_INPUT) or {}).get("value") or ""
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +59,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.view(ids.DRAFT_EDIT_VIEW)
     async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         meta = _metadata(view)
-        text = blocks.read_edit((view.get("state") or {}).get("values") or {})
+        text = _edited_text((view.get("state") or {}).get("values") or {})
         first = f"{ids.DRAFT_EDIT_BLOCK}_0"
         if not text.strip():
             await ack(response_action="errors", errors={first: "The edited draft can't be empty."})
@@ -62,7 +75,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
     @app.view(ids.DRAFT_REJECT_VIEW)
     async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        reason = blocks.read_reason((view.get("state") or {}).get("values") or {}).strip()
+        reason = _reason((view.get("state") or {}).get("values") or {}).strip()
         if not reason:
             await ack(response_action="errors", errors={ids.DRAFT_REASON_BLOCK: "Please say why, for the agent."})
             return

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from bot import ids
+from services.outbox.service import slack_message
 from tests.harness import Harness
 
 ACTIONS = {"approve": ids.DRAFT_APPROVE, "edit": ids.DRAFT_EDIT, "reject": ids.DRAFT_REJECT}
@@ -25,13 +26,18 @@ def new_draft(h: Harness, key: str, **fields: Any) -> dict[str, Any]:
 
 
 def card(h: Harness, draft_id: str, timeout: float = 10) -> dict[str, Any]:
-    """The posted card (channel, ts, blocks) as the fake Slack holds it now."""
+    """The posted card (channel, ts, blocks) as the fake Slack holds it now, found by its outbox key."""
     assert h.slack is not None
-    call = h.slack.wait_for(lambda c: c.method == "chat.postMessage" and not c.failed
-                            and draft_id in json.dumps(c.args.get("blocks")), timeout=timeout)[0]
-    message = h.slack.message(call.response["channel"], call.response["ts"])
-    assert message is not None
-    return message
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with h.ctx.read() as session:
+            posted = slack_message(session=session, key=f"draft:{draft_id}")
+        if posted is not None:
+            message = h.slack.message(posted.channel, posted.ts)
+            assert message is not None
+            return message
+        time.sleep(0.02)
+    raise AssertionError(f"no card for {draft_id}; Slack saw {h.slack.summary()}")
 
 
 def wait_card(h: Harness, message: dict[str, Any], predicate: Any, timeout: float = 10) -> dict[str, Any]:

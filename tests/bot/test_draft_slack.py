@@ -1,0 +1,78 @@
+"""Slack-side details of drafts: /countersign pending, long drafts in the edit modal, JSON edits, the quick ack."""
+
+from __future__ import annotations
+
+import time
+
+from bot import ids
+from tests.harness import ALICE, BOB, CAROL, Harness
+from tests.services.drafts.helpers import card, get, new_draft, wait_ephemeral
+
+
+def test_pending_lists_what_the_caller_may_decide_oldest_first_with_links(harness: Harness) -> None:
+    """Alice sees both agents' drafts (one through a user group), oldest first, linked to the cards; Carol sees
+    only the group agent's; `help` lists the command."""
+    harness.slack.usergroups = {"S090LEADS": [ALICE, CAROL]}
+    quoter = harness.register()["api_key"]
+    grouped = harness.register("planner", approvers=[BOB], approver_groups=["S090LEADS"])["api_key"]
+    first = new_draft(harness, quoter, title="First quote")
+    second = new_draft(harness, grouped, title="Second plan")
+    card(harness, first["id"]), card(harness, second["id"])
+    harness.drain()
+    harness.command("pending", user_id=ALICE, response_url=harness.slack.response_url("alice"))
+    text = str(harness.slack.wait_for_response("alice")[0]["blocks"])
+    assert text.index("First quote") < text.index("Second plan")
+    assert "https://slack.com/archives/C056REVIEW/p" in text
+    harness.command("pending", user_id=CAROL, response_url=harness.slack.response_url("carol"))
+    carol = str(harness.slack.wait_for_response("carol")[0]["blocks"])
+    assert "Second plan" in carol and "First quote" not in carol
+    assert "/countersign pending" in str(harness.command("help").json()["blocks"])
+
+
+def test_long_draft_is_split_over_edit_boxes_and_joined_back(harness: Harness) -> None:
+    """A 7,000-character draft opens as three boxes of at most 3,000; the submission is joined exactly."""
+    key = harness.register()["api_key"]
+    body = "".join(chr(65 + i % 26) for i in range(7000))
+    draft = new_draft(harness, key, body=body)
+    harness.click(card(harness, draft["id"]), ids.DRAFT_EDIT, user=ALICE)
+    view = harness.slack.wait_for("views.open")[0].response["view"]
+    inputs = [b for b in view["blocks"] if b["type"] == "input"]
+    assert [len(b["element"]["initial_value"]) for b in inputs] == [3000, 3000, 1000]
+    assert all(b["element"]["max_length"] == 3000 and b["element"]["multiline"] for b in inputs)
+    values = {b["block_id"]: {ids.DRAFT_EDIT_INPUT: {"type": "plain_text_input",
+                                                     "value": b["element"]["initial_value"]}} for b in inputs}
+    values[inputs[-1]["block_id"]][ids.DRAFT_EDIT_INPUT]["value"] += " Thanks."
+    harness.submit_view(view, values, user=ALICE)
+    done = get(harness, key, draft["id"], wait=5).json()
+    assert done["status"] == "edited" and done["final_body"] == body + " Thanks."
+
+
+def test_too_long_to_edit_is_said_plainly(harness: Harness) -> None:
+    """Beyond what a modal can hold, Edit answers with an ephemeral instead of a broken modal."""
+    key = harness.register()["api_key"]
+    draft = new_draft(harness, key, body="z" * 70_000)
+    harness.click(card(harness, draft["id"]), ids.DRAFT_EDIT, user=ALICE)
+    assert "too long to edit in Slack" in wait_ephemeral(harness, "too long")
+    assert harness.slack.calls_to("views.open") == []
+
+
+def test_json_draft_edit_must_stay_json(harness: Harness) -> None:
+    """Editing a JSON draft into invalid JSON is refused inside the modal; valid JSON is accepted as JSON."""
+    key = harness.register()["api_key"]
+    draft = new_draft(harness, key, body={"price": 1840})
+    harness.click(card(harness, draft["id"]), ids.DRAFT_EDIT, user=ALICE)
+    view = harness.slack.wait_for("views.open")[0].response["view"]
+    block = f"{ids.DRAFT_EDIT_BLOCK}_0"
+    bad = harness.submit_view(view, {block: {ids.DRAFT_EDIT_INPUT: {"value": "{price: oops"}}}, user=ALICE)
+    assert bad.json()["response_action"] == "errors" and "valid JSON" in bad.json()["errors"][block]
+    harness.submit_view(view, {block: {ids.DRAFT_EDIT_INPUT: {"value": '{"price": 1790}'}}}, user=ALICE)
+    assert get(harness, key, draft["id"], wait=5).json()["final_body"] == {"price": 1790}
+
+
+def test_button_ack_is_quick(harness: Harness) -> None:
+    """The HTTP answer to a click comes back well inside Slack's three seconds."""
+    key = harness.register()["api_key"]
+    posted = card(harness, new_draft(harness, key)["id"])
+    started = time.monotonic()
+    assert harness.click(posted, ids.DRAFT_APPROVE, user=ALICE).status_code == 200
+    assert time.monotonic() - started < 1.0
