@@ -1,0 +1,62 @@
+"""Durable timers: a restart mid-chain loses no step, and two app instances on one PostgreSQL database take
+each step exactly once."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlmodel import select
+
+from services.clock import FakeClock
+from services.incidents.models import IncidentEvent
+from tests.fakes.receiver import FakeAgentReceiver
+from tests.fakes.slack import FakeSlack
+from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
+from tests.services.incidents.helpers import CHAIN, cards_in, incident, report
+
+
+def test_restart_mid_chain_continues(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> None:
+    """The next step's time lives in the row: a new process on the same database picks the chain up."""
+    clock = FakeClock()
+    with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as first:
+        key = first.register(escalation_chain=CHAIN)["api_key"]
+        created = report(first, key)
+        first.drain()
+    clock.advance(60)
+    with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as second:
+        second.run_jobs()
+        second.drain()
+        assert len(cards_in(slack, BACKUP)) == 1
+        clock.advance(60)
+        second.run_jobs()
+        second.drain()
+        assert len(cards_in(slack, REVIEW_CHANNEL)) == 1
+        assert [s["note"] for s in incident(second, key, created["id"])["steps_taken"]] == ["owner", "backups",
+                                                                                             "channel"]
+
+
+def test_two_instances_on_postgres_send_each_step_exactly_once(pg_url: str, slack: FakeSlack,
+                                                               receiver: FakeAgentReceiver) -> None:
+    """Both instances run the escalation job at the same moments; every step is taken and sent once."""
+    clock = FakeClock()
+    chain = [{"notify": "owner"}, {"wait_s": 30}, {"notify": "backups"}, {"notify": "channel"}]
+    with Harness(pg_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as a, \
+            Harness(pg_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as b:
+        keys = [a.register(f"agent-{n}", escalation_chain=chain)["api_key"] for n in range(6)]
+        opened = [report(a if n % 2 else b, key) for n, key in enumerate(keys) for _ in range(2)]
+        clock.advance(30)
+        for _ in range(4):
+            threads = [threading.Thread(target=h.run_jobs) for h in (a, b, a, b)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        a.drain()
+        b.drain()
+        with a.ctx.uow() as session:
+            steps = session.exec(select(IncidentEvent).where(IncidentEvent.kind == "step")).all()
+        taken = sorted((e.incident_id, e.note) for e in steps)
+        expected = sorted((i["id"], note) for i in opened for note in ("owner", "backups", "channel"))
+        assert taken == expected
+        assert len(cards_in(slack, BACKUP)) == len(opened) and len(cards_in(slack, REVIEW_CHANNEL)) == len(opened)
+        assert len(cards_in(slack, OWNER)) == len(opened)
