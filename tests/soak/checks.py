@@ -1,0 +1,138 @@
+"""After the traffic: wait for the queues to drain, then prove each promise from the server's own records, the
+fake Slack's and the agents' receiver's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from bench.slack import buttons
+from services.db import make_engine
+from services.outbox.models import OutboxMessage
+from tests.fakes.receiver import FakeAgentReceiver
+from tests.fakes.slack import FakeSlack
+from tests.soak.traffic import REVIEW_CHANNEL, Ledger
+
+
+def outbox_counts(db_url: str) -> dict[str, int]:
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all()
+    finally:
+        engine.dispose()
+    return {status: int(count) for status, count in rows}
+
+
+def wait_drained(db_url: str, timeout: float = 90.0) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = outbox_counts(db_url)
+        if not counts.get("pending"):
+            return counts
+        if time.monotonic() > deadline:
+            raise AssertionError(f"outbox not drained in {timeout}s: {counts}")
+        time.sleep(0.25)
+
+
+def cards_by_draft(slack: FakeSlack) -> dict[str, list[tuple[str, str]]]:
+    """draft id -> the (channel, ts) of every card posted for it (Slack accepted the post)."""
+    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for call in slack.calls_to("chat.postMessage", ok_only=True):
+        if call.args.get("thread_ts") or call.response.get("channel") != REVIEW_CHANNEL:
+            continue
+        values = {b.get("value", "").split(":")[0] for b in buttons({"blocks": call.args.get("blocks") or []})}
+        for draft_id in values - {""}:
+            found[draft_id].append((call.response["channel"], call.response["ts"]))
+    return found
+
+
+def draft_states(base_url: str, ledger: Ledger) -> dict[str, dict[str, Any]]:
+    with httpx.Client(base_url=base_url, timeout=15) as client:
+        return {draft_id: client.get(f"/v1/drafts/{draft_id}", headers={"Authorization": f"Bearer {key}"}).json()
+                for draft_id, key in ledger.drafts.items()}
+
+
+def check_drafts(base_url: str, ledger: Ledger, slack: FakeSlack, receiver: FakeAgentReceiver, *,
+                 duplicate_window: tuple[float, float] | None = None) -> dict[str, int]:
+    """Every accepted draft: exactly one card; a decided one shows its outcome and reached its agent exactly once
+    by delivery id. `duplicate_window` (a crash) is the only time a delivery may repeat (at-least-once)."""
+    states = draft_states(base_url, ledger)
+    cards = cards_by_draft(slack)
+    by_draft: dict[str, list[Any]] = defaultdict(list)
+    for delivery in receiver.deliveries:
+        if delivery.event == "draft.decided" and delivery.json:
+            by_draft[str(delivery.json["data"]["id"])].append(delivery)
+    problems: list[str] = []
+    decided = 0
+    for draft_id, state in states.items():
+        posted = cards.get(draft_id, [])
+        if len(posted) != 1:
+            problems.append(f"{draft_id}: {len(posted)} cards")
+            continue
+        final = slack.message(*posted[0]) or {}
+        still_has_buttons = bool(buttons(final))
+        deliveries = by_draft.get(draft_id, [])
+        if state["status"] == "pending":
+            if not still_has_buttons or deliveries:
+                problems.append(f"{draft_id}: pending but card final={not still_has_buttons}, {len(deliveries)} calls")
+            continue
+        decided += 1
+        if still_has_buttons:
+            problems.append(f"{draft_id}: {state['status']} but its card still has buttons")
+        ids = {d.delivery_id for d in deliveries}
+        ok = [d for d in deliveries if not d.failed]
+        if len(ids) != 1 or not ok:
+            problems.append(f"{draft_id}: {len(ids)} delivery ids, {len(ok)} delivered")
+        elif len(ok) > 1 and not (duplicate_window and all(duplicate_window[0] <= d.time <= duplicate_window[1]
+                                                            for d in ok[:-1])):
+            problems.append(f"{draft_id}: delivered {len(ok)} times")
+        elif any(d.time > ok[0].time for d in deliveries if d.failed) and len(ok) == 1:
+            problems.append(f"{draft_id}: a retry after success")
+    assert not problems, f"{len(problems)} of {len(states)} drafts broke a promise: {problems[:10]}"
+    for draft_id in ledger.clicked:
+        assert states[draft_id]["status"] != "pending", f"{draft_id}: clicked and acked, still pending"
+    return {"drafts": len(states), "decided": decided}
+
+
+def check_incidents(base_url: str, ledger: Ledger, chain_steps: int) -> None:
+    """Every reported incident is readable, and each escalation step ran exactly once, none skipped."""
+    with httpx.Client(base_url=base_url, timeout=15) as client:
+        for incident_id, key in ledger.incidents.items():
+            got = client.get(f"/v1/incidents/{incident_id}", headers={"Authorization": f"Bearer {key}"})
+            assert got.status_code == 200, got.text
+            steps = [(s["verb"], tuple(s["targets"])) for s in got.json()["steps_taken"]]
+            assert len(steps) == len(set(steps)) == chain_steps, f"incident {incident_id}: steps {steps}"
+
+
+def incidents_done(base_url: str, ledger: Ledger, chain_steps: int) -> bool:
+    try:
+        check_incidents(base_url, ledger, chain_steps)
+    except AssertionError:
+        return False
+    return True
+
+
+def audit_verify(db_url: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERSIGN_", "SLACK_"))}
+    env["DATABASE_URL"] = db_url
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.argv[0]='countersign'; "
+                           "from services.cli import main; main()", "audit", "verify"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
