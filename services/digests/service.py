@@ -94,32 +94,36 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
     previous = period.previous()
     agents = {a.id: a for a in session.exec(select(Agent))}
     current = col(SpendRollup.day) >= period.start
+
+    def this_period(column: Any) -> Any:
+        return func.sum(case((current, column), else_=0))
+
     rows = session.exec(
-        select(SpendRollup.agent_id, SpendRollup.model, case((current, 1), else_=0),
-               func.sum(SpendRollup.cost_usd), func.sum(SpendRollup.waste_usd), func.sum(SpendRollup.unknown_cost_events))
+        select(SpendRollup.agent_id, SpendRollup.model, this_period(SpendRollup.cost_usd),
+               func.sum(case((current, 0), else_=SpendRollup.cost_usd)), this_period(SpendRollup.waste_usd),
+               this_period(SpendRollup.unknown_cost_events))
         .where(col(SpendRollup.day) >= previous.start, col(SpendRollup.day) < period.end)
-        .group_by(SpendRollup.agent_id, SpendRollup.model, case((current, 1), else_=0))
+        .group_by(SpendRollup.agent_id, SpendRollup.model)
     ).all()
     spend: dict[str, dict[Any, list[float]]] = {"agent": defaultdict(lambda: [0.0, 0.0, 0]),
                                                 "team": defaultdict(lambda: [0.0, 0.0, 0]),
                                                 "model": defaultdict(lambda: [0.0, 0.0, 0])}
     waste = internal = 0.0
     unknown = 0
-    for agent_id, model, is_current, cost, wasted, unknown_n in rows:
-        slot = 0 if is_current else 1
+    for agent_id, model, cost, previous_cost, wasted, unknown_n in rows:
         if agent_id == INTERNAL_AGENT_ID:
-            internal += float(cost or 0) if is_current else 0.0
+            internal += float(cost or 0)
             continue
         agent = agents.get(agent_id)
         keys = {"agent": agent.name if agent else f"agent #{agent_id}", "model": model,
                 "team": (agent.team if agent and agent.team else "(no team)")}
         for kind, key in keys.items():
-            spend[kind][key][slot] += float(cost or 0)
-            if is_current:
-                spend[kind][key][2] += int(unknown_n or 0)
-        if is_current:
-            waste += float(wasted or 0)
-            unknown += int(unknown_n or 0)
+            line = spend[kind][key]
+            line[0] += float(cost or 0)
+            line[1] += float(previous_cost or 0)
+            line[2] += int(unknown_n or 0)
+        waste += float(wasted or 0)
+        unknown += int(unknown_n or 0)
     by_agent = _lines(spend["agent"], _agent_budgets(agents.values(), period.kind))
     by_team = _lines(spend["team"], _team_budgets(session, period.kind))
     by_model = _lines(spend["model"], {})

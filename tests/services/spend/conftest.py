@@ -18,8 +18,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def timed(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
-    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as h:
+def timed(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
+    with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as h:
         yield h
 
 
