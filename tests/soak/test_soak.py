@@ -9,25 +9,15 @@ import asyncio
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from bench.live import countersign_server, register_agent
 from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack import FakeSlack
 from tests.soak import checks
-from tests.soak.traffic import ALICE, QUICK_CHAIN, Traffic
+from tests.soak.traffic import ALICE, QUICK_CHAIN, Traffic, warm_up_bolt
 
 CI_SECONDS = 30
-
-
-def warm_up_bolt(base_url: str) -> None:
-    """Bolt asks auth.test once, on the first request; do that before faults are injected."""
-    body = slash_command_body(text="help")
-    from bench.live import SIGNING_SECRET
-
-    assert httpx.post(f"{base_url}/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body)).status_code == 200
 
 
 def soak(db_url: str, seconds: float) -> None:

@@ -12,12 +12,21 @@ from typing import Any
 
 import httpx
 
+from bench.live import SIGNING_SECRET
 from bench.slack import click_request, pick_button
+from tests.fakes.signing import signed_headers, slash_command_body
 from tests.fakes.slack import FakeSlack
 
 REVIEW_CHANNEL = "C056REVIEW"
 ALICE = "U078ALICE"
 QUICK_CHAIN = [{"notify": "owner"}, {"wait_s": 1}, {"notify": "backups"}, {"wait_s": 1}, {"notify": "channel"}]
+
+
+def warm_up_bolt(base_url: str) -> None:
+    """Bolt asks auth.test once, on a server's first Slack request; do that before faults are injected."""
+    body = slash_command_body(text="help")
+    response = httpx.post(f"{base_url}/slack/events", content=body, headers=signed_headers(SIGNING_SECRET, body))
+    assert response.status_code == 200, response.text
 
 
 @dataclass
@@ -54,6 +63,7 @@ class Traffic:
             response = await client.request(method, self._base() + path, headers=headers, **kw)
         except httpx.HTTPError:
             self.ledger.unavailable += 1
+            await asyncio.sleep(0.05)  # the server is down (the crash test): don't spin
             return None
         if response.status_code >= 500 or response.status_code in (400, 401, 404, 422):
             self.ledger.errors.append(f"{method} {path}: {response.status_code} {response.text[:200]}")
