@@ -4,7 +4,7 @@ Callable without Slack (autonomy and the benchmark use them directly):
 - `create_draft(session=, ctx=, agent=, request=) -> dict`       store, route, post the card
 - `decide(ctx=, draft_id=, user_id=, verdict=, ...) -> DecisionResult`   approve / edit / reject
 - `cancel(ctx=, agent=, draft_id=, reason=) -> dict`             the agent withdraws a pending draft
-- `expire_due(ctx)`, `remind_due(ctx)`                          the jobs (see jobs.py)
+- `pending_for(ctx=, user_id=, groups=) -> list[dict]`            what `/countersign pending` lists
 - `read(ctx=, agent=, draft_id=) -> dict`                        what polling returns
 """
 
@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from services import events
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.db import claim_due
 from services.drafts import service
 from services.drafts.models import PENDING, Draft, DraftCreate
 from services.drafts.routing import route_draft
@@ -51,14 +50,14 @@ class Deciders:
     approver_groups: list[str]
 
 
-def _agent(session: Session, agent_id: int) -> Agent:
+def agent_of(session: Session, agent_id: int) -> Agent:
     agent = session.get(Agent, agent_id)
     if agent is None:
         raise NotFound("the draft's agent no longer exists")
     return agent
 
 
-def _card(session: Session, draft: Draft, agent: Agent) -> dict[str, Any]:
+def card_data(session: Session, draft: Draft, agent: Agent) -> dict[str, Any]:
     """The public JSON plus what only the card needs: the text under review, the guard reasons."""
     data = service.to_public(session=session, draft=draft, agent_name=agent.name)
     data["current_text"] = draft.current_text
@@ -85,20 +84,20 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
            details={"action": draft.action, "route": route.mode, "reasons": route.reasons,
                     "approvals_required": draft.approvals_required})
     events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
-    ctx.notifier.draft_posted(session=session, agent=agent, draft=_card(session, draft, agent), now=now)
+    ctx.notifier.draft_posted(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
     if route.mode == "auto":
-        _announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"), now=now,
+        announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"), now=now,
                   post_card=False)
     return service.to_public(session=session, draft=draft, agent_name=agent.name)
 
 
-def _announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
+def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
               post_card: bool = True) -> dict[str, Any]:
     """A draft reached a final status: audit it, tell subscribers, update the card, call the agent back."""
     record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
            details={"decided_by": draft.decided_by, "reason": draft.reason})
     events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
-    card = _card(session, draft, agent)
+    card = card_data(session, draft, agent)
     if post_card:
         ctx.notifier.draft_changed(session=session, agent=agent, draft=card, now=now)
     data = service.to_public(session=session, draft=draft, agent_name=agent.name)
@@ -111,7 +110,7 @@ def _announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, 
 def deciders(*, ctx: AppContext, draft_id: str) -> Deciders:
     """Who may decide this draft, so the chat layer can resolve user groups before calling `decide`."""
     with ctx.read() as session:
-        agent = _agent(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
+        agent = agent_of(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
         return Deciders(agent.name, list(agent.approvers), list(agent.approver_groups))
 
 
@@ -119,11 +118,11 @@ def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verd
     """Before opening a modal: may this person decide, and is it still pending? Refusals are audited."""
     with ctx.read() as session:
         draft = service.get_draft(session=session, draft_id=draft_id)
-        agent = _agent(session, draft.agent_id)
+        agent = agent_of(session, draft.agent_id)
         if draft.status != PENDING:
             raise service.already_decided(draft)
         refusal = _refusal(agent, draft, user_id, verdict, is_group_member)
-        card = _card(session, draft, agent)
+        card = card_data(session, draft, agent)
     if refusal is not None:
         _audit_refusal(ctx, draft, user_id, verdict, refusal)
     return card
@@ -141,7 +140,7 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
         raise field_error("final_body", "an edit needs the edited text")
     with ctx.uow() as session:
         draft = service.get_draft(session=session, draft_id=draft_id)
-        agent = _agent(session, draft.agent_id)
+        agent = agent_of(session, draft.agent_id)
         if draft.status != PENDING:
             raise service.already_decided(draft)
         refusal = _refusal(agent, draft, user_id, verdict, is_group_member)
@@ -185,11 +184,11 @@ def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_i
     else:
         vote = service.approve(session=session, draft=draft, user_id=user_id, now=now, revision=revision)
     if vote.final:
-        data = _announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=actor, now=now)
+        data = announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=actor, now=now)
     else:
         record(session=session, actor=actor, verb="draft.edited" if verdict == "edit" else "draft.vote",
                subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required})
-        ctx.notifier.draft_changed(session=session, agent=agent, draft=_card(session, draft, agent), now=now)
+        ctx.notifier.draft_changed(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
         data = service.to_public(session=session, draft=draft, agent_name=agent.name)
     return DecisionResult(draft=data, final=vote.final, approvals=vote.approvals, required=vote.required)
 
@@ -201,7 +200,7 @@ def cancel(*, ctx: AppContext, agent: Agent, draft_id: str, reason: str | None =
         now = ctx.clock.now()
         service.finish(session=session, draft=draft, status="cancelled", now=now, decided_by=[],
                        reason=reason or "cancelled by the agent")
-        data = _announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.agent(agent.name), now=now)
+        data = announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.agent(agent.name), now=now)
     ctx.decision_wakeup.fire()
     return data
 
@@ -210,42 +209,6 @@ def read(*, ctx: AppContext, agent: Agent, draft_id: str) -> dict[str, Any]:
     with ctx.read() as session:
         draft = service.get_agent_draft(session=session, agent=agent, draft_id=draft_id)
         return service.to_public(session=session, draft=draft, agent_name=agent.name)
-
-
-def expire_due(ctx: AppContext) -> int:
-    """Job: pending drafts past their expiry become `expired` ("denied: timed out, do not retry")."""
-    with ctx.uow() as session:
-        now = ctx.clock.now()
-        due = claim_due(session, select(Draft).where(Draft.status == PENDING, Draft.expires_at <= now)
-                        .order_by(col(Draft.expires_at)), limit=100)
-        done = 0
-        for draft in due:
-            if service.expire(session=session, draft=draft, now=now):
-                _announce(session=session, ctx=ctx, agent=_agent(session, draft.agent_id), draft=draft,
-                          actor=Actor.system("drafts.expire"), now=now)
-                done += 1
-    if done:
-        ctx.decision_wakeup.fire()
-    return done
-
-
-def remind_due(ctx: AppContext) -> int:
-    """Job: at the reminder point, nudge the review channel and tell the owner the draft still waits."""
-    with ctx.uow() as session:
-        now = ctx.clock.now()
-        due = claim_due(session, select(Draft).where(Draft.status == PENDING, Draft.reminded == False,  # noqa: E712
-                                                     col(Draft.remind_at) <= now).order_by(col(Draft.remind_at)),
-                        limit=100)
-        for draft in due:
-            if not service.mark_reminded(session=session, draft_id=draft.id):
-                continue
-            agent = _agent(session, draft.agent_id)
-            card = _card(session, draft, agent)
-            card["link"] = permalink(session=session, key=draft.card_key)
-            ctx.notifier.draft_reminder(session=session, agent=agent, draft=card, now=now)
-            record(session=session, actor=Actor.system("drafts.remind"), verb="draft.reminded",
-                   subject=draft.card_key, now=now, details={"owner": agent.owner})
-        return len(due)
 
 
 def permalink(*, session: Session, key: str) -> str | None:

@@ -172,6 +172,16 @@ def groups_with_pending(*, session: Session) -> set[str]:
     return {group for groups in rows for group in (groups or [])}
 
 
+def expiry_due(now: datetime) -> Any:
+    return select(Draft).where(Draft.status == PENDING, Draft.expires_at <= now).order_by(col(Draft.expires_at))
+
+
+def reminder_due(now: datetime) -> Any:
+    """Pending, not yet reminded, reminder point passed, and not already past expiry (expiry says enough)."""
+    return select(Draft).where(Draft.status == PENDING, col(Draft.reminded).is_(False), col(Draft.remind_at) <= now,
+                               Draft.expires_at > now).order_by(col(Draft.remind_at))
+
+
 def expire(*, session: Session, draft: Draft, now: datetime) -> bool:
     """Time ran out: an expired draft means "denied: do not retry". False when someone decided it first."""
     moved = _transition(session, draft.id, {"status": "expired", "reason": EXPIRED_REASON, "decided_at": now,
