@@ -31,3 +31,11 @@ SPEND_PAUSE_BLOCK = "spend_pause_actions"
 SPEND_RAISE_PREFIX = "spend_raise_"  # + percent, e.g. spend_raise_25
 SPEND_RESUME_ONCE = "spend_resume_once"
 SPEND_KEEP_PAUSED = "spend_keep_paused"
+
+# Autonomy: the owner's proposal card (value: autonomy state id) and the sampled auto-approval (value: draft id).
+AUTONOMY_PROPOSAL_BLOCK = "autonomy_proposal"
+AUTONOMY_PROMOTE = "autonomy_promote"
+AUTONOMY_NOT_YET = "autonomy_not_yet"
+AUTONOMY_SAMPLE_BLOCK = "autonomy_sample"
+AUTONOMY_LOOKS_RIGHT = "autonomy_looks_right"
+AUTONOMY_SHOULD_NOT_PASS = "autonomy_should_not_have_passed"

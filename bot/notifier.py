@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.blocks import agents as agent_blocks
+from bot.notifiers.autonomy import AutonomySlackNotifier
 from bot.notifiers.drafts import DraftSlackNotifier
 from bot.notifiers.incidents import IncidentSlackNotifier
 from bot.notifiers.spend import DigestSlackNotifier, SpendSlackNotifier
@@ -25,7 +26,7 @@ def update(session: Session, *, key: str, msg: dict[str, Any], now: datetime) ->
     enqueue_slack(session=session, method="chat.update", args=dict(msg), now=now, message_key=key)
 
 
-class SlackNotifier(DraftSlackNotifier, IncidentSlackNotifier, SpendSlackNotifier, DigestSlackNotifier):
+class SlackNotifier(AutonomySlackNotifier, DraftSlackNotifier, IncidentSlackNotifier, SpendSlackNotifier, DigestSlackNotifier):
     def agent_paused(self, *, session: Session, agent: Agent, by: str, reason: str | None, now: datetime) -> None:
         msg = agent_blocks.paused_notice(agent_name=agent.name, by=by, reason=reason)
         for person in {agent.owner, *agent.backup_owners}:

@@ -8,7 +8,7 @@ Each domain adds its own protocol here as it grows, and Notifier gathers them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlmodel import Session
 
@@ -69,5 +69,23 @@ class DigestNotifier(Protocol):
                key: str, now: datetime) -> None: ...
 
 
-class Notifier(AgentNotifier, DraftNotifier, IncidentNotifier, SpendNotifier, DigestNotifier, Protocol):
+class AutonomyNotifier(Protocol):
+    """Earned autonomy: the owner's proposal card, sampled auto-approvals for a check, demotion notices.
+    `state` is an AutonomyState, `draft` a Draft row."""
+
+    def autonomy_proposed(self, *, session: Session, agent: Agent, state: Any, evidence: dict[str, Any],
+                          rule: dict[str, Any], now: datetime) -> None: ...
+
+    def autonomy_answered(self, *, session: Session, agent: Agent, state: Any, promoted: bool, by: str,
+                          now: datetime) -> None: ...
+
+    def autonomy_sample(self, *, session: Session, agent: Agent, draft: Any, now: datetime) -> None: ...
+
+    def autonomy_sample_judged(self, *, session: Session, agent: Agent, draft: Any, verdict: str, by: str,
+                               now: datetime) -> None: ...
+
+    def autonomy_demoted(self, *, session: Session, agent: Agent, state: Any, reason: str, now: datetime) -> None: ...
+
+
+class Notifier(AgentNotifier, DraftNotifier, IncidentNotifier, SpendNotifier, DigestNotifier, AutonomyNotifier, Protocol):
     pass

@@ -36,10 +36,28 @@ def guard_reasons(*, agent: Agent, request: DraftCreate) -> list[str]:
     return reasons
 
 
+def incident_guard(*, session: Session, agent: Agent) -> list[str]:
+    """An agent with an open critical incident has every draft seen by a person until it is resolved."""
+    from services.incidents.service import has_open_critical
+
+    if has_open_critical(session=session, agent_id=agent.id or 0):
+        return [f"{agent.name} has an open critical incident"]
+    return []
+
+
 def route_draft(*, session: Session, ctx: Any, agent: Agent, request: DraftCreate) -> Route:
-    """Review by default. The action's `autonomy` policy of "deny" refuses the draft; "auto" is for the
-    autonomy domain to grant (issue 6), so here it still goes to review."""
+    """`deny` refuses the draft (and opens a policy_violation incident); otherwise the level earned for this
+    (action, prompt version) decides, unless a guard forces review. A new prompt version starts at review."""
+    from services.autonomy import flows as autonomy, service as levels
+
     guards = guard_reasons(agent=agent, request=request)
     if agent.policy_for(request.action).autonomy == "deny":
-        return Route("deny", [f"action {request.action!r} is denied for agent {agent.name!r} by policy"])
+        reason = f"action {request.action!r} is denied for agent {agent.name!r} by policy"
+        autonomy.report_denied(session=session, ctx=ctx, agent=agent, action=request.action, reason=reason)
+        return Route("deny", [reason])
+    guards += incident_guard(session=session, agent=agent)
+    level = levels.level_for(session=session, agent=agent, action=request.action,
+                             prompt_version=request.prompt_version, now=ctx.clock.now())
+    if level == "auto" and not guards:
+        return Route("auto")
     return Route("review", guards)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.listeners.actions import autonomy
 from bot.listeners.actions import drafts
 from bot.listeners.actions import incidents
 from bot.listeners.actions import spend
@@ -12,6 +13,7 @@ from services.context import AppContext
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     drafts.register(app, ctx)
+    autonomy.register(app, ctx)
     incidents.register(app, ctx)
     spend.register(app, ctx)
     pass

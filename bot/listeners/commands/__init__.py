@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import ids
+from bot.listeners.commands import autonomy as _autonomy  # noqa: F401  (registers itself)
 from bot.listeners.commands import drafts as _drafts  # noqa: F401  (registers itself)
 from bot.listeners.commands import help as _help  # noqa: F401  (registers itself)
 from bot.listeners.commands import incidents as _incidents  # noqa: F401  (registers itself)

@@ -1,0 +1,116 @@
+"""Autonomy messages: the owner's proposal card, the sampled auto-approval, demotion notices, the overview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import ids
+from bot.blocks.common import actions, button, clip, context, escape, header, message, section, user
+
+SAMPLE_TEXT_MAX = 2500  # of a section's 3,000, leaving room for the label and the code fence
+VERDICTS = {"looks_right": ":white_check_mark: *Looks right*",
+            "should_not_have_passed": ":warning: *Should not have passed*"}
+
+
+def _version(prompt_version: str | None) -> str:
+    return escape(prompt_version) if prompt_version else "(none)"
+
+
+def _pct(rate: float) -> str:
+    return f"{rate * 100:.1f}%"
+
+
+def evidence_lines(evidence: dict[str, Any]) -> str:
+    mean = evidence.get("mean_edit_distance")
+    edit = f" (mean change {_pct(mean)})" if mean is not None else ""
+    return (f"*{evidence['decisions']}* decisions in the window ({evidence['total_decisions']} in all): "
+            f"*{evidence['approved_unedited']}* approved unedited ({_pct(evidence['unedited_rate'])}), "
+            f"{evidence['edited']} edited{edit}, {evidence['rejected']} rejected, {evidence['expired']} expired; "
+            f"{evidence['since_last_rejection']} since the last rejection")
+
+
+def proposal_card(*, agent_name: str, action: str, prompt_version: str, evidence: dict[str, Any],
+                  rule: dict[str, Any], state_id: int) -> dict[str, Any]:
+    name, act = escape(agent_name), escape(action)
+    rule_text = (f"Rule: at least {rule['min_decisions']} decisions, at least {_pct(rule['min_unedited_rate'])} "
+                 f"approved unedited, no rejection among the last {rule['clean_streak']}. "
+                 f"If promoted, {_pct(rule['audit_sample_rate'])} of auto-approvals still come to the review "
+                 "channel for a check.")
+    blocks = [
+        header(f"Promote {agent_name} · {action} to auto?"),
+        section(f"*{name}* has earned it for *{act}* at prompt version *{_version(prompt_version)}*: "
+                f"{evidence_lines(evidence)}.\nPromote to approve its drafts of this action at once; "
+                "a new prompt version starts again at review."),
+        context(rule_text),
+        actions(ids.AUTONOMY_PROPOSAL_BLOCK,
+                button("Promote", ids.AUTONOMY_PROMOTE, str(state_id), style="primary"),
+                button("Not yet", ids.AUTONOMY_NOT_YET, str(state_id))),
+    ]
+    return message(f"{agent_name} has earned auto for {action}: promote?", blocks)
+
+
+def proposal_answered(*, agent_name: str, action: str, prompt_version: str, promoted: bool, by: str,
+                      repropose_in: int | None = None) -> dict[str, Any]:
+    name, act = escape(agent_name), escape(action)
+    if promoted:
+        text = (f":rocket: {user(by)} promoted *{name}* · *{act}* (prompt version *{_version(prompt_version)}*) "
+                "to *auto*.")
+    else:
+        later = f" It will be proposed again after {repropose_in} more decisions." if repropose_in else ""
+        text = f":hand: {user(by)} said *Not yet* for *{name}* · *{act}*; it stays under review.{later}"
+    return message(f"{agent_name} · {action}: {'promoted' if promoted else 'not yet'}", [section(text)])
+
+
+def sample_card(*, agent_name: str, draft_id: str, action: str, title: str, text: str, prompt_version: str | None,
+                verdict: str | None = None, by: str | None = None) -> dict[str, Any]:
+    blocks = [
+        section(f":robot_face: *Auto-approved* · *{escape(agent_name)}* · {escape(action)}: *{escape(title)}*\n"
+                "Picked for a check: did this deserve to go through without a person?"),
+        section("```" + escape(clip(text, SAMPLE_TEXT_MAX)) + "```"),
+        context(f"draft `{escape(draft_id)}` · prompt version {_version(prompt_version)}"),
+    ]
+    if verdict is None:
+        blocks.append(actions(ids.AUTONOMY_SAMPLE_BLOCK,
+                              button("Looks right", ids.AUTONOMY_LOOKS_RIGHT, draft_id, style="primary"),
+                              button("Should not have passed", ids.AUTONOMY_SHOULD_NOT_PASS, draft_id,
+                                     style="danger")))
+    else:
+        blocks.append(section(f"{VERDICTS.get(verdict, escape(verdict))} — {user(by or '')}"))
+    return message(f"Auto-approved {action} for {agent_name}: {title}", blocks)
+
+
+def demoted_notice(*, agent_name: str, action: str, prompt_version: str, reason: str) -> dict[str, Any]:
+    text = (f":arrow_down: *{escape(agent_name)}* · *{escape(action)}* (prompt version "
+            f"*{_version(prompt_version)}*) is back under *review*: every draft goes to a person again.\n"
+            f"*Why:* {clip(reason, 1500)}")
+    return message(f"{agent_name} · {action} is back under review", [section(text)])
+
+
+def overview(data: dict[str, Any]) -> dict[str, Any]:
+    """`/countersign autonomy <agent>`: one section per (action, prompt version)."""
+    name = escape(data["agent"])
+    rule = data["rule"]
+    blocks: list[dict[str, Any]] = [
+        header(f"Autonomy: {data['agent']}"),
+        context(f"owner {user(data['owner'])} · rule: ≥{rule['min_decisions']} decisions, "
+                f"≥{_pct(rule['min_unedited_rate'])} unedited, clean streak {rule['clean_streak']}, "
+                f"sample {_pct(rule['audit_sample_rate'])}"),
+    ]
+    if not data["actions"]:
+        blocks.append(section(f"*{name}* has no drafts yet, so nothing has been earned."))
+    for row in data["actions"]:
+        level = row["level"]
+        icon = {"auto": ":large_green_circle:", "deny": ":no_entry:"}.get(level, ":large_yellow_circle:")
+        lines = [f"{icon} *{escape(row['action'])}* · version *{_version(row.get('prompt_version'))}*: *{level}*"]
+        if row.get("granted_by") and level == "auto":
+            who = "the admin's configuration" if row["granted_by"] == "config" else user(row["granted_by"])
+            lines.append(f"granted by {who}")
+        if row.get("demoted_reason") and level == "review":
+            lines.append(f"last demoted: {clip(row['demoted_reason'], 300)}")
+        if row.get("evidence"):
+            lines.append(evidence_lines(row["evidence"]))
+            if level == "review":
+                lines.append("promotion rule met" + (": proposal with the owner" if row.get("proposal") == "proposed"
+                                                     else "") if row.get("rule_met") else "promotion rule not met yet")
+        blocks.append(section("\n".join(lines)))
+    return message(f"Autonomy for {data['agent']}", blocks)

@@ -1,0 +1,73 @@
+"""Autonomy buttons: the owner's Promote / Not yet, and anyone reviewing's Looks right / Should not have passed.
+Each handler acks first, then does the database work in a thread and answers with an ephemeral line."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot import ids
+from bot.listeners.actions.drafts import approver_groups, tell
+from services.autonomy import flows
+from services.autonomy.models import LOOKS_RIGHT, SHOULD_NOT_HAVE_PASSED
+from services.context import AppContext
+from services.errors import CountersignError, ValidationFailed
+
+
+def _clicked(body: dict[str, Any]) -> tuple[str, str]:
+    return (body["actions"][0].get("value") or ""), body["user"]["id"]
+
+
+async def _in_groups(ctx: AppContext, draft_id: str, user: str) -> bool:
+    """Approver-group membership needs Slack; asked only when the agent has groups and a cache exists."""
+    cache = approver_groups(ctx)
+    if cache is None:
+        return False
+    groups = await asyncio.to_thread(flows.approver_groups, ctx=ctx, draft_id=draft_id)
+    return bool(groups) and bool(await cache.member_of(user, groups))
+
+
+Work = Callable[[dict[str, Any]], Awaitable[str]]
+
+
+def _handler(work: Work) -> Callable[..., Awaitable[None]]:
+    """Ack at once, do the work, answer the clicker privately; domain refusals become a polite warning."""
+
+    async def handle(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        try:
+            text = await work(body)
+        except CountersignError as exc:
+            text = f":warning: {exc.detail}"
+        await tell(respond, text)
+
+    return handle
+
+
+def register(app: AsyncApp, ctx: AppContext) -> None:
+    def answer(promote: bool) -> Work:
+        async def work(body: dict[str, Any]) -> str:
+            value, user = _clicked(body)
+            if not value.isdigit():
+                raise ValidationFailed("this button carries no proposal id; please use a newer card")
+            return await asyncio.to_thread(flows.answer_proposal, ctx=ctx, state_id=int(value), user=user,
+                                           promote=promote)
+
+        return work
+
+    def judge(verdict: str) -> Work:
+        async def work(body: dict[str, Any]) -> str:
+            draft_id, user = _clicked(body)
+            member = await _in_groups(ctx, draft_id, user)
+            return await asyncio.to_thread(flows.judge_sample, ctx=ctx, draft_id=draft_id, user=user,
+                                           verdict=verdict, is_group_member=member)
+
+        return work
+
+    app.action(ids.AUTONOMY_PROMOTE)(_handler(answer(True)))
+    app.action(ids.AUTONOMY_NOT_YET)(_handler(answer(False)))
+    app.action(ids.AUTONOMY_LOOKS_RIGHT)(_handler(judge(LOOKS_RIGHT)))
+    app.action(ids.AUTONOMY_SHOULD_NOT_PASS)(_handler(judge(SHOULD_NOT_HAVE_PASSED)))

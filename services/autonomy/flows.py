@@ -1,0 +1,209 @@
+"""Autonomy side effects: evidence after each decision, the owner's proposal card, samples, demotions, alerts.
+
+Called from event subscribers (inside the deciding transaction) and from Slack clicks (their own unit of work).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from services.agents.models import Agent
+from services.audit.service import Actor, record
+from services.autonomy import regression, samples, service
+from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED
+from services.autonomy.stats import sampled
+from services.context import AppContext
+from services.errors import Forbidden, NotFound, ValidationFailed
+
+SYSTEM = Actor.system("autonomy")
+
+
+def _agent(session: Session, agent_id: int) -> Agent:
+    agent = session.get(Agent, agent_id, populate_existing=True)
+    if agent is None:
+        raise NotFound("that agent no longer exists")
+    return agent
+
+
+def _draft(session: Session, draft_id: str) -> Any:
+    from services.drafts.models import Draft
+
+    draft = session.get(Draft, draft_id)
+    if draft is None:
+        raise NotFound(f"no draft {draft_id!r}")
+    return draft
+
+
+# --- after a decision --------------------------------------------------------------------------------------
+def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> None:
+    """Count the decision, then: demote on a rejection streak, propose promotion, or raise a regression."""
+    if draft.status == "auto_approved":
+        maybe_sample(session=session, ctx=ctx, agent=agent, draft=draft)
+        return
+    now = ctx.clock.now()
+    state = service.record_decision(session=session, draft=draft, now=now)
+    if state is None:
+        return
+    if state.level == AUTO and draft.status == REJECTED:
+        streak = service.rejection_streak(session=session, state=state)
+        if streak >= service.REJECTION_STREAK:
+            demote(session=session, ctx=ctx, agent=agent, state=state, actor=SYSTEM,
+                   reason=f"{streak} drafts in a row were rejected (the last: {draft.id})")
+    elif state.level == REVIEW:
+        evidence = service.evidence_for(session=session, state=state, rule=agent.rule)
+        if service.rule_met(evidence, agent.rule) and service.claim_proposal(session=session, state=state, now=now):
+            state = service.require_state(session=session, state_id=state.id or 0)
+            record(session=session, actor=SYSTEM, verb="autonomy.proposed", subject=f"agent:{agent.name}", now=now,
+                   details={"action": state.action, "prompt_version": state.prompt_version, **evidence.as_dict()})
+            ctx.notifier.autonomy_proposed(session=session, agent=agent, state=state, evidence=evidence.as_dict(),
+                                           rule=agent.rule.model_dump(), now=now)
+    for dimension in regression.DIMENSIONS:
+        value = state.prompt_version if dimension == "prompt_version" else (draft.model or "")
+        check_regression(session=session, ctx=ctx, agent=agent, action=state.action, dimension=dimension, value=value)
+
+
+def check_regression(*, session: Session, ctx: AppContext, agent: Agent, action: str, dimension: str,
+                     value: str) -> int | None:
+    """Open one `anomaly` incident per version pair whose drop is significant; returns its id when opened."""
+    finding = regression.check(session=session, agent_id=agent.id or 0, action=action, dimension=dimension,
+                               value=value)
+    if finding is None:
+        return None
+    row = regression.claim(session=session, agent_id=agent.id or 0, action=action, finding=finding,
+                           now=ctx.clock.now())
+    if row is None:
+        return None
+    from services.incidents.flows import open_incident
+
+    figures = finding.as_dict()
+    old, new = figures["old"], figures["new"]
+    label = "prompt version" if dimension == "prompt_version" else "model"
+    summary = (f"{action}: {label} {new['version']} is approved {new['approval_rate']:.0%} of the time "
+               f"({new['approved']}/{new['decisions']}) against {old['approval_rate']:.0%} for {old['version']} "
+               f"({old['approved']}/{old['decisions']}); p = {figures['p_value']:.2g}")
+    opened = open_incident(session=session, ctx=ctx, agent=agent, kind="anomaly", severity="high", summary=summary,
+                           details={"action": action, "regression": figures},
+                           dedup_key=f"regression:{action}:{dimension}:{row.old}:{row.new}", actor=SYSTEM)
+    row.incident_id = opened.incident.id
+    session.add(row)
+    return row.incident_id
+
+
+def maybe_sample(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> bool:
+    """Post a share of auto-approvals to the review channel for a retrospective check."""
+    if not sampled(draft.id, agent.rule.audit_sample_rate):
+        return False
+    if not samples.create(session=session, draft=draft, now=ctx.clock.now()):
+        return False
+    ctx.notifier.autonomy_sample(session=session, agent=agent, draft=draft, now=ctx.clock.now())
+    return True
+
+
+def demote(*, session: Session, ctx: AppContext, agent: Agent, state: Any, reason: str, actor: Actor) -> bool:
+    """Back to review at once, and the owner is told why."""
+    now = ctx.clock.now()
+    if not service.demote(session=session, state=state, agent=agent, reason=reason, actor=actor, now=now):
+        return False
+    ctx.notifier.autonomy_demoted(session=session, agent=agent, state=state, reason=reason, now=now)
+    return True
+
+
+def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: Any) -> int:
+    """An incident naming an action (`details.action`) takes every version of that action off auto."""
+    action = (incident.details or {}).get("action")
+    if not isinstance(action, str) or not action:
+        return 0
+    reason = f"incident #{incident.id} ({incident.kind}, {incident.severity}) was opened: {incident.summary}"
+    return sum(demote(session=session, ctx=ctx, agent=agent, state=state, reason=reason, actor=SYSTEM)
+               for state in service.auto_states(session=session, agent_id=agent.id or 0, action=action))
+
+
+# --- routing: deny ---------------------------------------------------------------------------------------
+def report_denied(*, session: Session, ctx: AppContext, agent: Agent, action: str, reason: str) -> None:
+    """A denied draft opens a `policy_violation` incident for the owner; repeats of the same action count as
+    occurrences of the open one. Runs in the request's transaction, which the drafts API commits with its 403."""
+    from services.incidents.flows import open_incident
+
+    open_incident(session=session, ctx=ctx, agent=agent, kind="policy_violation", severity="high", summary=reason,
+                  details={"action": action}, dedup_key=f"policy_violation:{action}", actor=SYSTEM)
+
+
+# --- people's answers ----------------------------------------------------------------------------------------
+def answer_proposal(*, ctx: AppContext, state_id: int, user: str, promote: bool) -> str:
+    """The owner's Promote or Not yet. Only the owner decides: nothing is promoted without them."""
+    with ctx.uow() as session:
+        state = service.require_state(session=session, state_id=state_id)
+        agent = _agent(session, state.agent_id)
+        if user != agent.owner:
+            raise Forbidden(f"only {agent.name}'s owner <@{agent.owner}> can answer this proposal")
+        now = ctx.clock.now()
+        change = service.promote if promote else service.decline
+        state = change(session=session, state_id=state_id, agent=agent, user=user, now=now)
+        ctx.notifier.autonomy_answered(session=session, agent=agent, state=state, promoted=promote, by=user, now=now)
+    if promote:
+        return f"Done: {state.action} ({service.shown_version(state.prompt_version)}) is now auto-approved."
+    return f"Noted: no new proposal for {state.action} for at least {service.cooldown(agent.rule)} more decisions."
+
+
+def judge_sample(*, ctx: AppContext, draft_id: str, user: str, verdict: str, is_group_member: bool = False) -> str:
+    """Looks right / Should not have passed, from an approver, the owner or a backup owner."""
+    if verdict not in samples.VERDICT_WORDS:
+        raise ValidationFailed(f"unknown verdict {verdict!r}")
+    with ctx.uow() as session:
+        draft = _draft(session, draft_id)
+        agent = _agent(session, draft.agent_id)
+        if not may_judge(agent=agent, user=user, is_group_member=is_group_member):
+            raise Forbidden(f"only {agent.name}'s approvers and owners can judge its auto-approvals")
+        now = ctx.clock.now()
+        sample = samples.judge(session=session, draft_id=draft_id, verdict=verdict, user=user, now=now)
+        record(session=session, actor=Actor.slack_user(user), verb="autonomy.sample_judged",
+               subject=f"draft:{draft_id}", now=now, details={"verdict": verdict})
+        ctx.notifier.autonomy_sample_judged(session=session, agent=agent, draft=draft, verdict=verdict, by=user,
+                                            now=now)
+        if verdict != SHOULD_NOT_HAVE_PASSED:
+            return "Thanks: marked as looking right."
+        state = service.get_state(session=session, agent_id=agent.id or 0, action=sample.action,
+                                  prompt_version=sample.prompt_version)
+        demoted = state is not None and demote(
+            session=session, ctx=ctx, agent=agent, state=state, actor=Actor.slack_user(user),
+            reason=f"<@{user}> marked auto-approved draft {draft_id} as *Should not have passed*")
+    if demoted:
+        return f"Thanks: {sample.action} is back under review, and the owner has been told why."
+    return "Thanks: noted. The action was already under review."
+
+
+def may_judge(*, agent: Agent, user: str, is_group_member: bool) -> bool:
+    return is_group_member or user == agent.owner or user in agent.backup_owners or user in agent.approvers
+
+
+def approver_groups(*, ctx: AppContext, draft_id: str) -> list[str]:
+    """The agent's approver groups, so the chat layer can ask Slack about membership before judging."""
+    with ctx.read() as session:
+        return list(_agent(session, _draft(session, draft_id).agent_id).approver_groups)
+
+
+def overview(*, ctx: AppContext, name: str) -> dict[str, Any]:
+    """Each action's level and evidence per prompt version, plus configured actions not seen yet."""
+    from services.agents.service import require_agent
+
+    with ctx.read() as session:
+        agent = require_agent(session=session, name=name)
+        rule = agent.rule
+        rows = []
+        for state in service.states_of(session=session, agent_id=agent.id or 0):
+            configured = agent.policy_for(state.action).autonomy
+            rows.append({"action": state.action, "prompt_version": service.shown_version(state.prompt_version),
+                         "level": "deny" if configured == "deny" else state.level, "configured": configured,
+                         "granted_by": state.granted_by if state.level == AUTO else None,
+                         "demoted_reason": state.demoted_reason, "proposal": state.proposal,
+                         "rule_met": service.rule_met(ev := service.evidence_for(session=session, state=state,
+                                                                                 rule=rule), rule),
+                         "evidence": ev.as_dict()})
+        seen = {row["action"] for row in rows}
+        for action, policy in sorted((agent.actions or {}).items()):
+            if action not in seen:
+                rows.append({"action": action, "prompt_version": None, "level": policy.get("autonomy", REVIEW),
+                             "configured": policy.get("autonomy", REVIEW), "evidence": None})
+        return {"agent": agent.name, "owner": agent.owner, "rule": rule.model_dump(), "actions": rows}
