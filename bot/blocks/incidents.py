@@ -1,4 +1,4 @@
-"""Incident cards, thread lines, reminders and the resolve modal: pure builders over an Incident."""
+"""Incident cards, thread lines, reminders and the resolve modal: pure builders over an incident's public view."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from bot import ids
 from bot.blocks.common import (FIELD_TEXT_MAX, actions, button, clip, context, escape, header, message, plain,
                                section, user)
-from services.incidents.models import SNOOZE_CHOICES_S, Incident, IncidentEvent
+from services.incidents.models import SNOOZE_CHOICES_S, Accountability, EventPublic, IncidentPublic
 
 SEVERITY_ICON = {"low": ":large_blue_circle:", "high": ":large_orange_circle:", "critical": ":red_circle:"}
 HALT_LABELS = {"resume": "Resume the run", "abort": "Abort the run", "handoff": "Hand to a human"}
@@ -18,27 +18,27 @@ DETAILS_MAX = 1500
 RUN_KEYS = {"halt_policy", "run_id", "last_step", "came_back_at", "came_back_step", "halt_decision", "halt_decided_by"}
 
 
-def who(actor: str) -> str:
+def _who(actor: str) -> str:
     """A Slack user as a mention; a system actor or agent as plain words."""
     return user(actor) if actor[:1] in ("U", "W") and actor[1:].isalnum() else escape(actor)
 
 
-def when(moment: datetime) -> str:
+def _when(moment: datetime) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
 
-def status_line(incident: Incident) -> str:
-    if incident.status == "acknowledged" and incident.acked_by:
-        return f":eyes: *Acknowledged* by {who(incident.acked_by)}"
+def _status_line(incident: IncidentPublic) -> str:
+    if incident.status == "acknowledged" and incident.acknowledged_by:
+        return f":eyes: *Acknowledged* by {_who(incident.acknowledged_by)}"
     if incident.status == "snoozed" and incident.snoozed_until:
-        return f":zzz: *Snoozed* until {when(incident.snoozed_until)}; it escalates again from the top then"
+        return f":zzz: *Snoozed* until {_when(incident.snoozed_until)}; it escalates again from the top then"
     if incident.status == "resolved":
         note = f"\n>{escape(clip(incident.resolution_note, 1000))}" if incident.resolution_note else ""
-        return f":white_check_mark: *Resolved* by {who(incident.resolved_by or 'unknown')}{note}"
+        return f":white_check_mark: *Resolved* by {_who(incident.resolved_by or 'unknown')}{note}"
     return ":rotating_light: *Triggered*: waiting for someone to acknowledge"
 
 
-def details_text(details: dict[str, Any]) -> str:
+def _details_text(details: dict[str, Any]) -> str:
     shown = {k: v for k, v in details.items() if v is not None and k not in RUN_KEYS}
     if not shown:
         return ""
@@ -47,7 +47,7 @@ def details_text(details: dict[str, Any]) -> str:
     return clip("*Details*\n" + "\n".join(lines), DETAILS_MAX)
 
 
-def run_text(incident: Incident) -> str:
+def _run_text(incident: IncidentPublic) -> str:
     details = incident.details
     if not incident.run_id and "last_step" not in details:
         return ""
@@ -58,34 +58,34 @@ def run_text(incident: Incident) -> str:
                      f"(step {escape(str(details.get('came_back_step') or '?'))}). Nothing was resolved by it.")
     if details.get("halt_decision"):
         lines.append(f":ballot_box_with_check: Halt decision: *{escape(str(details['halt_decision']))}* by "
-                     f"{who(str(details.get('halt_decided_by', '?')))}, sent to the agent")
+                     f"{_who(str(details.get('halt_decided_by', '?')))}, sent to the agent")
     return "\n".join(lines)
 
 
-def incident_card(incident: Incident, *, recipient: str | None = None) -> dict[str, Any]:
+def incident_card(incident: IncidentPublic, *, recipient: str | None = None) -> dict[str, Any]:
     icon = SEVERITY_ICON.get(incident.severity, ":warning:")
-    title = f"{incident.severity.upper()} incident #{incident.id} · {incident.agent_name} · {incident.kind}"
+    title = f"{incident.severity.upper()} incident #{incident.id} · {incident.agent} · {incident.kind}"
     blocks: list[dict[str, Any]] = [header(f"Incident #{incident.id}: {incident.kind}")]
     if recipient and recipient.startswith("S"):
         blocks.append(section(f"<!subteam^{recipient}> this needs someone to look at it"))
-    blocks.append(section(f"{icon} *{escape(incident.severity.upper())}* · agent *{escape(incident.agent_name)}* · "
+    blocks.append(section(f"{icon} *{escape(incident.severity.upper())}* · agent *{escape(incident.agent)}* · "
                           f"kind `{escape(incident.kind)}`\n{escape(incident.summary)}"))
-    for text in (details_text(incident.details), run_text(incident)):
+    for text in (_details_text(incident.details), _run_text(incident)):
         if text:
             blocks.append(section(text))
-    meta = [f"Occurrences: *{incident.occurrences}*", f"Opened {when(incident.created_at)}"]
+    meta = [f"Occurrences: *{incident.occurrences}*", f"Opened {_when(incident.created_at)}"]
     if incident.occurrences > 1:
-        meta.append(f"last {when(incident.last_occurred_at)}")
+        meta.append(f"last {_when(incident.last_occurred_at)}")
     if incident.trace_url:
         meta.append(f"<{clip(incident.trace_url, 2000, '')}|Trace>")
     blocks.append(context(" · ".join(meta)))
-    blocks.append(section(status_line(incident)))
+    blocks.append(section(_status_line(incident)))
     if incident.status != "resolved":
         blocks.extend(_buttons(incident))
-    return message(f"{title}: {clip(incident.summary, 200)}", blocks)
+    return message(escape(f"{title}: {clip(incident.summary, 200)}"), blocks)  # the fallback text is mrkdwn too
 
 
-def _buttons(incident: Incident) -> list[dict[str, Any]]:
+def _buttons(incident: IncidentPublic) -> list[dict[str, Any]]:
     value = str(incident.id)
     row = []
     if incident.status != "acknowledged":
@@ -94,7 +94,7 @@ def _buttons(incident: Incident) -> list[dict[str, Any]]:
     row += [button(f"Snooze {_duration(s)}", f"{ids.INCIDENT_SNOOZE_PREFIX}{s}", value) for s in SNOOZE_CHOICES_S]
     row.append(button("Pause agent", ids.INCIDENT_PAUSE, value, style="danger", confirm={
         "title": plain("Pause the agent?", 100), "confirm": plain("Pause", 30), "deny": plain("Cancel", 30),
-        "text": mrkdwn_text(f"*{escape(incident.agent_name)}*'s writes will be refused until someone resumes it.")}))
+        "text": _mrkdwn_text(f"*{escape(incident.agent)}*'s writes will be refused until someone resumes it.")}))
     blocks = [actions(ids.INCIDENT_ACTIONS_BLOCK, *row)]
     choices = incident.details.get("halt_policy") or []
     if incident.kind == "halted" and choices and not incident.details.get("halt_decision"):
@@ -104,7 +104,7 @@ def _buttons(incident: Incident) -> list[dict[str, Any]]:
     return blocks
 
 
-def mrkdwn_text(text: str) -> dict[str, Any]:
+def _mrkdwn_text(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": clip(text, 300)}
 
 
@@ -121,12 +121,12 @@ STEP_WORDS = {
 }
 
 
-def log_line(event: IncidentEvent) -> dict[str, Any]:
+def log_line(event: EventPublic) -> dict[str, Any]:
     """One line in the card's thread: who did what, to whom."""
     verb = STEP_WORDS.get(event.verb, event.verb.replace("_", " "))
-    targets = ", ".join(who(t) if t[:1] in ("U", "W") else _place(t) for t in event.targets)
+    targets = ", ".join(_who(t) if t[:1] in ("U", "W") else _place(t) for t in event.targets)
     note = f" — {escape(clip(event.note, FIELD_TEXT_MAX))}" if event.note else ""
-    prefix = ":arrow_heading_up: Escalation" if event.kind == "step" else who(event.actor)
+    prefix = ":arrow_heading_up: Escalation" if event.kind == "step" else _who(event.actor)
     text = f"{prefix} {verb}{' ' + targets if targets else ''}{note}"
     return message(clip(text, 300), [section(text)])
 
@@ -139,23 +139,23 @@ def _place(target: str) -> str:
     return escape(target)
 
 
-def nudge(incident: Incident, *, recipient: str) -> dict[str, Any]:
+def nudge(incident: IncidentPublic, *, recipient: str) -> dict[str, Any]:
     mention = _place(recipient) if not recipient.startswith(("U", "W")) else user(recipient)
     text = f"{mention} incident #{incident.id} is still *{incident.status}*. Please acknowledge or resolve it."
     return message(f"{mention} incident #{incident.id} still needs you", [section(text)])
 
 
-def ack_reminder(incident: Incident, *, user_id: str) -> dict[str, Any]:
+def ack_reminder(incident: IncidentPublic, *, user_id: str) -> dict[str, Any]:
     text = (f":alarm_clock: {user(user_id)}, you acknowledged incident #{incident.id} "
-            f"({escape(incident.agent_name)}: {escape(clip(incident.summary, 300))}) and it is not resolved yet. "
+            f"({escape(incident.agent)}: {escape(clip(incident.summary, 300))}) and it is not resolved yet. "
             "Resolve it when it's fixed, or snooze it.")
     return message(f"Reminder: incident #{incident.id} is still open", [section(text)])
 
 
 def owner_handed_over(*, agent_name: str, previous: str, new: str, by: str) -> dict[str, Any]:
-    text = (f":handshake: {who(by)} handed *{escape(agent_name)}* from {who(previous)} to {who(new)}. "
-            f"{who(new)} is now the accountable owner and hears first about its incidents.")
-    return message(f"{agent_name} has a new owner", [section(text)])
+    text = (f":handshake: {_who(by)} handed *{escape(agent_name)}* from {_who(previous)} to {_who(new)}. "
+            f"{_who(new)} is now the accountable owner and hears first about its incidents.")
+    return message(f"{escape(agent_name)} has a new owner", [section(text)])
 
 
 def resolve_modal(incident_id: int, summary: str = "") -> dict[str, Any]:
@@ -188,19 +188,19 @@ def _duration_any(seconds: int) -> str:
     return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
-def accountability(info: Any) -> dict[str, Any]:
+def accountability(info: Accountability) -> dict[str, Any]:
     """`/countersign owner <agent>`: owner, backups, channel and the escalation chain, in order."""
     backups = ", ".join(user(b) for b in info.backups) or "none"
     chain = "\n".join(f"{n}. {_step_text(step)}" for n, step in enumerate(info.chain, 1))
     text = (f"*{escape(info.agent)}* ({escape(info.status)})\n*Owner:* {user(info.owner)}\n*Backups:* {backups}\n"
             f"*Review channel:* {_place(info.review_channel) if info.review_channel else 'none'}\n"
             f"*Escalation chain* (run up to {info.repeat}×):\n{chain}")
-    return message(f"{info.agent} is owned by {info.owner}", [section(text)])
+    return message(escape(f"{info.agent} is owned by {info.owner}"), [section(text)])
 
 
-def incident_list(found: list[Incident]) -> dict[str, Any]:
+def incident_list(found: list[IncidentPublic]) -> dict[str, Any]:
     """`/countersign incidents`: one line per open incident, newest last."""
-    lines = [f"{SEVERITY_ICON.get(i.severity, ':warning:')} *#{i.id}* {escape(i.agent_name)} · `{escape(i.kind)}` · "
+    lines = [f"{SEVERITY_ICON.get(i.severity, ':warning:')} *#{i.id}* {escape(i.agent)} · `{escape(i.kind)}` · "
              f"{escape(i.status)} · ×{i.occurrences} — {escape(clip(i.summary, 150))}" for i in found]
     return message(f"{len(found)} open incidents", [section(f"*{len(found)} open incidents*"),
                                                     *[section(clip(line, 2900)) for line in lines[:45]],

@@ -10,38 +10,43 @@ from sqlmodel import Session
 from bot.blocks import incidents as blocks
 from bot import notifier as outbox  # module access: bot.notifier imports this mixin at its top
 from services.agents.models import Agent
-from services.incidents.models import Incident, IncidentEvent
+from services.incidents.models import EventPublic, Incident, IncidentEvent, IncidentPublic
 
 
 def card_key(incident: Incident, recipient: str) -> str:
     return f"incident:{incident.id}:{recipient}"
 
 
+def view(incident: Incident) -> IncidentPublic:
+    """What a card shows: the public view (the step log lives in the thread, not on the card)."""
+    return IncidentPublic.of(incident, [])
+
+
 class IncidentSlackNotifier:
     def incident_card(self, *, session: Session, incident: Incident, recipient: str, channel: str,
                       now: datetime) -> None:
-        outbox.post(session, channel=channel, msg=blocks.incident_card(incident, recipient=recipient), now=now,
+        outbox.post(session, channel=channel, msg=blocks.incident_card(view(incident), recipient=recipient), now=now,
              key=card_key(incident, recipient))
 
     def incident_refresh(self, *, session: Session, incident: Incident, now: datetime) -> None:
         for recipient in incident.cards:
             outbox.update(session, key=card_key(incident, recipient), now=now,
-                   msg=blocks.incident_card(incident, recipient=recipient))
+                   msg=blocks.incident_card(view(incident), recipient=recipient))
 
     def incident_log(self, *, session: Session, incident: Incident, event: IncidentEvent, now: datetime) -> None:
         owner = incident.thread_owner
         if owner is None or owner not in incident.cards:
             return
-        outbox.post(session, channel=incident.cards[owner], msg=blocks.log_line(event), now=now,
+        outbox.post(session, channel=incident.cards[owner], msg=blocks.log_line(EventPublic.model_validate(event, from_attributes=True)), now=now,
              thread_key=card_key(incident, owner))
 
     def incident_nudge(self, *, session: Session, incident: Incident, recipient: str, now: datetime) -> None:
-        outbox.post(session, channel=incident.cards.get(recipient, recipient), msg=blocks.nudge(incident, recipient=recipient),
-             now=now, thread_key=card_key(incident, recipient))
+        outbox.post(session, channel=incident.cards.get(recipient, recipient), now=now,
+                    msg=blocks.nudge(view(incident), recipient=recipient), thread_key=card_key(incident, recipient))
 
     def incident_reminder(self, *, session: Session, incident: Incident, user: str, now: datetime) -> None:
         if user:
-            outbox.post(session, channel=user, msg=blocks.ack_reminder(incident, user_id=user), now=now)
+            outbox.post(session, channel=user, msg=blocks.ack_reminder(view(incident), user_id=user), now=now)
 
     def owner_handed_over(self, *, session: Session, agent: Agent, previous: str, by: str, now: datetime) -> None:
         msg = blocks.owner_handed_over(agent_name=agent.name, previous=previous, new=agent.owner, by=by)

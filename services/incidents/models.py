@@ -130,6 +130,7 @@ class IncidentPublic(BaseModel):
     trace_url: str | None
     status: str
     occurrences: int
+    last_occurred_at: datetime
     acknowledged_by: str | None
     acknowledged_at: datetime | None
     resolved_by: str | None
@@ -149,9 +150,22 @@ class IncidentPublic(BaseModel):
             id=incident.id or 0, agent=incident.agent_name, kind=incident.kind, severity=incident.severity,
             summary=incident.summary, details=incident.details, dedup_key=incident.dedup_key,
             run_id=incident.run_id, trace_url=incident.trace_url, status=incident.status,
-            occurrences=incident.occurrences, acknowledged_by=incident.acked_by, acknowledged_at=incident.acked_at,
+            occurrences=incident.occurrences, last_occurred_at=incident.last_occurred_at,
+            acknowledged_by=incident.acked_by, acknowledged_at=incident.acked_at,
             resolved_by=incident.resolved_by, resolved_at=incident.resolved_at,
             resolution_note=incident.resolution_note, snoozed_until=incident.snoozed_until,
             next_step_at=incident.next_step_at, created_at=incident.created_at, updated_at=incident.updated_at,
             steps_taken=[e for e in shown if e.kind == "step"], actions=[e for e in shown if e.kind != "step"],
         )
+
+
+class Accountability(BaseModel):
+    """Who answers for an agent and how an incident reaches them (`/countersign owner <agent>`)."""
+
+    agent: str
+    owner: str
+    backups: list[str]
+    review_channel: str | None
+    chain: list[dict[str, Any]]
+    repeat: int
+    status: str

@@ -3,9 +3,6 @@ open incidents a person owns or backs up. Refusals are Forbidden with a sentence
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from services.agents import flows as agent_flows
 from services.agents import service as agents
 from services.agents.models import Agent, AgentUpdate
@@ -13,18 +10,7 @@ from services.audit.service import Actor
 from services.context import AppContext
 from services.errors import Forbidden, field_error
 from services.incidents import flows, service
-from services.incidents.models import Incident
-
-
-@dataclass(frozen=True)
-class Accountability:
-    agent: str
-    owner: str
-    backups: list[str]
-    review_channel: str | None
-    chain: list[dict[str, Any]]
-    repeat: int
-    status: str
+from services.incidents.models import Accountability, Incident
 
 
 def _may_pause(ctx: AppContext, agent: Agent, user: str, doing: str) -> None:
@@ -65,9 +51,10 @@ def pause_from_incident(*, ctx: AppContext, incident_id: int, user: str) -> tupl
 def accountability(*, ctx: AppContext, agent_name: str) -> Accountability:
     with ctx.uow() as session:
         agent = agents.require_agent(session=session, name=agent_name)
-        return Accountability(agent.name, agent.owner, list(agent.backup_owners), agent.review_channel,
-                              [{k: v for k, v in s.items() if v is not None} for s in agent.chain()],
-                              agent.escalation_repeat, agent.status)
+        return Accountability(agent=agent.name, owner=agent.owner, backups=list(agent.backup_owners),
+                              review_channel=agent.review_channel, repeat=agent.escalation_repeat,
+                              chain=[{k: v for k, v in s.items() if v is not None} for s in agent.chain()],
+                              status=agent.status)
 
 
 def hand_over(*, ctx: AppContext, agent_name: str, user: str, new_owner: str) -> str:

@@ -13,6 +13,7 @@ from bot.listeners.commands.registry import Handler, subcommand
 from services.context import AppContext
 from services.errors import CountersignError
 from services.incidents import people
+from services.incidents.models import IncidentPublic
 
 MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,20})(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,20})$")
 
@@ -77,4 +78,4 @@ async def incidents(ctx: AppContext, command: dict[str, Any], args: list[str]) -
     found = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=command["user_id"])
     if not found:
         return message("No open incidents", [section("No open incidents for the agents you own or back up.")])
-    return blocks.incident_list(found)
+    return blocks.incident_list([IncidentPublic.of(i, []) for i in found])
