@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.blocks.common import context, escape, header, message, section
 from bot.blocks.spend import usd
+from services.digests.service import Approvals, Digest, Incidents, SpendLine
 
 MAX_LINES = 10  # per table; the rest is summarised so the section stays readable and under Slack's limits
 
@@ -31,7 +32,7 @@ def change(now: float | None, before: float | None) -> str:
     return f"{arrow}{abs(delta):.0%}"
 
 
-def _table(title: str, lines: list[Any]) -> str:
+def _table(title: str, lines: list[SpendLine]) -> str:
     rows = [f"*{title}*"]
     for line in lines[:MAX_LINES]:
         budget = f" of {usd(line.budget_usd)} ({line.spend_usd / line.budget_usd:.0%})" if line.budget_usd else ""
@@ -46,7 +47,7 @@ def _table(title: str, lines: list[Any]) -> str:
     return "\n".join(rows)
 
 
-def digest_message(d: Any, narrative: str) -> dict[str, Any]:
+def digest_message(d: Digest, narrative: str) -> dict[str, Any]:
     cpa = usd(d.cost_per_approved_usd) if d.cost_per_approved_usd is not None else "n/a (no approved outcomes)"
     headline = (f":dart: *Cost per approved outcome: {cpa}* "
                 f"{change(d.cost_per_approved_usd, d.previous_cost_per_approved_usd)}\n"
@@ -74,7 +75,7 @@ def digest_message(d: Any, narrative: str) -> dict[str, Any]:
                    f"spend {usd(d.total_usd)}, waste {usd(d.waste_usd)}", blocks)
 
 
-def _approvals(a: Any) -> str:
+def _approvals(a: Approvals) -> str:
     if not a.available:
         return "*Approvals*\n• not available (drafts are not set up)"
     order = ["approved", "edited", "auto_approved", "rejected", "expired", "cancelled"]
@@ -85,7 +86,7 @@ def _approvals(a: Any) -> str:
             f"{oldest}")
 
 
-def _incidents(i: Any) -> str:
+def _incidents(i: Incidents) -> str:
     if not i.available:
         return "*Incidents*\n• not available (incidents are not set up)"
     return (f"*Incidents*\n• {i.opened} opened, {i.acknowledged} acknowledged; MTTA {duration(i.mtta_s)}, "

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot import ids
 from bot.blocks.common import actions, button, context, escape, header, message, section
+from services.spend.budgets import BudgetWarning
 
 RAISE_PRESETS = (25, 50, 100)
 
@@ -18,11 +19,12 @@ def usd(value: float | None) -> str:
 
 
 def _bar(fraction: float, width: int = 10) -> str:
-    filled = max(0, min(width, round(fraction * width)))
+    fraction = min(max(fraction, 0.0), 1.0) if fraction == fraction else 0.0  # clamps inf; NaN draws empty
+    filled = round(fraction * width)
     return "█" * filled + "░" * (width - filled)
 
 
-def _warning_lines(w: Any) -> list[str]:
+def _warning_lines(w: BudgetWarning) -> list[str]:
     limit = w.rule.limit_usd
     share = w.spent_usd / limit if limit else 0.0
     lines = [f"*Spent:* {usd(w.spent_usd)} of {usd(limit)}  `{_bar(share)}` {share:.0%}",
@@ -35,7 +37,7 @@ def _warning_lines(w: Any) -> list[str]:
     return lines
 
 
-def budget_warning(w: Any) -> dict[str, Any]:
+def budget_warning(w: BudgetWarning) -> dict[str, Any]:
     """A threshold crossed: spend, budget, projection, top spenders."""
     icon = ":rotating_light:" if w.threshold >= 1 else ":warning:"
     title = f"{w.agent_name} reached {w.threshold:.0%} of its {w.rule.describe()}"
@@ -45,7 +47,7 @@ def budget_warning(w: Any) -> dict[str, Any]:
     return message(title, blocks)
 
 
-def budget_paused_card(w: Any, ref_value: str) -> dict[str, Any]:
+def budget_paused_card(w: BudgetWarning, ref_value: str) -> dict[str, Any]:
     """At 100 % of a pause budget: the agent is paused; the owner raises, resumes once or keeps it paused.
 
     `ref_value` is the button value prefix (decisions.CardRef.encode without the last part).
@@ -83,14 +85,15 @@ def unknown_model_notice(*, agent_name: str, model: str) -> dict[str, Any]:
 
 def budget_status(*, agent_name: str, status: str, budgets: list[dict[str, Any]],
                   today_usd: float, month_usd: float) -> dict[str, Any]:
-    """The `/countersign budget` answer: spend and what is left, per budget."""
+    """The `/countersign budget` answer: spend and what is left, per budget (dicts shaped like
+    BudgetState.public())."""
     lines = [f"*{escape(agent_name)}* ({escape(status)}): {usd(today_usd)} today, {usd(month_usd)} this month"]
     if not budgets:
         lines.append("No budget applies to this agent.")
     for b in budgets:
         share = b["spent_usd"] / b["limit_usd"] if b["limit_usd"] else 0.0
-        scope = {"agent": "agent", "team": f"team {b.get('team')}", "global": "global"}[b["scope"]]
+        scope = f"team {b.get('team')}" if b["scope"] == "team" else b["scope"]
         flags = (" *used up*" if b["exceeded"] else "") + (" _(waived this period)_" if b["waived"] else "")
-        lines.append(f"• {b['period']} ({escape(scope)}): {usd(b['spent_usd'])} of {usd(b['limit_usd'])} "
+        lines.append(f"• {escape(b['period'])} ({escape(scope)}): {usd(b['spent_usd'])} of {usd(b['limit_usd'])} "
                      f"`{_bar(share)}` {usd(b['remaining_usd'])} left{flags}")
     return message(f"Budget for {agent_name}", [section("\n".join(lines))])

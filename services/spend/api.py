@@ -1,8 +1,8 @@
 """Thin routes for spend: usage, budget checks, and the admin's team/global budgets and price overrides.
 
 `POST /v1/usage` answers 201 for a new event and 200 for a repeated `request_id`: the same event (id, cost,
-price) as the first time, with the budget state as it is now. Usage is accepted from a paused agent too:
-the money is already spent, and refusing the record would hide it.
+price) as the first time, with the budget state as it is now. Like every agent write, usage from a paused
+agent is refused with 423 (the contract); the answer says who paused it, so the agent stops calling models.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from services.audit.service import Actor
-from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader
+from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
 from services.errors import field_error
 from services.http.idempotency import idempotent
 from services.spend import admin, budgets, flows
@@ -24,7 +24,7 @@ ADMIN = Actor.admin()
 
 
 @router.post("/v1/usage", status_code=201)
-def record_usage(body: UsageCreate, agent: CurrentAgent, ctx: Ctx,
+def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     def create(session: Any) -> tuple[int, dict[str, Any]]:
         answer, created = flows.ingest(session=session, ctx=ctx, agent=agent, data=body)

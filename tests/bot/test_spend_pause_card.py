@@ -78,10 +78,10 @@ def test_resume_once_and_keep_paused(timed: Harness) -> None:
     assert check["allowed"] is True and "waived" in check["reason"]
 
 
-def test_paused_agent_usage_is_still_recorded(timed: Harness) -> None:
-    """Spend reported by a paused agent is kept (201), never dropped: the money is already spent."""
+def test_paused_agent_usage_is_refused_with_who_paused_it(timed: Harness) -> None:
+    """Like every write of a paused agent, usage is 423, and the answer names the budget pause."""
     key = timed.register(budgets=[{"period": "day", "limit_usd": 1, "on_exceed": "pause"}])["api_key"]
     spend(timed, key, 1)
-    assert me(timed, key)["status"] == "paused"
     late = timed.client.post("/v1/usage", json={"model": "gpt-4o-mini", "cost_usd": 0.5}, headers=timed.bearer(key))
-    assert late.status_code == 201 and late.json()["budgets"][0]["spent_usd"] == pytest.approx(1.5)
+    assert late.status_code == 423 and late.json()["paused_by"] == "budget"
+    assert "daily budget" in late.json()["paused_reason"]
