@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.blocks.common import context, escape, header, message, section
+from bot.blocks.common import clip, context, escape, header, message, section
 from bot.blocks.spend import usd
 from services.digests.service import Approvals, Digest, Incidents, SpendLine
 
 MAX_LINES = 10  # per table; the rest is summarised so the section stays readable and under Slack's limits
+NAME_MAX = 60
 
 
 def duration(seconds: float | None) -> str:
@@ -37,7 +38,7 @@ def _table(title: str, lines: list[SpendLine]) -> str:
     for line in lines[:MAX_LINES]:
         budget = f" of {usd(line.budget_usd)} ({line.spend_usd / line.budget_usd:.0%})" if line.budget_usd else ""
         unknown = f" · {line.unknown_events} cost unknown" if line.unknown_events else ""
-        rows.append(f"• {escape(line.name)}: {usd(line.spend_usd)}{budget} "
+        rows.append(f"• {escape(clip(line.name, NAME_MAX, '…'))}: {usd(line.spend_usd)}{budget} "
                     f"{change(line.spend_usd, line.previous_usd)}{unknown}")
     if len(lines) > MAX_LINES:
         rest = lines[MAX_LINES:]
