@@ -40,8 +40,7 @@ def enqueue_slack(
         created_at=now,
         give_up_at=now + SLACK_GIVE_UP,
     )
-    session.add(row)
-    session.flush()
+    session.add(row)  # no flush: a transaction's messages go out in one batched INSERT at commit, in add order
     return row
 
 
