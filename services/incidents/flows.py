@@ -11,20 +11,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from services import events
-from services.agents import flows as agent_flows
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.db import claim_due
 from services.errors import field_error
 from services.incidents import service
+from services.incidents.escalation import log, point, run_step
 from services.incidents.models import SEVERITIES, Incident
-
-ESCALATION = Actor.system("escalation")
-
 
 @dataclass(frozen=True)
 class OpenResult:
@@ -64,11 +60,11 @@ def open_incident(*, session: Session, ctx: AppContext, agent: Agent, kind: str,
         if existing is None:
             raise
         return OpenResult(_recur(session, ctx, existing, actor, now), created=False)
-    record(session=session, actor=actor, verb="incident.opened", subject=f"incident:{incident.id}", now=now,
-           details={"agent": agent.name, "kind": kind, "severity": severity, "dedup_key": key})
     service.add_event(session=session, incident=incident, kind="info", verb="opened", actor=actor.id, now=now,
                       note=summary[:300])
-    _start(session, ctx, incident, agent, now)
+    steps = _start(session, ctx, incident, agent, now)
+    record(session=session, actor=actor, verb="incident.opened", subject=f"incident:{incident.id}", now=now,
+           details={"agent": agent.name, "kind": kind, "severity": severity, "dedup_key": key, "steps": steps})
     events.publish("incident.opened", session=session, ctx=ctx, agent=agent, incident=incident)
     return OpenResult(incident, created=True)
 
@@ -82,123 +78,19 @@ def _recur(session: Session, ctx: AppContext, incident: Incident, actor: Actor, 
     return incident
 
 
-def _start(session: Session, ctx: AppContext, incident: Incident, agent: Agent, now: datetime) -> None:
+def _start(session: Session, ctx: AppContext, incident: Incident, agent: Agent, now: datetime) -> list[dict[str, Any]]:
     """The owner hears first, by DM; then the chain's leading steps (e.g. pause, for critical) run at once."""
     ctx.notifier.incident_card(session=session, incident=incident, recipient=agent.owner, channel=agent.owner, now=now)
     incident.cards, incident.thread_owner = {agent.owner: agent.owner}, agent.owner
-    _point(incident, 0, 0, now)
+    point(incident, 0, 0, now)
+    steps = []
     for _ in range(len(incident.chain)):
         if incident.next_step_at is None or incident.next_step_at > now:
             break
-        run_step(session=session, ctx=ctx, incident=incident, agent=agent, now=now, at_open=True)
+        steps.append(run_step(session=session, ctx=ctx, incident=incident, agent=agent, now=now, at_open=True))
     session.add(incident)
     session.flush()
-
-
-def _point(incident: Incident, index: int, round_: int, now: datetime) -> None:
-    incident.step_index, incident.round, incident.next_step_at = service.point_after(
-        chain=incident.chain, index=index, round_=round_, repeat=incident.chain_repeat, now=now)
-
-
-def _recipients(agent: Agent, target: str) -> list[tuple[str, str]]:
-    """(recipient, channel) pairs for a notify step; people are read now, so a handover takes effect."""
-    if target == "owner":
-        return [(agent.owner, agent.owner)]
-    if target == "backups":
-        return [(person, person) for person in agent.backup_owners]
-    if not agent.review_channel:
-        return []
-    if target == "channel":
-        return [(agent.review_channel, agent.review_channel)]
-    return [(target.split(":", 1)[1], agent.review_channel)]  # usergroup:S…: mentioned in the review channel
-
-
-def run_step(*, session: Session, ctx: AppContext, incident: Incident, agent: Agent, now: datetime,
-             at_open: bool = False) -> None:
-    """Take the one step the incident points at, log it in the card's thread, and point at the next."""
-    step = incident.chain[incident.step_index]
-    kind = service.step_kind(step)
-    targets: list[str] = []
-    if kind == "pause_agent":
-        changed = agent_flows.pause_agent(session=session, ctx=ctx, agent=agent, actor=ESCALATION,
-                                          reason=f"incident #{incident.id}: {incident.summary}"[:500])
-        verb, note = ("paused_agent" if changed else "already_paused"), None
-    else:
-        pairs = _recipients(agent, step["notify"])
-        cards = dict(incident.cards)
-        for recipient, channel in pairs:
-            if recipient not in cards:
-                ctx.notifier.incident_card(session=session, incident=incident, recipient=recipient, channel=channel,
-                                           now=now)
-                cards[recipient] = channel
-            elif not at_open:  # at open the owner's card went out a moment ago: no second ping
-                ctx.notifier.incident_nudge(session=session, incident=incident, recipient=recipient, now=now)
-        incident.cards = cards
-        targets = [recipient for recipient, _ in pairs]
-        verb, note = ("notified", step["notify"]) if pairs else ("skipped", f"no {step['notify']} configured")
-    event = service.add_event(session=session, incident=incident, kind="step", verb=verb, actor=ESCALATION.id,
-                              targets=targets, note=note, now=now)
-    record(session=session, actor=ESCALATION, verb="incident.escalated", subject=f"incident:{incident.id}", now=now,
-           details={"step": step, "round": incident.round, "targets": targets})
-    ctx.notifier.incident_log(session=session, incident=incident, event=event, now=now)
-    _point(incident, incident.step_index + 1, incident.round, now)
-    incident.updated_at = now
-    session.add(incident)
-
-
-def escalation_tick(ctx: AppContext, *, batch: int = 100, rounds: int = 10) -> int:
-    """Take every due step, one step per incident per claim; returns how many claims were worked.
-
-    A step followed by no wait is due again at once and taken in the next round, so a chain of
-    notifications goes out within one tick while a long-overdue step still goes out only once.
-    """
-    done = 0
-    for _ in range(rounds):
-        with ctx.uow() as session:
-            now = ctx.clock.now()
-            due = claim_due(session, select(Incident).where(Incident.next_step_at <= now)  # type: ignore[operator]
-                            .order_by(Incident.next_step_at), limit=batch)
-            for incident in due:
-                _due(session, ctx, incident, now)
-        done += len(due)
-        if not due:
-            break
-    return done
-
-
-def _due(session: Session, ctx: AppContext, incident: Incident, now: datetime) -> None:
-    if incident.status == "triggered":
-        agent = session.get(Agent, incident.agent_id)
-        if agent is None:  # the agent is gone; nobody left to page
-            incident.next_step_at = None
-            session.add(incident)
-            return
-        run_step(session=session, ctx=ctx, incident=incident, agent=agent, now=now)
-    elif incident.status == "snoozed":
-        if service.wake_from_snooze(session=session, incident=incident, now=now):
-            incident = service.require(session=session, incident_id=incident.id or 0)
-            _point(incident, 0, 0, now)
-            session.add(incident)
-            _log(session, ctx, incident, kind="info", verb="snooze_ended", actor=ESCALATION.id, now=now)
-    elif incident.status == "acknowledged":
-        user = incident.acked_by or ""
-        ctx.notifier.incident_reminder(session=session, incident=incident, user=user, now=now)
-        incident.next_step_at = None
-        session.add(incident)
-        service.add_event(session=session, incident=incident, kind="info", verb="reminded", actor=ESCALATION.id,
-                          targets=[user], now=now)
-    else:  # resolved rows never keep a timer; clear a stray one rather than claim it forever
-        incident.next_step_at = None
-        session.add(incident)
-
-
-def _log(session: Session, ctx: AppContext, incident: Incident, *, kind: str, verb: str, actor: str, now: datetime,
-         note: str | None = None, targets: list[str] | None = None) -> None:
-    """Record an action, redraw every card and add a line to the thread."""
-    event = service.add_event(session=session, incident=incident, kind=kind, verb=verb, actor=actor, now=now,
-                              note=note, targets=targets)
-    ctx.notifier.incident_refresh(session=session, incident=incident, now=now)
-    ctx.notifier.incident_log(session=session, incident=incident, event=event, now=now)
+    return steps
 
 
 # --- people acting on a card ---------------------------------------------------------------------------------
@@ -236,7 +128,7 @@ def _acted(session: Session, ctx: AppContext, incident: Incident, verb: str, use
            note: str | None = None) -> None:
     record(session=session, actor=Actor.slack_user(user), verb=f"incident.{verb}", subject=f"incident:{incident.id}",
            now=now, details={"note": note} if note else None)
-    _log(session, ctx, incident, kind="action", verb=verb, actor=user, now=now, note=note)
+    log(session, ctx, incident, kind="action", verb=verb, actor=user, now=now, note=note)
 
 
 def note_on_incident(*, session: Session, ctx: AppContext, incident_id: int, verb: str, actor: str,
@@ -251,5 +143,5 @@ def note_on_incident(*, session: Session, ctx: AppContext, incident_id: int, ver
         incident.updated_at = now
         session.add(incident)
         session.flush()
-    _log(session, ctx, incident, kind="info", verb=verb, actor=actor, now=now, note=note)
+    log(session, ctx, incident, kind="info", verb=verb, actor=actor, now=now, note=note)
     return incident

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.context import AppContext
-from services.incidents.flows import escalation_tick
+from services.incidents.escalation import escalation_tick
 from services.scheduler import Job
 
 

@@ -126,8 +126,7 @@ def add_event(*, session: Session, incident: Incident, kind: str, verb: str, act
               targets: list[str] | None = None, note: str | None = None) -> IncidentEvent:
     event = IncidentEvent(incident_id=incident.id or 0, at=now, kind=kind, verb=verb, actor=actor,
                           targets=list(targets or []), note=note[:3000] if note else None)
-    session.add(event)
-    session.flush()
+    session.add(event)  # no flush: the tick's rows go out together at commit
     return event
 
 
@@ -169,12 +168,6 @@ def snooze(*, session: Session, incident_id: int, user: str, seconds: int, now: 
                  snoozed_until=until, next_step_at=until, updated_at=now):
         raise _refused(session, incident_id, "snooze")
     return require(session=session, incident_id=incident_id)
-
-
-def wake_from_snooze(*, session: Session, incident: Incident, now: datetime) -> bool:
-    """The snooze ended: escalate again from the top of the chain."""
-    return _move(session, incident.id or 0, ("snoozed",), status="triggered", snoozed_until=None, step_index=0,
-                 round=0, next_step_at=now, acked_by=None, acked_at=None, updated_at=now)
 
 
 def bump_occurrences(*, session: Session, incident_id: int, now: datetime) -> Incident:
