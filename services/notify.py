@@ -71,10 +71,10 @@ class DigestNotifier(Protocol):
 
 class AutonomyNotifier(Protocol):
     """Earned autonomy: the owner's proposal card, sampled auto-approvals for a check, demotion notices.
-    `state` is an AutonomyState, `draft` a Draft row."""
+    `state` is an AutonomyState, `draft` a Draft row, `evidence` EvidenceFigures, `rule` the AutonomyRule."""
 
-    def autonomy_proposed(self, *, session: Session, agent: Agent, state: Any, evidence: dict[str, Any],
-                          rule: dict[str, Any], now: datetime) -> None: ...
+    def autonomy_proposed(self, *, session: Session, agent: Agent, state: Any, evidence: Any, rule: Any,
+                          now: datetime) -> None: ...
 
     def autonomy_answered(self, *, session: Session, agent: Agent, state: Any, promoted: bool, by: str,
                           now: datetime) -> None: ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot import ids
@@ -12,6 +13,12 @@ VERDICTS = {"looks_right": ":white_check_mark: *Looks right*",
             "should_not_have_passed": ":warning: *Should not have passed*"}
 
 
+def _with_mentions(text: str) -> str:
+    """Escaped, except the user mentions our own reasons carry: a reason may quote an agent's incident summary,
+    which must not be able to ping a channel or forge a link."""
+    return re.sub(r"&lt;@([UW][A-Z0-9]{2,20})&gt;", r"<@\1>", escape(text))
+
+
 def _version(prompt_version: str | None) -> str:
     return escape(prompt_version) if prompt_version else "(none)"
 
@@ -20,17 +27,19 @@ def _pct(rate: float) -> str:
     return f"{rate * 100:.1f}%"
 
 
-def evidence_lines(evidence: dict[str, Any]) -> str:
-    mean = evidence.get("mean_edit_distance")
+def _evidence_lines(e: dict[str, Any]) -> str:
+    """`e` is EvidenceFigures.model_dump() (services.autonomy.models)."""
+    mean = e.get("mean_edit_distance")
     edit = f" (mean change {_pct(mean)})" if mean is not None else ""
-    return (f"*{evidence['decisions']}* decisions in the window ({evidence['total_decisions']} in all): "
-            f"*{evidence['approved_unedited']}* approved unedited ({_pct(evidence['unedited_rate'])}), "
-            f"{evidence['edited']} edited{edit}, {evidence['rejected']} rejected, {evidence['expired']} expired; "
-            f"{evidence['since_last_rejection']} since the last rejection")
+    return (f"*{e['decisions']}* decisions in the window ({e['total_decisions']} in all): "
+            f"*{e['approved_unedited']}* approved unedited ({_pct(e['unedited_rate'])}), "
+            f"{e['edited']} edited{edit}, {e['rejected']} rejected, {e['expired']} expired; "
+            f"{e['since_last_rejection']} since the last rejection")
 
 
 def proposal_card(*, agent_name: str, action: str, prompt_version: str, evidence: dict[str, Any],
                   rule: dict[str, Any], state_id: int) -> dict[str, Any]:
+    """`evidence` is EvidenceFigures.model_dump(), `rule` AutonomyRule.model_dump()."""
     name, act = escape(agent_name), escape(action)
     rule_text = (f"Rule: at least {rule['min_decisions']} decisions, at least {_pct(rule['min_unedited_rate'])} "
                  f"approved unedited, no rejection among the last {rule['clean_streak']}. "
@@ -39,14 +48,14 @@ def proposal_card(*, agent_name: str, action: str, prompt_version: str, evidence
     blocks = [
         header(f"Promote {agent_name} · {action} to auto?"),
         section(f"*{name}* has earned it for *{act}* at prompt version *{_version(prompt_version)}*: "
-                f"{evidence_lines(evidence)}.\nPromote to approve its drafts of this action at once; "
+                f"{_evidence_lines(evidence)}.\nPromote to approve its drafts of this action at once; "
                 "a new prompt version starts again at review."),
         context(rule_text),
         actions(ids.AUTONOMY_PROPOSAL_BLOCK,
                 button("Promote", ids.AUTONOMY_PROMOTE, str(state_id), style="primary"),
                 button("Not yet", ids.AUTONOMY_NOT_YET, str(state_id))),
     ]
-    return message(f"{agent_name} has earned auto for {action}: promote?", blocks)
+    return message(escape(f"{agent_name} has earned auto for {action}: promote?"), blocks)
 
 
 def proposal_answered(*, agent_name: str, action: str, prompt_version: str, promoted: bool, by: str,
@@ -58,7 +67,7 @@ def proposal_answered(*, agent_name: str, action: str, prompt_version: str, prom
     else:
         later = f" It will be proposed again after {repropose_in} more decisions." if repropose_in else ""
         text = f":hand: {user(by)} said *Not yet* for *{name}* · *{act}*; it stays under review.{later}"
-    return message(f"{agent_name} · {action}: {'promoted' if promoted else 'not yet'}", [section(text)])
+    return message(escape(f"{agent_name} · {action}: {'promoted' if promoted else 'not yet'}"), [section(text)])
 
 
 def sample_card(*, agent_name: str, draft_id: str, action: str, title: str, text: str, prompt_version: str | None,
@@ -76,19 +85,18 @@ def sample_card(*, agent_name: str, draft_id: str, action: str, title: str, text
                                      style="danger")))
     else:
         blocks.append(section(f"{VERDICTS.get(verdict, escape(verdict))} — {user(by or '')}"))
-    return message(f"Auto-approved {action} for {agent_name}: {title}", blocks)
+    return message(escape(f"Auto-approved {action} for {agent_name}: {title}"), blocks)
 
 
 def demoted_notice(*, agent_name: str, action: str, prompt_version: str, reason: str) -> dict[str, Any]:
     text = (f":arrow_down: *{escape(agent_name)}* · *{escape(action)}* (prompt version "
             f"*{_version(prompt_version)}*) is back under *review*: every draft goes to a person again.\n"
-            f"*Why:* {clip(reason, 1500)}")
-    return message(f"{agent_name} · {action} is back under review", [section(text)])
+            f"*Why:* {_with_mentions(clip(reason, 1500))}")
+    return message(escape(f"{agent_name} · {action} is back under review"), [section(text)])
 
 
 def overview(data: dict[str, Any]) -> dict[str, Any]:
-    """`/countersign autonomy <agent>`: one section per (action, prompt version)."""
-    name = escape(data["agent"])
+    """`/countersign autonomy <agent>`: one section per (action, prompt version); `data` is Overview.model_dump()."""
     rule = data["rule"]
     blocks: list[dict[str, Any]] = [
         header(f"Autonomy: {data['agent']}"),
@@ -97,20 +105,24 @@ def overview(data: dict[str, Any]) -> dict[str, Any]:
                 f"sample {_pct(rule['audit_sample_rate'])}"),
     ]
     if not data["actions"]:
-        blocks.append(section(f"*{name}* has no drafts yet, so nothing has been earned."))
+        blocks.append(section(f"*{escape(data['agent'])}* has no drafts yet, so nothing has been earned."))
     for row in data["actions"]:
-        level = row["level"]
-        icon = {"auto": ":large_green_circle:", "deny": ":no_entry:"}.get(level, ":large_yellow_circle:")
-        lines = [f"{icon} *{escape(row['action'])}* · version *{_version(row.get('prompt_version'))}*: *{level}*"]
-        if row.get("granted_by") and level == "auto":
-            who = "the admin's configuration" if row["granted_by"] == "config" else user(row["granted_by"])
-            lines.append(f"granted by {who}")
-        if row.get("demoted_reason") and level == "review":
-            lines.append(f"last demoted: {clip(row['demoted_reason'], 300)}")
-        if row.get("evidence"):
-            lines.append(evidence_lines(row["evidence"]))
-            if level == "review":
-                lines.append("promotion rule met" + (": proposal with the owner" if row.get("proposal") == "proposed"
-                                                     else "") if row.get("rule_met") else "promotion rule not met yet")
-        blocks.append(section("\n".join(lines)))
-    return message(f"Autonomy for {data['agent']}", blocks)
+        blocks.append(section("\n".join(_row_lines(row))))
+    return message(escape(f"Autonomy for {data['agent']}"), blocks)
+
+
+def _row_lines(row: dict[str, Any]) -> list[str]:
+    level, granted_by, demoted = row["level"], row.get("granted_by"), row.get("demoted_reason")
+    icon = {"auto": ":large_green_circle:", "deny": ":no_entry:"}.get(level, ":large_yellow_circle:")
+    lines = [f"{icon} *{escape(row['action'])}* · version *{_version(row.get('prompt_version'))}*: *{escape(level)}*"]
+    if granted_by and level == "auto":
+        lines.append(f"granted by {'the admin configuration' if granted_by == 'config' else user(granted_by)}")
+    if demoted and level == "review":
+        lines.append(f"last demoted: {_with_mentions(clip(demoted, 300))}")
+    if row.get("evidence"):
+        lines.append(_evidence_lines(row["evidence"]))
+        if level == "review" and row.get("rule_met"):
+            lines.append("promotion rule met" + (": proposal with the owner" if row.get("proposal") == "proposed" else ""))
+        elif level == "review":
+            lines.append("promotion rule not met yet")
+    return lines

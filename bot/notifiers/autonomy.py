@@ -10,7 +10,8 @@ from sqlmodel import Session
 
 from bot import notifier as outbox  # module access: bot.notifier imports this mixin at its top
 from bot.blocks import autonomy as blocks
-from services.agents.models import Agent
+from services.agents.models import Agent, AutonomyRule
+from services.autonomy.models import EvidenceFigures
 
 
 def proposal_key(state: Any) -> str:
@@ -28,10 +29,10 @@ def _sample_msg(agent: Agent, draft: Any, **verdict: Any) -> dict[str, Any]:
 
 
 class AutonomySlackNotifier:
-    def autonomy_proposed(self, *, session: Session, agent: Agent, state: Any, evidence: dict[str, Any],
-                          rule: dict[str, Any], now: datetime) -> None:
+    def autonomy_proposed(self, *, session: Session, agent: Agent, state: Any, evidence: EvidenceFigures,
+                          rule: AutonomyRule, now: datetime) -> None:
         msg = blocks.proposal_card(agent_name=agent.name, action=state.action, prompt_version=state.prompt_version,
-                                   evidence=evidence, rule=rule, state_id=state.id)
+                                   evidence=evidence.model_dump(), rule=rule.model_dump(), state_id=state.id)
         outbox.post(session, channel=agent.owner, msg=msg, now=now, key=proposal_key(state))
 
     def autonomy_answered(self, *, session: Session, agent: Agent, state: Any, promoted: bool, by: str,

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.autonomy import regression, samples, service
-from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED
+from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED, LevelRow, Overview
 from services.autonomy.stats import sampled
 from services.context import AppContext
 from services.errors import Forbidden, NotFound, ValidationFailed
@@ -56,9 +56,9 @@ def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -
         if service.rule_met(evidence, agent.rule) and service.claim_proposal(session=session, state=state, now=now):
             state = service.require_state(session=session, state_id=state.id or 0)
             record(session=session, actor=SYSTEM, verb="autonomy.proposed", subject=f"agent:{agent.name}", now=now,
-                   details={"action": state.action, "prompt_version": state.prompt_version, **evidence.as_dict()})
-            ctx.notifier.autonomy_proposed(session=session, agent=agent, state=state, evidence=evidence.as_dict(),
-                                           rule=agent.rule.model_dump(), now=now)
+                   details={"action": state.action, "prompt_version": state.prompt_version, **evidence.model_dump()})
+            ctx.notifier.autonomy_proposed(session=session, agent=agent, state=state, evidence=evidence,
+                                           rule=agent.rule, now=now)
     for dimension in regression.DIMENSIONS:
         value = state.prompt_version if dimension == "prompt_version" else (draft.model or "")
         check_regression(session=session, ctx=ctx, agent=agent, action=state.action, dimension=dimension, value=value)
@@ -184,26 +184,23 @@ def approver_groups(*, ctx: AppContext, draft_id: str) -> list[str]:
         return list(_agent(session, _draft(session, draft_id).agent_id).approver_groups)
 
 
-def overview(*, ctx: AppContext, name: str) -> dict[str, Any]:
+def overview(*, ctx: AppContext, name: str) -> Overview:
     """Each action's level and evidence per prompt version, plus configured actions not seen yet."""
     from services.agents.service import require_agent
 
     with ctx.read() as session:
         agent = require_agent(session=session, name=name)
-        rule = agent.rule
-        rows = []
+        rule, rows = agent.rule, []
         for state in service.states_of(session=session, agent_id=agent.id or 0):
             configured = agent.policy_for(state.action).autonomy
-            rows.append({"action": state.action, "prompt_version": service.shown_version(state.prompt_version),
-                         "level": "deny" if configured == "deny" else state.level, "configured": configured,
-                         "granted_by": state.granted_by if state.level == AUTO else None,
-                         "demoted_reason": state.demoted_reason, "proposal": state.proposal,
-                         "rule_met": service.rule_met(ev := service.evidence_for(session=session, state=state,
-                                                                                 rule=rule), rule),
-                         "evidence": ev.as_dict()})
-        seen = {row["action"] for row in rows}
-        for action, policy in sorted((agent.actions or {}).items()):
-            if action not in seen:
-                rows.append({"action": action, "prompt_version": None, "level": policy.get("autonomy", REVIEW),
-                             "configured": policy.get("autonomy", REVIEW), "evidence": None})
-        return {"agent": agent.name, "owner": agent.owner, "rule": rule.model_dump(), "actions": rows}
+            evidence = service.evidence_for(session=session, state=state, rule=rule)
+            rows.append(LevelRow(action=state.action, prompt_version=service.shown_version(state.prompt_version),
+                                 level="deny" if configured == "deny" else state.level, configured=configured,
+                                 granted_by=state.granted_by if state.level == AUTO else None,
+                                 demoted_reason=state.demoted_reason, proposal=state.proposal,
+                                 rule_met=service.rule_met(evidence, rule), evidence=evidence))
+        seen = {row.action for row in rows}
+        for action in sorted(set(agent.actions or {}) - seen):
+            configured = agent.policy_for(action).autonomy
+            rows.append(LevelRow(action=action, level=configured, configured=configured))
+        return Overview(agent=agent.name, owner=agent.owner, rule=rule, actions=rows)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from services.agents.models import AutonomyRule
 from services.db import UTCDateTime
 
 REVIEW, AUTO = "review", "auto"
@@ -110,3 +112,38 @@ class AutonomyRegression(SQLModel, table=True):
     figures: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     incident_id: int | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EvidenceFigures(BaseModel):
+    """One version's rolling window of decisions, as the owner's card and the overview show it."""
+
+    decisions: int = 0
+    approved_unedited: int = 0
+    edited: int = 0
+    rejected: int = 0
+    expired: int = 0
+    unedited_rate: float = 0.0
+    mean_edit_distance: float | None = None  # of the edited ones, 0..1
+    since_last_rejection: int = 0  # decisions after the newest rejection (all of them if none)
+    total_decisions: int = 0  # since the version was first seen, beyond the window
+
+
+class LevelRow(BaseModel):
+    action: str
+    prompt_version: str | None = None  # None: configured, no draft seen yet
+    level: str
+    configured: str
+    granted_by: str | None = None
+    demoted_reason: str | None = None
+    proposal: str | None = None
+    rule_met: bool = False
+    evidence: EvidenceFigures | None = None
+
+
+class Overview(BaseModel):
+    """`/countersign autonomy <agent>`: each action's level and evidence per prompt version."""
+
+    agent: str
+    owner: str
+    rule: AutonomyRule
+    actions: list[LevelRow]

@@ -7,7 +7,6 @@ its row count, so two clicks (or a click and a demotion) on two replicas can't b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +17,7 @@ from sqlmodel import Session, col, select
 from services.agents.models import Agent, AutonomyRule
 from services.audit.service import Actor, record
 from services.autonomy.models import (APPROVED, AUTO, EDITED, EXPIRED, REJECTED, REVIEW, AutonomyAction,
-                                      AutonomyEvidence, AutonomyState)
+                                      AutonomyEvidence, AutonomyState, EvidenceFigures)
 from services.autonomy.stats import edit_distance
 from services.errors import AlreadyDecided, NotFound
 
@@ -138,48 +137,27 @@ def level_for(*, session: Session, agent: Agent, action: str, prompt_version: st
 
 
 # --- evidence --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Evidence:
-    """The rolling window of one version's decisions, newest last."""
-
-    decisions: int
-    approved: int
-    edited: int
-    rejected: int
-    expired: int
-    mean_edit: float | None
-    since_rejection: int  # decisions after the newest rejection (all of them if none)
-    total: int
-
-    @property
-    def unedited_rate(self) -> float:
-        return self.approved / self.decisions if self.decisions else 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"decisions": self.decisions, "approved_unedited": self.approved, "edited": self.edited,
-                "rejected": self.rejected, "expired": self.expired, "unedited_rate": round(self.unedited_rate, 4),
-                "mean_edit_distance": self.mean_edit, "since_last_rejection": self.since_rejection,
-                "total_decisions": self.total}
-
-
-def evidence_for(*, session: Session, state: AutonomyState, rule: AutonomyRule) -> Evidence:
+def evidence_for(*, session: Session, state: AutonomyState, rule: AutonomyRule) -> EvidenceFigures:
     rows = session.exec(select(AutonomyEvidence.outcome, AutonomyEvidence.edit_distance).where(
         AutonomyEvidence.agent_id == state.agent_id, AutonomyEvidence.action == state.action,
         AutonomyEvidence.prompt_version == state.prompt_version,
     ).order_by(col(AutonomyEvidence.id).desc()).limit(window_size(rule))).all()
     outcomes = [outcome for outcome, _ in rows]  # newest first
     edits = [d for outcome, d in rows if outcome == EDITED and d is not None]
-    since = outcomes.index(REJECTED) if REJECTED in outcomes else len(outcomes)
-    return Evidence(decisions=len(rows), approved=outcomes.count(APPROVED), edited=outcomes.count(EDITED),
-                    rejected=outcomes.count(REJECTED), expired=outcomes.count(EXPIRED),
-                    mean_edit=round(sum(edits) / len(edits), 4) if edits else None, since_rejection=since,
-                    total=state.decisions_total)
+    approved = outcomes.count(APPROVED)
+    return EvidenceFigures(
+        decisions=len(rows), approved_unedited=approved, edited=outcomes.count(EDITED),
+        rejected=outcomes.count(REJECTED), expired=outcomes.count(EXPIRED),
+        unedited_rate=round(approved / len(rows), 4) if rows else 0.0,
+        mean_edit_distance=round(sum(edits) / len(edits), 4) if edits else None,
+        since_last_rejection=outcomes.index(REJECTED) if REJECTED in outcomes else len(outcomes),
+        total_decisions=state.decisions_total)
 
 
-def rule_met(evidence: Evidence, rule: AutonomyRule) -> bool:
+def rule_met(evidence: EvidenceFigures, rule: AutonomyRule) -> bool:
     return (evidence.decisions >= rule.min_decisions
-            and evidence.unedited_rate >= rule.min_unedited_rate
-            and evidence.since_rejection >= rule.clean_streak)
+            and evidence.approved_unedited >= rule.min_unedited_rate * evidence.decisions - 1e-9  # float slack
+            and evidence.since_last_rejection >= rule.clean_streak)
 
 
 def record_decision(*, session: Session, draft: Any, now: datetime) -> AutonomyState | None:

@@ -20,4 +20,4 @@ async def autonomy(ctx: AppContext, command: dict[str, Any], args: list[str]) ->
         data = await asyncio.to_thread(flows.overview, ctx=ctx, name=args[0])
     except CountersignError as exc:
         return f":warning: {exc.detail}"
-    return blocks.overview(data)
+    return blocks.overview(data.model_dump())

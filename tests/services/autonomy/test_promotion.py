@@ -123,3 +123,29 @@ def test_admin_configured_auto_is_for_the_version_in_use(harness: Harness) -> No
     h.client.patch("/v1/agents/quoter", json={"actions": {"quote_freight_lane": {"autonomy": "review"}}},
                    headers=h.admin)
     assert new_draft(h, key, prompt_version="v1")["status"] == "pending"
+
+
+def test_two_answers_at_once_only_one_counts(any_db_harness: Harness) -> None:
+    """Promote and Not yet racing on the same card: exactly one wins, the other is told it was answered."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.autonomy import flows, service
+    from services.errors import AlreadyDecided
+
+    h = any_db_harness
+    key = h.register(autonomy_rule=RULE)["api_key"]
+    for _ in range(5):
+        decide(h, key, prompt_version="v1")
+    with h.ctx.read() as session:
+        state = service.get_state(session=session, agent_id=1, action="quote_freight_lane", prompt_version="v1")
+    assert state is not None and state.proposal == "proposed"
+
+    def answer(promote: bool) -> str:
+        try:
+            return flows.answer_proposal(ctx=h.ctx, state_id=state.id or 0, user=OWNER, promote=promote)
+        except AlreadyDecided as exc:
+            return f"refused: {exc.detail}"
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(answer, [True, False, True, False]))
+    assert sum(not r.startswith("refused") for r in results) == 1, results
