@@ -48,6 +48,8 @@ class Deciders:
     agent_name: str
     approvers: list[str]
     approver_groups: list[str]
+    card_channel: str | None  # where the card landed, so a click can be checked against it
+    card_ts: str | None
 
 
 def agent_of(session: Session, agent_id: int) -> Agent:
@@ -108,10 +110,13 @@ def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, a
 
 
 def deciders(*, ctx: AppContext, draft_id: str) -> Deciders:
-    """Who may decide this draft, so the chat layer can resolve user groups before calling `decide`."""
+    """Who may decide this draft and where its card is, so the chat layer can resolve user groups and check a
+    click's origin before calling `decide`."""
     with ctx.read() as session:
         agent = agent_of(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
-        return Deciders(agent.name, list(agent.approvers), list(agent.approver_groups))
+        posted = slack_message(session=session, key=f"draft:{draft_id}")
+        return Deciders(agent.name, list(agent.approvers), list(agent.approver_groups),
+                        posted.channel if posted else None, posted.ts if posted else None)
 
 
 def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, is_group_member: bool) -> dict[str, Any]:

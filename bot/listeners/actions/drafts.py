@@ -18,7 +18,7 @@ from bot import ids
 from bot.blocks import drafts as blocks
 from services.context import AppContext
 from services.drafts import flows
-from services.errors import CountersignError
+from services.errors import CountersignError, Forbidden
 
 GROUPS_KEY = "drafts.approver_groups"
 
@@ -55,9 +55,19 @@ def approver_groups(ctx: AppContext) -> ApproverGroups | None:
     return ctx.extras.get(GROUPS_KEY)
 
 
-async def is_group_member(ctx: AppContext, draft_id: str, user: str) -> bool:
-    """True when the user may decide through one of the agent's approver groups (not asked if listed by name)."""
+async def authorize(ctx: AppContext, body: dict[str, Any], context: Any, draft_id: str, *,
+                    from_card: bool) -> bool:
+    """What only Slack can tell: the request comes from our workspace and, for a button, from the draft's own
+    card (a payload naming another channel or message decides nothing). Returns whether the user is an approver
+    through one of the agent's user groups (not asked when they are listed by name)."""
     who = await asyncio.to_thread(flows.deciders, ctx=ctx, draft_id=draft_id)
+    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    ours = getattr(getattr(context, "authorize_result", None), "team_id", None)
+    if team and ours and team != ours:
+        raise Forbidden("this request comes from another Slack workspace, so it can't decide this draft")
+    if from_card and _where(body) != (who.card_channel, who.card_ts):
+        raise Forbidden("this button is not on the draft's card, so it can't decide it")
+    user = body["user"]["id"]
     cache = approver_groups(ctx)
     if user in who.approvers or not who.approver_groups or cache is None:
         return False
@@ -83,11 +93,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     ctx.extras.setdefault(GROUPS_KEY, ApproverGroups(app.client))
 
     @app.action(ids.DRAFT_APPROVE)
-    async def approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: Any) -> None:
         await ack()
         draft_id, revision, user = _target(body)
         try:
-            member = await is_group_member(ctx, draft_id, user)
+            member = await authorize(ctx, body, context, draft_id, from_card=True)
             result = await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
                                              verdict="approve", revision=revision, is_group_member=member)
         except CountersignError as exc:
@@ -96,10 +106,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         if not result.final:
             await tell(respond, f":ballot_box_with_check: {result.message}")
 
-    async def open_modal(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, verdict: str) -> None:
+    async def open_modal(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: Any,
+                         verdict: str) -> None:
         draft_id, _revision, user = _target(body)
         try:
-            member = await is_group_member(ctx, draft_id, user)
+            member = await authorize(ctx, body, context, draft_id, from_card=True)
             found = await asyncio.to_thread(flows.check_decider, ctx=ctx, draft_id=draft_id, user_id=user,
                                            verdict=verdict, is_group_member=member)
         except CountersignError as exc:
@@ -117,11 +128,13 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action(ids.DRAFT_EDIT)
-    async def edit(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def edit(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                   context: Any) -> None:
         await ack()
-        await open_modal(body, respond, client, "edit")
+        await open_modal(body, respond, client, context, "edit")
 
     @app.action(ids.DRAFT_REJECT)
-    async def reject(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient) -> None:
+    async def reject(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                   context: Any) -> None:
         await ack()
-        await open_modal(body, respond, client, "reject")
+        await open_modal(body, respond, client, context, "reject")

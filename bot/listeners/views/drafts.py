@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.listeners.actions.drafts import is_group_member
+from bot.listeners.actions.drafts import authorize
 from services.context import AppContext
 from services.drafts import flows
 from services.errors import CountersignError
@@ -39,10 +39,11 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-async def _decide(ctx: AppContext, client: AsyncWebClient, user: str, meta: dict[str, Any], **decision: Any) -> None:
-    draft_id = str(meta.get("d") or "")
+async def _decide(ctx: AppContext, client: AsyncWebClient, body: dict[str, Any], context: Any,
+                  meta: dict[str, Any], **decision: Any) -> None:
+    draft_id, user = str(meta.get("d") or ""), body["user"]["id"]
     try:
-        member = await is_group_member(ctx, draft_id, user)
+        member = await authorize(ctx, body, context, draft_id, from_card=False)
         result = await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
                                          is_group_member=member, revision=meta.get("r"), **decision)
     except CountersignError as exc:
@@ -57,7 +58,8 @@ async def _decide(ctx: AppContext, client: AsyncWebClient, user: str, meta: dict
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.view(ids.DRAFT_EDIT_VIEW)
-    async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                     context: Any) -> None:
         meta = _metadata(view)
         text = _edited_text((view.get("state") or {}).get("values") or {})
         first = f"{ids.DRAFT_EDIT_BLOCK}_0"
@@ -71,13 +73,14 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                 await ack(response_action="errors", errors={first: f"This draft must stay valid JSON: {exc}"[:150]})
                 return
         await ack()
-        await _decide(ctx, client, body["user"]["id"], meta, verdict="edit", final_body=text)
+        await _decide(ctx, client, body, context, meta, verdict="edit", final_body=text)
 
     @app.view(ids.DRAFT_REJECT_VIEW)
-    async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
+                       context: Any) -> None:
         reason = _reason((view.get("state") or {}).get("values") or {}).strip()
         if not reason:
             await ack(response_action="errors", errors={ids.DRAFT_REASON_BLOCK: "Please say why, for the agent."})
             return
         await ack()
-        await _decide(ctx, client, body["user"]["id"], _metadata(view), verdict="reject", reason=reason)
+        await _decide(ctx, client, body, context, _metadata(view), verdict="reject", reason=reason)

@@ -110,3 +110,12 @@ def test_edit_under_quorum_restarts_the_count_and_stale_approvals_are_refused(ha
     done = get(harness, agent["api_key"], draft["id"], wait=5).json()
     assert done["status"] == "edited" and done["final_body"] == "EUR 1,700" and done["decided_by"] == [BOB, CAROL]
     assert OWNER not in done["decided_by"]
+
+
+def test_click_that_is_not_from_the_card_decides_nothing(harness: Harness) -> None:
+    """An approver's click claiming another channel (not where the card is) is refused politely."""
+    agent = harness.register()
+    draft = new_draft(harness, agent["api_key"])
+    harness.click(card(harness, draft["id"]), ids.DRAFT_APPROVE, user=ALICE, channel="C0OTHER99")
+    assert "not on the draft's card" in wait_ephemeral(harness, "draft's card")
+    assert get(harness, agent["api_key"], draft["id"]).json()["status"] == "pending"
