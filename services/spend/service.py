@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
@@ -43,28 +42,28 @@ class Recorded:
 
 def record_usage(*, session: Session, agent_id: int, data: UsageCreate, now: datetime, tz: ZoneInfo,
                  draft_status: str | None = None) -> Recorded:
-    """Store one event and fold it into its (agent, model, day) rollup, in the caller's transaction."""
-    if data.request_id is not None:
-        existing = _by_request(session, agent_id, data.request_id)
-        if existing is not None:
-            return Recorded(existing, False)
+    """Store one event and fold it into its (agent, model, day) rollup, in the caller's transaction.
+
+    One INSERT ... ON CONFLICT DO NOTHING decides whether a request_id is new: no read first, no savepoint,
+    and two concurrent repeats meet on the unique key (the loser gets the winner's event).
+    """
     priced = price_call(session=session, model=data.model, provider=data.provider, input_tokens=data.input_tokens,
                         output_tokens=data.output_tokens, cached_tokens=data.cached_tokens, cost_usd=data.cost_usd)
-    event = UsageEvent(agent_id=agent_id, request_id=data.request_id, model=data.model, provider=data.provider,
-                       input_tokens=data.input_tokens, output_tokens=data.output_tokens,
-                       cached_tokens=data.cached_tokens, reasoning_tokens=data.reasoning_tokens,
-                       cost_usd=priced.cost_usd, cost_source=priced.source, price=priced.price,
-                       draft_id=None if data.draft_id is None else str(data.draft_id), day=local_day(now, tz),
-                       created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(event)
-            session.flush()
-    except IntegrityError:  # the same request_id raced us in and won; answer with its event
+    fields = dict(agent_id=agent_id, request_id=data.request_id, model=data.model, provider=data.provider,
+                  input_tokens=data.input_tokens, output_tokens=data.output_tokens, cached_tokens=data.cached_tokens,
+                  reasoning_tokens=data.reasoning_tokens, cost_usd=priced.cost_usd, cost_source=priced.source,
+                  price=priced.price, draft_id=None if data.draft_id is None else str(data.draft_id),
+                  day=local_day(now, tz), created_at=now)
+    table = UsageEvent.__table__  # type: ignore[attr-defined]
+    inserted = session.execute(dialect_insert(session, table).values(**fields)
+                               .on_conflict_do_nothing(index_elements=["agent_id", "request_id"])
+                               .returning(table.c.id)).first()
+    if inserted is None:
         existing = _by_request(session, agent_id, data.request_id or "")
         if existing is None:
-            raise
+            raise RuntimeError("usage insert skipped without a conflicting event")
         return Recorded(existing, False)
+    event = UsageEvent(id=inserted[0], **fields)
     add_to_rollup(session=session, agent_id=agent_id, model=event.model, day=event.day, cost=event.cost_usd or 0.0,
                   events=1, unknown=int(event.cost_usd is None), input_tokens=event.input_tokens,
                   output_tokens=event.output_tokens, cached_tokens=event.cached_tokens)
