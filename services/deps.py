@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 
 from services.agents import service as agents
 from services.agents.models import Agent
@@ -71,3 +71,5 @@ def require_admin(ctx: Ctx, authorization: Annotated[str | None, Header()] = Non
 
 Admin = Depends(require_admin)
 IdempotencyKeyHeader = Annotated[str | None, Header(alias="Idempotency-Key")]
+# A row id in a path: beyond a 64-bit integer it names nothing (and would overflow the database driver: a 500).
+RowId = Annotated[int, Path(ge=-(2**63), le=2**63 - 1)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from services.audit.service import Actor
-from services.deps import Admin, Ctx
+from services.deps import Admin, Ctx, RowId
 from services.digests import flows
 from services.digests.models import DigestSendRequest, ScheduleCreate
 
@@ -32,7 +32,7 @@ def add_schedules(body: ScheduleCreate, ctx: Ctx) -> JSONResponse:
 
 
 @router.delete("/v1/digests/schedules/{schedule_id}", status_code=204)
-def remove_schedule(schedule_id: int, ctx: Ctx) -> Response:
+def remove_schedule(schedule_id: RowId, ctx: Ctx) -> Response:
     with ctx.uow() as session:
         flows.remove_schedule(session=session, schedule_id=schedule_id, actor=ADMIN, now=ctx.clock.now())
     return Response(status_code=204)

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from services.audit.service import Actor
-from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
+from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent
 from services.http.idempotency import idempotent
 from services.incidents import flows, service
 from services.incidents.models import IncidentCreate, IncidentPublic
@@ -35,7 +35,7 @@ def report_incident(body: IncidentCreate, agent: WritingAgent, ctx: Ctx,
 
 
 @router.get("/v1/incidents/{incident_id}", response_model=IncidentPublic)
-def show_incident(incident_id: int, agent: CurrentAgent, ctx: Ctx) -> IncidentPublic:
+def show_incident(incident_id: RowId, agent: CurrentAgent, ctx: Ctx) -> IncidentPublic:
     with ctx.uow() as session:
         incident = service.require_for_agent(session=session, agent_id=agent.id or 0, incident_id=incident_id)
         return IncidentPublic.of(incident, service.events_of(session=session, incident_id=incident_id))

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from services.audit.service import Actor
-from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
+from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent
 from services.errors import field_error
 from services.http.idempotency import idempotent
 from services.spend import admin, budgets, flows
@@ -58,7 +58,7 @@ def set_budget(body: ScopedBudgetIn, ctx: Ctx) -> JSONResponse:
 
 
 @router.delete("/v1/budgets/{budget_id}", status_code=204, dependencies=[Admin])
-def delete_budget(budget_id: int, ctx: Ctx) -> Response:
+def delete_budget(budget_id: RowId, ctx: Ctx) -> Response:
     with ctx.uow() as session:
         admin.delete_budget(session=session, budget_id=budget_id, actor=ADMIN, now=ctx.clock.now())
     return Response(status_code=204)
