@@ -86,22 +86,23 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
            details={"action": draft.action, "route": route.mode, "reasons": route.reasons,
                     "approvals_required": draft.approvals_required})
     events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
-    ctx.notifier.draft_posted(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
     if route.mode == "auto":
+        # No card: earned autonomy means people aren't asked; the autonomy domain posts its audit samples.
         announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"), now=now,
-                  post_card=False)
+                 post_card=False)
+    else:
+        ctx.notifier.draft_posted(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
     return service.to_public(session=session, draft=draft, agent_name=agent.name)
 
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
-              post_card: bool = True) -> dict[str, Any]:
+             post_card: bool = True) -> dict[str, Any]:
     """A draft reached a final status: audit it, tell subscribers, update the card, call the agent back."""
     record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
            details={"decided_by": draft.decided_by, "reason": draft.reason})
     events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
-    card = card_data(session, draft, agent)
     if post_card:
-        ctx.notifier.draft_changed(session=session, agent=agent, draft=card, now=now)
+        ctx.notifier.draft_changed(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
     data = service.to_public(session=session, draft=draft, agent_name=agent.name)
     if agent.callback_url:
         enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url, event="draft.decided",
