@@ -14,22 +14,56 @@ from hypothesis import strategies as st
 
 import bot.blocks
 from tests.hostile.slack_limits import assert_within_slack_limits, slack_limit_problems
-from tests.hostile.strategies import TEXT, Unsupported, for_function
+from tests.hostile.strategies import MONEY, TEXT, Unsupported, for_function, for_hint
 
 # Helpers that return pieces of a message, not a message or a view.
 PIECES = {"bot.blocks.common"}
-# Per-builder strategies where a parameter's type alone says too little.
-OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {}
+RATE = st.floats(0, 1)
+COUNT = st.integers(0, 10**6)
+
+
+def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
+    """Per-builder strategies where a parameter's type alone says too little (plain dicts, `Any`)."""
+    from services.digests.service import Digest
+    from services.spend.budgets import BudgetWarning
+
+    evidence = st.fixed_dictionaries(
+        {k: COUNT for k in ("decisions", "total_decisions", "approved_unedited", "edited", "rejected", "expired",
+                            "since_last_rejection")} | {"unedited_rate": RATE},
+        optional={"mean_edit_distance": st.one_of(st.none(), st.floats(0, 1e6))})
+    rule = st.fixed_dictionaries({"min_decisions": COUNT, "min_unedited_rate": RATE, "clean_streak": COUNT,
+                                  "audit_sample_rate": RATE})
+    row = st.fixed_dictionaries(
+        {"action": TEXT, "level": st.sampled_from(["review", "auto", "deny"])},
+        optional={"prompt_version": st.one_of(st.none(), TEXT), "granted_by": st.one_of(st.just("config"), TEXT),
+                  "demoted_reason": TEXT, "evidence": evidence, "proposal": st.sampled_from(["proposed", "none"]),
+                  "rule_met": st.booleans()})
+    budget = st.fixed_dictionaries({
+        "spent_usd": MONEY, "limit_usd": MONEY, "remaining_usd": MONEY,
+        "scope": st.sampled_from(["agent", "team", "global"]), "team": st.one_of(st.none(), TEXT),
+        "exceeded": st.booleans(), "waived": st.booleans(), "period": st.sampled_from(["day", "week", "month"])})
+    warning = for_hint(BudgetWarning)
+    return {
+        "autonomy.proposal_card": {"evidence": evidence, "rule": rule},
+        "autonomy.overview": {"data": st.fixed_dictionaries({"agent": TEXT, "owner": TEXT, "rule": rule,
+                                                             "actions": st.lists(row, max_size=60)})},
+        "spend.budget_warning": {"w": warning},
+        "spend.budget_paused_card": {"w": warning},
+        "spend.budget_status": {"budgets": st.lists(budget, max_size=30)},
+        "digests.digest_message": {"d": for_hint(Digest)},
+    }
 
 
 def builders() -> list[tuple[str, Any]]:
+    """Every public function in bot/blocks/ that returns a message or a view (not a text fragment)."""
     found = []
     for info in pkgutil.iter_modules(bot.blocks.__path__):
         module = importlib.import_module(f"bot.blocks.{info.name}")
         if module.__name__ in PIECES:
             continue
         for name, fn in inspect.getmembers(module, inspect.isfunction):
-            if fn.__module__ == module.__name__ and not name.startswith("_"):
+            returns = str(fn.__annotations__.get("return", ""))
+            if fn.__module__ == module.__name__ and not name.startswith("_") and returns.startswith(("dict", "list")):
                 found.append((f"{info.name}.{name}", fn))
     return found
 
@@ -49,9 +83,9 @@ def surfaces(result: Any) -> list[dict[str, Any]]:
 def test_builder_stays_within_slack_limits(name: str, fn: Any) -> None:
     """Whatever text a builder is handed, what it returns is something Slack will accept."""
     try:
-        arguments = for_function(fn, OVERRIDES.get(name))
+        arguments = for_function(fn, overrides().get(name))
     except Unsupported as exc:
-        pytest.skip(f"{name}: add an entry to OVERRIDES ({exc})")
+        pytest.skip(f"{name}: add an entry to overrides() ({exc})")
 
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(arguments)
