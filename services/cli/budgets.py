@@ -3,6 +3,8 @@ an agent's budget state, and per-model price overrides."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 from pydantic import BaseModel, ValidationError
 
@@ -55,17 +57,22 @@ def list_command() -> None:
         emit(admin.list_budgets(session=session))
 
 
-@budgets.command(help="Remove a team or global budget by id.")
-@click.argument("budget_id", type=int)
-def remove(budget_id: int) -> None:
+def _delete(delete: Callable[..., None], done: str, **target: object) -> None:
+    """Run one audited removal; a missing target is the error message and exit status 2."""
     ctx = make_context()
     try:
         with ctx.uow() as session:
-            admin.delete_budget(session=session, budget_id=budget_id, actor=CLI_ACTOR, now=ctx.clock.now())
+            delete(session=session, actor=CLI_ACTOR, now=ctx.clock.now(), **target)
     except CountersignError as exc:
         fail(exc)
         return
-    click.echo(f"budget {budget_id} removed")
+    click.echo(done)
+
+
+@budgets.command(help="Remove a team or global budget by id.")
+@click.argument("budget_id", type=int)
+def remove(budget_id: int) -> None:
+    _delete(admin.delete_budget, f"budget {budget_id} removed", budget_id=budget_id)
 
 
 @budgets.command(help="An agent's spend and every budget that applies to it, as JSON.")
@@ -104,11 +111,4 @@ def prices() -> None:
 @budgets.command("price-remove", help="Remove a model's price override.")
 @click.argument("model")
 def price_remove(model: str) -> None:
-    ctx = make_context()
-    try:
-        with ctx.uow() as session:
-            admin.delete_price(session=session, model=model, actor=CLI_ACTOR, now=ctx.clock.now())
-    except CountersignError as exc:
-        fail(exc)
-        return
-    click.echo(f"price override for {model} removed")
+    _delete(admin.delete_price, f"price override for {model} removed", model=model)

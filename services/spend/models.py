@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 from sqlalchemy import JSON, Column, Date, Index, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
-from services.agents.models import SLUG, Strict
+from services.agents.models import SLUG, BudgetSpec, Strict
 from services.db import UTCDateTime
 
 # Countersign's own OpenAI spend (the digest narrative) is recorded under this agent id. No agent row has it
@@ -53,22 +53,11 @@ class PriceOverrideIn(Strict):
     cached_input_per_mtok: float | None = Field(None, ge=0, le=10_000)
 
 
-class ScopedBudgetIn(Strict):
-    """A team or global budget (an agent's own budgets live on the agent)."""
+class ScopedBudgetIn(BudgetSpec):
+    """A team or global budget: an agent's budget spec plus whom it covers (an agent's own live on the agent)."""
 
     scope: Literal["team", "global"]
     team: str | None = Field(None, pattern=SLUG)
-    period: Literal["day", "week", "month"]
-    limit_usd: float = Field(gt=0, le=10_000_000)
-    on_exceed: Literal["alert", "pause"] = "alert"
-    thresholds: list[Annotated[float, Field(gt=0, le=1.0)]] = Field(default_factory=lambda: [0.5, 0.8, 1.0])
-
-    @field_validator("thresholds")
-    @classmethod
-    def _sorted_unique(cls, value: list[float]) -> list[float]:
-        if not value:
-            raise ValueError("at least one threshold")
-        return sorted(set(value))
 
     @model_validator(mode="after")
     def _team_iff_scope(self) -> ScopedBudgetIn:
