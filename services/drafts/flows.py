@@ -120,14 +120,25 @@ def deciders(*, ctx: AppContext, draft_id: str) -> Deciders:
                         posted.channel if posted else None, posted.ts if posted else None)
 
 
+def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict: str,
+                          is_group_member: bool) -> tuple[Draft, Agent, Forbidden | None]:
+    """The draft, its agent, and why this person may not decide it (None: they may). Decided: AlreadyDecided."""
+    draft = service.get_draft(session=session, draft_id=draft_id)
+    agent = agent_of(session, draft.agent_id)
+    if draft.status != PENDING:
+        raise service.already_decided(draft)
+    try:
+        service.check_may_decide(agent=agent, draft=draft, user_id=user_id, verdict=verdict,
+                                 is_group_member=is_group_member)
+    except Forbidden as refusal:
+        return draft, agent, refusal
+    return draft, agent, None
+
+
 def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, is_group_member: bool) -> dict[str, Any]:
     """Before opening a modal: may this person decide, and is it still pending? Refusals are audited."""
     with ctx.read() as session:
-        draft = service.get_draft(session=session, draft_id=draft_id)
-        agent = agent_of(session, draft.agent_id)
-        if draft.status != PENDING:
-            raise service.already_decided(draft)
-        refusal = _refusal(agent, draft, user_id, verdict, is_group_member)
+        draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, is_group_member)
         card = card_data(session, draft, agent)
     if refusal is not None:
         _audit_refusal(ctx, draft, user_id, verdict, refusal)
@@ -145,26 +156,13 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
     if verdict == "edit" and final_body is None:
         raise field_error("final_body", "an edit needs the edited text")
     with ctx.uow() as session:
-        draft = service.get_draft(session=session, draft_id=draft_id)
-        agent = agent_of(session, draft.agent_id)
-        if draft.status != PENDING:
-            raise service.already_decided(draft)
-        refusal = _refusal(agent, draft, user_id, verdict, is_group_member)
+        draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, is_group_member)
         if refusal is None:
             result = _apply(session, ctx, agent, draft, user_id, verdict, final_body, reason, revision)
     if refusal is not None:
         _audit_refusal(ctx, draft, user_id, verdict, refusal)
     ctx.decision_wakeup.fire()
     return result
-
-
-def _refusal(agent: Agent, draft: Draft, user_id: str, verdict: str, is_group_member: bool) -> Forbidden | None:
-    try:
-        service.check_may_decide(agent=agent, draft=draft, user_id=user_id, verdict=verdict,
-                                 is_group_member=is_group_member)
-    except Forbidden as refusal:
-        return refusal
-    return None
 
 
 def _audit_refusal(ctx: AppContext, draft: Draft, user_id: str, verdict: str, refusal: Forbidden) -> None:
