@@ -3,6 +3,7 @@ what the fake Slack holds (cards, thread lines)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,13 @@ def clock() -> FakeClock:
 def h(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
     """The app on SQLite; time moves only when the test advances the clock and calls run_jobs()."""
     with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:
+        yield harness
+
+
+@pytest.fixture
+def any_h(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
+    """The same on SQLite and on PostgreSQL, for the paths whose SQL differs (locks, conditional updates)."""
+    with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:
         yield harness
 
 
@@ -67,3 +75,14 @@ def incident(h: Harness, key: str, incident_id: int) -> dict[str, Any]:
     response = h.client.get(f"/v1/incidents/{incident_id}", headers=h.bearer(key))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def wait_status(h: Harness, key: str, incident_id: int, status: str, timeout: float = 10) -> dict[str, Any]:
+    """A click is acked before its work is done: wait for the incident to reach `status`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = incident(h, key, incident_id)
+        if shown["status"] == status or time.monotonic() > deadline:
+            assert shown["status"] == status, shown
+            return shown
+        time.sleep(0.02)

@@ -7,7 +7,7 @@ from services.clock import FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.harness import ALICE, BACKUP, OWNER, Harness
 from tests.services.incidents.helpers import (CHAIN, card_for, cards_in, clock, h, incident,  # noqa: F401
-                                              report, tick)
+                                              report, tick, wait_status)
 
 
 def test_resolve_opens_a_modal_and_the_note_lands_on_every_card(h: Harness, slack: FakeSlack,
@@ -52,10 +52,11 @@ def test_resolving_twice_is_refused_inside_the_modal(h: Harness, slack: FakeSlac
 def test_second_ack_gets_a_polite_ephemeral(h: Harness, slack: FakeSlack) -> None:
     """Two people acknowledge: one wins, the other is told who did, by ephemeral."""
     key = h.register(escalation_chain=CHAIN)["api_key"]
-    report(h, key)
+    created = report(h, key)
     h.drain()
     card = card_for(slack, OWNER)
     h.click(card, ids.INCIDENT_ACK, user=OWNER)
+    wait_status(h, key, created["id"], "acknowledged")
     h.click(card, ids.INCIDENT_ACK, user=ALICE, response_url=slack.response_url("late-ack"))
     answer = slack.wait_for_response("late-ack")[0]
     assert answer["response_type"] == "ephemeral" and "already acknowledged" in answer["text"]
@@ -65,9 +66,10 @@ def test_an_acknowledgement_without_resolution_reminds_the_acknowledger(h: Harne
                                                                        clock: FakeClock) -> None:
     """An hour after the ack (the default), the acknowledger gets a DM reminder; once, not every tick."""
     key = h.register(escalation_chain=CHAIN)["api_key"]
-    report(h, key)
+    created = report(h, key)
     h.drain()
     h.click(card_for(slack, OWNER), ids.INCIDENT_ACK, user=BACKUP)
+    wait_status(h, key, created["id"], "acknowledged")
     h.drain()
     clock.advance(3599)
     tick(h)

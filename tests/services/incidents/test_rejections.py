@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 
 from bot import ids
@@ -62,6 +63,9 @@ def test_rejections_through_the_drafts_domain(h: Harness, slack: FakeSlack) -> N
         h.click(card(h, draft["id"]), ids.DRAFT_REJECT, user=ALICE)
         view = slack.wait_for("views.open", count=n + 1)[n].response["view"]
         assert h.submit_view(view, reason, user=ALICE).status_code == 200
+    deadline = time.monotonic() + 10  # the reject modal decides after its ack
+    while not open_ones(h) and time.monotonic() < deadline:
+        time.sleep(0.05)
     [opened] = open_ones(h)
     assert opened.kind == "repeated_rejections" and opened.severity == "high"
     h.drain()

@@ -8,6 +8,8 @@ import threading
 from sqlmodel import select
 
 from services.clock import FakeClock
+from services.errors import AlreadyDecided
+from services.incidents import flows
 from services.incidents.models import IncidentEvent
 from tests.fakes.receiver import FakeAgentReceiver
 from tests.fakes.slack import FakeSlack
@@ -60,3 +62,35 @@ def test_two_instances_on_postgres_send_each_step_exactly_once(pg_url: str, slac
         assert taken == expected
         assert len(cards_in(slack, BACKUP)) == len(opened) and len(cards_in(slack, REVIEW_CHANNEL)) == len(opened)
         assert len(cards_in(slack, OWNER)) == len(opened)
+
+
+def test_ack_on_one_instance_stops_the_chain_on_the_other(db_url: str, slack: FakeSlack,
+                                                          receiver: FakeAgentReceiver) -> None:
+    """Two clicks racing on two instances: one acknowledgement wins, and neither instance escalates after it."""
+    clock = FakeClock()
+    with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as a, \
+            Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as b:
+        key = a.register(escalation_chain=CHAIN)["api_key"]
+        created = report(a, key)
+        outcomes: list[str] = []
+
+        def ack(h: Harness, user: str) -> None:
+            try:
+                flows.acknowledge(ctx=h.ctx, incident_id=created["id"], user=user)
+                outcomes.append("won")
+            except AlreadyDecided:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=ack, args=(h, user)) for h, user in ((a, OWNER), (b, BACKUP))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(outcomes) == ["refused", "won"]
+        clock.advance(600)
+        a.run_jobs()
+        b.run_jobs()
+        a.drain()
+        b.drain()
+        assert not cards_in(slack, BACKUP) and not cards_in(slack, REVIEW_CHANNEL)
+        assert incident(a, key, created["id"])["status"] == "acknowledged"

@@ -10,7 +10,7 @@ from services.clock import FakeClock
 from tests.fakes.receiver import FakeAgentReceiver
 from tests.fakes.slack import FakeSlack
 from tests.harness import CAROL, OWNER, Harness
-from tests.services.incidents.helpers import card_for, clock, h, incident, thread_of, tick  # noqa: F401
+from tests.services.incidents.helpers import any_h, card_for, clock, h, incident, thread_of, tick  # noqa: F401
 
 
 def start(h: Harness, key: str, **fields: Any) -> dict[str, Any]:
@@ -24,9 +24,10 @@ def beat(h: Harness, key: str, run_id: str, step: str | None = None) -> Any:
     return h.client.post(f"/v1/runs/{run_id}/heartbeat", json={"step": step}, headers=h.bearer(key))
 
 
-def test_missed_heartbeat_opens_a_halted_incident_with_the_last_step(h: Harness, slack: FakeSlack,
+def test_missed_heartbeat_opens_a_halted_incident_with_the_last_step(any_h: Harness, slack: FakeSlack,
                                                                      clock: FakeClock) -> None:
     """No beat within every + grace: the run is halted and the owner's card names the last step reached."""
+    h = any_h  # on SQLite and PostgreSQL
     key = h.register()["api_key"]
     run = start(h, key)
     clock.advance(8)
@@ -48,9 +49,10 @@ def test_missed_heartbeat_opens_a_halted_incident_with_the_last_step(h: Harness,
         assert ids.RUN_HALT_PREFIX + choice in card
 
 
-def test_owner_halt_choice_reaches_the_agent_as_a_signed_callback(h: Harness, slack: FakeSlack, clock: FakeClock,
+def test_owner_halt_choice_reaches_the_agent_as_a_signed_callback(any_h: Harness, slack: FakeSlack, clock: FakeClock,
                                                                   receiver: FakeAgentReceiver) -> None:
     """The owner clicks a halt choice; the agent receives run.halt_decision, signed with its webhook secret."""
+    h = any_h  # on SQLite and PostgreSQL
     created = h.register()
     key = created["api_key"]
     run = start(h, key, halt_policy=["resume", "abort"], metadata={"batch": 7})
@@ -75,8 +77,9 @@ def test_owner_halt_choice_reaches_the_agent_as_a_signed_callback(h: Harness, sl
     assert "already chose" in slack.wait_for_response("again")[0]["text"]
 
 
-def test_a_beat_after_the_halt_is_reported_not_hidden(h: Harness, slack: FakeSlack, clock: FakeClock) -> None:
+def test_a_beat_after_the_halt_is_reported_not_hidden(any_h: Harness, slack: FakeSlack, clock: FakeClock) -> None:
     """The run comes back: it is marked recovered and the card says so, but the incident stays open."""
+    h = any_h  # on SQLite and PostgreSQL
     key = h.register()["api_key"]
     run = start(h, key, step="loading")
     clock.advance(16)
