@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bench.slack import click_request
 from bot import ids
 from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.signing import block_actions_body, signed_headers
 from tests.fakes.slack import FakeSlack
 from tests.harness import ALICE, REVIEW_CHANNEL, SIGNING_SECRET, Harness, find_element
 
@@ -45,6 +45,13 @@ def polite(slack: FakeSlack, name: str) -> str:
     return str(answer.get("text"))
 
 
+def signed_click(slack: FakeSlack, card: dict[str, Any], name: str) -> tuple[str, dict[str, str]]:
+    """Alice's approve click on `card`, exactly as Slack signs it now: (body, headers)."""
+    request = click_request(card, find_element(card["blocks"], ids.DRAFT_APPROVE), user=ALICE,
+                            response_url=slack.response_url(name), secret=SIGNING_SECRET)
+    return (request.content or b"").decode(), request.headers
+
+
 def click(h: Harness, card: dict[str, Any], action: str, name: str, **kw: Any) -> Any:
     assert h.slack is not None
     return h.click(card, action, response_url=h.slack.response_url(name), **kw)
@@ -53,13 +60,7 @@ def click(h: Harness, card: dict[str, Any], action: str, name: str, **kw: Any) -
 def test_forged_and_stale_clicks_change_nothing(harness: Harness, slack: FakeSlack) -> None:
     """A click signed with the wrong secret, or five minutes old, is a 401 and the draft stays pending."""
     agent, draft, card = ask(harness)
-    button = find_element(card["blocks"], ids.DRAFT_APPROVE)
-    payload = {"type": "block_actions", "user": {"id": ALICE}, "team": {"id": "T0TEAM"},
-               "container": {"type": "message", "channel_id": card["channel"], "message_ts": card["ts"]},
-               "channel": {"id": card["channel"]}, "trigger_id": "t", "response_url": slack.response_url("forged"),
-               "actions": [{"action_id": ids.DRAFT_APPROVE, "block_id": button["_block_id"], "value": button["value"],
-                            "type": "button"}]}
-    body = block_actions_body(payload)
+    body, _ = signed_click(slack, card, "forged")
     assert harness.slack_post(body, secret="not-the-secret").status_code == 401
     assert harness.slack_post(body, timestamp=int(time.time()) - 301).status_code == 401
     assert harness.slack_post(body, timestamp=int(time.time()) + 301).status_code == 401
@@ -74,16 +75,7 @@ def test_replayed_click_is_answered_politely_and_decides_once(harness: Harness, 
                                                               receiver: FakeAgentReceiver) -> None:
     """The same signed payload sent twice (a replay inside the window) decides once, tells the second it's done."""
     agent, draft, card = ask(harness)
-    button = find_element(card["blocks"], ids.DRAFT_APPROVE)
-    payload = {"type": "block_actions", "user": {"id": ALICE, "team_id": "T0TEAM"}, "team": {"id": "T0TEAM"},
-               "api_app_id": "A0APP", "container": {"type": "message", "channel_id": card["channel"],
-                                                    "message_ts": card["ts"]},
-               "channel": {"id": card["channel"]}, "message": {"ts": card["ts"], "blocks": card["blocks"]},
-               "trigger_id": "t1", "response_url": slack.response_url("replay"),
-               "actions": [{"action_id": ids.DRAFT_APPROVE, "block_id": button["_block_id"], "value": button["value"],
-                            "type": "button"}]}
-    body = block_actions_body(payload)
-    headers = signed_headers(SIGNING_SECRET, body)
+    body, headers = signed_click(slack, card, "replay")
     first = harness.client.post("/slack/events", content=body, headers=headers)
     assert first.status_code == 200
     receiver.wait_for(1, ok_only=True)
