@@ -32,9 +32,9 @@ def parse_since(value: str | None, *, field: str = "since") -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: an offset that pushes year 1 or 9999 off the calendar
         raise field_error(field, "must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T09:00:00Z") from None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def row_of(draft: Draft, *, agent_name: str, sample: AutonomySample | None) -> dict[str, Any]:

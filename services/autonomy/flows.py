@@ -84,7 +84,8 @@ def check_regression(*, session: Session, ctx: AppContext, agent: Agent, action:
                f"({new['approved']}/{new['decisions']}) against {old['approval_rate']:.0%} for {old['version']} "
                f"({old['approved']}/{old['decisions']}); p = {figures['p_value']:.2g}")
     opened = open_incident(session=session, ctx=ctx, agent=agent, kind="anomaly", severity="high", summary=summary,
-                           details={"action": action, "regression": figures},
+                           details={"action": action, "regression": figures,
+                                    **({"prompt_version": row.new} if dimension == "prompt_version" else {})},
                            dedup_key=f"regression:{action}:{dimension}:{row.old}:{row.new}", actor=SYSTEM)
     row.incident_id = opened.incident.id
     session.add(row)
@@ -111,13 +112,16 @@ def demote(*, session: Session, ctx: AppContext, agent: Agent, state: Any, reaso
 
 
 def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: Any) -> int:
-    """An incident naming an action (`details.action`) takes every version of that action off auto."""
-    action = (incident.details or {}).get("action")
+    """An incident naming an action (`details.action`) takes that action off auto: every prompt version, or
+    only `details.prompt_version` when the incident names one (a regression blames the new version, not v1)."""
+    details = incident.details or {}
+    action, version = details.get("action"), details.get("prompt_version")
     if not isinstance(action, str) or not action:
         return 0
     reason = f"incident #{incident.id} ({incident.kind}, {incident.severity}) was opened: {incident.summary}"
     return sum(demote(session=session, ctx=ctx, agent=agent, state=state, reason=reason, actor=SYSTEM)
-               for state in service.auto_states(session=session, agent_id=agent.id or 0, action=action))
+               for state in service.auto_states(session=session, agent_id=agent.id or 0, action=action)
+               if not isinstance(version, str) or state.prompt_version == service.version_key(version))
 
 
 # --- routing: deny ---------------------------------------------------------------------------------------

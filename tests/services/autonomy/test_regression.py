@@ -12,6 +12,7 @@ from services.agents.models import Agent
 from services.autonomy.stats import worse_than
 from services.drafts.models import Draft
 from services.incidents.models import Incident
+from tests.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 
@@ -89,3 +90,24 @@ def test_a_new_model_is_compared_too(harness: Harness) -> None:
     found = anomalies(h)
     assert len(found) == 1 and found[0].details["regression"]["dimension"] == "model"
     assert found[0].details["regression"]["new"]["version"] == "tiny-model"
+
+
+def test_a_regression_blames_the_new_version_only(sqlite_url: str, slack: FakeSlack) -> None:
+    """v1 keeps the auto it holds when v2 regresses: the alert names v2, and only v2 would be demoted. (The
+    incidents domain's agent-wide rejection-streak alert, which does demote the whole action, is set out of
+    reach here.)"""
+    with Harness(sqlite_url, slack=slack, COUNTERSIGN_REJECTION_STREAK=1000) as h:
+        _blames_v2(h)
+
+
+def _blames_v2(h: Harness) -> None:
+    from tests.services.drafts.helpers import new_draft
+
+    key = h.register(actions={"quote_freight_lane": {"autonomy": "auto"}},
+                     autonomy_rule={"audit_sample_rate": 0})["api_key"]
+    assert new_draft(h, key, prompt_version="v1")["status"] == "auto_approved"
+    seed(h, version="v1", approved=45, rejected=5)
+    seed(h, version="v2", approved=5, rejected=20)
+    found = anomalies(h)
+    assert len(found) == 1 and found[0].details["prompt_version"] == "v2"
+    assert new_draft(h, key, prompt_version="v1")["status"] == "auto_approved"
