@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot import ids
+from services import events
+from services.agents.service import require_agent
+from services.incidents.service import has_open_critical
 from services.clock import FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
@@ -152,6 +157,25 @@ def test_critical_on_the_default_chain_pauses_the_agent_first(h: Harness, slack:
     again = h.client.post("/v1/incidents", headers=h.bearer(key), json={
         "kind": "error", "severity": "low", "summary": "still here"})
     assert again.status_code == 423 and again.json()["paused_by"] == "escalation"
+    with h.ctx.read() as session:
+        assert has_open_critical(session=session, agent_id=require_agent(session=session, name="quoter").id)
+
+
+def test_incident_opened_is_announced_once_per_new_incident(h: Harness) -> None:
+    """Other domains (autonomy) hear `incident.opened` with the agent and incident; a dedup hit is not new."""
+    heard: list[tuple[str, str, dict]] = []
+
+    def listener(*, session: Any, ctx: Any, agent: Any, incident: Any, **_: Any) -> None:
+        heard.append((agent.name, incident.kind, incident.details))
+
+    events.subscribe("incident.opened")(listener)
+    try:
+        key = h.register()["api_key"]
+        report(h, key, kind="policy_violation", details={"action": "refund"}, dedup_key="refunds")
+        report(h, key, kind="policy_violation", details={"action": "refund"}, dedup_key="refunds")
+    finally:
+        events._subscribers["incident.opened"].remove(listener)
+    assert heard == [("quoter", "policy_violation", {"action": "refund"})]
 
 
 def test_editing_the_chain_does_not_change_an_open_incident(h: Harness, slack: FakeSlack, clock: FakeClock) -> None:
