@@ -30,7 +30,9 @@ class DraftSlackNotifier:
         outbox.update(session, key=card_key(draft), msg=blocks.draft_card(view(draft)), now=now)
 
     def draft_reminder(self, *, session: Session, agent: Agent, draft: dict[str, Any], now: datetime) -> None:
-        # In the card's thread, broadcast so the channel sees it; and the owner hears it directly.
-        reply = {**blocks.reminder(view(draft)), "reply_broadcast": True}
-        outbox.post(session, channel=agent.review_channel or agent.owner, msg=reply, now=now, thread_key=card_key(draft))
+        # In the card's thread, broadcast so the channel sees it; and the owner hears it directly (once, when the
+        # card itself is in the owner's DM for want of a review channel).
+        if agent.review_channel:
+            reply = {**blocks.reminder(view(draft)), "reply_broadcast": True}
+            outbox.post(session, channel=agent.review_channel, msg=reply, now=now, thread_key=card_key(draft))
         outbox.post(session, channel=agent.owner, msg=blocks.owner_reminder(view(draft)), now=now)

@@ -1,11 +1,14 @@
 """Draft side effects: the card, the callback, the events and the audit, in the transaction that decides.
 
-Callable without Slack (autonomy and the benchmark use them directly):
-- `create_draft(session=, ctx=, agent=, request=) -> dict`       store, route, post the card
-- `decide(ctx=, draft_id=, user_id=, verdict=, ...) -> DecisionResult`   approve / edit / reject
-- `cancel(ctx=, agent=, draft_id=, reason=) -> dict`             the agent withdraws a pending draft
-- `pending_for(ctx=, user_id=, groups=) -> list[dict]`            what `/countersign pending` lists
-- `read(ctx=, agent=, draft_id=) -> dict`                        what polling returns
+Callable without Slack (autonomy, incidents and the benchmark use them directly):
+- `create_draft(session=, ctx=, agent=, request=) -> dict`   store, route, post the card (raises Forbidden on deny)
+- `decide(ctx=, draft_id=, user_id=, verdict="approve"|"edit"|"reject", final_body=, reason=, is_group_member=,
+  revision=) -> DecisionResult`                              one person's decision, quorum counted
+- `cancel(ctx=, agent=, draft_id=, reason=) -> dict`         the agent withdraws a pending draft
+- `read(ctx=, agent=, draft_id=) -> dict`                    what polling returns (the callback's `data` too)
+- `deciders(ctx=, draft_id=)`, `check_decider(...)`          for the chat layer, before it calls `decide`
+- `pending_for(ctx=, user_id=, groups=) -> list[dict]`       what `/countersign pending` lists
+- `announce(session=, ctx=, agent=, draft=, actor=, now=)`    the effects of reaching a final status (jobs use it)
 """
 
 from __future__ import annotations

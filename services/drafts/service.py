@@ -48,18 +48,23 @@ def build_draft(*, agent: Agent, request: DraftCreate, route: Route, now: dateti
 
 
 def get_draft(*, session: Session, draft_id: str) -> Draft:
-    draft = session.get(Draft, draft_id)
+    # populate_existing: another transaction may have decided it since this session last looked
+    draft = session.get(Draft, draft_id, populate_existing=True)
     if draft is None:
-        raise NotFound(f"no draft {draft_id!r}")
-    session.refresh(draft)  # another transaction may have decided it since this session last looked
+        raise NotFound(f"no draft {clip_id(draft_id)!r}")
     return draft
+
+
+def clip_id(draft_id: str) -> str:
+    """Ids in error messages are echoed back to people; a 2,000-character "id" is cut, not repeated."""
+    return draft_id if len(draft_id) <= 60 else draft_id[:60] + "…"
 
 
 def get_agent_draft(*, session: Session, agent: Agent, draft_id: str) -> Draft:
     """An agent sees only its own drafts; anyone else's is simply not found."""
     draft = session.get(Draft, draft_id)
     if draft is None or draft.agent_id != agent.id:
-        raise NotFound(f"no draft {draft_id!r}")
+        raise NotFound(f"no draft {clip_id(draft_id)!r}")
     return draft
 
 
