@@ -24,12 +24,13 @@ from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.drafts import service
-from services.drafts.models import PENDING, Draft, DraftCreate
+from services.drafts.models import PENDING, Draft, DraftCreate, public
 from services.drafts.routing import route_draft
 from services.errors import Forbidden, NotFound, field_error
 from services.outbox.service import enqueue_callback, slack_message
 
 Verdict = Literal["approve", "reject", "edit"]
+CARD_ONLY = ("current_text", "body_is_json")
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,13 @@ def agent_of(session: Session, agent_id: int) -> Agent:
     return agent
 
 
-def card_data(session: Session, draft: Draft, agent: Agent) -> dict[str, Any]:
-    """The public JSON plus what only the card needs: the text under review, the guard reasons."""
-    data = service.to_public(session=session, draft=draft, agent_name=agent.name)
+def card_data(session: Session, draft: Draft, agent: Agent, *, fresh: bool = False) -> dict[str, Any]:
+    """The public JSON plus what only the card needs: the text under review, whether it is JSON.
+    `fresh`: a draft just stored has no votes, so there is nothing to look up."""
+    if fresh:
+        data = public(draft, agent_name=agent.name, approved_by=[])
+    else:
+        data = service.to_public(session=session, draft=draft, agent_name=agent.name)
     data["current_text"] = draft.current_text
     data["body_is_json"] = draft.body_is_json
     return data
@@ -91,11 +96,11 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
     events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
     if route.mode == "auto":
         # No card: earned autonomy means people aren't asked; the autonomy domain posts its audit samples.
-        announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"), now=now,
-                 post_card=False)
-    else:
-        ctx.notifier.draft_posted(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
-    return service.to_public(session=session, draft=draft, agent_name=agent.name)
+        return announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"),
+                        now=now, post_card=False)
+    card = card_data(session, draft, agent, fresh=True)
+    ctx.notifier.draft_posted(session=session, agent=agent, draft=card, now=now)
+    return {key: value for key, value in card.items() if key not in CARD_ONLY}
 
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,

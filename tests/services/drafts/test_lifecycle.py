@@ -77,3 +77,20 @@ def test_restart_between_post_and_decision(sqlite_url: str, slack: FakeSlack, re
         delivery = receiver.wait_for(1, timeout=10)[0]
         assert delivery.json["data"]["status"] == "approved" and delivery.verify(agent["webhook_secret"])
         wait_card(second, posted, lambda text: "Approved" in text)
+
+
+def test_reminder_point_is_configurable(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> None:
+    """COUNTERSIGN_DRAFT_REMINDER_AT=0.9 moves the reminder to 90% of the way to expiry."""
+    clock = FakeClock()
+    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[],
+                 COUNTERSIGN_DRAFT_REMINDER_AT=0.9) as h:
+        agent = h.register()
+        new_draft(h, agent["api_key"], expires_in_s=1000)
+        clock.advance(850)
+        h.run_jobs(JOBS)
+        h.drain()
+        assert slack.messages_in(slack.dm_channel_for(OWNER)) == []
+        clock.advance(60)
+        h.run_jobs(JOBS)
+        h.drain()
+        assert len(slack.messages_in(slack.dm_channel_for(OWNER))) == 1
