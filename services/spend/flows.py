@@ -62,10 +62,15 @@ def warn_if_crossed(*, session: Session, ctx: AppContext, agent: Agent, state: B
              if service.claim_once(session=session, key=state.rule.alert_key, threshold=round(t * 100),
                                    period_start=start, now=now, spent_usd=state.spent_usd,
                                    limit_usd=state.rule.limit_usd)]
-    if not fresh:
+    # A pause budget pauses every agent that spends against it once it is reached (each agent once a period):
+    # a team budget used up by one agent stops its teammates too, whatever thresholds it warns at.
+    pause = (state.exceeded and state.rule.on_exceed == "pause" and not state.waived
+             and service.claim_once(session=session, key=f"{state.rule.alert_key}>pause:{agent.id}"[:128],
+                                    threshold=100, period_start=start, now=now, spent_usd=state.spent_usd,
+                                    limit_usd=state.rule.limit_usd))
+    if not fresh and not pause:
         return
-    top = max(fresh)
-    pause = top >= 1.0 and state.rule.on_exceed == "pause" and not state.waived
+    top = max(fresh) if fresh else 1.0
     warning = BudgetWarning(
         agent_name=agent.name, rule=state.rule, threshold=top, spent_usd=state.spent_usd,
         projected_usd=state.projected_usd(now, ctx.settings.tz), period=state.period,

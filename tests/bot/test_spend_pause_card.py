@@ -85,3 +85,19 @@ def test_paused_agent_usage_is_refused_with_who_paused_it(timed: Harness) -> Non
     late = timed.client.post("/v1/usage", json={"model": "gpt-4o-mini", "cost_usd": 0.5}, headers=timed.bearer(key))
     assert late.status_code == 423 and late.json()["paused_by"] == "budget"
     assert "daily budget" in late.json()["paused_reason"]
+
+
+def test_a_used_up_team_pause_budget_pauses_each_teammate_that_spends(timed: Harness) -> None:
+    """One agent uses up the team's pause budget; a teammate that spends next is paused too, with its own card."""
+    first = timed.register("first", team="freight")["api_key"]
+    second = timed.register("second", team="freight")["api_key"]
+    made = timed.client.put("/v1/budgets", headers=timed.admin, json={
+        "scope": "team", "team": "freight", "period": "month", "limit_usd": 3, "on_exceed": "pause",
+        "thresholds": [0.5]})
+    assert made.status_code == 201
+    spend(timed, first, 3)
+    assert me(timed, first)["status"] == "paused" and me(timed, second)["status"] == "active"
+    spend(timed, second, 0.01)
+    assert me(timed, second)["status"] == "paused"
+    cards = pause_cards(timed)
+    assert sorted(c["text"].split()[0] for c in cards) == ["first", "second"]
