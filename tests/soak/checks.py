@@ -103,7 +103,8 @@ def check_drafts(base_url: str, ledger: Ledger, slack: FakeSlack, receiver: Fake
     for draft_id, acked_at in ledger.clicked.items():
         if crash and acked_at >= crash[0] - 1:
             continue
-        assert states[draft_id]["status"] != "pending", f"{draft_id}: clicked and acked, still pending"
+        answer = slack.responses.get(f"soak-{draft_id}")
+        assert states[draft_id]["status"] != "pending", f"{draft_id}: clicked and acked, still pending: {answer}"
     return {"drafts": len(states), "decided": decided, "repeated_in_crash_window": repeated}
 
 

@@ -101,7 +101,12 @@ class Traffic:
             self.ledger.heartbeats += 1
 
     async def click(self, client: httpx.AsyncClient, rng: random.Random) -> None:
-        cards = [(m, b) for m in self.slack.messages_in(REVIEW_CHANNEL) if not m.get("thread_ts")
+        # A person clicks a card they have seen, not one posted this millisecond: the server records where a
+        # card landed just after Slack answers, and refuses clicks on a message it does not know as the card.
+        seen = {(c.response.get("channel"), c.response.get("ts")) for c in self.slack.calls_to("chat.postMessage")
+                if not c.failed and c.time < time.time() - 1}
+        cards = [(m, b) for m in self.slack.messages_in(REVIEW_CHANNEL)
+                 if not m.get("thread_ts") and (m["channel"], m["ts"]) in seen
                  for b in [pick_button(m)] if b and "approve" in b["action_id"]]
         fresh = [(m, b) for m, b in cards if b["value"].split(":")[0] not in self.ledger.clicked]
         if not fresh:
