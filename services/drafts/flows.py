@@ -90,24 +90,24 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
         draft.status, draft.decided_at, draft.final_body, draft.remind_at = "auto_approved", now, draft.body, None
     session.add(draft)
     session.flush()
+    events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
+    if route.mode != "auto":
+        card = card_data(session, draft, agent, fresh=True)
+        ctx.notifier.draft_posted(session=session, agent=agent, draft=card, now=now)
+    # The audit append serialises writers (its chain lock is held until commit), so it comes last.
     record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key, now=now,
            details={"action": draft.action, "route": route.mode, "reasons": route.reasons,
                     "approvals_required": draft.approvals_required})
-    events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
     if route.mode == "auto":
         # No card: earned autonomy means people aren't asked; the autonomy domain posts its audit samples.
         return announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"),
                         now=now, post_card=False)
-    card = card_data(session, draft, agent, fresh=True)
-    ctx.notifier.draft_posted(session=session, agent=agent, draft=card, now=now)
     return {key: value for key, value in card.items() if key not in CARD_ONLY}
 
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
              post_card: bool = True) -> dict[str, Any]:
-    """A draft reached a final status: audit it, tell subscribers, update the card, call the agent back."""
-    record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
-           details={"decided_by": draft.decided_by, "reason": draft.reason})
+    """A draft reached a final status: tell subscribers, update the card, call the agent back, audit it."""
     events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
     if post_card:
         ctx.notifier.draft_changed(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
@@ -115,6 +115,8 @@ def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, a
     if agent.callback_url:
         enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url, event="draft.decided",
                          data=data, now=now, order_key=f"callback:{draft.card_key}")
+    record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
+           details={"decided_by": draft.decided_by, "reason": draft.reason})
     return data
 
 
@@ -198,10 +200,11 @@ def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_i
     if vote.final:
         data = announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=actor, now=now)
     else:
+        card = card_data(session, draft, agent)
+        ctx.notifier.draft_changed(session=session, agent=agent, draft=card, now=now)
         record(session=session, actor=actor, verb="draft.edited" if verdict == "edit" else "draft.vote",
                subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required})
-        ctx.notifier.draft_changed(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
-        data = service.to_public(session=session, draft=draft, agent_name=agent.name)
+        data = {key: value for key, value in card.items() if key not in CARD_ONLY}
     return DecisionResult(draft=data, final=vote.final, approvals=vote.approvals, required=vote.required)
 
 
