@@ -87,7 +87,7 @@ def test_builder_stays_within_slack_limits(name: str, fn: Any) -> None:
     except Unsupported as exc:
         pytest.skip(f"{name}: add an entry to overrides() ({exc})")
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(arguments)
     def check(kwargs: dict[str, Any]) -> None:
         try:

@@ -19,7 +19,7 @@ from bench.live import ADMIN_TOKEN, ServerProcess, countersign_server, register_
 from tests.fakes.receiver import FakeAgentReceiver
 from tests.fakes.slack import FakeSlack
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 20
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +31,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProce
         yield server, agent
 
 
+# The agent-facing operations of the contract; every other /v1 operation is the admin's.
+AGENT_PATHS = ("/v1/agents/me", "/v1/drafts", "/v1/incidents", "/v1/usage", "/v1/evals", "/v1/budget/check",
+               "/v1/runs")
+
+
 def auth_for(path: str, agent: dict[str, Any]) -> dict[str, str]:
-    admin = path.startswith("/v1/agents") and path != "/v1/agents/me"
-    return {"Authorization": f"Bearer {ADMIN_TOKEN if admin else agent['api_key']}"}
+    mine = any(path == p or path.startswith(p + "/") for p in AGENT_PATHS)
+    return {"Authorization": f"Bearer {agent['api_key'] if mine else ADMIN_TOKEN}"}
 
 
 def problem_with(response: Any) -> str | None:

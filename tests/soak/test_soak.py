@@ -17,7 +17,7 @@ from tests.fakes.slack import FakeSlack
 from tests.soak import checks
 from tests.soak.traffic import ALICE, QUICK_CHAIN, Traffic, warm_up_bolt
 
-CI_SECONDS = 30
+CI_SECONDS = 20
 
 
 def soak(db_url: str, seconds: float) -> None:
@@ -46,7 +46,7 @@ def soak(db_url: str, seconds: float) -> None:
 
 
 def test_soak_with_faults(tmp_path: Path) -> None:
-    """Half a minute of mixed traffic under injected Slack and callback failures keeps every promise."""
+    """Twenty seconds of mixed traffic under injected Slack and callback failures keeps every promise."""
     soak(f"sqlite:///{tmp_path / 'soak.db'}", CI_SECONDS)
 
 
