@@ -182,3 +182,32 @@ def test_deeply_nested_json_is_a_clean_4xx(harness: Harness, depth: int) -> None
             auth = harness.admin if path == "/v1/agents" else harness.bearer(agent["api_key"])
             response = harness.client.post(path, content=raw, headers={**auth, "Content-Type": "application/json"})
             problem(response, (400, 404, 405, 413, 422))
+
+
+RAW_REQUESTS = {
+    "bare CR inside a header": b"GET /v1/agents/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\rX-Evil: 1\r\n\r\n",
+    "NUL inside a header": b"GET /v1/agents/me HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\x00b\r\n\r\n",
+    "CRLF smuggled into the path": b"GET /v1/agents/me%0d%0aX-Evil:%201 HTTP/1.1\r\nHost: x\r\n\r\n",
+    "folded header": b"GET /v1/agents/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n a\r\n\r\n",
+    "two Content-Lengths": b"POST /v1/drafts HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}",
+    "Content-Length and chunked": (b"POST /v1/drafts HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                                   b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+}
+
+
+def test_header_injection_on_the_wire(tmp_path: Any) -> None:
+    """Malformed or smuggling requests sent as raw bytes to the real server get a 4xx, and it keeps serving."""
+    import socket
+
+    import httpx
+
+    from bench.live import countersign_server
+
+    with countersign_server(f"sqlite:///{tmp_path / 'raw.db'}") as server:
+        for label, raw in RAW_REQUESTS.items():
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as conn:
+                conn.sendall(raw)
+                head = conn.recv(4096).split(b"\r\n", 1)[0]
+            status = int(head.split()[1]) if head.startswith(b"HTTP/1.1 ") else 0
+            assert 400 <= status < 500, f"{label}: {head!r}"
+        assert httpx.get(f"{server.base_url}/healthz", timeout=5).status_code == 200
