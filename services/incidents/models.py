@@ -92,7 +92,7 @@ class RejectionStreak(SQLModel, table=True):
 
 
 class IncidentCreate(Strict):
-    kind: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$",
+    kind: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
                       description="error, anomaly, policy_violation, halted, … or the agent's own word")
     severity: Literal["low", "high", "critical"]
     summary: str = Field(min_length=1, max_length=1000)

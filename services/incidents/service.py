@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from services.agents.models import DEFAULT_ESCALATION_CHAIN, Agent
@@ -181,8 +182,14 @@ def count_decision(*, session: Session, agent_id: int, rejected: bool, action: s
     """Extend (rejected) or reset the agent's rejection streak; returns its new length."""
     row = session.get(RejectionStreak, agent_id, with_for_update=True)
     if row is None:
-        row = RejectionStreak(agent_id=agent_id, count=0, updated_at=now)
-        session.add(row)
+        try:
+            with session.begin_nested():  # two first decisions at once: one inserts, the other waits and reads it
+                session.add(RejectionStreak(agent_id=agent_id, count=0, updated_at=now))
+                session.flush()
+        except IntegrityError:
+            pass
+        row = session.get(RejectionStreak, agent_id, with_for_update=True, populate_existing=True)
+        assert row is not None
     row.count = row.count + 1 if rejected else 0
     row.last_action, row.updated_at = action, now
     session.flush()

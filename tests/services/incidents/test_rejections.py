@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from types import SimpleNamespace
 
@@ -70,3 +71,15 @@ def test_rejections_through_the_drafts_domain(h: Harness, slack: FakeSlack) -> N
     assert opened.kind == "repeated_rejections" and opened.severity == "high"
     h.drain()
     assert "3 drafts in a row were rejected" in str(card_for(slack, OWNER)["blocks"])
+
+
+def test_first_decisions_racing_on_postgres_keep_one_streak(pg_url: str, slack: FakeSlack) -> None:
+    """Two first rejections at once: both counted in one streak row, neither decision's transaction fails."""
+    with Harness(pg_url, slack=slack, jobs=[], COUNTERSIGN_REJECTION_STREAK=2) as harness:
+        harness.register()
+        threads = [threading.Thread(target=decide, args=(harness, "rejected")) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert [i.kind for i in open_ones(harness)] == ["repeated_rejections"]

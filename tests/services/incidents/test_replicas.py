@@ -94,3 +94,25 @@ def test_ack_on_one_instance_stops_the_chain_on_the_other(db_url: str, slack: Fa
         b.drain()
         assert not cards_in(slack, BACKUP) and not cards_in(slack, REVIEW_CHANNEL)
         assert incident(a, key, created["id"])["status"] == "acknowledged"
+
+
+def test_concurrent_reports_with_one_dedup_key_make_one_incident(db_url: str, slack: FakeSlack,
+                                                                 receiver: FakeAgentReceiver) -> None:
+    """Eight reports racing with the same dedup_key: one incident (one 201), its occurrences counting all eight."""
+    with Harness(db_url, slack=slack, receiver=receiver, clock=FakeClock(), jobs=[]) as h:
+        key = h.register(escalation_chain=CHAIN)["api_key"]
+        codes: list[int] = []
+        body = {"kind": "error", "severity": "high", "summary": "same thing", "dedup_key": "same"}
+
+        def send() -> None:
+            codes.append(h.client.post("/v1/incidents", json=body, headers=h.bearer(key)).status_code)
+
+        threads = [threading.Thread(target=send) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(codes) == [200] * 7 + [201]
+        h.drain()
+        assert len(cards_in(slack, OWNER)) == 1
+        assert report(h, key, dedup_key="same")["occurrences"] == 9
