@@ -5,6 +5,7 @@ stop it politely or SIGKILL it, read its resident memory."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -121,6 +122,7 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def countersign_env(db_url: str, *, slack_url: str | None = None, **extra: Any) -> dict[str, str]:

@@ -31,14 +31,9 @@ def replicas() -> Iterator[tuple[str, FakeSlack, FakeAgentReceiver, list[ServerP
         pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
     with pg_database(PG) as url, FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver:
         # One after the other: the first migrates, the second finds the schema current.
-        first = countersign_server(url, slack_url=slack.url, name="replica-a", **SETTINGS).start()
-        second = countersign_server(url, slack_url=slack.url, name="replica-b", **SETTINGS)
-        try:
-            second.start()
+        with countersign_server(url, slack_url=slack.url, name="replica-a", **SETTINGS) as first, \
+                countersign_server(url, slack_url=slack.url, name="replica-b", **SETTINGS) as second:
             yield url, slack, receiver, [first, second]
-        finally:
-            second.stop()
-            first.stop()
 
 
 async def spend(servers: list[str], key: str, n: int) -> list[int]:
