@@ -36,6 +36,6 @@ def report_incident(body: IncidentCreate, agent: WritingAgent, ctx: Ctx,
 
 @router.get("/v1/incidents/{incident_id}", response_model=IncidentPublic)
 def show_incident(incident_id: RowId, agent: CurrentAgent, ctx: Ctx) -> IncidentPublic:
-    with ctx.uow() as session:
+    with ctx.read() as session:
         incident = service.require_for_agent(session=session, agent_id=agent.id or 0, incident_id=incident_id)
         return IncidentPublic.of(incident, service.events_of(session=session, incident_id=incident_id))

@@ -82,6 +82,8 @@ def escalation_tick(ctx: AppContext, *, batch: int = 100, rounds: int = 10) -> i
     """
     done = 0
     for _ in range(rounds):
+        if not anything_due(ctx, Incident.id, col(Incident.next_step_at)):
+            break
         with ctx.uow() as session:
             now = ctx.clock.now()
             due = claim_due(session, select(Incident).where(col(Incident.next_step_at) <= now)
@@ -97,6 +99,12 @@ def escalation_tick(ctx: AppContext, *, batch: int = 100, rounds: int = 10) -> i
                        details={"steps": taken})
         done += len(due)
     return done
+
+
+def anything_due(ctx: AppContext, table: Any, due_at: Any, *where: Any) -> bool:
+    """A read-only look first: on SQLite an idle tick then never takes the writer lock from requests."""
+    with ctx.read() as session:
+        return session.exec(select(table).where(due_at <= ctx.clock.now(), *where).limit(1)).first() is not None
 
 
 def _due(session: Session, ctx: AppContext, incident: Incident, agent: Agent | None,

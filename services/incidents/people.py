@@ -49,7 +49,7 @@ def pause_from_incident(*, ctx: AppContext, incident_id: int, user: str) -> tupl
 
 
 def accountability(*, ctx: AppContext, agent_name: str) -> Accountability:
-    with ctx.uow() as session:
+    with ctx.read() as session:
         agent = agents.require_agent(session=session, name=agent_name)
         return Accountability(agent=agent.name, owner=agent.owner, backups=list(agent.backup_owners),
                               review_channel=agent.review_channel, repeat=agent.escalation_repeat,
@@ -74,7 +74,7 @@ def hand_over(*, ctx: AppContext, agent_name: str, user: str, new_owner: str) ->
 
 def open_incidents_for_person(*, ctx: AppContext, user: str) -> list[Incident]:
     """Open incidents of every agent the person owns or backs up."""
-    with ctx.uow() as session:
+    with ctx.read() as session:
         mine = [a.id or 0 for a in agents.list_agents(session=session)
                 if a.owner == user or user in (a.backup_owners or [])]
         return service.open_incidents_of_agents(session=session, agent_ids=mine)

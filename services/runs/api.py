@@ -38,5 +38,5 @@ def finish(run_id: str, body: Finish, agent: WritingAgent, ctx: Ctx) -> RunPubli
 
 @router.get("/v1/runs/{run_id}", response_model=RunPublic)
 def show_run(run_id: str, agent: CurrentAgent, ctx: Ctx) -> RunPublic:
-    with ctx.uow() as session:
+    with ctx.read() as session:
         return RunPublic.of(service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id))

@@ -15,6 +15,7 @@ from services.context import AppContext
 from services.db import claim_due
 from services.errors import Forbidden, NotFound, field_error
 from services.incidents import flows as incident_flows
+from services.incidents.escalation import anything_due
 from services.incidents import service as incidents
 from services.outbox.service import enqueue_callback
 from services.runs import service
@@ -63,6 +64,8 @@ def finish_run(*, ctx: AppContext, agent: Agent, run_id: str, data: Finish) -> R
 
 def watch_runs(ctx: AppContext, *, batch: int = 100) -> int:
     """The dead-man's switch: every live run past its deadline is halted once and its owner paged."""
+    if not anything_due(ctx, Run.id, col(Run.deadline_at), col(Run.status).in_(LIVE)):
+        return 0
     with ctx.uow() as session:
         now = ctx.clock.now()
         due = claim_due(session, select(Run).where(col(Run.status).in_(LIVE), col(Run.deadline_at) <= now)
