@@ -1,4 +1,4 @@
-"""Incident side effects: opening (with dedup), running escalation steps, and people's actions on a card.
+"""Incident side effects: opening (with dedup) and people's actions on a card (the steps are in escalation.py).
 
 Everything here writes through the caller's session: cards, thread lines and pauses go to the outbox in the
 same transaction as the state change, so a crash never leaves a step half-taken.
@@ -21,6 +21,7 @@ from services.errors import field_error
 from services.incidents import service
 from services.incidents.escalation import log, point, run_step
 from services.incidents.models import SEVERITIES, Incident
+
 
 @dataclass(frozen=True)
 class OpenResult:
