@@ -9,6 +9,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from bench.live import countersign_server, register_agent
 from tests.fakes.receiver import FakeAgentReceiver
 from tests.fakes.slack import FakeSlack
@@ -18,6 +20,7 @@ from tests.soak.traffic import ALICE, QUICK_CHAIN, Ledger, Traffic, warm_up_bolt
 LEASE_S = 3
 
 
+@pytest.mark.timeout(300)  # live servers, drains (and a digest minute) can outlast 120 s on a busy box
 def test_sigkill_mid_traffic_then_restart(tmp_path: Path) -> None:
     """Work accepted before a SIGKILL survives it: delivered after the restart, once."""
     db_url = f"sqlite:///{tmp_path / 'crash.db'}"

@@ -54,6 +54,7 @@ def db_count(url: str, sql: str) -> int:
         engine.dispose()
 
 
+@pytest.mark.timeout(300)  # live servers, drains (and a digest minute) can outlast 120 s on a busy box
 def test_two_replicas_do_each_scheduled_thing_once(replicas) -> None:  # type: ignore[no-untyped-def]
     """Alternate requests over two replicas: steps, reminders, budget alerts and digests each happen once."""
     url, slack, receiver, servers = replicas

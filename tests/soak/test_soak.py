@@ -45,12 +45,14 @@ def soak(db_url: str, seconds: float) -> None:
     assert "audit chain intact" in checks.audit_verify(db_url)
 
 
+@pytest.mark.timeout(300)  # live servers, drains (and a digest minute) can outlast 120 s on a busy box
 def test_soak_with_faults(tmp_path: Path) -> None:
     """Twenty seconds of mixed traffic under injected Slack and callback failures keeps every promise."""
     soak(f"sqlite:///{tmp_path / 'soak.db'}", CI_SECONDS)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_long_soak_with_faults(tmp_path: Path) -> None:
     """The same for ten minutes (--runslow)."""
     soak(f"sqlite:///{tmp_path / 'soak.db'}", 600)
