@@ -227,7 +227,8 @@ def reject_modal(draft: DraftView, *, channel: str | None, ts: str | None) -> di
             "submit": plain("Reject", 24), "close": plain("Cancel", 24),
             "private_metadata": _metadata(draft, channel, ts),
             "blocks": [section(f"Reject *{escape(clip(draft.title, 200))}* from {escape(clip(draft.agent, 100))}?"),
-                       {"type": "input", "block_id": ids.DRAFT_REASON_BLOCK, "label": plain("Reason (sent to the agent)"),
+                       {"type": "input", "block_id": ids.DRAFT_REASON_BLOCK,
+                        "label": plain("Reason (sent to the agent)"),
                         "element": {"type": "plain_text_input", "action_id": ids.DRAFT_REASON_INPUT,
                                     "multiline": True, "max_length": 2000}}]}
 

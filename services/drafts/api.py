@@ -44,11 +44,11 @@ def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
     return response
 
 
+WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="hold until decided, up to S seconds")]
+
+
 @router.get("/v1/drafts/{draft_id}")
-async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx,
-                    wait: Annotated[float | None, Query(ge=0, le=MAX_WAIT_S,
-                                                        description="hold until decided, up to this many seconds")] = None
-                    ) -> dict[str, Any]:
+async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> dict[str, Any]:
     """Each read is its own short transaction: nothing is held open while the request waits."""
     wakeup = ctx.decision_wakeup.subscribe()
     try:

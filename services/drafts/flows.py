@@ -145,7 +145,8 @@ def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict
     return draft, agent, None
 
 
-def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, is_group_member: bool) -> dict[str, Any]:
+def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict,
+                  is_group_member: bool) -> dict[str, Any]:
     """Before opening a modal: may this person decide, and is it still pending? Refusals are audited."""
     with ctx.read() as session:
         draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, is_group_member)

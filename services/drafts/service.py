@@ -137,8 +137,8 @@ def approve(*, session: Session, draft: Draft, user_id: str, now: datetime, revi
     if draft.approvals < draft.approvals_required:
         return Vote(draft.approvals, draft.approvals_required, final=False)
     status = "edited" if draft.final_body is not None and draft.final_body != draft.body else "approved"
-    finish(session=session, draft=draft, status=status, now=now, decided_by=approvers_of(session=session, draft_id=draft.id),
-           final_body=draft.current_text)
+    finish(session=session, draft=draft, status=status, now=now, final_body=draft.current_text,
+           decided_by=approvers_of(session=session, draft_id=draft.id))
     return Vote(draft.approvals, draft.approvals_required, final=True)
 
 
@@ -165,10 +165,13 @@ def edit(*, session: Session, draft: Draft, user_id: str, text: str, now: dateti
 
 def pending_for(*, session: Session, user_id: str, groups: set[str], limit: int = 50) -> list[tuple[Draft, Agent]]:
     """Pending drafts this person may decide, oldest first."""
-    rows = session.exec(select(Draft, Agent).where(Draft.status == PENDING, col(Draft.agent_id) == col(Agent.id))
-                        .order_by(col(Draft.created_at), col(Draft.id))).all()
-    mine = [(d, a) for d, a in rows if user_id in a.approvers or groups.intersection(a.approver_groups)]
-    return mine[:limit]
+    agents = {a.id: a for a in session.exec(select(Agent)).all()
+              if user_id in a.approvers or groups.intersection(a.approver_groups)}
+    if not agents:
+        return []
+    drafts = session.exec(select(Draft).where(Draft.status == PENDING, col(Draft.agent_id).in_(list(agents)))
+                          .order_by(col(Draft.created_at), col(Draft.id)).limit(limit)).all()
+    return [(draft, agents[draft.agent_id]) for draft in drafts]
 
 
 def groups_with_pending(*, session: Session) -> set[str]:

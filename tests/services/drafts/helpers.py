@@ -49,7 +49,8 @@ def wait_card(h: Harness, message: dict[str, Any], predicate: Any, timeout: floa
         if predicate(json.dumps(now.get("blocks"))):
             return now
         time.sleep(0.02)
-    raise AssertionError(f"card never matched; last: {json.dumps(h.slack.message(message['channel'], message['ts']))[:800]}")
+    last = h.slack.message(message["channel"], message["ts"])
+    raise AssertionError(f"card never matched; last: {json.dumps(last)[:800]}")
 
 
 def has_buttons(message: dict[str, Any]) -> bool:
