@@ -18,6 +18,8 @@ def serve(host: str | None, port: int | None) -> None:
     from services.main import create_app, startup_summary
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs every job run at INFO, once a tick per job: that would drown everything else.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     settings = get_settings()
     if host:
         settings.host = host
