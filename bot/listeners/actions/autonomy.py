@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import ids
+from bot.listeners.acking import decide_then_ack
 from bot.listeners.actions.drafts import approver_groups, tell
 from services.autonomy import flows
 from services.autonomy.models import LOOKS_RIGHT, SHOULD_NOT_HAVE_PASSED
@@ -34,12 +35,11 @@ Work = Callable[[dict[str, Any]], Awaitable[str]]
 
 
 def _handler(work: Work) -> Callable[..., Awaitable[None]]:
-    """Ack at once, do the work, answer the clicker privately; domain refusals become a polite warning."""
+    """Commit the answer, ack, then tell the clicker privately; domain refusals become a polite warning."""
 
     async def handle(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
         try:
-            text = await work(body)
+            text = await decide_then_ack(ack, work(body))
         except CountersignError as exc:
             text = f":warning: {exc.detail}"
         await tell(respond, text)

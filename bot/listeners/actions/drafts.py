@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.blocks import drafts as blocks
+from bot.listeners.acking import decide_then_ack
 from services.context import AppContext
 from services.drafts import flows
 from services.errors import CountersignError, Forbidden
@@ -94,12 +95,15 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
     @app.action(ids.DRAFT_APPROVE)
     async def approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: Any) -> None:
-        await ack()
         draft_id, revision, user = _target(body)
-        try:
+
+        async def work() -> flows.DecisionResult:
             member = await authorize(ctx, body, context, draft_id, from_card=True)
-            result = await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
-                                             verdict="approve", revision=revision, is_group_member=member)
+            return await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
+                                           verdict="approve", revision=revision, is_group_member=member)
+
+        try:
+            result = await decide_then_ack(ack, work())
         except CountersignError as exc:
             await tell(respond, f":warning: {exc.detail}")
             return

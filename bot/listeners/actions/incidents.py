@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.blocks import incidents as blocks
+from bot.listeners.acking import decide_then_ack
 from services.context import AppContext
 from services.errors import field_error
 from services.incidents import flows, people
@@ -41,9 +42,11 @@ async def say(respond: AsyncRespond, text: str) -> None:
 def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.action(ids.INCIDENT_ACK)
     async def acknowledge(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        incident_id, user, _ = clicked(body)
-        await asyncio.to_thread(flows.acknowledge, ctx=ctx, incident_id=incident_id, user=user)
+        async def work() -> None:
+            incident_id, user, _ = clicked(body)
+            await asyncio.to_thread(flows.acknowledge, ctx=ctx, incident_id=incident_id, user=user)
+
+        await decide_then_ack(ack, work())
 
     @app.action(ids.INCIDENT_RESOLVE)
     async def resolve(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -53,24 +56,30 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
     @app.action(SNOOZE)
     async def snooze(ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        incident_id, user, action_id = clicked(body)
-        seconds = int(SNOOZE.match(action_id).group(1))  # type: ignore[union-attr]
-        await asyncio.to_thread(flows.snooze, ctx=ctx, incident_id=incident_id, user=user, seconds=seconds)
+        async def work() -> None:
+            incident_id, user, action_id = clicked(body)
+            seconds = int(SNOOZE.match(action_id).group(1))  # type: ignore[union-attr]
+            await asyncio.to_thread(flows.snooze, ctx=ctx, incident_id=incident_id, user=user, seconds=seconds)
+
+        await decide_then_ack(ack, work())
 
     @app.action(ids.INCIDENT_PAUSE)
     async def pause(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        incident_id, user, _ = clicked(body)
-        name, changed = await asyncio.to_thread(people.pause_from_incident, ctx=ctx, incident_id=incident_id,
-                                                user=user)
+        async def work() -> tuple[str, bool]:
+            incident_id, user, _ = clicked(body)
+            return await asyncio.to_thread(people.pause_from_incident, ctx=ctx, incident_id=incident_id, user=user)
+
+        name, changed = await decide_then_ack(ack, work())
         await say(respond, f":double_vertical_bar: Paused *{name}*: its writes are refused until someone resumes it."
                   if changed else f"*{name}* was already paused.")
 
     @app.action(HALT)
     async def halt_choice(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        incident_id, user, action_id = clicked(body)
-        choice = HALT.match(action_id).group(1)  # type: ignore[union-attr]
-        await asyncio.to_thread(run_flows.decide_halt, ctx=ctx, incident_id=incident_id, choice=choice, user=user)
+        choice = HALT.match(body["actions"][0]["action_id"]).group(1)  # type: ignore[union-attr]
+
+        async def work() -> None:
+            incident_id, user, _ = clicked(body)
+            await asyncio.to_thread(run_flows.decide_halt, ctx=ctx, incident_id=incident_id, choice=choice, user=user)
+
+        await decide_then_ack(ack, work())
         await say(respond, f"Sent *{blocks.HALT_LABELS.get(choice, choice)}* to the agent.")

@@ -1,5 +1,6 @@
 """Edit and Reject modal submissions. Form mistakes are answered in the modal (before the ack closes it);
-the decision itself runs after the ack, and a refusal reaches the person as an ephemeral under the card."""
+the decision is committed before the ack (bot.listeners.acking), and a refusal reaches the person as an
+ephemeral under the card."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
+from bot.listeners.acking import decide_then_ack
 from bot.listeners.actions.drafts import authorize
 from services.context import AppContext
 from services.drafts import flows
@@ -39,13 +41,17 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-async def _decide(ctx: AppContext, client: AsyncWebClient, body: dict[str, Any], context: Any,
+async def _decide(ctx: AppContext, ack: AsyncAck, client: AsyncWebClient, body: dict[str, Any], context: Any,
                   meta: dict[str, Any], **decision: Any) -> None:
     draft_id, user = str(meta.get("d") or ""), body["user"]["id"]
-    try:
+
+    async def work() -> flows.DecisionResult:
         member = await authorize(ctx, body, context, draft_id, from_card=False)
-        result = await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
-                                         is_group_member=member, revision=meta.get("r"), **decision)
+        return await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
+                                       is_group_member=member, revision=meta.get("r"), **decision)
+
+    try:
+        result = await decide_then_ack(ack, work())
     except CountersignError as exc:
         text = f":warning: {exc.detail}"
     else:
@@ -72,8 +78,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             except ValueError as exc:
                 await ack(response_action="errors", errors={first: f"This draft must stay valid JSON: {exc}"[:150]})
                 return
-        await ack()
-        await _decide(ctx, client, body, context, meta, verdict="edit", final_body=text)
+        await _decide(ctx, ack, client, body, context, meta, verdict="edit", final_body=text)
 
     @app.view(ids.DRAFT_REJECT_VIEW)
     async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
@@ -82,5 +87,4 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         if not reason:
             await ack(response_action="errors", errors={ids.DRAFT_REASON_BLOCK: "Please say why, for the agent."})
             return
-        await ack()
-        await _decide(ctx, client, body, context, _metadata(view), verdict="reject", reason=reason)
+        await _decide(ctx, ack, client, body, context, _metadata(view), verdict="reject", reason=reason)
