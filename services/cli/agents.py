@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from services.agents import flows, service
 from services.agents.models import AgentCreate, AgentPublic
 from services.audit.service import Actor
-from services.cli.common import cli, emit, fail, make_context
+from services.cli.common import attempt, cli, emit, fail, make_context
 from services.errors import CountersignError
 
 CLI_ACTOR = Actor("admin", "cli")
@@ -76,11 +76,7 @@ def show(name: str) -> None:
 @click.option("--reason", help="Shown to the agent and the owner.")
 def pause(name: str, reason: str | None) -> None:
     ctx = make_context()
-    try:
-        agent = flows.pause_by_name(ctx=ctx, name=name, actor=CLI_ACTOR, reason=reason)
-    except CountersignError as exc:
-        fail(exc)
-        return
+    agent = attempt(flows.pause_by_name, ctx=ctx, name=name, actor=CLI_ACTOR, reason=reason)
     click.echo(f"{agent.name} is {agent.status}")
 
 
@@ -88,11 +84,7 @@ def pause(name: str, reason: str | None) -> None:
 @click.argument("name")
 def resume(name: str) -> None:
     ctx = make_context()
-    try:
-        agent = flows.resume_by_name(ctx=ctx, name=name, actor=CLI_ACTOR)
-    except CountersignError as exc:
-        fail(exc)
-        return
+    agent = attempt(flows.resume_by_name, ctx=ctx, name=name, actor=CLI_ACTOR)
     click.echo(f"{agent.name} is {agent.status}")
 
 
@@ -100,9 +92,5 @@ def resume(name: str) -> None:
 @click.argument("name")
 def rotate_key(name: str) -> None:
     ctx = make_context()
-    try:
-        result = flows.rotate_key(ctx=ctx, name=name, actor=CLI_ACTOR)
-    except CountersignError as exc:
-        fail(exc)
-        return
+    result = attempt(flows.rotate_key, ctx=ctx, name=name, actor=CLI_ACTOR)
     click.echo(f"api_key: {result['api_key']}  (shown once)")

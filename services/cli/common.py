@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -13,6 +14,8 @@ from services.config import get_settings
 from services.context import AppContext
 from services.db import make_engine
 from services.errors import CountersignError
+
+T = TypeVar("T")
 
 
 @click.group(help="Countersign: human checkpoints, accountable owners and budgets for AI agents.")
@@ -35,7 +38,16 @@ def emit(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
-def fail(error: CountersignError) -> None:
+def attempt(fn: Callable[..., T], /, **kwargs: Any) -> T:
+    """Call a flow; a domain refusal becomes its message on stderr and exit code 2."""
+    try:
+        return fn(**kwargs)
+    except CountersignError as exc:
+        fail(exc)
+        raise  # not reached: fail() exits
+
+
+def fail(error: CountersignError) -> NoReturn:
     click.echo(f"error: {error.detail}", err=True)
     for item in error.errors:
         click.echo(f"  {item.field}: {item.message}", err=True)

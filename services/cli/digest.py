@@ -6,7 +6,7 @@ import click
 from pydantic import ValidationError
 
 from services.audit.service import Actor
-from services.cli.common import cli, emit, fail, make_context
+from services.cli.common import attempt, cli, emit, fail, make_context
 from services.digests import flows
 from services.digests.models import ScheduleCreate
 from services.errors import CountersignError
@@ -24,11 +24,7 @@ def digest() -> None:
 @click.option("--period", type=click.Choice(["day", "week", "month"]), default="day", show_default=True)
 def send(channel: str | None, period: str) -> None:
     ctx = make_context()
-    try:
-        runs = flows.send_now(ctx=ctx, channel=channel, period=period, actor=CLI_ACTOR)
-    except CountersignError as exc:
-        fail(exc)
-        return
+    runs = attempt(flows.send_now, ctx=ctx, channel=channel, period=period, actor=CLI_ACTOR)
     click.echo(f"digest queued for delivery ({len(runs)} channel(s)); the outbox posts it when Slack is reachable")
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from services.agents.models import DEFAULT_ESCALATION_CHAIN, Agent
+from services.agents.models import Agent
 from services.errors import AlreadyDecided, NotFound, field_error
 from services.incidents.models import OPEN_STATUSES, SNOOZE_CHOICES_S, Incident, IncidentEvent, RejectionStreak
 

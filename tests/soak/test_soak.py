@@ -6,7 +6,6 @@ every escalation step ran once, the audit chain verifies, nothing is lost."""
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
