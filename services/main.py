@@ -106,18 +106,19 @@ def create_app(
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             socket_handler = AsyncSocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-            await socket_handler.connect_async()
+            tasks.append(asyncio.create_task(_connect_socket_mode(socket_handler, stop)))
         try:
             yield
         finally:
             stop.set()
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            if socket_handler is not None:
-                await socket_handler.close_async()
-            for task in tasks:
-                with suppress(asyncio.CancelledError):
+            for task in tasks:  # a task still busy after 5 s (a hung connect) is cancelled, not waited on
+                with suppress(asyncio.CancelledError, asyncio.TimeoutError):
                     await asyncio.wait_for(task, timeout=5)
+            if socket_handler is not None:
+                with suppress(Exception):  # closing a connection that never opened may raise; nothing to save
+                    await socket_handler.close_async()
             if own_http:
                 await http.aclose()
 
@@ -160,6 +161,21 @@ def create_app(
 
     app.state.slack_app = slack_app
     return app
+
+
+async def _connect_socket_mode(handler: Any, stop: asyncio.Event) -> None:
+    """Connect in the background, retrying: Slack being unreachable must not keep the API from starting."""
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            await handler.connect_async()
+            log.info("Socket Mode connected")
+            return
+        except Exception as exc:  # any failure to reach Slack: log it, wait, try again
+            log.warning("Socket Mode connection failed (%s); retrying in %.0fs", type(exc).__name__, delay)
+        with suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        delay = min(delay * 2, 60.0)
 
 
 def _outbox_depth(engine: Engine) -> dict[str, float]:

@@ -72,3 +72,11 @@ def test_slack_off_without_token(sqlite_url: str) -> None:
         response = h.slack_post(slash_command_body(text="help"))
         assert response.status_code == 503 and response.json()["title"] == "Slack is off"
         assert h.client.get("/healthz").status_code == 200
+
+
+def test_socket_mode_with_slack_unreachable_still_serves(sqlite_url: str, slack) -> None:
+    """With SLACK_APP_TOKEN set but Socket Mode failing to connect, the API still starts and answers."""
+    with Harness(sqlite_url, slack=slack, SLACK_APP_TOKEN="xapp-test") as h:
+        assert h.settings.socket_mode
+        assert h.client.get("/healthz").status_code == 200
+        slack.wait_for("apps.connections.open", timeout=5)  # it did try, against the fake (which refuses)
