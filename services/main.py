@@ -92,6 +92,7 @@ def create_app(
         tasks: list[asyncio.Task[None]] = []
         scheduler = None
         socket_handler = None
+        connecting: asyncio.Task[None] | None = None
         if run_background:
             sender = OutboxSender(engine=engine, clock=ctx.clock, slack=slack_transport, http=http,
                                   secret_key=ctx.secret_key, deny_private=settings.callback_deny_private,
@@ -106,7 +107,7 @@ def create_app(
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             socket_handler = AsyncSocketModeHandler(slack_app, settings.slack_app_token.get_secret_value())  # type: ignore[union-attr]
-            tasks.append(asyncio.create_task(_connect_socket_mode(socket_handler, stop)))
+            connecting = asyncio.create_task(_connect_socket_mode(socket_handler, stop))
         try:
             yield
         finally:
@@ -116,6 +117,10 @@ def create_app(
             for task in tasks:  # a task still busy after 5 s (a hung connect) is cancelled, not waited on
                 with suppress(asyncio.CancelledError, asyncio.TimeoutError):
                     await asyncio.wait_for(task, timeout=5)
+            if connecting is not None:
+                connecting.cancel()  # a connect attempt in flight has nothing to finish
+                with suppress(asyncio.CancelledError):
+                    await connecting
             if socket_handler is not None:
                 with suppress(Exception):  # closing a connection that never opened may raise; nothing to save
                     await socket_handler.close_async()
