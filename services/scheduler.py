@@ -14,6 +14,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete
 
+from services.audit.service import has_unsealed, seal
 from services.context import AppContext
 from services.http.idempotency import purge_expired
 from services.outbox.models import OutboxMessage
@@ -40,7 +41,17 @@ def purge_delivered_outbox(ctx: AppContext) -> None:
         session.exec(delete(OutboxMessage).where(OutboxMessage.status == "sent", OutboxMessage.sent_at < cutoff))  # type: ignore[call-overload,arg-type,operator]
 
 
+def seal_audit_log(ctx: AppContext) -> None:
+    """Link new audit entries into the chain; an idle tick only reads, so it never queues for SQLite's lock."""
+    with ctx.read() as session:
+        if not has_unsealed(session=session):
+            return
+    with ctx.uow() as session:
+        seal(session=session)
+
+
 FOUNDATION_JOBS = [
+    Job("seal_audit_log", seal_audit_log),
     Job("purge_idempotency_keys", purge_idempotency_keys, every_s=3600),
     Job("purge_delivered_outbox", purge_delivered_outbox, every_s=3600),
 ]

@@ -1,4 +1,4 @@
-"""The append-only audit log: each entry carries the hash of the one before it."""
+"""The append-only audit log: each sealed entry carries the hash of the one before it."""
 
 from __future__ import annotations
 
@@ -21,5 +21,7 @@ class AuditEntry(SQLModel, table=True):
     verb: str = Field(max_length=64, index=True)
     subject: str = Field(max_length=128, index=True)
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64, unique=True)
+    # Filled in by the sealer, in chain order, shortly after the entry commits (see audit/service.py).
+    seq: int | None = Field(default=None, unique=True)
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64, unique=True)

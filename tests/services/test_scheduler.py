@@ -41,4 +41,19 @@ def test_scheduler_stops_with_the_app(sqlite_url: str) -> None:
 def test_foundation_jobs_are_registered() -> None:
     """Housekeeping jobs are part of every deployment's schedule."""
     names = {job.name for job in all_jobs()}
-    assert {"purge_idempotency_keys", "purge_delivered_outbox"} <= names
+    assert {"seal_audit_log", "purge_idempotency_keys", "purge_delivered_outbox"} <= names
+
+
+def test_audit_entries_are_sealed_within_a_tick(harness) -> None:
+    """What the API audits is linked into the chain by the running scheduler within a second or two."""
+    from services.audit.service import verify
+
+    harness.register()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with harness.ctx.read() as session:
+            report = verify(session=session)
+        if report.checked and not report.unsealed:
+            break
+        time.sleep(0.1)
+    assert report.ok and report.checked >= 1 and report.unsealed == 0

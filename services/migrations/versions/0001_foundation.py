@@ -61,10 +61,12 @@ def upgrade() -> None:
     sa.Column('verb', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
     sa.Column('details', sa.JSON(), nullable=False),
-    sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=True),
+    sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('hash')
+    sa.UniqueConstraint('hash'),
+    sa.UniqueConstraint('seq')
     )
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_created_at'), ['created_at'], unique=False)

@@ -1,4 +1,5 @@
-"""The audit chain: appends link by hash, and verification names the first tampered entry."""
+"""The audit chain: entries append without a lock, the sealer links them, and verification names the first
+tampered entry."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import threading
 from sqlalchemy import text
 
 from services.audit.models import AuditEntry
-from services.audit.service import Actor, record, verify
+from services.audit.service import Actor, record, seal, verify
 from services.clock import SystemClock
 from services.db import make_engine, session_scope
 
@@ -21,55 +22,83 @@ def _append(engine, n: int) -> None:
                now=SystemClock().now(), details={"n": n, "unicode": "✓"})
 
 
+def _seal(engine) -> int:
+    with session_scope(engine) as session:
+        return seal(session=session)
+
+
+def _verify(engine):
+    with session_scope(engine) as session:
+        return verify(session=session)
+
+
 def test_chain_verifies_and_detects_tampering(db_url: str) -> None:
-    """Editing one entry's details breaks verification exactly at that entry."""
+    """Editing one sealed entry's details breaks verification exactly at that entry."""
     engine = make_engine(db_url)
     for n in range(5):
         _append(engine, n)
-    with session_scope(engine) as session:
-        assert verify(session=session).ok
-        target = session.get(AuditEntry, 3)
-        assert target is not None
+    assert _verify(engine).unsealed == 5
+    assert _seal(engine) == 5
+    report = _verify(engine)
+    assert report.ok and report.checked == 5 and report.unsealed == 0
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET details = :d WHERE id = 3"), {"d": '{"n": 99}'})
-    with session_scope(engine) as session:
-        report = verify(session=session)
+    report = _verify(engine)
     assert not report.ok and report.broken_id == 3 and report.checked == 2
 
 
 def test_deleting_an_entry_breaks_the_link(sqlite_url: str) -> None:
-    """Removing an entry is caught at the next one."""
+    """Removing a sealed entry is caught at the next one."""
     engine = make_engine(sqlite_url)
     for n in range(4):
         _append(engine, n)
+    _seal(engine)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log WHERE id = 2"))
-    with session_scope(engine) as session:
-        report = verify(session=session)
+    report = _verify(engine)
     assert not report.ok and report.broken_id == 3
 
 
-def test_concurrent_appends_keep_one_line(db_url: str) -> None:
-    """Writers racing on several threads still produce a single unbroken chain."""
+def test_sealing_continues_the_chain(sqlite_url: str) -> None:
+    """Entries sealed in later rounds link to the last sealed one, so the chain stays one line."""
+    engine = make_engine(sqlite_url)
+    for round_ in range(3):
+        for n in range(3):
+            _append(engine, round_ * 10 + n)
+        _seal(engine)
+    with session_scope(engine) as session:
+        seqs = [e.seq for e in session.query(AuditEntry).order_by(AuditEntry.id)]
+    assert seqs == list(range(1, 10)) and _verify(engine).ok
+
+
+def test_concurrent_appends_and_sealers_keep_one_line(db_url: str) -> None:
+    """Writers and sealers racing on several threads still produce a single unbroken chain."""
     engine = make_engine(db_url)
-    threads = [threading.Thread(target=lambda i=i: [_append(engine, i * 10 + k) for k in range(5)]) for i in range(6)]
+
+    def write(i: int) -> None:
+        for k in range(5):
+            _append(engine, i * 10 + k)
+            _seal(engine)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    with session_scope(engine) as session:
-        report = verify(session=session)
-    assert report.ok and report.checked == 30
+    _seal(engine)
+    report = _verify(engine)
+    assert report.ok and report.checked == 30 and report.unsealed == 0
 
 
-def test_cli_verify_exit_codes(sqlite_url: str) -> None:
-    """`countersign audit verify` exits 0 on an intact chain and non-zero, naming the entry, when broken."""
+def test_cli_verify_seals_then_exits_by_result(sqlite_url: str) -> None:
+    """`countersign audit verify` seals what is pending, exits 0 on an intact chain and 1, naming the entry,
+    when broken."""
     engine = make_engine(sqlite_url)
     for n in range(3):
         _append(engine, n)
     env = {**os.environ, "DATABASE_URL": sqlite_url}
     ok = subprocess.run([sys.executable, "-m", "services", "audit", "verify"], env=env, capture_output=True, text=True)
-    assert ok.returncode == 0 and "intact" in ok.stdout
+    assert ok.returncode == 0 and "3 entries checked" in ok.stdout
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET verb = 'forged' WHERE id = 2"))
     broken = subprocess.run([sys.executable, "-m", "services", "audit", "verify"], env=env, capture_output=True,
