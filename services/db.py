@@ -8,6 +8,7 @@ replicas share one database: due work is claimed with FOR UPDATE SKIP LOCKED.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -72,10 +73,41 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # SQLite's own wait for the writer lock is a sleep-and-retry loop (sleeps of up to 100 ms, no queue), which
+    # gives long, unfair tails when this process's threads compete. They queue on a Python lock first and meet
+    # SQLite's lock only against other processes (the CLI, a second server).
+    writer = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Readers take no lock up front (WAL lets them run beside the writer); writers queue for the lock.
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not writer.acquire(timeout=30):
+            raise TimeoutError("waited 30 s for the database writer lock")
+        conn.info["countersign_writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn)
+            raise
+
+    def _release(conn: Any) -> None:
+        # Fired just before the COMMIT/ROLLBACK runs: the next writer may then wait briefly on SQLite's own
+        # lock, which still guards correctness; ours only orders the queue.
+        if conn.info.pop("countersign_writer", False):
+            writer.release()
+
+    def _release_record(_dbapi_conn: Any, record: Any, *_: Any) -> None:
+        # A connection reset or invalidated by the pool without a Connection-level rollback must not keep it.
+        if record is not None and record.info.pop("countersign_writer", False):
+            writer.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
+    event.listen(engine.pool, "reset", _release_record)
+    event.listen(engine.pool, "invalidate", _release_record)
 
 
 READ_ONLY = "countersign_read_only"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
@@ -44,6 +45,13 @@ def _domain_routers() -> list[Any]:
     return routers
 
 
+def default_notifier() -> Notifier:
+    """Chat goes through Slack (written to the outbox); the CLI uses this too, so bot/ is wired only here."""
+    from bot.notifier import SlackNotifier
+
+    return SlackNotifier()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -61,10 +69,7 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     if migrate:
         migrations.upgrade(engine)
-    if notifier is None:
-        from bot.notifier import SlackNotifier
-
-        notifier = SlackNotifier()
+    notifier = notifier if notifier is not None else default_notifier()
     ctx = AppContext(settings=settings, engine=engine, clock=clock or SystemClock(), notifier=notifier)
     metrics = Metrics()
     metrics.add_gauges("countersign_outbox_depth", "Outbox rows waiting for delivery", lambda: _outbox_depth(engine),
@@ -85,6 +90,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
+        # asyncio.to_thread runs Slack decisions and the outbox's database work; the stock pool (cores + 4
+        # threads) made a click's decision queue behind the sender's on a two-core machine.
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="countersign"))
         ctx.outbox_wakeup.loop = ctx.decision_wakeup.loop = loop
         own_http = http_client is None
         http = http_client or httpx.AsyncClient(follow_redirects=False)

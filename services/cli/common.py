@@ -24,14 +24,14 @@ def cli() -> None:
 
 
 def make_context(*, migrate: bool = True) -> AppContext:
-    from bot.notifier import SlackNotifier
     from services import migrations
+    from services.main import default_notifier
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
     if migrate:
         migrations.upgrade(engine)
-    return AppContext(settings=settings, engine=engine, clock=SystemClock(), notifier=SlackNotifier())
+    return AppContext(settings=settings, engine=engine, clock=SystemClock(), notifier=default_notifier())
 
 
 def emit(data: Any) -> None:
