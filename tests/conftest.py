@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from services import migrations
+from services.clock import FakeClock
 from services.db import make_engine, normalize_url
 from tests.fakes.receiver import FakeAgentReceiver
 from tests.fakes.slack import FakeSlack
@@ -80,38 +82,51 @@ def _pg_drop(name: str) -> None:
     admin.dispose()
 
 
+def _fresh_sqlite(tmp_path: Path, template: Path) -> str:
+    path = tmp_path / "countersign.db"
+    shutil.copy(template, path)
+    return f"sqlite:///{path}"
+
+
+@contextmanager
+def _fresh_pg(template: str | None) -> Iterator[str]:
+    if template is None:
+        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+    name, url = _pg_copy(template)
+    try:
+        yield url
+    finally:
+        _pg_drop(name)
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path,
            pg_template: str | None) -> Iterator[str]:
     """A fresh, migrated database: every test using it runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
-        path = tmp_path / "countersign.db"
-        shutil.copy(sqlite_template, path)
-        yield f"sqlite:///{path}"
+        yield _fresh_sqlite(tmp_path, sqlite_template)
         return
-    if pg_template is None:
-        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
-    name, url = _pg_copy(pg_template)
-    yield url
-    _pg_drop(name)
+    with _fresh_pg(pg_template) as url:
+        yield url
 
 
 @pytest.fixture
 def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
     """A fresh SQLite database, for tests that need not run twice."""
-    path = tmp_path / "countersign.db"
-    shutil.copy(sqlite_template, path)
-    return f"sqlite:///{path}"
+    return _fresh_sqlite(tmp_path, sqlite_template)
 
 
 @pytest.fixture
 def pg_url(pg_template: str | None) -> Iterator[str]:
     """A fresh PostgreSQL database, for tests only PostgreSQL can run (several replicas)."""
-    if pg_template is None:
-        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
-    name, url = _pg_copy(pg_template)
-    yield url
-    _pg_drop(name)
+    with _fresh_pg(pg_template) as url:
+        yield url
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock that moves only when the test says so."""
+    return FakeClock()
 
 
 @pytest.fixture

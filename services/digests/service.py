@@ -82,7 +82,7 @@ class Digest:
     def period_label(self) -> str:
         if self.period.kind == "day":
             return self.period.start.isoformat()
-        return f"{self.period.start.isoformat()} to {(self.period.end - timedelta(days=1)).isoformat()}"
+        return f"{self.period.start.isoformat()} to {self.period.last_day.isoformat()}"
 
 
 def report_period(kind: str, fire_at: datetime, tz: ZoneInfo) -> Period:

@@ -14,6 +14,11 @@ class Period:
     end: date  # first local day of the next period, exclusive
 
     @property
+    def last_day(self) -> date:
+        """The last day inside the period (its start for an empty or inverted one, which is never built)."""
+        return self.end - timedelta(days=1) if self.end > self.start else self.start
+
+    @property
     def days(self) -> int:
         return (self.end - self.start).days
 

@@ -18,11 +18,6 @@ CHAIN = [{"notify": "owner"}, {"wait_s": 60}, {"notify": "backups"}, {"wait_s": 
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def h(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
     """The app on SQLite; time moves only when the test advances the clock and calls run_jobs()."""
     with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:

@@ -11,7 +11,7 @@ from services.incidents.service import has_open_critical
 from services.clock import FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
-from tests.services.incidents.helpers import CHAIN, any_h, card_for, cards_in, clock, h, incident, report, thread_of, tick, wait_status  # noqa: F401  (fixtures)
+from tests.services.incidents.helpers import CHAIN, any_h, card_for, cards_in, h, incident, report, thread_of, tick, wait_status  # noqa: F401  (fixtures)
 
 
 def test_reported_incident_dms_the_owner_with_a_card(h: Harness, slack: FakeSlack) -> None:

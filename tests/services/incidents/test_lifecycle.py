@@ -6,7 +6,7 @@ from bot import ids
 from services.clock import FakeClock
 from tests.fakes.slack import FakeSlack
 from tests.harness import ALICE, BACKUP, OWNER, Harness
-from tests.services.incidents.helpers import (CHAIN, card_for, cards_in, clock, h, incident,  # noqa: F401
+from tests.services.incidents.helpers import (CHAIN, card_for, cards_in, h, incident,  # noqa: F401
                                               report, tick, wait_status)
 
 

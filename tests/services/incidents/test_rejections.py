@@ -13,7 +13,7 @@ from services.incidents.subscribers import count_rejections
 from tests.fakes.slack import FakeSlack
 from tests.harness import ALICE, OWNER, Harness
 from tests.services.drafts.helpers import card, new_draft
-from tests.services.incidents.helpers import card_for, clock, h  # noqa: F401
+from tests.services.incidents.helpers import card_for, h  # noqa: F401
 
 
 def decide(h: Harness, *statuses: str, action: str = "quote_freight_lane") -> None:

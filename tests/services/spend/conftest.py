@@ -13,11 +13,6 @@ from tests.harness import Harness
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def timed(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
     with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as h:
         yield h
