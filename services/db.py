@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, select
@@ -148,10 +148,5 @@ def claim_due(session: Session, statement: Any, *, limit: int = 100) -> list[Any
 def advisory_lock(session: Session, key: int) -> None:
     """Serialise one kind of write across replicas (PostgreSQL); SQLite's writer lock already does."""
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(select(_pg_xact_lock(key)))  # type: ignore[call-overload]
+        session.exec(select(func.pg_advisory_xact_lock(key)))  # type: ignore[call-overload]
 
-
-def _pg_xact_lock(key: int) -> Any:
-    from sqlalchemy import func
-
-    return func.pg_advisory_xact_lock(key)

@@ -8,17 +8,17 @@ registered by each domain's `subscribers.py`, loaded once by `load_subscribers()
 
 from __future__ import annotations
 
-import importlib
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
 from sqlmodel import Session
 
+from services.domains import domain_modules
+
 Subscriber = Callable[..., None]
 _subscribers: dict[str, list[Subscriber]] = defaultdict(list)
 _loaded = False
-DOMAINS = ("agents", "drafts", "incidents", "runs", "spend", "digests", "autonomy")
 
 
 def subscribe(event: str) -> Callable[[Subscriber], Subscriber]:
@@ -42,9 +42,4 @@ def load_subscribers() -> None:
     if _loaded:
         return
     _loaded = True
-    for name in DOMAINS:
-        try:
-            importlib.import_module(f"services.{name}.subscribers")
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"services.{name}", f"services.{name}.subscribers"):
-                raise
+    domain_modules("subscribers")

@@ -17,11 +17,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, func, select, text
 
 from services import migrations
-from services.agents.api import router as agents_router
 from services.clock import Clock, SystemClock
 from services.config import Settings, get_settings
 from services.context import AppContext
 from services.db import make_engine
+from services.domains import domain_modules
 from services.http import limits, problems
 from services.http.metrics import Metrics, MetricsMiddleware
 from services.notify import Notifier
@@ -30,19 +30,6 @@ from services.outbox.sender import OutboxSender
 from services.scheduler import Job, start_scheduler
 
 log = logging.getLogger("countersign")
-
-
-def _domain_routers() -> list[Any]:
-    import importlib
-
-    routers = []
-    for name in ("drafts", "incidents", "runs", "spend", "digests", "autonomy"):
-        try:
-            routers.append(importlib.import_module(f"services.{name}.api").router)
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"services.{name}", f"services.{name}.api"):
-                raise
-    return routers
 
 
 def default_notifier() -> Notifier:
@@ -142,9 +129,8 @@ def create_app(
     problems.install(app)
     app.add_middleware(limits.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    app.include_router(agents_router)
-    for router in _domain_routers():
-        app.include_router(router)
+    for module in domain_modules("api"):
+        app.include_router(module.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -16,6 +16,7 @@ from sqlalchemy import delete
 
 from services.audit.service import has_unsealed, seal
 from services.context import AppContext
+from services.domains import domain_modules
 from services.http.idempotency import purge_expired
 from services.outbox.models import OutboxMessage
 
@@ -59,22 +60,9 @@ FOUNDATION_JOBS = [
 
 def all_jobs() -> list[Job]:
     jobs = list(FOUNDATION_JOBS)
-    for module in _domain_job_modules():
+    for module in domain_modules("jobs"):
         jobs.extend(getattr(module, "JOBS", []))
     return jobs
-
-
-def _domain_job_modules() -> list[object]:
-    import importlib
-
-    modules = []
-    for name in ("drafts", "incidents", "runs", "spend", "digests", "autonomy"):
-        try:
-            modules.append(importlib.import_module(f"services.{name}.jobs"))
-        except ModuleNotFoundError as exc:
-            if exc.name not in (f"services.{name}", f"services.{name}.jobs"):
-                raise
-    return modules
 
 
 def _guarded(job: Job, ctx: AppContext) -> Callable[[], None]:

@@ -11,7 +11,6 @@ import json
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,7 +55,6 @@ class OutboxSender:
     channel_interval_s: float = 1.0
     lease_s: float = 120.0
     batch: int = 100
-    on_delivered: Callable[[OutboxMessage], None] | None = None
     _next_post_at: dict[str, float] = field(default_factory=dict)
 
     async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event, idle_s: float = 0.5) -> None:
@@ -114,7 +112,7 @@ class OutboxSender:
     async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
         for index, row in enumerate(rows):
             outcome = await self._deliver(row)
-            await asyncio.to_thread(self._settle, row, outcome)
+            await asyncio.to_thread(self._settle, outcome)
             if outcome.retry_after is not None:
                 # Slack asked this channel to slow down: hand the rest back untouched.
                 await asyncio.to_thread(self._release, [r.id for r in rows[index + 1 :]])
@@ -203,7 +201,7 @@ class OutboxSender:
             for row in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))):
                 row.claimed_until = None
 
-    def _settle(self, claimed: OutboxMessage, outcome: Outcome) -> None:
+    def _settle(self, outcome: Outcome) -> None:
         now = self.clock.now()
         with session_scope(self.engine) as session:
             row = session.get(OutboxMessage, outcome.row_id)
@@ -220,8 +218,6 @@ class OutboxSender:
             else:
                 row.last_error = outcome.error
                 row.next_attempt_at = now + timedelta(seconds=_backoff(row.attempts, outcome.retry_after))
-        if outcome.ok and self.on_delivered is not None:
-            self.on_delivered(claimed)
 
     @staticmethod
     def _remember_post(session: Any, row: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
