@@ -128,8 +128,8 @@ def time_digests(url: str) -> dict[str, float]:
 
 
 def time_ingest(url: str, n: int) -> dict[str, Any]:
-    from bench.live import countersign_server, register_agent
-    from bench.load import Request, run_load
+    from testkit.live import countersign_server, register_agent
+    from testkit.load import Request, run_load
 
     out: dict[str, Any] = {}
     with countersign_server(url, name="digest-bench") as server:
@@ -159,7 +159,7 @@ def run(url: str, *, events: int = 1_000_000, ingest: int = 1000) -> dict[str, A
 
 
 def main() -> None:
-    from bench.live import pg_database, sqlite_database
+    from testkit.live import pg_database, sqlite_database
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", default=os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL"))

@@ -80,7 +80,7 @@ def run(url: str) -> dict[str, Any]:
 
 
 def _postgres(base_url: str) -> dict[str, Any]:
-    from bench.live import pg_database
+    from testkit.live import pg_database
 
     with pg_database(base_url) as url:
         return run(url)

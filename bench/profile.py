@@ -16,11 +16,11 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from bench.live import countersign_server, pg_database, register_agent, sqlite_database
-from bench.load import Request, run_load
+from testkit.live import countersign_server, pg_database, register_agent, sqlite_database
+from testkit.load import Request, run_load
 from bench.run import _bodies
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 
 
 def py_spy() -> str:

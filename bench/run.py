@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 
 from bench import machine
-from bench.live import bare_server, countersign_server, pg_database, register_agent, sqlite_database
-from bench.load import LoadResult, Request, drive, run_load
-from bench.slack import click_request, pick_button
+from testkit.live import bare_server, countersign_server, pg_database, register_agent, sqlite_database
+from testkit.load import LoadResult, Request, drive, run_load
+from testkit.clicks import click_request, pick_button
 from services import migrations
 from services.db import make_engine
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 
 REVIEW_CHANNEL = "C056REVIEW"
 CONCURRENCY = (1, 16)

@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from services import migrations
 from services.clock import FakeClock
 from services.db import make_engine, normalize_url
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")

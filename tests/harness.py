@@ -16,9 +16,9 @@ from services.context import AppContext
 from services.main import create_app
 from services.outbox.models import OutboxMessage
 from services.scheduler import Job, run_all_once
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.signing import FORM, block_actions_body, signed_headers, slash_command_body
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.signing import FORM, block_actions_body, signed_headers, slash_command_body
+from testkit.fakes.slack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 ADMIN_TOKEN = "test-admin-token"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import ids
 from bot.listeners.commands.incidents import parse_user
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, CAROL, OWNER, Harness
 from tests.services.incidents.helpers import CHAIN, card_for, h, incident, report  # noqa: F401
 

@@ -6,7 +6,7 @@ import time
 
 from slack_sdk.signature import SignatureVerifier
 
-from tests.fakes.signing import slash_command_body
+from testkit.fakes.signing import slash_command_body
 from tests.harness import Harness
 
 DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"

@@ -8,8 +8,8 @@ import pytest
 
 from bot import ids
 from services.clock import FakeClock
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, OWNER, Harness
 from tests.services.spend.conftest import spend
 

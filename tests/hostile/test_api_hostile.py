@@ -13,8 +13,8 @@ from sqlmodel import select
 from services.agents import service as agents
 from services.outbox.models import OutboxMessage
 from services.outbox.service import enqueue_callback
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 DRAFT = {"action": "send_reply", "title": "Reply to ticket 42", "body": "Hello"}
@@ -201,7 +201,7 @@ def test_header_injection_on_the_wire(tmp_path: Any) -> None:
 
     import httpx
 
-    from bench.live import countersign_server
+    from testkit.live import countersign_server
 
     with countersign_server(f"sqlite:///{tmp_path / 'raw.db'}") as server:
         for label, raw in RAW_REQUESTS.items():

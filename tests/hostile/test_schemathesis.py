@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from bench.live import ADMIN_TOKEN, ServerProcess, countersign_server, register_agent
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.live import ADMIN_TOKEN, ServerProcess, countersign_server, register_agent
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 
 MAX_EXAMPLES = 20
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot import ids
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import ADMIN_TOKEN, ALICE, REVIEW_CHANNEL, SIGNING_SECRET, Harness
 
 BOT_TOKEN = "xoxb-test"

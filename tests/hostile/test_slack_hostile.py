@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from bench.slack import click_request
+from testkit.clicks import click_request
 from bot import ids
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, REVIEW_CHANNEL, SIGNING_SECRET, Harness, find_element
 
 DRAFT = {"action": "send_reply", "title": "Reply to ticket 42", "body": "Hello, your refund is on its way."}

@@ -13,11 +13,11 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from bench.slack import buttons
+from testkit.clicks import buttons
 from services.db import make_engine
 from services.outbox.models import OutboxMessage
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.soak.traffic import REVIEW_CHANNEL, Ledger
 
 

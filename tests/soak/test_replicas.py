@@ -13,10 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from bench.live import ADMIN_TOKEN, ServerProcess, countersign_server, pg_database, register_agent
+from testkit.live import ADMIN_TOKEN, ServerProcess, countersign_server, pg_database, register_agent
 from services.db import make_engine
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.soak import checks
 from tests.soak.traffic import ALICE, QUICK_CHAIN, REVIEW_CHANNEL, Traffic, warm_up_bolt
 

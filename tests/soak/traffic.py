@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from bench.live import SIGNING_SECRET
-from bench.slack import click_request, pick_button
-from tests.fakes.signing import signed_headers, slash_command_body
-from tests.fakes.slack import FakeSlack
+from testkit.live import SIGNING_SECRET
+from testkit.clicks import click_request, pick_button
+from testkit.fakes.signing import signed_headers, slash_command_body
+from testkit.fakes.slack import FakeSlack
 
 REVIEW_CHANNEL = "C056REVIEW"
 ALICE = "U078ALICE"

@@ -3,7 +3,7 @@ and the owner is told why."""
 
 from __future__ import annotations
 
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
 from tests.harness import OWNER, REVIEW_CHANNEL, Harness
 from tests.services.autonomy.helpers import decide, wait_text
 from tests.services.drafts.helpers import new_draft

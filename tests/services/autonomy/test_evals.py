@@ -18,8 +18,8 @@ from services.cli.common import cli
 from services.clock import FakeClock
 from services.config import get_settings
 from services.drafts import flows as drafts
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, BOB, Harness
 from tests.services.drafts.helpers import new_draft
 

@@ -12,7 +12,7 @@ from services.agents.models import Agent
 from services.autonomy.stats import worse_than
 from services.drafts.models import Draft
 from services.incidents.models import Incident
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from services.clock import FakeClock
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 from tests.services.digests.seed import NOW
 

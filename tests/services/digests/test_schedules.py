@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from services.clock import FakeClock
 from services.digests.models import DigestRun
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 CHANNEL = "C0DIGEST"

@@ -13,7 +13,7 @@ from sqlmodel import select
 from services.clock import FakeClock
 from services.digests.models import DigestRun
 from services.spend.models import SpendRollup
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 from tests.services.digests.seed import seed
 

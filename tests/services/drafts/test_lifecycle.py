@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot import ids
 from services.clock import FakeClock
 from services.drafts.jobs import JOBS
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, OWNER, REVIEW_CHANNEL, Harness
 from tests.services.drafts.helpers import card, get, has_buttons, new_draft, wait_card
 

@@ -6,8 +6,8 @@ import threading
 import time
 
 from services.drafts import flows
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, Harness
 from tests.services.drafts.helpers import get, new_draft
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from services.clock import FakeClock
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 CHAIN = [{"notify": "owner"}, {"wait_s": 60}, {"notify": "backups"}, {"wait_s": 60}, {"notify": "channel"}]

@@ -9,7 +9,7 @@ from services import events
 from services.agents.service import require_agent
 from services.incidents.service import has_open_critical
 from services.clock import FakeClock
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
 from tests.services.incidents.helpers import CHAIN, any_h, card_for, cards_in, h, incident, report, thread_of, tick, wait_status  # noqa: F401  (fixtures)
 

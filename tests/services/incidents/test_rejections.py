@@ -10,7 +10,7 @@ from bot import ids
 from services.agents.service import require_agent
 from services.incidents.service import open_incidents_for
 from services.incidents.subscribers import count_rejections
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, OWNER, Harness
 from tests.services.drafts.helpers import card, new_draft
 from tests.services.incidents.helpers import card_for, h  # noqa: F401

@@ -11,8 +11,8 @@ from services.clock import FakeClock
 from services.errors import AlreadyDecided
 from services.incidents import flows
 from services.incidents.models import IncidentEvent
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
 from tests.services.incidents.helpers import CHAIN, cards_in, incident, report
 

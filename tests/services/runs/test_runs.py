@@ -7,8 +7,8 @@ from typing import Any
 
 from bot import ids
 from services.clock import FakeClock
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import CAROL, OWNER, Harness
 from tests.services.incidents.helpers import any_h, card_for, h, incident, thread_of, tick  # noqa: F401
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from services.clock import FakeClock
-from tests.fakes.receiver import FakeAgentReceiver
-from tests.fakes.slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 

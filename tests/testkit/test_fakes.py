@@ -18,9 +18,9 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from .receiver import FakeAgentReceiver, countersign_signature_header, verify_signature
-from .signing import block_actions_body, signed_headers, slack_signature, slash_command_body
-from .slack import FakeSlack
+from testkit.fakes.receiver import FakeAgentReceiver, countersign_signature_header, verify_signature
+from testkit.fakes.signing import block_actions_body, signed_headers, slack_signature, slash_command_body
+from testkit.fakes.slack import FakeSlack
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
