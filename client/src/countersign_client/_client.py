@@ -1,0 +1,246 @@
+"""`Countersign` and `AsyncCountersign`: one definition of the API (`_Api`), two drivers of its flows."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import httpx
+
+from countersign_client._core import Config, Flow, Send, Sleep, call, drop_none
+from countersign_client._resources import (
+    Agents,
+    Budget,
+    Drafts,
+    Evals,
+    Incidents,
+    Runs,
+    Usage,
+    checkpoint_flow,
+    wait_flow,
+)
+from countersign_client.approval import Checkpoint, Outcome
+from countersign_client.runs import AsyncRunScope, RunScope
+from countersign_client.types import Agent, BudgetCheck, Draft, Incident, UsageResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Api:
+    """Everything both clients offer; each method returns `self._run(flow)`."""
+
+    _cfg: Config
+    _run_scope: type[RunScope] | type[AsyncRunScope]
+
+    def __init__(self, cfg: Config) -> None:
+        self._cfg = cfg
+        self.drafts = Drafts(self)
+        self.incidents = Incidents(self)
+        self.usage = Usage(self)
+        self.budget = Budget(self)
+        self.runs = Runs(self)
+        self.evals = Evals(self)
+        self.agents = Agents(self)
+
+    def _run(self, flow: Flow[Any]) -> Any:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        return self._cfg.base_url
+
+    def request_approval(self, *, action: str, title: str, body: Any, context: dict[str, Any] | None = None,
+                         timeout: float | None = None, idempotency_key: str | None = None, **fields: Any) -> Draft:
+        """Ask for approval and wait (long-polling in ≤ 60 s slices) until decided or `timeout` seconds pass.
+        The draft comes back in any case: check `.approved`, `.status`, `.final_body`, `.reason`. Extra fields
+        (expires_in_s, cost_usd, model, confidence, metadata, requested_by, prompt_version) go to the draft."""
+        payload = drop_none(action=action, title=title, body=body, context=context, **fields)
+        return self._run(_create_and_wait(self._cfg, payload, timeout, idempotency_key))
+
+    def require_approval(self, action: str | None = None, title: str | None = None, *,
+                         timeout: float | None = None, **fields: Any) -> Callable[[F], F]:
+        """Decorator: each call becomes a draft (body = the arguments as JSON, title = `title` formatted with the
+        arguments) and runs only once approved, with the arguments as the reviewer edited them. Raises Rejected
+        (also for an edit that does not fit the signature), Expired, or ApprovalTimeout (the draft is withdrawn)."""
+
+        def decorate(fn: F) -> F:
+            checkpoint = Checkpoint(fn, action, title)
+            return self._wrap(fn, checkpoint, timeout, fields)
+
+        return decorate
+
+    def _wrap(self, fn: Any, checkpoint: Checkpoint, timeout: float | None, fields: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _checkpoint(self, checkpoint: Checkpoint, args: tuple[Any, ...], kwargs: dict[str, Any],
+                    timeout: float | None, fields: dict[str, Any]) -> tuple[Flow[Outcome], inspect.BoundArguments]:
+        bound = checkpoint.arguments(args, kwargs)
+        payload = {**drop_none(**fields), **checkpoint.draft_fields(bound)}
+        return checkpoint_flow(self._cfg, payload, timeout, None), bound
+
+    def record_usage(self, usage: Any = None, *, model: str | None = None, draft_id: str | None = None,
+                     **fields: Any) -> UsageResult:
+        """Record spend from an OpenAI Chat Completions / Responses response or its `usage` (cached and reasoning
+        tokens included), or from explicit fields (input_tokens, output_tokens, cost_usd, request_id, ...)."""
+        return self.usage.create(usage, model=model, draft_id=draft_id, **fields)
+
+    def report_incident(self, *, kind: str, severity: str, summary: str, **fields: Any) -> Incident:
+        """Report unexpected behaviour; the same `dedup_key` while open raises the open incident's occurrences."""
+        return self.incidents.create(kind=kind, severity=severity, summary=summary, **fields)
+
+    def check_budget(self, estimated_cost_usd: float) -> BudgetCheck:
+        return self.budget.check(estimated_cost_usd)
+
+    def me(self) -> Agent:
+        return self.agents.me()
+
+    def run(self, name: str | None = None, *, heartbeat_every_s: int = 60, grace_s: int = 30,
+            **fields: Any) -> Any:
+        """A run that beats in the background while the block runs and finishes "succeeded", or "failed" if the
+        block raises. Extra fields: run_id, max_duration_s, metadata, step, halt_policy."""
+        return self._run_scope(self, {"name": name, "heartbeat_every_s": heartbeat_every_s, "grace_s": grace_s,
+                                      **fields})
+
+
+def _create_and_wait(cfg: Config, payload: dict[str, Any], timeout: float | None,
+                     idempotency_key: str | None) -> Flow[Draft]:
+    draft = yield from call(cfg, "POST", "/v1/drafts", Draft.from_dict, json_body=payload,
+                            idempotency_key=idempotency_key)
+    if draft.pending:
+        draft = yield from wait_flow(cfg, draft.id, timeout)
+    return draft
+
+
+def _client_args(cfg: Config, transport: Any, http_client: Any) -> dict[str, Any]:
+    return {"transport": transport, "timeout": cfg.timeout} if http_client is None else {}
+
+
+class Countersign(_Api):
+    """The blocking client. `Countersign()` reads COUNTERSIGN_URL and COUNTERSIGN_API_KEY; pass `transport=`
+    (e.g. httpx.MockTransport) or a ready `http_client=` to change how requests travel."""
+
+    _run_scope = RunScope
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: float = 30.0,
+                 max_retries: int = 3, backoff_s: float = 0.5, headers: dict[str, str] | None = None,
+                 transport: httpx.BaseTransport | None = None, http_client: httpx.Client | None = None) -> None:
+        super().__init__(Config.resolve(api_key=api_key, base_url=base_url, timeout=timeout,
+                                        max_retries=max_retries, backoff_s=backoff_s, headers=headers))
+        self._http = http_client or httpx.Client(**_client_args(self._cfg, transport, http_client))
+        self._owns_http = http_client is None
+
+    def _run(self, flow: Flow[Any]) -> Any:
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                op = flow.throw(error) if error is not None else flow.send(result)
+            except StopIteration as done:
+                return done.value
+            result, error = None, None
+            if isinstance(op, Sleep):
+                time.sleep(op.seconds)
+                continue
+            try:
+                result = self._http.request(**_request_kwargs(self._cfg, op))
+            except httpx.TransportError as exc:
+                error = exc
+
+    def _wrap(self, fn: Any, checkpoint: Checkpoint, timeout: float | None, fields: dict[str, Any]) -> Any:
+        if inspect.iscoroutinefunction(fn):
+            @functools.wraps(fn)
+            async def wrapped_async(*args: Any, **kwargs: Any) -> Any:
+                flow, bound = self._checkpoint(checkpoint, args, kwargs, timeout, fields)
+                outcome = await asyncio.to_thread(self._run, flow)  # blocking client: wait off the event loop
+                call_args, call_kwargs = checkpoint.call_for(outcome, bound)
+                return await fn(*call_args, **call_kwargs)
+
+            return wrapped_async
+
+        @functools.wraps(fn)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            flow, bound = self._checkpoint(checkpoint, args, kwargs, timeout, fields)
+            call_args, call_kwargs = checkpoint.call_for(self._run(flow), bound)
+            return fn(*call_args, **call_kwargs)
+
+        return wrapped
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Countersign:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncCountersign(_Api):
+    """The asyncio client: the same methods as `Countersign`, awaited."""
+
+    _run_scope = AsyncRunScope
+
+    def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: float = 30.0,
+                 max_retries: int = 3, backoff_s: float = 0.5, headers: dict[str, str] | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None,
+                 http_client: httpx.AsyncClient | None = None) -> None:
+        super().__init__(Config.resolve(api_key=api_key, base_url=base_url, timeout=timeout,
+                                        max_retries=max_retries, backoff_s=backoff_s, headers=headers))
+        self._http = http_client or httpx.AsyncClient(**_client_args(self._cfg, transport, http_client))
+        self._owns_http = http_client is None
+
+    async def _run(self, flow: Flow[Any]) -> Any:  # type: ignore[override]
+        result: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                op = flow.throw(error) if error is not None else flow.send(result)
+            except StopIteration as done:
+                return done.value
+            result, error = None, None
+            if isinstance(op, Sleep):
+                await asyncio.sleep(op.seconds)
+                continue
+            try:
+                result = await self._http.request(**_request_kwargs(self._cfg, op))
+            except httpx.TransportError as exc:
+                error = exc
+
+    def _wrap(self, fn: Any, checkpoint: Checkpoint, timeout: float | None, fields: dict[str, Any]) -> Any:
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError(f"AsyncCountersign.require_approval needs an async function; {fn.__name__} is not "
+                            "(use Countersign for blocking functions)")
+
+        @functools.wraps(fn)
+        async def wrapped(*args: Any, **kwargs: Any) -> Any:
+            flow, bound = self._checkpoint(checkpoint, args, kwargs, timeout, fields)
+            call_args, call_kwargs = checkpoint.call_for(await self._run(flow), bound)
+            return await fn(*call_args, **call_kwargs)
+
+        return wrapped
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncCountersign:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def _request_kwargs(cfg: Config, op: Send) -> dict[str, Any]:
+    # Absolute URL and auth on every request, so an http_client handed in needs no configuration of its own.
+    kwargs: dict[str, Any] = {"method": op.method, "url": cfg.base_url + op.path, "params": op.params,
+                              "headers": {**cfg.default_headers(), **op.headers}}
+    if op.json is not None:
+        kwargs["json"] = op.json
+    if op.timeout is not None:
+        kwargs["timeout"] = httpx.Timeout(cfg.timeout, read=op.timeout)
+    return kwargs
