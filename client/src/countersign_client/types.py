@@ -159,12 +159,15 @@ class Agent:
 
 @dataclass
 class WebhookEvent:
-    """A verified callback: `type` from Countersign-Event, `id` from the delivery id, `data` the JSON body."""
+    """A verified callback. The body is an envelope `{"id", "event", "created_at", "data"}`: `type` is the event
+    (`draft.decided`, `run.halt_decision`, ...), `id` the delivery id (the same on every retry: dedupe on it),
+    `data` the object (for draft events, the draft as `GET /v1/drafts/{id}` shows it), `payload` the whole body."""
 
     type: str | None
     id: str | None
     timestamp: int | None
     data: Any
+    payload: Any = None
 
     @property
     def draft(self) -> Draft | None:

@@ -96,8 +96,10 @@ def verify_webhook(secret: str | Sequence[str], raw_body: bytes | str, headers: 
     else:
         raise InvalidSignature("no webhook-signature or Countersign-Signature header")
     try:
-        data: Any = json.loads(body) if body else None
+        payload: Any = json.loads(body) if body else None
     except ValueError:
         raise InvalidSignature("signed body is not JSON") from None
-    return WebhookEvent(type=lower.get("countersign-event"),
-                        id=lower.get("webhook-id") or lower.get("countersign-delivery"), timestamp=stamp, data=data)
+    envelope = payload if isinstance(payload, dict) and "data" in payload else {}
+    return WebhookEvent(type=envelope.get("event") or lower.get("countersign-event"),
+                        id=envelope.get("id") or lower.get("webhook-id") or lower.get("countersign-delivery"),
+                        timestamp=stamp, data=envelope.get("data", payload), payload=payload)
