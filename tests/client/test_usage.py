@@ -22,7 +22,8 @@ RESPONSES = {
     "id": "resp_abc123", "object": "response", "created_at": 1700000000, "model": "o4-mini", "output": [],
     "parallel_tool_calls": True, "tool_choice": "auto", "tools": [], "status": "completed",
     "usage": {"input_tokens": 900, "output_tokens": 500, "total_tokens": 1400,
-              "input_tokens_details": {"cached_tokens": 512, "cache_write_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 256}},
+              "input_tokens_details": {"cached_tokens": 512, "cache_write_tokens": 0},
+              "output_tokens_details": {"reasoning_tokens": 256}},
 }
 
 
