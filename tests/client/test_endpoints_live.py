@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -115,10 +114,3 @@ def test_a_process_that_stops_beating_is_halted_on_the_server(live: Live, cs: Co
     while (run := cs.runs.get(run_id)).status != "halted" and time.monotonic() < deadline:
         time.sleep(0.1)
     assert run.status == "halted" and run.halt_reason == "heartbeat", run.raw
-
-
-def test_examples_exist_for_every_adapter() -> None:
-    """One runnable example per adapter and an MCP config: what the README points at."""
-    names = {p.name for p in (Path(ROOT) / "examples").iterdir()}
-    assert {"openai_agents_approval.py", "langgraph_approval.py", "pydantic_ai_approval.py",
-            "mcp_config.json"} <= names
