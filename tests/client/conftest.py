@@ -4,6 +4,7 @@ client/src; one live Countersign server with a fake Slack for the whole session,
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,13 @@ from countersign_client import AsyncCountersign, Countersign  # noqa: E402
 from testkit.fakes.slack import FakeSlack  # noqa: E402
 from testkit.live import ServerProcess, countersign_server, register_agent, sqlite_database  # noqa: E402
 from tests.client.reviewer import Reviewer  # noqa: E402
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process (an example, the MCP server, a beating run) that imports the client the
+    same way this test process does: installed, or from client/src through sys.path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERSIGN_", "OPENAI_"))}
+    return {**env, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p), **extra}
 
 
 @dataclass

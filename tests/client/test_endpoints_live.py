@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import pytest
 from countersign_client import AgentPaused, Conflict, Countersign, NotFound, Unauthorized, ValidationError
 
 from testkit.live import ADMIN_TOKEN
-from tests.client.conftest import ROOT, Live
+from tests.client.conftest import Live, child_env
 
 
 def test_incidents_budget_me_and_evals(live: Live, cs: Countersign) -> None:
@@ -97,8 +96,7 @@ with cs.run("critical job", heartbeat_every_s=1, grace_s=1) as run:
 def test_a_process_that_stops_beating_is_halted_on_the_server(live: Live, cs: Countersign,
                                                              agent: dict[str, Any]) -> None:
     """SIGKILL the process holding a run: no finish is sent, beats stop, and the server halts the run."""
-    env = {**os.environ, "COUNTERSIGN_URL": live.base_url, "COUNTERSIGN_API_KEY": agent["api_key"],
-           "PYTHONPATH": os.pathsep.join([str(ROOT / "client" / "src"), *sys.path])}
+    env = child_env(COUNTERSIGN_URL=live.base_url, COUNTERSIGN_API_KEY=agent["api_key"])
     proc = subprocess.Popen([sys.executable, "-c", BEATING], env=env, stdout=subprocess.PIPE, text=True)
     try:
         run_id = (proc.stdout.readline() if proc.stdout else "").strip()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from typing import Any
 
 import pytest
 
-from tests.client.conftest import ROOT, Live
+from tests.client.conftest import ROOT, Live, child_env
 
 EXAMPLES = {
     "quickstart.py": (["A-1001", "12.5"], "refunded 12.5 EUR on A-1001"),
@@ -25,9 +24,8 @@ def test_example_runs_end_to_end(live: Live, example: str) -> None:
     """Run the example as a user would; approve its card (found by the agent's name); check what it prints."""
     args, expected = EXAMPLES[example]
     agent: dict[str, Any] = live.agent()
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # offline: the examples' stand-in models
-    env.update({"COUNTERSIGN_URL": live.base_url, "COUNTERSIGN_API_KEY": agent["api_key"],
-                "PYTHONPATH": os.pathsep.join([str(ROOT / "client" / "src"), *sys.path])})
+    # No OPENAI_API_KEY in child_env: the examples run on their offline stand-in models.
+    env = child_env(COUNTERSIGN_URL=live.base_url, COUNTERSIGN_API_KEY=agent["api_key"])
     approve = live.reviewer.decide_later(agent["name"], "approve")
     done = subprocess.run([sys.executable, str(ROOT / "examples" / example), *args], env=env, capture_output=True,
                           text=True, timeout=90)

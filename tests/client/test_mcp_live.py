@@ -4,10 +4,10 @@ request_approval -> a person approves in Slack -> get_decision sees it."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -16,7 +16,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from testkit.live import free_port
-from tests.client.conftest import ROOT, Live
+from tests.client.conftest import Live, child_env
 
 TOOLS = {"request_approval", "get_decision", "report_incident", "record_usage", "heartbeat", "start_run",
          "finish_run"}
@@ -28,11 +28,9 @@ def structured(result: Any) -> dict[str, Any]:
 
 
 def server_params(live: Live, agent: dict[str, Any]) -> StdioServerParameters:
-    src = str(ROOT / "client" / "src")
     return StdioServerParameters(
         command=sys.executable, args=["-c", "from countersign_client.mcp_server import main; main()"],
-        env={"COUNTERSIGN_URL": live.base_url, "COUNTERSIGN_API_KEY": agent["api_key"],
-             "PYTHONPATH": os.pathsep.join([src, *sys.path])})
+        env=child_env(COUNTERSIGN_URL=live.base_url, COUNTERSIGN_API_KEY=agent["api_key"]))
 
 
 def test_mcp_stdio_request_approval_then_get_decision(live: Live, agent: dict[str, Any]) -> None:
@@ -73,11 +71,12 @@ def test_mcp_stdio_request_approval_then_get_decision(live: Live, agent: dict[st
     anyio.run(main)
 
 
-def test_mcp_http_serves_the_same_tools(live: Live, agent: dict[str, Any]) -> None:
+def test_mcp_http_serves_the_same_tools(live: Live, agent: dict[str, Any], tmp_path: Path) -> None:
     """`countersign-mcp --http` serves streamable HTTP; the mcp client lists the tools and calls one."""
     params, port = server_params(live, agent), free_port()
-    proc = subprocess.Popen([params.command, *params.args, "--http", "--port", str(port)], env={**os.environ,
-                            **(params.env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = (tmp_path / "mcp.log").open("w")  # a file, not a pipe: nobody reads a pipe until it fills and stalls
+    proc = subprocess.Popen([params.command, *params.args, "--http", "--port", str(port)], env=params.env,
+                            stdout=log, stderr=subprocess.STDOUT)
 
     async def main() -> None:
         with anyio.fail_after(30):
@@ -86,7 +85,7 @@ def test_mcp_http_serves_the_same_tools(live: Live, agent: dict[str, Any]) -> No
                     await (await anyio.connect_tcp("127.0.0.1", port)).aclose()
                     break
                 except OSError:
-                    assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                    assert proc.poll() is None, (tmp_path / "mcp.log").read_text()
                     await anyio.sleep(0.05)
             async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write):
                 async with ClientSession(read, write) as session:
@@ -101,3 +100,4 @@ def test_mcp_http_serves_the_same_tools(live: Live, agent: dict[str, Any]) -> No
     finally:
         proc.terminate()
         proc.wait(10)
+        log.close()

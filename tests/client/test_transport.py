@@ -173,3 +173,23 @@ def test_configuration_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.delenv("COUNTERSIGN_API_KEY")
     with pytest.raises(ValueError, match="COUNTERSIGN_API_KEY"):
         Countersign()
+
+
+def test_draft_listing_and_usage_batch_follow_the_contract() -> None:
+    """GET /v1/drafts with its filters and cursor, POST /v1/usage/batch with one result per event, in order.
+    (Mocked: the server on this branch does not serve these two yet.)"""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/v1/drafts":
+            return httpx.Response(200, json={"data": [DRAFT], "next_cursor": "c2"})
+        events = json.loads(request.content)["events"]
+        return httpx.Response(200, json={"results": [{"id": i, "cost_usd": 0.01} for i, _ in enumerate(events)]})
+
+    cs = client(handler)
+    page = cs.drafts.list(status="pending", limit=50, cursor="c1")
+    assert [d.id for d in page.data] == ["drf_1"] and page.next_cursor == "c2"
+    assert dict(seen[0].url.params) == {"status": "pending", "limit": "50", "cursor": "c1"}
+    results = cs.usage.batch([{"model": "m", "input_tokens": 1}, {"model": "m", "input_tokens": 2}])
+    assert [r.id for r in results] == [0, 1] and "Idempotency-Key" in seen[1].headers
