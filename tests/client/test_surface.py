@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 import tomllib
 
 import countersign_client
@@ -74,7 +76,17 @@ def test_sync_and_async_clients_offer_the_same_methods_and_signatures() -> None:
         assert names <= public, (resource, names - public)
         for name in names:
             assert inspect.signature(getattr(left, name)) == inspect.signature(getattr(right, name)), name
+            if name not in ("require_approval", "run"):  # these two return a decorator and a context manager
+                assert inspect.iscoroutinefunction(getattr(right, name)), (resource, name)
+                assert not inspect.iscoroutinefunction(getattr(left, name)), (resource, name)
     assert "timeout" in inspect.signature(sync.request_approval).parameters
+
+
+def test_async_twin_is_generated_from_the_sync_source() -> None:
+    """_async_resources.py is what client/unasync.py makes of _resources.py: nobody edited one side alone."""
+    done = subprocess.run([sys.executable, str(ROOT / "client" / "unasync.py"), "--check"], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_adapters_expose_resolve_and_aresolve() -> None:

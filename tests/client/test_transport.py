@@ -193,3 +193,24 @@ def test_draft_listing_and_usage_batch_follow_the_contract() -> None:
     assert dict(seen[0].url.params) == {"status": "pending", "limit": "50", "cursor": "c1"}
     results = cs.usage.batch([{"model": "m", "input_tokens": 1}, {"model": "m", "input_tokens": 2}])
     assert [r.id for r in results] == [0, 1] and "Idempotency-Key" in seen[1].headers
+
+
+def test_an_adapter_turn_that_cannot_be_fully_submitted_withdraws_what_it_posted() -> None:
+    """Two tool calls, the second refused (422): the first draft is cancelled and the error reaches the caller."""
+    from countersign_client._adapt import decide_all
+
+    paths: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        paths.append(request.url.path)
+        if request.url.path.endswith("/cancel"):
+            return httpx.Response(200, json={**DRAFT, "status": "cancelled"})
+        if len(paths) == 2:
+            return problem(422, "validation-failed", errors=[{"field": "title", "message": "too long"}])
+        return httpx.Response(201, json=DRAFT)
+
+    cs = client(handler)
+    payloads = [{"action": "a", "title": "t", "body": {}}, {"action": "b", "title": "x" * 400, "body": {}}]
+    with pytest.raises(ValidationError):
+        cs._run(decide_all(cs._cfg, payloads, timeout=60))
+    assert paths == ["/v1/drafts", "/v1/drafts", "/v1/drafts/drf_1/cancel"]

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from countersign_client._core import Config, Flow, call
-from countersign_client._resources import _draft_path, wait_flow
-from countersign_client.errors import Conflict
+from countersign_client._flows import _draft_path, wait_flow
+from countersign_client.errors import Conflict, CountersignError
 from countersign_client.types import Draft
 
 TITLE_MAX = 300
@@ -54,9 +54,21 @@ def payload_of(call: ToolCall, *, framework: str, context: dict[str, Any] | None
 
 def decide_all(cfg: Config, payloads: list[dict[str, Any]], timeout: float | None) -> Flow[list[Draft]]:
     """Post every draft, then wait for each within one shared deadline; withdraw what is still pending."""
-    drafts = []
-    for payload in payloads:
-        drafts.append((yield from call(cfg, "POST", "/v1/drafts", Draft.from_dict, json_body=payload)))
+    drafts: list[Draft] = []
+    try:
+        for payload in payloads:
+            drafts.append((yield from call(cfg, "POST", "/v1/drafts", Draft.from_dict, json_body=payload)))
+    except CountersignError:
+        # One call of the turn could not be asked about, so none of them will run: withdraw the drafts already
+        # posted, so nobody spends time deciding them.
+        for draft in drafts:
+            if draft.pending:
+                try:
+                    yield from call(cfg, "POST", _draft_path(draft.id, "/cancel"), Draft.from_dict,
+                                    json_body={"reason": "another call of the same turn could not be submitted"})
+                except CountersignError:
+                    pass  # best effort: the draft expires on its own
+        raise
     deadline = None if timeout is None else time.monotonic() + timeout
     decided: list[Draft] = []
     for draft in drafts:

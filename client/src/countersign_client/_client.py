@@ -1,4 +1,5 @@
-"""`Countersign` and `AsyncCountersign`: one definition of the API (`_Api`), two drivers of its flows."""
+"""`Countersign` and `AsyncCountersign`: the same flows (see _core) driven by httpx.Client or httpx.AsyncClient;
+the methods come from _resources.py and its generated twin _async_resources.py."""
 
 from __future__ import annotations
 
@@ -11,55 +12,25 @@ from typing import Any, TypeVar
 
 import httpx
 
-from countersign_client._core import Config, Flow, Send, Sleep, call, drop_none
-from countersign_client._resources import (
-    Agents,
-    Budget,
-    Drafts,
-    Evals,
-    Incidents,
-    Runs,
-    Usage,
-    checkpoint_flow,
-    wait_flow,
-)
+from countersign_client._async_resources import AsyncApiMethods
+from countersign_client._core import Config, Flow, Send, Sleep, drop_none
+from countersign_client._flows import checkpoint_flow
+from countersign_client._resources import ApiMethods
 from countersign_client.approval import Checkpoint, Outcome
 from countersign_client.runs import AsyncRunScope, RunScope
-from countersign_client.types import Agent, BudgetCheck, Draft, Incident, UsageResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _Api:
-    """Everything both clients offer; each method returns `self._run(flow)`."""
+class _Common:
+    """What differs between the twins only in how it waits: the decorator and the run scope."""
 
     _cfg: Config
     _run_scope: type[RunScope] | type[AsyncRunScope]
 
-    def __init__(self, cfg: Config) -> None:
-        self._cfg = cfg
-        self.drafts = Drafts(self)
-        self.incidents = Incidents(self)
-        self.usage = Usage(self)
-        self.budget = Budget(self)
-        self.runs = Runs(self)
-        self.evals = Evals(self)
-        self.agents = Agents(self)
-
-    def _run(self, flow: Flow[Any]) -> Any:
-        raise NotImplementedError
-
     @property
     def base_url(self) -> str:
         return self._cfg.base_url
-
-    def request_approval(self, *, action: str, title: str, body: Any, context: dict[str, Any] | None = None,
-                         timeout: float | None = None, idempotency_key: str | None = None, **fields: Any) -> Draft:
-        """Ask for approval and wait (long-polling in ≤ 60 s slices) until decided or `timeout` seconds pass.
-        The draft comes back in any case: check `.approved`, `.status`, `.final_body`, `.reason`. Extra fields
-        (expires_in_s, cost_usd, model, confidence, metadata, requested_by, prompt_version) go to the draft."""
-        payload = drop_none(action=action, title=title, body=body, context=context, **fields)
-        return self._run(_create_and_wait(self._cfg, payload, timeout, idempotency_key))
 
     def require_approval(self, action: str | None = None, title: str | None = None, *,
                          timeout: float | None = None, **fields: Any) -> Callable[[F], F]:
@@ -82,22 +53,6 @@ class _Api:
         payload = {**drop_none(**fields), **checkpoint.draft_fields(bound)}
         return checkpoint_flow(self._cfg, payload, timeout, None), bound
 
-    def record_usage(self, usage: Any = None, *, model: str | None = None, draft_id: str | None = None,
-                     **fields: Any) -> UsageResult:
-        """Record spend from an OpenAI Chat Completions / Responses response or its `usage` (cached and reasoning
-        tokens included), or from explicit fields (input_tokens, output_tokens, cost_usd, request_id, ...)."""
-        return self.usage.create(usage, model=model, draft_id=draft_id, **fields)
-
-    def report_incident(self, *, kind: str, severity: str, summary: str, **fields: Any) -> Incident:
-        """Report unexpected behaviour; the same `dedup_key` while open raises the open incident's occurrences."""
-        return self.incidents.create(kind=kind, severity=severity, summary=summary, **fields)
-
-    def check_budget(self, estimated_cost_usd: float) -> BudgetCheck:
-        return self.budget.check(estimated_cost_usd)
-
-    def me(self) -> Agent:
-        return self.agents.me()
-
     def run(self, name: str | None = None, *, heartbeat_every_s: int = 60, grace_s: int = 30,
             **fields: Any) -> Any:
         """A run that beats in the background while the block runs and finishes "succeeded", or "failed" if the
@@ -106,20 +61,11 @@ class _Api:
                                       **fields})
 
 
-def _create_and_wait(cfg: Config, payload: dict[str, Any], timeout: float | None,
-                     idempotency_key: str | None) -> Flow[Draft]:
-    draft = yield from call(cfg, "POST", "/v1/drafts", Draft.from_dict, json_body=payload,
-                            idempotency_key=idempotency_key)
-    if draft.pending:
-        draft = yield from wait_flow(cfg, draft.id, timeout)
-    return draft
-
-
 def _client_args(cfg: Config, transport: Any, http_client: Any) -> dict[str, Any]:
     return {"transport": transport, "timeout": cfg.timeout} if http_client is None else {}
 
 
-class Countersign(_Api):
+class Countersign(_Common, ApiMethods):
     """The blocking client. `Countersign()` reads COUNTERSIGN_URL and COUNTERSIGN_API_KEY; pass `transport=`
     (e.g. httpx.MockTransport) or a ready `http_client=` to change how requests travel."""
 
@@ -128,8 +74,9 @@ class Countersign(_Api):
     def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: float = 30.0,
                  max_retries: int = 3, backoff_s: float = 0.5, headers: dict[str, str] | None = None,
                  transport: httpx.BaseTransport | None = None, http_client: httpx.Client | None = None) -> None:
-        super().__init__(Config.resolve(api_key=api_key, base_url=base_url, timeout=timeout,
-                                        max_retries=max_retries, backoff_s=backoff_s, headers=headers))
+        self._cfg = Config.resolve(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                                   backoff_s=backoff_s, headers=headers)
+        self._attach()
         self._http = http_client or httpx.Client(**_client_args(self._cfg, transport, http_client))
         self._owns_http = http_client is None
 
@@ -180,7 +127,7 @@ class Countersign(_Api):
         self.close()
 
 
-class AsyncCountersign(_Api):
+class AsyncCountersign(_Common, AsyncApiMethods):
     """The asyncio client: the same methods as `Countersign`, awaited."""
 
     _run_scope = AsyncRunScope
@@ -189,8 +136,9 @@ class AsyncCountersign(_Api):
                  max_retries: int = 3, backoff_s: float = 0.5, headers: dict[str, str] | None = None,
                  transport: httpx.AsyncBaseTransport | None = None,
                  http_client: httpx.AsyncClient | None = None) -> None:
-        super().__init__(Config.resolve(api_key=api_key, base_url=base_url, timeout=timeout,
-                                        max_retries=max_retries, backoff_s=backoff_s, headers=headers))
+        self._cfg = Config.resolve(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
+                                   backoff_s=backoff_s, headers=headers)
+        self._attach()
         self._http = http_client or httpx.AsyncClient(**_client_args(self._cfg, transport, http_client))
         self._owns_http = http_client is None
 

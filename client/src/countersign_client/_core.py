@@ -49,7 +49,7 @@ Flow = Generator[Op, Any, T]
 @dataclass
 class Config:
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)  # never in a log line or a traceback's locals repr
     timeout: float = 30.0
     max_retries: int = 3
     backoff_s: float = 0.5

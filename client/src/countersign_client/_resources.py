@@ -1,57 +1,20 @@
-"""Every agent endpoint, defined once for both clients (`cs.drafts.create(...)`, `await acs.drafts.create(...)`).
+"""Every agent endpoint and the client's shorthand methods, written once, in blocking form.
 
-A method returns `self._run(flow)`: the value itself on `Countersign`, an awaitable of it on `AsyncCountersign`.
+This file is the single source: `_async_resources.py` is generated from it by `client/unasync.py` (each public
+method becomes `async def` and awaits what it returns), and a test fails if the two drift apart. Every method
+builds a flow (see _core) and hands it to the owning client's `_run`, which does the I/O.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from countersign_client import _core
 from countersign_client._core import Config, Flow, call, drop_none
-from countersign_client.errors import Conflict
+from countersign_client._flows import _draft_path, create_and_wait, wait_flow
 from countersign_client.types import Agent, BudgetCheck, Draft, DraftPage, Incident, Run, UsageResult
 from countersign_client.usage import usage_event
-
-
-def _draft_path(draft_id: str, suffix: str = "") -> str:
-    if not draft_id or "/" in draft_id:
-        raise ValueError(f"not a draft id: {draft_id!r}")
-    return f"/v1/drafts/{draft_id}{suffix}"
-
-
-def wait_flow(cfg: Config, draft_id: str, timeout: float | None) -> Flow[Draft]:
-    """Long-poll in slices of at most 60 s (the server's limit) until decided or `timeout` (None: until the draft
-    is decided or expires on the server)."""
-    deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
-    while True:
-        remaining = _core.MAX_WAIT_SLICE_S if deadline is None else deadline - time.monotonic()
-        wait = round(min(_core.MAX_WAIT_SLICE_S, max(0.0, remaining)), 3)
-        draft = yield from call(cfg, "GET", _draft_path(draft_id), Draft.from_dict, params={"wait": wait},
-                                timeout=wait + cfg.timeout)
-        if not draft.pending or (deadline is not None and time.monotonic() >= deadline):
-            return draft
-
-
-def checkpoint_flow(cfg: Config, payload: dict[str, Any], timeout: float | None,
-                    idempotency_key: str | None) -> Flow[tuple[Draft, bool]]:
-    """Create, wait, and when the caller's timeout passes first, withdraw the draft so a late approval cannot
-    count; if someone decided in the meantime (409), that decision is the answer. Returns (draft, timed_out)."""
-    draft = yield from call(cfg, "POST", "/v1/drafts", Draft.from_dict, json_body=payload,
-                            idempotency_key=idempotency_key)
-    if draft.pending:
-        draft = yield from wait_flow(cfg, draft.id, timeout)
-    if not draft.pending:
-        return draft, False
-    try:
-        draft = yield from call(cfg, "POST", _draft_path(draft.id, "/cancel"), Draft.from_dict,
-                                json_body={"reason": f"the agent stopped waiting after {timeout:g}s"})
-        return draft, True
-    except Conflict:
-        draft = yield from call(cfg, "GET", _draft_path(draft.id), Draft.from_dict)
-        return draft, False
 
 
 class _Resource:
@@ -66,6 +29,7 @@ class _Resource:
         return self._owner._run(flow)
 
 
+# unasync: begin
 class Drafts(_Resource):
     def create(self, *, action: str, title: str, body: Any, context: dict[str, Any] | None = None,
                requested_by: str | None = None, expires_in_s: int | None = None, cost_usd: float | None = None,
@@ -117,8 +81,9 @@ class Incidents(_Resource):
 
 class Usage(_Resource):
     def create(self, usage: Any = None, *, model: str | None = None, provider: str | None = None,
-               input_tokens: int | None = None, output_tokens: int | None = None, cached_tokens: int | None = None,
-               reasoning_tokens: int | None = None, cost_usd: float | None = None, request_id: str | None = None,
+               input_tokens: int | None = None, output_tokens: int | None = None,
+               cached_tokens: int | None = None, reasoning_tokens: int | None = None,
+               cost_usd: float | None = None, request_id: str | None = None,
                draft_id: str | None = None) -> UsageResult:
         """POST /v1/usage, from an OpenAI response or usage object and/or explicit fields."""
         event = usage_event(usage, model=model, provider=provider, request_id=request_id, input_tokens=input_tokens,
@@ -178,3 +143,51 @@ class Agents(_Resource):
     def me(self) -> Agent:
         """GET /v1/agents/me: status (active/paused), budgets and what is left."""
         return self._run(call(self._cfg, "GET", "/v1/agents/me", Agent.from_dict))
+
+
+class ApiMethods:
+    """The shorthand on the client itself (`cs.request_approval(...)`, `cs.record_usage(...)`, ...)."""
+
+    _cfg: Config
+    drafts: Drafts
+    incidents: Incidents
+    usage: Usage
+    budget: Budget
+    runs: Runs
+    evals: Evals
+    agents: Agents
+
+    def _run(self, flow: Flow[Any]) -> Any:
+        raise NotImplementedError
+
+    def _attach(self) -> None:
+        self.drafts, self.incidents = Drafts(self), Incidents(self)
+        self.usage, self.budget = Usage(self), Budget(self)
+        self.runs, self.evals, self.agents = Runs(self), Evals(self), Agents(self)
+
+    def request_approval(self, *, action: str, title: str, body: Any, context: dict[str, Any] | None = None,
+                         timeout: float | None = None, idempotency_key: str | None = None,
+                         **fields: Any) -> Draft:
+        """Ask for approval and wait (long-polling in ≤ 60 s slices) until decided or `timeout` seconds pass.
+        The draft comes back in any case: check `.approved`, `.status`, `.final_body`, `.reason`. Extra fields
+        (expires_in_s, cost_usd, model, confidence, metadata, requested_by, prompt_version) go to the draft."""
+        payload = drop_none(action=action, title=title, body=body, context=context, **fields)
+        return self._run(create_and_wait(self._cfg, payload, timeout, idempotency_key))
+
+    def record_usage(self, usage: Any = None, *, model: str | None = None, draft_id: str | None = None,
+                     **fields: Any) -> UsageResult:
+        """Record spend from an OpenAI Chat Completions / Responses response or its `usage` (cached and reasoning
+        tokens included), or from explicit fields (input_tokens, output_tokens, cost_usd, request_id, ...)."""
+        return self.usage.create(usage, model=model, draft_id=draft_id, **fields)
+
+    def report_incident(self, *, kind: str, severity: str, summary: str, **fields: Any) -> Incident:
+        """Report unexpected behaviour; the same `dedup_key` while open raises the open incident's occurrences."""
+        return self.incidents.create(kind=kind, severity=severity, summary=summary, **fields)
+
+    def check_budget(self, estimated_cost_usd: float) -> BudgetCheck:
+        """May a call of about this cost go ahead? `.allowed`, `.reason`, `.remaining_usd`."""
+        return self.budget.check(estimated_cost_usd)
+
+    def me(self) -> Agent:
+        """This agent as the server sees it: `.status` (active/paused) and its budgets."""
+        return self.agents.me()
