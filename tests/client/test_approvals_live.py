@@ -118,6 +118,7 @@ def test_request_approval_returns_the_decision(live: Live, cs: Countersign) -> N
     draft = cs.request_approval(action="refund", title=f"Refund {tag}", body="Refund 10 EUR", context={"o": 1},
                                 timeout=60)
     assert draft.status == "approved" and draft.approved and draft.decided_by == ["U078ALICE"]
+    assert draft.final_body == "Refund 10 EUR"  # approved as drafted: the body is what to act on
 
 
 def test_a_retried_create_makes_one_draft_on_the_live_server(live: Live, agent: dict[str, Any]) -> None:

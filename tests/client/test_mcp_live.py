@@ -50,10 +50,11 @@ def test_mcp_stdio_request_approval_then_get_decision(live: Live, agent: dict[st
                 asked = structured(await session.call_tool("request_approval", {
                     "action": "send_email", "title": f"Email {tag}", "body": "Hello", "wait_s": 0}))
                 assert asked["status"] == "pending" and asked["approved"] is False and asked["id"].startswith("drf_")
-                await anyio.to_thread.run_sync(lambda: live.reviewer.decide(tag, "edit", text="Hello there"))
+                await anyio.to_thread.run_sync(lambda: live.reviewer.decide(tag, "approve"))
                 decided = structured(await session.call_tool("get_decision", {"draft_id": asked["id"], "wait_s": 10}))
-                assert decided["status"] == "edited" and decided["approved"] is True
-                assert decided["final_body"] == "Hello there" and decided["decided_by"] == ["U078ALICE"]
+                assert decided["status"] == "approved" and decided["approved"] is True
+                assert decided["final_body"] == "Hello" and decided["decided_by"] == ["U078ALICE"]
+                assert decided["next_step"].startswith("approved: act now")
                 bad = await session.call_tool("request_approval", {"action": "Bad Slug", "title": "t", "body": "b"})
                 assert bad.is_error
                 missing = await session.call_tool("get_decision", {"draft_id": "drf_missing"})

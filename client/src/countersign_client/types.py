@@ -41,7 +41,11 @@ class Draft:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Draft:
-        return _build(cls, data)
+        draft = _build(cls, data)
+        if draft.approved and draft.final_body is None:
+            # Approved as drafted: what to act on is the body itself (`raw` keeps the server's answer as sent).
+            draft.final_body = draft.body
+        return draft
 
     @property
     def approved(self) -> bool:
