@@ -23,10 +23,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Common:
-    """What differs between the twins only in how it waits: the decorator and the run scope."""
+    """The decorator's shared half; each client wraps the function its own way (`_wrap`)."""
 
     _cfg: Config
-    _run_scope: type[RunScope] | type[AsyncRunScope]
 
     @property
     def base_url(self) -> str:
@@ -53,23 +52,21 @@ class _Common:
         payload = {**drop_none(**fields), **checkpoint.draft_fields(bound)}
         return checkpoint_flow(self._cfg, payload, timeout, None), bound
 
-    def run(self, name: str | None = None, *, heartbeat_every_s: int = 60, grace_s: int = 30,
-            **fields: Any) -> Any:
-        """A run that beats in the background while the block runs and finishes "succeeded", or "failed" if the
-        block raises. Extra fields: run_id, max_duration_s, metadata, step, halt_policy."""
-        return self._run_scope(self, {"name": name, "heartbeat_every_s": heartbeat_every_s, "grace_s": grace_s,
-                                      **fields})
 
-
-def _client_args(cfg: Config, transport: Any, http_client: Any) -> dict[str, Any]:
-    return {"transport": transport, "timeout": cfg.timeout} if http_client is None else {}
+def _run_fields(name: str | None, heartbeat_every_s: int, grace_s: int, fields: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "heartbeat_every_s": heartbeat_every_s, "grace_s": grace_s, **fields}
 
 
 class Countersign(_Common, ApiMethods):
     """The blocking client. `Countersign()` reads COUNTERSIGN_URL and COUNTERSIGN_API_KEY; pass `transport=`
     (e.g. httpx.MockTransport) or a ready `http_client=` to change how requests travel."""
 
-    _run_scope = RunScope
+    def run(self, name: str | None = None, *, heartbeat_every_s: int = 60, grace_s: int = 30,
+            **fields: Any) -> RunScope:
+        """`with cs.run(...) as run:` beats from a background thread while the block runs, then finishes
+        "succeeded", or "failed" if the block raises. Extra fields: run_id, max_duration_s, metadata, step,
+        halt_policy."""
+        return RunScope(self, _run_fields(name, heartbeat_every_s, grace_s, fields))
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: float = 30.0,
                  max_retries: int = 3, backoff_s: float = 0.5, headers: dict[str, str] | None = None,
@@ -77,7 +74,7 @@ class Countersign(_Common, ApiMethods):
         self._cfg = Config.resolve(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
                                    backoff_s=backoff_s, headers=headers)
         self._attach()
-        self._http = http_client or httpx.Client(**_client_args(self._cfg, transport, http_client))
+        self._http = http_client or httpx.Client(transport=transport, timeout=self._cfg.timeout)
         self._owns_http = http_client is None
 
     def _run(self, flow: Flow[Any]) -> Any:
@@ -130,7 +127,11 @@ class Countersign(_Common, ApiMethods):
 class AsyncCountersign(_Common, AsyncApiMethods):
     """The asyncio client: the same methods as `Countersign`, awaited."""
 
-    _run_scope = AsyncRunScope
+    def run(self, name: str | None = None, *, heartbeat_every_s: int = 60, grace_s: int = 30,
+            **fields: Any) -> AsyncRunScope:
+        """`async with acs.run(...) as run:` beats from a task while the block runs, then finishes "succeeded",
+        or "failed" if the block raises."""
+        return AsyncRunScope(self, _run_fields(name, heartbeat_every_s, grace_s, fields))
 
     def __init__(self, api_key: str | None = None, base_url: str | None = None, *, timeout: float = 30.0,
                  max_retries: int = 3, backoff_s: float = 0.5, headers: dict[str, str] | None = None,
@@ -139,7 +140,7 @@ class AsyncCountersign(_Common, AsyncApiMethods):
         self._cfg = Config.resolve(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries,
                                    backoff_s=backoff_s, headers=headers)
         self._attach()
-        self._http = http_client or httpx.AsyncClient(**_client_args(self._cfg, transport, http_client))
+        self._http = http_client or httpx.AsyncClient(transport=transport, timeout=self._cfg.timeout)
         self._owns_http = http_client is None
 
     async def _run(self, flow: Flow[Any]) -> Any:  # type: ignore[override]
