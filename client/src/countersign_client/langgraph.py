@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.types import Command, Interrupt
+try:
+    from langgraph.types import Command, Interrupt
+except ImportError as missing:  # pragma: no cover - depends on what is installed
+    raise ImportError("this adapter needs: pip install 'countersign-client[langgraph]'") from missing
 
 from countersign_client._adapt import ToolCall, action_of, decide_all, edited_args, payload_of, refusal
 from countersign_client.types import Draft

@@ -11,9 +11,12 @@ import argparse
 import os
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+try:
+    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import BaseModel, Field
+except ImportError as missing:  # pragma: no cover - depends on what is installed
+    raise ImportError("countersign-mcp needs the mcp extra: pip install 'countersign-client[mcp]'") from missing
 
 from countersign_client._client import AsyncCountersign
 from countersign_client.errors import CountersignError

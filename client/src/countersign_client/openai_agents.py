@@ -22,8 +22,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agents import RunState
-from agents.items import ToolApprovalItem
+try:
+    from agents import RunState
+    from agents.items import ToolApprovalItem
+except ImportError as missing:  # pragma: no cover - depends on what is installed
+    raise ImportError("this adapter needs: pip install 'countersign-client[openai-agents]'") from missing
 
 from countersign_client._adapt import ToolCall, decide_all, payload_of, refusal
 from countersign_client.types import Draft

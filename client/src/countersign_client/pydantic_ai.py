@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic_ai import DeferredToolRequests, DeferredToolResults, ToolApproved, ToolDenied
+try:
+    from pydantic_ai import DeferredToolRequests, DeferredToolResults, ToolApproved, ToolDenied
+except ImportError as missing:  # pragma: no cover - depends on what is installed
+    raise ImportError("this adapter needs: pip install 'countersign-client[pydantic-ai]'") from missing
 
 from countersign_client._adapt import ToolCall, decide_all, edited_args, payload_of, refusal
 from countersign_client.types import Draft
