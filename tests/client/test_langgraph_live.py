@@ -68,7 +68,7 @@ class ToolCallingFake(GenericFakeChatModel):
         return self
 
 
-def hitl_agent(order: str, ran: list[tuple[str, float]], mode: str) -> Any:
+def hitl_agent(order: str, ran: list[tuple[str, float]], mode: str, allowed: list[str] | None = None) -> Any:
     @tool
     def refund(order_id: str, amount: float) -> str:
         """Refund an order."""
@@ -80,7 +80,8 @@ def hitl_agent(order: str, ran: list[tuple[str, float]], mode: str) -> Any:
                                            "id": "call_1", "type": "tool_call"}]),
         AIMessage(content="done"),
     ]))
-    middleware = HumanInTheLoopMiddleware(interrupt_on={"refund": True}, interrupt_mode=mode)
+    rule: Any = {"allowed_decisions": allowed} if allowed else True
+    middleware = HumanInTheLoopMiddleware(interrupt_on={"refund": rule}, interrupt_mode=mode)
     return create_agent(model, tools=[refund], middleware=[middleware], checkpointer=InMemorySaver())
 
 
@@ -106,6 +107,23 @@ def test_human_in_the_loop_middleware_decisions(live: Live, cs: Countersign, ver
         assert ran == [(order, 5)] and len(said) == 1 and str(said[0]).endswith(f"refunded 5.0 on {order}")
     else:
         assert ran == [] and len(said) == 1 and "duplicate" in str(said[0])
+
+
+@pytest.mark.parametrize("mode", ["batched", "per_call"])
+def test_an_edit_of_a_tool_that_allows_none_is_a_rejection_not_a_crash(live: Live, cs: Countersign,
+                                                                        mode: str) -> None:
+    """allowed_decisions without "edit": the reviewer's edit becomes a reject naming what they wanted."""
+    order = f"C-{uuid.uuid4().hex[:8]}"
+    ran: list[tuple[str, float]] = []
+    agent = hitl_agent(order, ran, mode, allowed=["approve", "reject"])
+    config = {"configurable": {"thread_id": order}}
+    paused = agent.invoke({"messages": [{"role": "user", "content": "refund it"}]}, config)
+    live.reviewer.decide_later(order, "edit", text=f'{{"order_id": "{order}", "amount": 1}}')
+    command = cs_langgraph.resolve(cs, paused, timeout=60)
+    decision = command.resume if mode == "per_call" else command.resume["decisions"][0]
+    assert decision["type"] == "reject" and "does not allow" in decision["message"]
+    done = agent.invoke(command, config)
+    assert ran == [] and any(isinstance(m, ToolMessage) for m in done["messages"])
 
 
 def test_langgraph_aresolve(live: Live, acs_factory: Any) -> None:

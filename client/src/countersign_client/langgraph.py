@@ -59,7 +59,9 @@ class _Plan:
             self.calls = [ToolCall(str(r.get("name")), r.get("args") or {}, description=r.get("description"))
                           for r in value["action_requests"]]
         elif isinstance(value, dict) and value.get("type") == "tool_approval":
-            self.kind, self.allowed = "per_call", {}
+            self.kind = "per_call"
+            allowed = _allowed_decisions(getattr(interrupt, "response_schema", None))
+            self.allowed = {str(value.get("name")): allowed} if allowed else {}
             self.calls = [ToolCall(str(value.get("name")), value.get("args") or {}, value.get("tool_call_id"),
                                    value.get("description"))]
         else:
@@ -90,6 +92,19 @@ class _Plan:
         if draft.approved:
             return {"type": "approve"}
         return {"type": "reject", "message": refusal(draft)}
+
+
+def _allowed_decisions(schema: Any) -> set[str]:
+    """The decision types a per-call interrupt's JSON Schema accepts (its discriminator, or each branch's
+    `type` const); empty when the graph published no schema."""
+    if not isinstance(schema, dict):
+        return set()
+    mapping = (schema.get("discriminator") or {}).get("mapping")
+    if isinstance(mapping, dict):
+        return set(mapping)
+    branches = [schema, *(schema.get("$defs") or {}).values()]
+    return {b["properties"]["type"]["const"] for b in branches if isinstance(b, dict)
+            and isinstance((b.get("properties") or {}).get("type"), dict) and "const" in b["properties"]["type"]}
 
 
 def _custom_payload(value: Any, context: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
