@@ -28,7 +28,7 @@ from typing import Any
 
 from countersign_client import _core
 from countersign_client._core import Config, Flow, call, drop_none
-from countersign_client._flows import _draft_path, create_and_wait, wait_flow
+from countersign_client._flows import create_and_wait, draft_path, wait_flow
 from countersign_client._resources import _Resource
 from countersign_client.types import Agent, BudgetCheck, Draft, DraftPage, Incident, Run, UsageResult
 from countersign_client.usage import usage_event

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from countersign_client._core import Config, Flow, call
-from countersign_client._flows import _draft_path, wait_flow
+from countersign_client._flows import draft_path, wait_flow
 from countersign_client.errors import Conflict, CountersignError
 from countersign_client.types import Draft
 
@@ -64,7 +64,7 @@ def decide_all(cfg: Config, payloads: list[dict[str, Any]], timeout: float | Non
         for draft in drafts:
             if draft.pending:
                 try:
-                    yield from call(cfg, "POST", _draft_path(draft.id, "/cancel"), Draft.from_dict,
+                    yield from call(cfg, "POST", draft_path(draft.id, "/cancel"), Draft.from_dict,
                                     json_body={"reason": "another call of the same turn could not be submitted"})
                 except CountersignError:
                     pass  # best effort: the draft expires on its own
@@ -77,10 +77,10 @@ def decide_all(cfg: Config, payloads: list[dict[str, Any]], timeout: float | Non
             draft = yield from wait_flow(cfg, draft.id, left)
         if draft.pending:
             try:
-                draft = yield from call(cfg, "POST", _draft_path(draft.id, "/cancel"), Draft.from_dict,
+                draft = yield from call(cfg, "POST", draft_path(draft.id, "/cancel"), Draft.from_dict,
                                         json_body={"reason": f"not decided within {timeout:g}s"})
             except Conflict:  # decided just now: that decision stands
-                draft = yield from call(cfg, "GET", _draft_path(draft.id), Draft.from_dict)
+                draft = yield from call(cfg, "GET", draft_path(draft.id), Draft.from_dict)
         decided.append(draft)
     return decided
 

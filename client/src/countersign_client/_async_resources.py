@@ -10,7 +10,7 @@ from typing import Any
 
 from countersign_client import _core
 from countersign_client._core import Config, Flow, call, drop_none
-from countersign_client._flows import _draft_path, create_and_wait, wait_flow
+from countersign_client._flows import create_and_wait, draft_path, wait_flow
 from countersign_client._resources import _Resource
 from countersign_client.types import Agent, BudgetCheck, Draft, DraftPage, Incident, Run, UsageResult
 from countersign_client.usage import usage_event
@@ -32,7 +32,7 @@ class AsyncDrafts(_Resource):
         """GET /v1/drafts/{id}; `wait` (≤ 60 s) holds the request until the draft is decided."""
         if wait is not None and not 0 <= wait <= _core.MAX_WAIT_SLICE_S:
             raise ValueError("wait must be between 0 and 60 seconds; use drafts.wait() for longer")
-        return await self._run(call(self._cfg, "GET", _draft_path(draft_id), Draft.from_dict, params={"wait": wait},
+        return await self._run(call(self._cfg, "GET", draft_path(draft_id), Draft.from_dict, params={"wait": wait},
                                     timeout=None if wait is None else wait + self._cfg.timeout))
 
     async def wait(self, draft_id: str, *, timeout: float | None = None) -> Draft:
@@ -41,7 +41,7 @@ class AsyncDrafts(_Resource):
 
     async def cancel(self, draft_id: str, *, reason: str | None = None) -> Draft:
         """Withdraw a pending draft (409 Conflict if it was already decided)."""
-        return await self._run(call(self._cfg, "POST", _draft_path(draft_id, "/cancel"), Draft.from_dict,
+        return await self._run(call(self._cfg, "POST", draft_path(draft_id, "/cancel"), Draft.from_dict,
                                     json_body=drop_none(reason=reason)))
 
     async def list(self, *, status: str | None = None, action: str | None = None, limit: int | None = None,

@@ -11,7 +11,7 @@ from countersign_client.errors import Conflict
 from countersign_client.types import Draft
 
 
-def _draft_path(draft_id: str, suffix: str = "") -> str:
+def draft_path(draft_id: str, suffix: str = "") -> str:
     if not draft_id or "/" in draft_id:
         raise ValueError(f"not a draft id: {draft_id!r}")
     return f"/v1/drafts/{draft_id}{suffix}"
@@ -24,7 +24,7 @@ def wait_flow(cfg: Config, draft_id: str, timeout: float | None) -> Flow[Draft]:
     while True:
         remaining = _core.MAX_WAIT_SLICE_S if deadline is None else deadline - time.monotonic()
         wait = round(min(_core.MAX_WAIT_SLICE_S, max(0.0, remaining)), 3)
-        draft = yield from call(cfg, "GET", _draft_path(draft_id), Draft.from_dict, params={"wait": wait},
+        draft = yield from call(cfg, "GET", draft_path(draft_id), Draft.from_dict, params={"wait": wait},
                                 timeout=wait + cfg.timeout)
         if not draft.pending or (deadline is not None and time.monotonic() >= deadline):
             return draft
@@ -41,11 +41,11 @@ def checkpoint_flow(cfg: Config, payload: dict[str, Any], timeout: float | None,
     if not draft.pending:
         return draft, False
     try:
-        draft = yield from call(cfg, "POST", _draft_path(draft.id, "/cancel"), Draft.from_dict,
+        draft = yield from call(cfg, "POST", draft_path(draft.id, "/cancel"), Draft.from_dict,
                                 json_body={"reason": f"the agent stopped waiting after {timeout:g}s"})
         return draft, True
     except Conflict:
-        draft = yield from call(cfg, "GET", _draft_path(draft.id), Draft.from_dict)
+        draft = yield from call(cfg, "GET", draft_path(draft.id), Draft.from_dict)
         return draft, False
 
 

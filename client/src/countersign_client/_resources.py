@@ -12,7 +12,7 @@ from typing import Any
 
 from countersign_client import _core
 from countersign_client._core import Config, Flow, call, drop_none
-from countersign_client._flows import _draft_path, create_and_wait, wait_flow
+from countersign_client._flows import create_and_wait, draft_path, wait_flow
 from countersign_client.types import Agent, BudgetCheck, Draft, DraftPage, Incident, Run, UsageResult
 from countersign_client.usage import usage_event
 
@@ -46,7 +46,7 @@ class Drafts(_Resource):
         """GET /v1/drafts/{id}; `wait` (≤ 60 s) holds the request until the draft is decided."""
         if wait is not None and not 0 <= wait <= _core.MAX_WAIT_SLICE_S:
             raise ValueError("wait must be between 0 and 60 seconds; use drafts.wait() for longer")
-        return self._run(call(self._cfg, "GET", _draft_path(draft_id), Draft.from_dict, params={"wait": wait},
+        return self._run(call(self._cfg, "GET", draft_path(draft_id), Draft.from_dict, params={"wait": wait},
                               timeout=None if wait is None else wait + self._cfg.timeout))
 
     def wait(self, draft_id: str, *, timeout: float | None = None) -> Draft:
@@ -55,7 +55,7 @@ class Drafts(_Resource):
 
     def cancel(self, draft_id: str, *, reason: str | None = None) -> Draft:
         """Withdraw a pending draft (409 Conflict if it was already decided)."""
-        return self._run(call(self._cfg, "POST", _draft_path(draft_id, "/cancel"), Draft.from_dict,
+        return self._run(call(self._cfg, "POST", draft_path(draft_id, "/cancel"), Draft.from_dict,
                               json_body=drop_none(reason=reason)))
 
     def list(self, *, status: str | None = None, action: str | None = None, limit: int | None = None,
