@@ -214,3 +214,15 @@ def test_an_adapter_turn_that_cannot_be_fully_submitted_withdraws_what_it_posted
     with pytest.raises(ValidationError):
         cs._run(decide_all(cs._cfg, payloads, timeout=60))
     assert paths == ["/v1/drafts", "/v1/drafts", "/v1/drafts/drf_1/cancel"]
+
+
+def test_a_handed_in_http_client_needs_no_configuration_of_its_own() -> None:
+    """http_client= is used as is: the client still sends its base URL, key and Idempotency-Key per request."""
+    seen: list[httpx.Request] = []
+    http = httpx.Client(transport=httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(201, json=DRAFT)))
+    cs = Countersign(api_key="k2", base_url="http://cs.test/", http_client=http)
+    cs.drafts.create(action="refund", title="t", body="b", idempotency_key="mine")
+    assert str(seen[0].url) == "http://cs.test/v1/drafts"
+    assert seen[0].headers["Authorization"] == "Bearer k2" and seen[0].headers["Idempotency-Key"] == "mine"
+    cs.close()
+    assert not http.is_closed  # not ours to close
