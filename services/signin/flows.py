@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlmodel import Session
+
 from services.audit.service import Actor, record
 from services.config import Settings
 from services.context import AppContext
@@ -31,9 +33,14 @@ def link_url(settings: Settings, token: str) -> str:
 def issue_link(*, ctx: AppContext, user_id: str, actor: Actor) -> str:
     """A one-time sign-in URL for this person (10 minutes, single use)."""
     with ctx.uow() as session:
-        token = service.issue_link(session=session, user_id=user_id, now=ctx.clock.now())
-        record(session=session, actor=actor, verb="web.link_issued", subject=f"user:{user_id}",
-               now=ctx.clock.now(), details={"expires_in_s": int(service.LINK_TTL.total_seconds())})
+        return issue_link_in(session=session, ctx=ctx, user_id=user_id, actor=actor)
+
+
+def issue_link_in(*, session: Session, ctx: AppContext, user_id: str, actor: Actor) -> str:
+    """The same in the caller's transaction (the chat layer sends the link in the one that issues it)."""
+    token = service.issue_link(session=session, user_id=user_id, now=ctx.clock.now())
+    record(session=session, actor=actor, verb="web.link_issued", subject=f"user:{user_id}", now=ctx.clock.now(),
+           details={"expires_in_s": int(service.LINK_TTL.total_seconds())})
     return link_url(ctx.settings, token)
 
 
