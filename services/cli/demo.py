@@ -35,12 +35,13 @@ def _port_free(port: int) -> bool:
 def demo(port: int, interval: float) -> None:
     import uvicorn
 
+    from services.audit.service import Actor
     from services.config import Settings
+    from services.demo.agent import DemoAgent
     from services.demo.receiver import CallbackPrinter
     from services.demo.setup import register, seed_history
     from services.main import create_app
     from services.signin import flows as signin
-    from services.audit.service import Actor
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not _port_free(port):
@@ -78,8 +79,6 @@ def demo(port: int, interval: float) -> None:
         f"Open this link to sign in (works once, for 10 minutes; press Enter for a new one):\n  {link}",
         "",
     ]))
-    from services.demo.agent import DemoAgent
-
     agent = DemoAgent(f"http://127.0.0.1:{port}", api_key, interval_s=interval, echo=echo).start()
     if sys.stdin is not None and sys.stdin.isatty():
         def new_links() -> None:
