@@ -92,7 +92,12 @@ async def read_form(request: Request) -> Form:
 async def changing(request: Request) -> tuple[Viewer, Form]:
     """A state change: signed in, a form, and the session's CSRF token in it. A bad token is audited."""
     viewer = await signed_in(request)
-    form = await read_form(request)
+    try:
+        form = await read_form(request)
+    except WebRefusal as refusal:
+        if refusal.status != 415:
+            raise
+        form = Form({})  # not a form at all (a cross-site text/plain POST, say): it carries no token either
     expected: str = request.state.csrf
     if not hmac.compare_digest(form.get("csrf_token").encode(), expected.encode()):
         raise WebRefusal(403, "Form expired", "This form did not carry this session's security token, so "
