@@ -12,7 +12,6 @@ from services.spend.periods import local_day
 from services.spend.service import add_to_rollup
 from tests.harness import ALICE, OWNER, Harness
 from tests.services.drafts.helpers import new_draft
-from tests.services.incidents.helpers import report
 from tests.web.helpers import browser, csrf, signed_in, submit
 
 
