@@ -14,15 +14,20 @@ from markupsafe import Markup, escape
 COST, WASTE, BUDGET, GRID = "#2f5bea", "#e2574c", "#b54708", "#e4e7ec"
 
 
-def nice_max(value: float) -> float:
-    """A round axis top at or above `value` (1, 2, 2.5 or 5 times a power of ten)."""
+def axis(value: float, ticks: int = 4) -> tuple[float, float]:
+    """(top, step) of a y axis over 0..value: a round step (1, 2, 2.5 or 5 times a power of ten) giving at most
+    `ticks` intervals, and the first multiple of it at or above `value`."""
     if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return step * power
-    return 10 * power
+        return 1.0, 0.25
+    raw = value / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if raw <= m * power * (1 + 1e-9))
+    return step * math.ceil(value / step - 1e-9), step
+
+
+def nice_max(value: float) -> float:
+    """A round axis top at or above `value`."""
+    return axis(value)[0]
 
 
 def dollars(value: float) -> str:
@@ -38,7 +43,7 @@ def daily_bars(*, title: str, days: list[date], cost: list[float], waste: list[f
     """Spend per day (blue) beside waste per day (red), against the daily budget (dashed line)."""
     left, right, top, bottom = 52, 10, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    top_value = nice_max(max([*cost, *waste, (budget or 0) * 1.1, 0.0]))
+    top_value, step = axis(max([*cost, *waste, (budget or 0) * 1.1, 0.0]))
 
     def y(value: float) -> float:
         return top + plot_h - plot_h * value / top_value
@@ -46,8 +51,8 @@ def daily_bars(*, title: str, days: list[date], cost: list[float], waste: list[f
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
              f'xmlns="http://www.w3.org/2000/svg">',
              f'<text class="title" x="{left}" y="16">{escape(title)}</text>']
-    for i in range(5):
-        value = top_value * i / 4
+    for i in range(round(top_value / step) + 1):
+        value = step * i
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
                      f'stroke="{GRID}" stroke-width="1"/>')
         parts.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{dollars(value)}</text>')
@@ -62,7 +67,7 @@ def daily_bars(*, title: str, days: list[date], cost: list[float], waste: list[f
             parts.append(f'<rect x="{x + bar:.1f}" y="{y(lost):.1f}" width="{bar * 0.4:.1f}" '
                          f'height="{y(0) - y(lost):.1f}" fill="{WASTE}"><title>{day.isoformat()}: '
                          f'{dollars(lost)} wasted</title></rect>')
-        if i % max(1, math.ceil(len(days) / 7)) == 0 or i == len(days) - 1:
+        if (len(days) - 1 - i) % max(1, math.ceil(len(days) / 7)) == 0:  # counted back, so today is labelled
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
                          f'{day.strftime("%b %d").replace(" 0", " ")}</text>')
     if budget:
@@ -90,6 +95,9 @@ def hbars(*, title: str, rows: list[tuple[str, float | None, str]], color: str =
                      f'{escape(label[:18])}</text>')
         if value is None:
             parts.append(f'<text x="{label_w}" y="{y + 16}">{escape(caption)}</text>')
+            continue
+        if value <= 0:
+            parts.append(f'<text class="value" x="{label_w}" y="{y + 16}">{escape(caption)}</text>')
             continue
         length = max(1.0, plot_w * value / top_value)
         parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{length:.1f}" height="{row_h - 10}" fill="{color}" '

@@ -15,7 +15,7 @@ from services.context import AppContext
 from services.spend.report import report
 from web import charts
 from web.auth import ctx_of, signed_in
-from web.render import page
+from web.render import money, page
 
 router = APIRouter()
 DAYS = 14
@@ -29,10 +29,10 @@ def _spend(ctx: AppContext, viewer: Viewer) -> dict[str, Any]:
                                waste=line.waste, budget=line.daily_budget_usd) for line in data.agents]
     per_outcome = charts.hbars(title=f"Cost per approved outcome, last {DAYS} days", rows=[
         (line.name, line.cost_per_approved,
-         charts.dollars(line.cost_per_approved) if line.cost_per_approved is not None else "no approvals yet")
+         money(line.cost_per_approved) if line.cost_per_approved is not None else "no approvals yet")
         for line in data.agents])
     waste = charts.hbars(title=f"Waste, last {DAYS} days (spend on rejected or expired drafts)", color=charts.WASTE,
-                         rows=[(line.name, line.total_waste, f"{charts.dollars(line.total_waste)}"
+                         rows=[(line.name, line.total_waste, f"{money(line.total_waste)}"
                                 f"{f' ({line.total_waste / line.total:.0%} of spend)' if line.total else ''}")
                                for line in data.agents])
     return {"report": data, "daily": daily, "per_outcome": per_outcome, "waste": waste, "days": DAYS}
