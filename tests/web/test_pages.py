@@ -63,8 +63,9 @@ def test_spend_page_draws_charts_against_budgets(harness: Harness) -> None:
     assert "Cost per approved outcome" in page and "$1.5" in page and "0.25 wasted" in page
 
 
-def test_audit_filters_and_names_the_first_broken_entry(harness: Harness) -> None:
-    """Filter by agent and by subject; after tampering with a sealed entry, the page names it."""
+def test_audit_filters_and_names_the_first_broken_entry(any_db_harness: Harness) -> None:
+    """Filter by agent and by subject; after tampering with a sealed entry, the page names it (both databases)."""
+    harness = any_db_harness
     key = harness.register()["api_key"]
     draft = new_draft(harness, key, title="Audited")
     owner = signed_in(harness, OWNER)

@@ -47,9 +47,11 @@ def test_non_approver_post_changes_nothing_and_is_audited(harness: Harness) -> N
     assert audited(harness, "draft.decision_refused", actor=OWNER)
 
 
-def test_a_stranger_sees_nothing_of_an_agent(harness: Harness) -> None:
+def test_a_stranger_sees_nothing_of_an_agent(any_db_harness: Harness) -> None:
     """Someone with no part in quoter (and Carol, who approves only for another team's agent) gets nothing of
-    it: not in the inbox, agents, spend, incidents or audit pages, and 404 on its pages and POSTs (audited)."""
+    it: not in the inbox, agents, spend, incidents or audit pages, and 404 on its pages and POSTs (audited).
+    On SQLite and PostgreSQL, since the audit filter builds subjects in SQL."""
+    harness = any_db_harness
     key = harness.register(team="freight")["api_key"]
     harness.register("planner", owner=CAROL, backup_owners=[], approvers=[CAROL], team="ops")
     draft = new_draft(harness, key, title="Secret freight quote", cost_usd=0.5)

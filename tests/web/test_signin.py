@@ -9,8 +9,10 @@ from tests.harness import ALICE, Harness
 from tests.web.helpers import audited, browser, csrf, link_token, signed_in
 
 
-def test_link_signs_in_once_with_a_safe_cookie(harness: Harness) -> None:
-    """GET only shows a button (prefetchers can't spend it); the POST signs in with HttpOnly, SameSite=Lax."""
+def test_link_signs_in_once_with_a_safe_cookie(any_db_harness: Harness) -> None:
+    """GET only shows a button (prefetchers can't spend it); the POST signs in with HttpOnly, SameSite=Lax.
+    On SQLite and PostgreSQL: using the link is a conditional UPDATE."""
+    harness = any_db_harness
     client, token = browser(harness), link_token(harness, ALICE)
     shown = client.get(f"/app/login/{token}")
     assert shown.status_code == 200 and "Sign in" in shown.text
