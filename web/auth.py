@@ -62,6 +62,12 @@ def clear_session_cookie(response: object, request: Request) -> None:
                            secure=not is_loopback(request))
 
 
+def cross_site(request: Request) -> bool:
+    """Browsers say where a request comes from (Fetch Metadata); a change started on another site is refused
+    even before its token is looked at. Old browsers send nothing, and the token alone decides."""
+    return request.headers.get("sec-fetch-site", "").lower() == "cross-site"
+
+
 async def signed_in(request: Request) -> Viewer:
     """The signed-in person, or a refusal page explaining how to sign in. Sets request.state.viewer and .csrf."""
     ctx = ctx_of(request)
@@ -99,7 +105,7 @@ async def changing(request: Request) -> tuple[Viewer, Form]:
             raise
         form = Form({})  # not a form at all (a cross-site text/plain POST, say): it carries no token either
     expected: str = request.state.csrf
-    if not hmac.compare_digest(form.get("csrf_token").encode(), expected.encode()):
+    if cross_site(request) or not hmac.compare_digest(form.get("csrf_token").encode(), expected.encode()):
         raise WebRefusal(403, "Form expired", "This form did not carry this session's security token, so "
                          "nothing was changed (it may come from an old tab, or from another site).",
                          "Go back, reload the page, and try again.", audit=True, subject=f"web:{request.url.path}")

@@ -111,7 +111,8 @@ def test_quorum_self_approval_and_already_decided(harness: Harness) -> None:
     assert submit(bob, path, revision="0").status_code == 303
     late = submit(carol, f"/app/drafts/{draft['id']}/reject", reason="too late")
     assert late.status_code == 409 and f"already approved by @{ALICE}, @{BOB}" in late.text
-    assert audited(harness, "draft.decision_refused", actor=CAROL)
+    assert audited(harness, "draft.decision_refused", actor=CAROL)  # not allowed: the flow's audit
+    assert audited(harness, "web.refused", actor=CAROL)  # too late: recorded by the web app
 
 
 def test_stale_revision_is_refused(harness: Harness) -> None:

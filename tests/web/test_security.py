@@ -7,7 +7,7 @@ from services.drafts.models import Draft
 from tests.harness import ALICE, BOB, CAROL, OWNER, Harness
 from tests.services.drafts.helpers import new_draft
 from tests.services.incidents.helpers import report
-from tests.web.helpers import audited, csrf, signed_in, submit
+from tests.web.helpers import audited, browser, csrf, link_token, signed_in, submit
 
 STRANGER = "U0STRANGER"
 
@@ -19,7 +19,8 @@ def pending(h: Harness, draft_id: str) -> bool:
 
 
 def test_missing_or_forged_csrf_changes_nothing_and_is_audited(harness: Harness) -> None:
-    """A POST without the session's token, or with another session's, is refused and leaves a trace."""
+    """A POST without the session's token, with another session's, or sent from another site (Fetch Metadata)
+    is refused and leaves a trace."""
     key = harness.register()["api_key"]
     draft = new_draft(harness, key)
     alice, bob = signed_in(harness, ALICE), signed_in(harness, BOB)
@@ -29,6 +30,10 @@ def test_missing_or_forged_csrf_changes_nothing_and_is_audited(harness: Harness)
         assert answer.status_code == 403 and "security token" in answer.text
     assert pending(harness, draft["id"])
     assert len(audited(harness, "web.refused", actor=ALICE)) == 2
+    cross = alice.post(f"/app/drafts/{draft['id']}/approve", data={"revision": "0", "csrf_token": csrf(alice)},
+                       headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403 and pending(harness, draft["id"])
+    assert len(audited(harness, "web.refused", actor=ALICE)) == 3
     logout = alice.post("/app/logout", data={})
     assert logout.status_code == 403 and alice.get("/app/").status_code == 200  # still signed in
 
@@ -87,3 +92,12 @@ def test_admin_sees_every_agent(harness: Harness) -> None:
     assert "Visible to admins" in admin.get(f"/app/drafts/{draft['id']}").text
     assert "draft.created" in admin.get("/app/audit").text
     assert "Visible to admins" not in admin.get("/app/").text.split("Waiting on others")[0]  # not theirs to decide
+
+
+def test_sign_in_started_by_another_site_is_refused(harness: Harness) -> None:
+    """Login CSRF: another site can't post a link of its choosing to sign this browser in; the link survives."""
+    token = link_token(harness, ALICE)
+    client = browser(harness)
+    refused = client.post("/app/login", data={"token": token}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403 and "another website" in refused.text
+    assert client.post("/app/login", data={"token": token}).status_code == 303

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from services.access import Viewer, is_group_member
 from services.drafts import flows
 from services.errors import CountersignError
+from services.signin import flows as signin
 from web import drafts_data
 from web.auth import Form, WebRefusal, changing, ctx_of, signed_in
 from web.render import fragment, page, see_other
@@ -107,7 +108,10 @@ async def decide(request: Request, draft_id: str, verdict: str) -> Response:
         result = await asyncio.to_thread(flows.decide, ctx=ctx_of(request), draft_id=draft.id, user_id=viewer.user_id,
                                          verdict=verdict, is_group_member=is_group_member(agent, viewer),
                                          revision=_revision(form), **decision)
-    except CountersignError as exc:  # the flow audited a refusal of this person; show its sentence
+    except CountersignError as exc:  # show the flow's own sentence
+        if exc.status == 409:  # the flow audits who was not allowed; a late or stale click is recorded here
+            await asyncio.to_thread(signin.refused, ctx=ctx_of(request), user_id=viewer.user_id,
+                                    subject=draft.card_key, why=exc.detail, details={"verdict": verdict})
         return await _draft_page(request, viewer, draft_id, status=exc.status, error=exc.detail,
                                  edit_text=decision.get("final_body"), reason_text=decision.get("reason", ""))
     return see_other(f"/app/drafts/{draft.id}?done={'decided' if result.final else 'vote'}")

@@ -20,6 +20,7 @@ from services.errors import CountersignError
 from services.incidents import flows, people, queries
 from services.incidents.models import SNOOZE_CHOICES_S
 from services.incidents.service import get as get_incident
+from services.signin import flows as signin
 from web.auth import Form, WebRefusal, changing, ctx_of, signed_in
 from web.render import page, see_other
 
@@ -82,6 +83,9 @@ async def act(request: Request, incident_id: str, action: str) -> Response:
         if exc.status == 403:  # pausing is narrower than responding: say no, and leave a trace
             raise WebRefusal(403, "Not yours to pause", exc.detail, "Ask the agent's owner or an admin.",
                              audit=True, subject=f"incident:{number}") from None
+        if exc.status == 409:  # already acted on by someone else: a refusal, so it leaves a trace
+            await asyncio.to_thread(signin.refused, ctx=ctx_of(request), user_id=viewer.user_id,
+                                    subject=f"incident:{number}", why=exc.detail, details={"action": action})
         data = await asyncio.to_thread(_listing, ctx_of(request), viewer)
         return page(request, "incidents/list.html", status=exc.status, nav="incidents", error=exc.detail,
                     done=None, **data)

@@ -13,7 +13,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from services.errors import Forbidden
 from services.signin import flows as signin
-from web.auth import COOKIE, WebRefusal, changing, clear_session_cookie, ctx_of, read_form, set_session_cookie
+from web.auth import (
+    COOKIE,
+    WebRefusal,
+    changing,
+    clear_session_cookie,
+    cross_site,
+    ctx_of,
+    read_form,
+    set_session_cookie,
+)
 from web.render import page, see_other
 
 router = APIRouter()
@@ -34,6 +43,9 @@ def login_page(request: Request, token: str) -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = await read_form(request)
+    if cross_site(request):  # another site signing this browser in to an account of its choosing
+        raise WebRefusal(403, "Sign in from the link itself", "This sign-in was started by another website, "
+                         "so it was refused.", HOW, audit=True, subject="web:login")
     try:
         secret, _row = await asyncio.to_thread(signin.sign_in, ctx=ctx_of(request), token=form.get("token"))
     except Forbidden as refusal:  # audited by the flow
