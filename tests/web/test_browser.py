@@ -83,8 +83,8 @@ def test_sign_in_by_link_and_approve_with_the_keyboard(live: Live, context: Any)
 
 
 def test_edit_with_a_diff_then_a_slack_approval_arrives_live(live: Live, context: Any) -> None:
-    """Alice edits (quorum 2: her vote counts, the diff shows); Bob approves in Slack; Alice's open page turns
-    approved and its Decide forms go away, without a reload."""
+    """Alice edits from the keyboard (quorum 2: her vote counts, the diff shows); Bob approves in Slack; Alice's
+    open page turns approved and its Decide forms go away, without a reload."""
     key = live.register("writer", approvals_required=2)
     draft = live.draft(key, action="reply_customer", title="Reply to ticket #5521: where is my shipment?",
                        body="Hello Sam,\n\nYour shipment left Memphis this morning.\nIt is due tomorrow.\n\nSupport",
@@ -93,9 +93,11 @@ def test_edit_with_a_diff_then_a_slack_approval_arrives_live(live: Live, context
     page = context.new_page()
     sign_in(page, live, ALICE)
     page.goto(f"{live.base_url}/app/drafts/{draft['id']}")
-    page.fill("#edit-text", "Hello Sam,\n\nYour shipment left Memphis this morning.\nIt arrives in Atlanta "
-                            "tomorrow by noon.\n\nSorry for the wait,\nSupport")
-    page.get_by_role("button", name="Approve with edits").click()
+    page.keyboard.press("e")  # focuses the editor; Ctrl+Enter sends it
+    page.keyboard.press("Control+a")
+    page.keyboard.type("Hello Sam,\n\nYour shipment left Memphis this morning.\nIt arrives in Atlanta tomorrow by "
+                       "noon.\n\nSorry for the wait,\nSupport")
+    page.keyboard.press("Control+Enter")
     page.get_by_text("Your approval is recorded: 1 of 2 approvals.").wait_for()
     assert "+It arrives in Atlanta tomorrow by noon." in page.locator("#diff .add").all_inner_texts()
     page.screenshot(path=str(SCREENSHOTS / "draft.png"), full_page=True)

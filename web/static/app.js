@@ -52,11 +52,16 @@
   function keyed(key) { return document.querySelector('[data-key="' + key + '"]'); }
 
   document.addEventListener("keydown", function (e) {
-    if (e.ctrlKey || e.metaKey || e.altKey) { return; }
     if (typing(e)) {
       if (e.key === "Escape") { e.target.blur(); }
+      // Ctrl+Enter (Cmd+Enter) sends the edited text, as in most editors' "submit" shortcut.
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && e.target.form) {
+        e.preventDefault();
+        e.target.form.requestSubmit();
+      }
       return;
     }
+    if (e.ctrlKey || e.metaKey || e.altKey) { return; }
     var inbox = items().length > 0, key = e.key;
     if (inbox && (key === "j" || key === "k")) {
       select(Math.max(0, Math.min(items().length - 1, current + (key === "j" ? 1 : -1))), true);
