@@ -135,7 +135,7 @@ def test_acknowledge_an_incident(live: Live, context: Any) -> None:
     assert f"acknowledged by {OWNER}" in page.locator(f"#incident-{opened['id']}").inner_text()
 
 
-def seed_spend(live: Live, name: str, history: list[tuple[float, float]]) -> None:
+def seed_spend(live: Live, name: str, history: list[tuple[float, float]]) -> str:
     """An agent owned by finance with a fortnight of spend behind it and today's drafts decided in the app's flow:
     two approved, one rejected (its cost becomes waste)."""
     key = live.register(name, owner=FINANCE, backup_owners=[], budgets=[{"period": "day", "limit_usd": 2}])
@@ -151,6 +151,7 @@ def seed_spend(live: Live, name: str, history: list[tuple[float, float]]) -> Non
                                            "cost_usd": 0.35, "draft_id": draft["id"]})
         decide(ctx=live.ctx, draft_id=draft["id"], user_id=ALICE, verdict=verdict,  # type: ignore[arg-type]
                reason="rate below floor" if verdict == "reject" else None)
+    return str(draft["id"])
 
 
 def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, chromium: Any) -> None:
@@ -158,7 +159,7 @@ def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, 
     pages fit a 390 px wide phone."""
     seed_spend(live, "quoter-eu", [(1.1, 0), (1.6, 0.2), (2.3, 0.45), (1.2, 0), (0.9, 0.1), (1.7, 0), (1.4, 0.05),
                                    (2.05, 0.3), (1.3, 0), (1.55, 0.1), (1.2, 0), (0.8, 0), (1.45, 0.2)])
-    seed_spend(live, "quoter-us", [(0.6, 0), (0.7, 0.1), (0.9, 0), (1.1, 0.2), (0.8, 0), (0.75, 0), (1.3, 0.4),
+    last = seed_spend(live, "quoter-us", [(0.6, 0), (0.7, 0.1), (0.9, 0), (1.1, 0.2), (0.8, 0), (0.75, 0), (1.3, 0.4),
                                    (0.95, 0), (0.6, 0), (0.85, 0.05), (1.0, 0), (1.15, 0.1), (0.9, 0)])
     page = context.new_page()
     sign_in(page, live, FINANCE)
@@ -170,7 +171,8 @@ def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, 
     try:
         small = phone.new_page()
         sign_in(small, live, FINANCE)
-        for path in ("/app/", "/app/spend", "/app/incidents", "/app/agents", "/app/audit"):
+        for path in ("/app/", "/app/spend", "/app/incidents", "/app/agents", "/app/agents/quoter-us", "/app/audit",
+                     f"/app/drafts/{last}"):
             small.goto(f"{live.base_url}{path}")
             assert small.evaluate("document.documentElement.scrollWidth") <= 390, path
     finally:
