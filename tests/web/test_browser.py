@@ -22,6 +22,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
 
 ALICE, BOB, OWNER, FINANCE = "U078ALICE", "U079BOB", "U012OWNER", "U0FINANCE"
+REVIEWER = "U0REVIEWER"  # approves only for the first test's agent, so its inbox holds exactly those drafts
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +64,15 @@ def called_back(live: Live, draft_id: str) -> dict[str, Any]:
 
 
 def test_sign_in_by_link_and_approve_with_the_keyboard(live: Live, context: Any) -> None:
-    """The link signs Alice in; j moves to the second draft, o opens it, a approves; the agent is called back."""
-    key = live.register("quoter", budgets=[{"period": "day", "limit_usd": 5}])
+    """The link signs the reviewer in; j moves to the second draft, o opens it, a approves; the agent is called
+    back."""
+    key = live.register("quoter", approvers=[REVIEWER], budgets=[{"period": "day", "limit_usd": 5}])
     live.draft(key, title="Quote CHI → DAL, 40 ft dry van", cost_usd=0.031, confidence=0.86)
     second = live.draft(key, title="Quote MEM → ATL, reefer", cost_usd=0.027, confidence=0.58)
     live.draft(key, action="reply_customer", title="Reply to ticket #5521", body="Your shipment left Memphis.",
                cost_usd=0.008, confidence=0.93)
     page = context.new_page()
-    sign_in(page, live, ALICE)
+    sign_in(page, live, REVIEWER)
     assert page.locator("#inbox .item").count() == 3
     page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
     page.keyboard.press("j")
