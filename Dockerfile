@@ -4,6 +4,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY services ./services
 COPY bot ./bot
+COPY web ./web
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     slack_channel_interval_s: float = Field(1.0, ge=0, alias="COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S")
     # How long a claimed outbox row is held before another sender may retry it (after a crash, say).
     outbox_lease_s: float = Field(120.0, gt=0, alias="COUNTERSIGN_OUTBOX_LEASE_S")
+    # Where people reach this service (sign-in links name it); unset: http://COUNTERSIGN_HOST:COUNTERSIGN_PORT.
+    public_url: str | None = Field(None, alias="COUNTERSIGN_PUBLIC_URL")
 
     @field_validator("timezone")
     @classmethod

@@ -17,11 +17,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import ids
 from bot.blocks import drafts as blocks
 from bot.listeners.acking import decide_then_ack
+from services.access import GROUP_DIRECTORY_KEY
 from services.context import AppContext
 from services.drafts import flows
 from services.errors import CountersignError, Forbidden
 
-GROUPS_KEY = "drafts.approver_groups"
+GROUPS_KEY = GROUP_DIRECTORY_KEY  # services.access reads the directory from here for the web app
 
 
 class ApproverGroups:

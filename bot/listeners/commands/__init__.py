@@ -13,6 +13,7 @@ from bot.listeners.commands import drafts as _drafts  # noqa: F401  (registers i
 from bot.listeners.commands import help as _help  # noqa: F401  (registers itself)
 from bot.listeners.commands import incidents as _incidents  # noqa: F401  (registers itself)
 from bot.listeners.commands import spend as _spend  # noqa: F401  (registers itself)
+from bot.listeners.commands import web as _web  # noqa: F401  (registers itself)
 from bot.listeners.commands.registry import SUBCOMMANDS
 from services.context import AppContext
 

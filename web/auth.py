@@ -1,0 +1,112 @@
+"""Who is asking: the session cookie, the person behind it (a Slack user id), and the CSRF check on changes.
+
+The cookie is HttpOnly and SameSite=Lax, and Secure unless the app is reached on a loopback address (where
+there is no TLS to require). Forms are parsed here, by hand, as application/x-www-form-urlencoded: anything
+else is refused politely rather than half-read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from fastapi import Request
+
+from services.access import Viewer, resolve_viewer
+from services.context import AppContext
+from services.signin import flows as signin
+from services.signin.models import WebSession
+from services.signin.service import SESSION_TTL
+
+COOKIE = "cs_session"
+LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
+MAX_FORM_BYTES = 512 * 1024
+
+
+class WebRefusal(Exception):
+    """Ends a request with an error page: status, title, what happened, what to do. `audit` records it."""
+
+    def __init__(self, status: int, title: str, detail: str, todo: str | None = None, *, audit: bool = False,
+                 subject: str = "web") -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.todo = status, title, detail, todo
+        self.audit, self.subject = audit, subject
+
+
+@dataclass(frozen=True)
+class Form:
+    fields: dict[str, str]
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.fields.get(name, default)
+
+
+def ctx_of(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def is_loopback(request: Request) -> bool:
+    host = (request.url.hostname or "").lower()
+    return host in LOOPBACK or host.startswith("127.")
+
+
+def set_session_cookie(response: object, request: Request, token: str) -> None:
+    response.set_cookie(COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), path="/app",  # type: ignore[attr-defined]
+                        httponly=True, samesite="lax", secure=not is_loopback(request))
+
+
+def clear_session_cookie(response: object, request: Request) -> None:
+    response.delete_cookie(COOKIE, path="/app", httponly=True, samesite="lax",  # type: ignore[attr-defined]
+                           secure=not is_loopback(request))
+
+
+def cross_site(request: Request) -> bool:
+    """Browsers say where a request comes from (Fetch Metadata); a change started on another site is refused
+    even before its token is looked at. Old browsers send nothing, and the token alone decides."""
+    return request.headers.get("sec-fetch-site", "").lower() == "cross-site"
+
+
+async def signed_in(request: Request) -> Viewer:
+    """The signed-in person, or a refusal page explaining how to sign in. Sets request.state.viewer and .csrf."""
+    ctx = ctx_of(request)
+    row: WebSession | None = await asyncio.to_thread(signin.current, ctx=ctx, token=request.cookies.get(COOKIE))
+    if row is None:
+        raise WebRefusal(401, "Please sign in", "This page needs you to be signed in, and you are not (or your "
+                         "session has ended: sessions last 12 hours).",
+                         "In Slack, type /countersign web and open the link it sends you. Without Slack, run "
+                         "countersign web login-link U… (your Slack user id) on the server.")
+    viewer = await resolve_viewer(ctx=ctx, user_id=row.user_id)
+    request.state.viewer, request.state.csrf, request.state.session_row = viewer, row.csrf_token, row
+    return viewer
+
+
+async def read_form(request: Request) -> Form:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        raise WebRefusal(415, "Not a form", "This address takes a submitted form, and what arrived was not one.",
+                         "Use the buttons on the page rather than sending requests by hand.")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise WebRefusal(413, "Too much text", "The form was larger than the 512 KB this page accepts.",
+                         "Shorten the text and submit again.")
+    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return Form({name: values[-1] for name, values in parsed.items()})
+
+
+async def changing(request: Request) -> tuple[Viewer, Form]:
+    """A state change: signed in, a form, and the session's CSRF token in it. A bad token is audited."""
+    viewer = await signed_in(request)
+    try:
+        form = await read_form(request)
+    except WebRefusal as refusal:
+        if refusal.status != 415:
+            raise
+        form = Form({})  # not a form at all (a cross-site text/plain POST, say): it carries no token either
+    expected: str = request.state.csrf
+    if cross_site(request) or not hmac.compare_digest(form.get("csrf_token").encode(), expected.encode()):
+        raise WebRefusal(403, "Form expired", "This form did not carry this session's security token, so "
+                         "nothing was changed (it may come from an old tab, or from another site).",
+                         "Go back, reload the page, and try again.", audit=True, subject=f"web:{request.url.path}")
+    return viewer, form
