@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
 from services.drafts import flows
-from services.drafts.models import PENDING, CancelRequest, DraftCreate
+from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftPublic
 from services.errors import CountersignError, Forbidden
 from services.http.idempotency import idempotent
 from services.http.problems import PROBLEM, TYPE_BASE
@@ -31,7 +31,7 @@ def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     def create(session: Any) -> tuple[int, dict[str, Any]]:
         try:
-            return 201, flows.create_draft(session=session, ctx=ctx, agent=agent, request=body)
+            return 201, flows.create_draft(session=session, ctx=ctx, agent=agent, request=body).model_dump(mode="json")
         except Forbidden as denied:
             # A denial is an answer, not a failure: what routing recorded about it commits, and a retry with
             # the same Idempotency-Key gets the same 403.
@@ -48,7 +48,7 @@ WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="ho
 
 
 @router.get("/v1/drafts/{draft_id}")
-async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> dict[str, Any]:
+async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> DraftPublic:
     """Each read is its own short transaction: nothing is held open while the request waits."""
     wakeup = ctx.decision_wakeup.subscribe()
     try:
@@ -57,16 +57,16 @@ async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeco
             wakeup.clear()
             data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
             remaining = deadline - time.monotonic()
-            if data["status"] != PENDING or remaining <= 0:
+            if data.status != PENDING or remaining <= 0:
                 return data
             try:
                 await asyncio.wait_for(wakeup.wait(), timeout=min(POLL_S, remaining))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
     finally:
         ctx.decision_wakeup.unsubscribe(wakeup)
 
 
 @router.post("/v1/drafts/{draft_id}/cancel")
-def cancel_draft(draft_id: str, agent: WritingAgent, ctx: Ctx, body: CancelRequest | None = None) -> dict[str, Any]:
+def cancel_draft(draft_id: str, agent: WritingAgent, ctx: Ctx, body: CancelRequest | None = None) -> DraftPublic:
     return flows.cancel(ctx=ctx, agent=agent, draft_id=draft_id, reason=body.reason if body else None)

@@ -120,7 +120,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         except CountersignError as exc:
             await tell(respond, f":warning: {exc.detail}")
             return
-        card = blocks.DraftView.model_validate(found)
+        card = found
         channel, ts = _where(body)
         if verdict == "reject":
             view = blocks.reject_modal(card, channel=channel, ts=ts)
