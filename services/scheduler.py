@@ -51,8 +51,14 @@ def seal_audit_log(ctx: AppContext) -> None:
         seal(session=session)
 
 
+def retry_followups(ctx: AppContext) -> None:
+    """Domain-event follow-ups that failed or were left behind by a crash (services/events.py)."""
+    ctx.events.retry_due(ctx)
+
+
 FOUNDATION_JOBS = [
     Job("seal_audit_log", seal_audit_log),
+    Job("events.followups", retry_followups),
     Job("purge_idempotency_keys", purge_idempotency_keys, every_s=3600),
     Job("purge_delivered_outbox", purge_delivered_outbox, every_s=3600),
 ]

@@ -1,6 +1,7 @@
 """Autonomy side effects: evidence after each decision, the owner's proposal card, samples, demotions, alerts.
 
-Called from event subscribers (inside the deciding transaction) and from Slack clicks (their own unit of work).
+Called as reactions to draft.decided and incident.opened (after those commit, each in a transaction of its own:
+services/wiring.py) and from Slack clicks (their own unit of work).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Draft side effects: the card, the callback, the events and the audit, in the transaction that decides.
+"""Draft side effects: the card, the callback and the audit in the transaction that decides; the domain events
+it publishes are wired in services/wiring.py (what reacts to a decision runs after it commits).
 
 Callable without Slack (autonomy, incidents and the benchmark use them directly):
 - `create_draft(session=, ctx=, agent=, request=) -> DraftPublic`  store, route, post the card (Forbidden on deny)
@@ -19,7 +20,6 @@ from typing import Literal
 
 from sqlmodel import Session
 
-from services import events
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
@@ -89,7 +89,7 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
         draft.status, draft.decided_at, draft.final_body, draft.remind_at = "auto_approved", now, draft.body, None
     session.add(draft)
     session.flush()
-    events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
+    ctx.events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
     if route.mode != "auto":
         posted = card_data(session, draft, agent, fresh=True)
         ctx.notifier.draft_posted(session=session, agent=agent, draft=posted, now=now)
@@ -106,8 +106,8 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
              post_card: bool = True) -> DraftPublic:
-    """A draft reached a final status: tell subscribers, update the card, call the agent back, audit it."""
-    events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
+    """A draft reached a final status: publish `draft.decided`, update the card, call the agent back, audit it."""
+    ctx.events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
     if post_card:
         ctx.notifier.draft_changed(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
     data = service.to_public(session=session, draft=draft, agent_name=agent.name)
