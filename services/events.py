@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import JSON, Column, Index, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from services.clock import Clock
 from services.db import UTCDateTime
-
-if TYPE_CHECKING:
-    from services.context import AppContext
 
 log = logging.getLogger("countersign.events")
 
@@ -43,6 +42,16 @@ PENDING_KEY = "countersign.followups"  # Session.info: follow-ups written by thi
 FIRST_RETRY_S = 30  # the job leaves a fresh follow-up to the committing thread for this long
 MAX_ATTEMPTS = 12  # about five hours of retries; then the row stays `failed`, with its error, for a person
 Handler = Callable[..., None]
+
+
+class AppContext(Protocol):
+    """What events need of services.context.AppContext (which holds the Events, so can't be imported here)."""
+
+    clock: Clock
+
+    def uow(self) -> AbstractContextManager[Session]: ...
+
+    def read(self) -> AbstractContextManager[Session]: ...
 
 
 @dataclass(frozen=True)

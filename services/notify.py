@@ -8,17 +8,15 @@ Each domain adds its own protocol here as it grows, and Notifier gathers them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from services.agents.models import Agent
+from services.digests.service import Digest
 from services.drafts.models import DraftCard
-
-if TYPE_CHECKING:
-    from services.digests.service import Digest
-    from services.incidents.models import Incident, IncidentEvent
-    from services.spend.budgets import BudgetWarning
+from services.incidents.models import Incident, IncidentEvent
+from services.spend.budgets import BudgetWarning
 
 
 class AgentNotifier(Protocol):

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot import notifier as outbox  # module access: bot.notifier imports this mixin at its top
 from bot.blocks import drafts as blocks
+from bot.notifiers import outbox
 from services.agents.models import Agent
 from services.drafts.models import DraftCard
 

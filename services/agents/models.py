@@ -12,6 +12,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.db import UTCDateTime
+from services.outbox.urls import validate_callback_url_text
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 USER_ID = r"^[UW][A-Z0-9]{2,20}$"
@@ -33,8 +34,6 @@ class Strict(BaseModel):
 def _check_callback_url(value: str | None) -> str | None:
     if value is None:
         return None
-    from services.outbox.urls import validate_callback_url_text
-
     return validate_callback_url_text(value)
 
 

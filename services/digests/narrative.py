@@ -36,8 +36,7 @@ def template(d: Digest) -> str:
         change = f", {'up' if delta >= 0 else 'down'} {abs(delta):.0%} on the previous period"
     waste = f"${d.waste_usd:,.2f} went on drafts that were rejected or expired" if d.waste_usd else "no waste"
     top = f" The biggest spender was {d.by_agent[0].name} (${d.by_agent[0].spend_usd:,.2f})." if d.by_agent else ""
-    still_open = d.incidents.still_open if d.incidents.available else 0
-    open_ = f" {still_open} incident(s) still open." if still_open else ""
+    open_ = f" {d.incidents.still_open} incident(s) still open." if d.incidents.still_open else ""
     return f"Spend was ${d.total_usd:,.2f}{change}: {cpa}; {waste}.{top}{open_}"
 
 
@@ -48,8 +47,7 @@ def facts(d: Digest) -> str:
              f"cost per approved outcome {'n/a' if cpa is None else f'${cpa:.2f}'}",
              f"waste ${d.waste_usd:.2f}", f"cost-unknown events {d.unknown_cost_events}"]
     lines += [f"agent {a.name}: ${a.spend_usd:.2f} (previous ${a.previous_usd:.2f})" for a in d.by_agent[:10]]
-    if d.incidents.available:
-        lines.append(f"incidents opened {d.incidents.opened}, still open {d.incidents.still_open}")
+    lines.append(f"incidents opened {d.incidents.opened}, still open {d.incidents.still_open}")
     lines += [f"paused: {name}" for name, _, _ in d.paused]
     return "\n".join(lines)
 
