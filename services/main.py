@@ -23,7 +23,7 @@ from services.context import AppContext
 from services.db import make_engine
 from services.domains import domain_modules
 from services.events import Events
-from services.http import limits, problems
+from services.http import limits, openapi, problems
 from services.http.metrics import Metrics, MetricsMiddleware
 from services.llm import build_client as build_llm
 from services.notify import Notifier
@@ -147,11 +147,11 @@ def create_app(
     for module in domain_modules("api"):
         app.include_router(module.router)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=openapi.Health)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], response_model=openapi.Ready, responses=openapi.problems(503))
     def readyz() -> JSONResponse:
         try:
             with engine.connect() as connection:
@@ -160,7 +160,9 @@ def create_app(
             return problems.problem(503, "Not ready", f"database unreachable: {type(exc).__name__}", slug="not-ready")
         return JSONResponse({"status": "ready", "database": "ok"})
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                              "description": "Prometheus text format"}})
     def metrics_endpoint() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -174,6 +176,7 @@ def create_app(
         return await slack_handler.handle(request)
 
     app.state.slack_app = slack_app
+    openapi.install(app)
     return app
 
 

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 
 from services.db import UTCDateTime
 from services.outbox.urls import validate_callback_url_text
+from services.spend.public import BudgetStatePublic
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 USER_ID = r"^[UW][A-Z0-9]{2,20}$"
@@ -228,3 +229,20 @@ class AgentPublic(BaseModel):
 class AgentCreated(AgentPublic):
     api_key: str
     webhook_secret: str
+
+
+class AgentMe(AgentPublic):
+    """GET /v1/agents/me: the agent as the server sees it, with every budget that applies and what is left."""
+
+    budgets: list[BudgetStatePublic]
+
+
+class KeyRotated(BaseModel):
+    name: str
+    api_key: str = Field(description="the new key, shown once; the old one stops working at once")
+
+
+class WebhookSecretRotated(BaseModel):
+    name: str
+    webhook_secret: str = Field(description="the new secret (whsec_…), shown once")
+    previous_valid_until: datetime = Field(description="until then callbacks are signed with the old and the new")

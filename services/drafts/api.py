@@ -14,6 +14,7 @@ from services.drafts import flows
 from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftPublic
 from services.errors import CountersignError, Forbidden
 from services.http.idempotency import idempotent
+from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS, problems
 from services.http.problems import PROBLEM, TYPE_BASE
 
 router = APIRouter(tags=["drafts"])
@@ -26,7 +27,7 @@ def problem_body(error: CountersignError) -> dict[str, Any]:
             "detail": error.detail, **(error.extra or {})}
 
 
-@router.post("/v1/drafts", status_code=201)
+@router.post("/v1/drafts", status_code=201, response_model=DraftPublic, responses=problems(403) | AGENT_WRITE_ERRORS)
 def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     def create(session: Any) -> tuple[int, dict[str, Any]]:
@@ -47,7 +48,7 @@ def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
 WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="hold until decided, up to S seconds")]
 
 
-@router.get("/v1/drafts/{draft_id}")
+@router.get("/v1/drafts/{draft_id}", responses=AGENT_READ_ERRORS)
 async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> DraftPublic:
     """Each read is its own short transaction: nothing is held open while the request waits."""
     wakeup = ctx.decision_wakeup.subscribe()
@@ -67,6 +68,6 @@ async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeco
         ctx.decision_wakeup.unsubscribe(wakeup)
 
 
-@router.post("/v1/drafts/{draft_id}/cancel")
+@router.post("/v1/drafts/{draft_id}/cancel", responses=AGENT_WRITE_ERRORS)
 def cancel_draft(draft_id: str, agent: WritingAgent, ctx: Ctx, body: CancelRequest | None = None) -> DraftPublic:
     return flows.cancel(ctx=ctx, agent=agent, draft_id=draft_id, reason=body.reason if body else None)
