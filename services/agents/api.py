@@ -16,6 +16,7 @@ from services.agents.models import (
     AgentUpdate,
     KeyRotated,
     PauseRequest,
+    WebhookSecretRotated,
 )
 from services.audit.service import Actor
 from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader
@@ -75,3 +76,11 @@ def resume_agent(name: str, ctx: Ctx) -> AgentPublic:
 @router.post("/v1/agents/{name}/rotate-key", response_model=KeyRotated, dependencies=[Admin], responses=ADMIN_ERRORS)
 def rotate_key(name: str, ctx: Ctx) -> dict[str, str]:
     return flows.rotate_key(ctx=ctx, name=name, actor=ADMIN)
+
+
+@router.post("/v1/agents/{name}/rotate-webhook-secret", response_model=WebhookSecretRotated, dependencies=[Admin],
+             responses=ADMIN_ERRORS)
+def rotate_webhook_secret(name: str, ctx: Ctx) -> WebhookSecretRotated:
+    """A new webhook secret, shown once. For 24 hours callbacks are signed with the old and the new secret, so the
+    agent can switch without a missed call."""
+    return flows.rotate_webhook_secret(ctx=ctx, name=name, actor=ADMIN)

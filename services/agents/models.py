@@ -177,6 +177,9 @@ class Agent(SQLModel, table=True):
     api_key_hash: str = SQLField(index=True, unique=True, max_length=64)
     api_key_prefix: str = SQLField(max_length=16)
     webhook_secret_enc: str = SQLField(max_length=512)
+    # After rotate-webhook-secret the old secret still signs (next to the new) until it expires: no missed call.
+    previous_webhook_secret_enc: str | None = SQLField(default=None, max_length=512)
+    previous_webhook_secret_expires_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)
     created_at: datetime = SQLField(sa_type=UTCDateTime)
     updated_at: datetime = SQLField(sa_type=UTCDateTime)
 
