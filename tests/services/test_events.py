@@ -41,10 +41,10 @@ def flaky() -> Flaky:
 
 
 @pytest.fixture
-def fh(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock,
+def fh(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock,
        flaky: Flaky) -> Iterator[Harness]:
     events = build_events(extra=[Reaction(DRAFT_DECIDED, "test.flaky", flaky, AFTER_COMMIT)])
-    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[], events=events) as harness:
+    with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[], events=events) as harness:
         yield harness
 
 
