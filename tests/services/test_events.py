@@ -15,7 +15,7 @@ from services.db import session_scope
 from services.drafts.models import Draft
 from services.events import AFTER_COMMIT, Event, FollowUp, Reaction
 from services.outbox.models import OutboxMessage
-from services.scheduler import retry_followups
+from services.scheduler import purge_done_followups, retry_followups
 from services.wiring import DRAFT_DECIDED, EVENTS, build_events
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
@@ -83,7 +83,7 @@ def test_a_failing_follow_up_cannot_lose_a_human_decision(fh: Harness, flaky: Fl
 
 def test_a_follow_up_left_behind_by_a_crash_runs_from_the_job(fh: Harness, flaky: Flaky, clock: FakeClock) -> None:
     """A transaction that commits and then dies before its follow-ups run (here: committed outside ctx.uow, so
-    nothing runs them) leaves rows that the job runs once they are due."""
+    nothing runs them) leaves rows that the job runs once they are due; done rows are purged after a week."""
     flaky.failing = False
     key = fh.register()["api_key"]
     draft_id = new_draft(fh, key)["id"]
@@ -97,6 +97,9 @@ def test_a_follow_up_left_behind_by_a_crash_runs_from_the_job(fh: Harness, flaky
     clock.advance(60)
     retry_followups(fh.ctx)
     assert flaky.handled == [draft_id] and {r.status for r in followups(fh).values()} == {"done"}
+    clock.advance(8 * 86400)
+    purge_done_followups(fh.ctx)  # kept a week for inspection, then dropped
+    assert followups(fh) == {}
 
 
 def test_the_wiring_refuses_unknown_events_and_duplicate_names() -> None:
