@@ -28,6 +28,7 @@ from services.context import AppContext
 from services.db import make_engine, session_scope
 from services.incidents.escalation import escalation_tick
 from services.incidents.models import Incident
+from services.main import build_context
 
 OPEN, DUE, WARM = 10_000, 100, 5
 CHAIN = [{"notify": "owner"}, {"wait_s": 600}, {"notify": "backups"}, {"wait_s": 900}, {"notify": "channel"}]
@@ -59,7 +60,7 @@ def run(url: str) -> dict[str, Any]:
     migrations.upgrade(engine)
     settings = Settings(_env_file=None, DATABASE_URL=url)  # type: ignore[call-arg]
     clock = FakeClock()
-    ctx = AppContext(settings=settings, engine=engine, clock=clock, notifier=SlackNotifier())
+    ctx = build_context(settings, engine=engine, clock=clock, notifier=SlackNotifier())
     seed(ctx)
     escalation_tick(ctx)  # warm-up on a few incidents: compiled statements and imports, as in a running server
     clock.advance(10)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session
 
@@ -11,22 +10,13 @@ from bot.blocks import agents as agent_blocks
 from bot.notifiers.autonomy import AutonomySlackNotifier
 from bot.notifiers.drafts import DraftSlackNotifier
 from bot.notifiers.incidents import IncidentSlackNotifier
+from bot.notifiers.outbox import post
 from bot.notifiers.spend import DigestSlackNotifier, SpendSlackNotifier
 from services.agents.models import Agent
-from services.outbox.service import enqueue_slack
 
 
-def post(session: Session, *, channel: str, msg: dict[str, Any], now: datetime, key: str | None = None,
-         thread_key: str | None = None) -> None:
-    enqueue_slack(session=session, method="chat.postMessage", args={"channel": channel, **msg}, now=now,
-                  message_key=key, thread_key=thread_key)
-
-
-def update(session: Session, *, key: str, msg: dict[str, Any], now: datetime) -> None:
-    enqueue_slack(session=session, method="chat.update", args=dict(msg), now=now, message_key=key)
-
-
-class SlackNotifier(AutonomySlackNotifier, DraftSlackNotifier, IncidentSlackNotifier, SpendSlackNotifier, DigestSlackNotifier):
+class SlackNotifier(AutonomySlackNotifier, DraftSlackNotifier, IncidentSlackNotifier, SpendSlackNotifier,
+                    DigestSlackNotifier):
     def agent_paused(self, *, session: Session, agent: Agent, by: str, reason: str | None, now: datetime) -> None:
         msg = agent_blocks.paused_notice(agent_name=agent.name, by=by, reason=reason)
         for person in {agent.owner, *agent.backup_owners}:

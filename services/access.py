@@ -11,20 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
 from services.context import AppContext
-
-# The chat layer keeps its user-group directory (Slack's usergroups.users.list, cached) under this key of
-# AppContext.extras (bot.listeners.actions.drafts.GROUPS_KEY); without Slack there is none.
-GROUP_DIRECTORY_KEY = "drafts.approver_groups"
-
-
-class GroupDirectory(Protocol):
-    async def member_of(self, user: str, groups: list[str] | set[str]) -> set[str]: ...
 
 
 @dataclass(frozen=True)
@@ -73,7 +64,7 @@ def all_approver_groups(*, ctx: AppContext) -> set[str]:
 
 async def resolve_viewer(*, ctx: AppContext, user_id: str) -> Viewer:
     """The person with their admin flag and the approver groups they belong to (when resolvable)."""
-    directory: GroupDirectory | None = ctx.extras.get(GROUP_DIRECTORY_KEY)
+    directory = ctx.approver_groups  # Slack's user groups, cached; None without Slack
     groups: set[str] = set()
     if directory is not None:
         candidates = await asyncio.to_thread(all_approver_groups, ctx=ctx)

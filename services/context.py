@@ -1,4 +1,5 @@
-"""What the running service hands to routes, flows and jobs: settings, database, clock, notifier."""
+"""What the running service hands to routes, flows and jobs: settings, database, clock, notifier, the event
+wiring, the OpenAI client and the chat's user-group directory. Built in one place: services.main.build_context."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -14,6 +15,7 @@ from sqlmodel import Session
 from services.clock import Clock
 from services.config import Settings
 from services.db import read_scope, session_scope
+from services.events import PENDING_KEY, Events
 from services.notify import Notifier
 
 
@@ -43,22 +45,34 @@ class Wakeup:
             self.loop.call_soon_threadsafe(event.set)
 
 
+class GroupDirectory(Protocol):
+    """Who is in which chat user group (Slack's usergroups), asked only by the chat layer."""
+
+    async def member_of(self, user: str, groups: list[str] | set[str]) -> set[str]: ...
+
+
 @dataclass
 class AppContext:
     settings: Settings
     engine: Engine
     clock: Clock
     notifier: Notifier
+    events: Events  # who reacts to which domain event: services.wiring
+    llm: Any | None = None  # an openai.OpenAI client; None when OPENAI_API_KEY is unset (templates instead)
+    approver_groups: GroupDirectory | None = None  # None when Slack is off: nobody is in any group
     outbox_wakeup: Wakeup = field(default_factory=Wakeup)
     decision_wakeup: Wakeup = field(default_factory=Wakeup)
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. the OpenAI client, set by main
 
     @contextmanager
     def uow(self) -> Iterator[Session]:
-        """One transaction; the outbox is nudged after it commits so new deliveries leave at once."""
+        """One transaction. After it commits, the outbox is nudged (new deliveries leave at once) and the
+        after-commit follow-ups it wrote run, each in a transaction of its own (see services.events)."""
         with session_scope(self.engine) as session:
             yield session
+        followups = session.info.pop(PENDING_KEY, [])
         self.outbox_wakeup.fire()
+        if followups:
+            self.events.run_followups(self, followups)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.agents import service as agents
 from services.agents.models import Agent
@@ -29,8 +30,16 @@ def _bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-def get_agent(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Agent:
-    token = _bearer(authorization)
+# Declared as security schemes so the OpenAPI document (and clients generated from it) carry the bearer token.
+# They never refuse by themselves (auto_error=False): the checks below do, with problem+json saying why.
+AGENT_KEY = HTTPBearer(scheme_name="agentKey", auto_error=False, description="an agent's API key (cs_agent_…)")
+ADMIN_TOKEN = HTTPBearer(scheme_name="adminToken", auto_error=False, description="COUNTERSIGN_ADMIN_TOKEN")
+AgentBearer = Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_KEY)]
+AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKEN)]
+
+
+def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
+    token = _bearer(request.headers.get("authorization"))
     with ctx.read() as session:
         agent = agents.get_agent_by_key(session=session, api_key=token)
     if agent is None:
@@ -60,11 +69,11 @@ def get_writable_agent(agent: CurrentAgent) -> Agent:
 WritingAgent = Annotated[Agent, Depends(get_writable_agent)]
 
 
-def require_admin(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
+def require_admin(request: Request, ctx: Ctx, _: AdminBearer) -> None:
     configured = ctx.settings.admin_token
     if configured is None or not configured.get_secret_value():
         raise Unauthorized("the admin API is disabled: COUNTERSIGN_ADMIN_TOKEN is not set")
-    token = _bearer(authorization)
+    token = _bearer(request.headers.get("authorization"))
     if not hmac.compare_digest(token.encode(), configured.get_secret_value().encode()):
         raise Unauthorized("wrong admin token")
 

@@ -1,6 +1,6 @@
-"""The domains, and the one way to load a part of each (api, jobs, models, subscribers) where it has one.
+"""The domains, and the one way to load a part of each (api, jobs, models) where it has one.
 
-Wiring code (the app, the scheduler, the schema, the event bus) asks here instead of importing every domain by
+Wiring code (the app, the scheduler, the schema) asks here instead of importing every domain by
 name, so adding a domain is adding its folder and its name below.
 """
 

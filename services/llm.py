@@ -1,5 +1,5 @@
-"""The OpenAI client, built from settings and passed in. None when OPENAI_API_KEY is unset: callers fall back
-to templates. The SDK speaks httpx, so tests intercept it with respx rather than patching."""
+"""The OpenAI client, built from settings by services.main.build_context and kept on AppContext.llm. None when
+OPENAI_API_KEY is unset: callers fall back to templates. Tests hand in a client over an httpx MockTransport."""
 
 from __future__ import annotations
 
@@ -16,13 +16,6 @@ def build_client(settings: Settings) -> Any | None:
 
     return OpenAI(api_key=settings.openai_api_key.get_secret_value(), base_url=settings.openai_base_url,
                   max_retries=1, timeout=20.0)
-
-
-def client_for(ctx: Any) -> Any | None:
-    """The context's client (AppContext.extras["llm"]), built once from settings on first use."""
-    if "llm" not in ctx.extras:
-        ctx.extras["llm"] = build_client(ctx.settings)
-    return ctx.extras["llm"]
 
 
 @dataclass(frozen=True)

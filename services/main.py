@@ -22,12 +22,15 @@ from services.config import Settings, get_settings
 from services.context import AppContext
 from services.db import make_engine
 from services.domains import domain_modules
-from services.http import limits, problems
+from services.events import Events
+from services.http import limits, openapi, problems
 from services.http.metrics import Metrics, MetricsMiddleware
+from services.llm import build_client as build_llm
 from services.notify import Notifier
 from services.outbox.models import OutboxMessage
 from services.outbox.sender import OutboxSender
 from services.scheduler import Job, start_scheduler
+from services.wiring import build_events
 
 log = logging.getLogger("countersign")
 
@@ -37,6 +40,15 @@ def default_notifier() -> Notifier:
     from bot.notifier import SlackNotifier
 
     return SlackNotifier()
+
+
+def build_context(settings: Settings, *, engine: Engine, clock: Clock | None = None, notifier: Notifier | None = None,
+                  events: Events | None = None, llm: Any | None = None) -> AppContext:
+    """The context every route, flow and job gets; the app, the CLI and the benchmarks all build it here.
+    `llm`: an openai.OpenAI client (tests hand in one over a fake transport); None builds it from settings."""
+    return AppContext(settings=settings, engine=engine, clock=clock or SystemClock(),
+                      notifier=notifier if notifier is not None else default_notifier(),
+                      events=events or build_events(), llm=llm if llm is not None else build_llm(settings))
 
 
 def create_app(
@@ -51,13 +63,14 @@ def create_app(
     jobs: list[Job] | None = None,
     migrate: bool = True,
     channel_interval_s: float | None = None,
+    events: Events | None = None,
+    llm: Any | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
     if migrate:
         migrations.upgrade(engine)
-    notifier = notifier if notifier is not None else default_notifier()
-    ctx = AppContext(settings=settings, engine=engine, clock=clock or SystemClock(), notifier=notifier)
+    ctx = build_context(settings, engine=engine, clock=clock, notifier=notifier, events=events, llm=llm)
     metrics = Metrics()
     metrics.add_gauges("countersign_outbox_depth", "Outbox rows waiting for delivery", lambda: _outbox_depth(engine),
                        "kind")
@@ -67,9 +80,11 @@ def create_app(
         from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 
         from bot.app import build_app, make_client
+        from bot.groups import ApproverGroups
         from bot.transport import SlackWebTransport
 
         client = slack_client or make_client(settings)
+        ctx.approver_groups = ApproverGroups(client)
         slack_app = build_app(ctx, client)
         slack_handler = AsyncSlackRequestHandler(slack_app)
         slack_transport = SlackWebTransport(client)
@@ -135,11 +150,11 @@ def create_app(
 
     install_web(app, ctx)
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=openapi.Health)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], response_model=openapi.Ready, responses=openapi.problems(503))
     def readyz() -> JSONResponse:
         try:
             with engine.connect() as connection:
@@ -148,7 +163,9 @@ def create_app(
             return problems.problem(503, "Not ready", f"database unreachable: {type(exc).__name__}", slug="not-ready")
         return JSONResponse({"status": "ready", "database": "ok"})
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=Response,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                              "description": "Prometheus text format"}})
     def metrics_endpoint() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -162,6 +179,7 @@ def create_app(
         return await slack_handler.handle(request)
 
     app.state.slack_app = slack_app
+    openapi.install(app)
     return app
 
 
@@ -183,8 +201,8 @@ async def _connect_socket_mode(handler: Any, stop: asyncio.Event) -> None:
 def _outbox_depth(engine: Engine) -> dict[str, float]:
     with engine.connect() as connection:
         rows = connection.execute(
-            select(OutboxMessage.kind, func.count()).where(OutboxMessage.status == "pending").group_by(OutboxMessage.kind)  # type: ignore[arg-type]
-        ).all()
+            select(OutboxMessage.kind, func.count()).where(OutboxMessage.status == "pending")  # type: ignore[arg-type]
+            .group_by(OutboxMessage.kind)).all()
     depth = {"slack": 0.0, "callback": 0.0}
     depth.update({kind: float(count) for kind, count in rows})
     return depth
@@ -194,7 +212,8 @@ def startup_summary(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
     url = make_url(settings.database_url)
-    db = f"{url.get_backend_name()} ({url.database})" if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+    sqlite = url.get_backend_name() == "sqlite"
+    db = f"{url.get_backend_name()} ({url.database})" if sqlite else url.render_as_string(hide_password=True)
     return "\n".join([
         "Countersign",
         f"  database:  {db}",

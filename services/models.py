@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
+from services import events as _events  # noqa: F401
 from services.agents import models as _agents  # noqa: F401
 from services.agents import secrets as _secrets  # noqa: F401
 from services.audit import models as _audit  # noqa: F401

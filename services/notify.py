@@ -8,16 +8,15 @@ Each domain adds its own protocol here as it grows, and Notifier gathers them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlmodel import Session
 
 from services.agents.models import Agent
-
-if TYPE_CHECKING:
-    from services.digests.service import Digest
-    from services.spend.budgets import BudgetWarning
-    from services.incidents.models import Incident, IncidentEvent
+from services.digests.service import Digest
+from services.drafts.models import DraftCard
+from services.incidents.models import Incident, IncidentEvent
+from services.spend.budgets import BudgetWarning
 
 
 class AgentNotifier(Protocol):
@@ -44,13 +43,13 @@ class IncidentNotifier(Protocol):
 
 
 class DraftNotifier(Protocol):
-    """Draft cards. `draft` is the draft's public JSON plus `current_text` (and `link` for reminders)."""
+    """Draft cards, drawn from a DraftCard (the public draft plus the text under review; a link for reminders)."""
 
-    def draft_posted(self, *, session: Session, agent: Agent, draft: dict[str, object], now: datetime) -> None: ...
+    def draft_posted(self, *, session: Session, agent: Agent, draft: DraftCard, now: datetime) -> None: ...
 
-    def draft_changed(self, *, session: Session, agent: Agent, draft: dict[str, object], now: datetime) -> None: ...
+    def draft_changed(self, *, session: Session, agent: Agent, draft: DraftCard, now: datetime) -> None: ...
 
-    def draft_reminder(self, *, session: Session, agent: Agent, draft: dict[str, object], now: datetime) -> None: ...
+    def draft_reminder(self, *, session: Session, agent: Agent, draft: DraftCard, now: datetime) -> None: ...
 
 
 class SpendNotifier(Protocol):
@@ -87,5 +86,6 @@ class AutonomyNotifier(Protocol):
     def autonomy_demoted(self, *, session: Session, agent: Agent, state: Any, reason: str, now: datetime) -> None: ...
 
 
-class Notifier(AgentNotifier, DraftNotifier, IncidentNotifier, SpendNotifier, DigestNotifier, AutonomyNotifier, Protocol):
+class Notifier(AgentNotifier, DraftNotifier, IncidentNotifier, SpendNotifier, DigestNotifier, AutonomyNotifier,
+               Protocol):
     pass

@@ -17,6 +17,7 @@ from sqlalchemy import delete
 from services.audit.service import has_unsealed, seal
 from services.context import AppContext
 from services.domains import domain_modules
+from services.events import FollowUp
 from services.http.idempotency import purge_expired
 from services.outbox.models import OutboxMessage
 
@@ -51,10 +52,24 @@ def seal_audit_log(ctx: AppContext) -> None:
         seal(session=session)
 
 
+def retry_followups(ctx: AppContext) -> None:
+    """Domain-event follow-ups that failed or were left behind by a crash (services/events.py)."""
+    ctx.events.retry_due(ctx)
+
+
+def purge_done_followups(ctx: AppContext) -> None:
+    """Follow-ups that ran are kept a week for inspection, like delivered outbox rows; failed ones stay."""
+    with ctx.uow() as session:
+        cutoff = ctx.clock.now() - timedelta(days=7)
+        session.exec(delete(FollowUp).where(FollowUp.status == "done", FollowUp.done_at < cutoff))  # type: ignore[call-overload,arg-type,operator]
+
+
 FOUNDATION_JOBS = [
     Job("seal_audit_log", seal_audit_log),
+    Job("events.followups", retry_followups),
     Job("purge_idempotency_keys", purge_idempotency_keys, every_s=3600),
     Job("purge_delivered_outbox", purge_delivered_outbox, every_s=3600),
+    Job("purge_done_followups", purge_done_followups, every_s=3600),
 ]
 
 

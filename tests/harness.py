@@ -13,6 +13,7 @@ from sqlmodel import select
 from services.clock import Clock
 from services.config import Settings
 from services.context import AppContext
+from services.events import Events
 from services.main import create_app
 from services.outbox.models import OutboxMessage
 from services.scheduler import Job, run_all_once
@@ -42,11 +43,11 @@ def make_settings(db_url: str, slack: FakeSlack | None = None, **extra: Any) -> 
 class Harness:
     def __init__(self, db_url: str, *, slack: FakeSlack | None = None, receiver: FakeAgentReceiver | None = None,
                  clock: Clock | None = None, run_background: bool = True, jobs: list[Job] | None = None,
-                 **settings: Any) -> None:
+                 events: Events | None = None, llm: Any | None = None, **settings: Any) -> None:
         self.slack, self.receiver = slack, receiver
         self.settings = make_settings(db_url, slack, **settings)
         self.app = create_app(self.settings, clock=clock, run_background=run_background, jobs=jobs,
-                              channel_interval_s=0.0)
+                              channel_interval_s=0.0, events=events, llm=llm)
         self.client = TestClient(self.app, raise_server_exceptions=False)
 
     def __enter__(self) -> Harness:

@@ -99,10 +99,10 @@ def draft_page(ctx: AppContext, viewer: Viewer, draft_id: str) -> DraftPage | No
         order = [d.id for d, _ in service.pending_for(session=session, user_id=viewer.user_id,
                                                       groups=set(viewer.groups), limit=200)]
         return DraftPage(
-            draft={**data, "current_text": draft.current_text, "body_is_json": draft.body_is_json},
+            draft={**data.model_dump(mode="json"), "current_text": draft.current_text, "body_is_json": draft.body_is_json},
             agent=agent, text=text, original=original,
             diff=diff_lines(original, text) if text != original else [],
-            votes=data["approved_by"], callbacks=callbacks(session=session, order_key=f"callback:{draft.card_key}"),
+            votes=data.approved_by, callbacks=callbacks(session=session, order_key=f"callback:{draft.card_key}"),
             trail=trail(session=session, subject=draft.card_key), roles=access.roles(agent, viewer),
             may_decide=draft.status == PENDING and (viewer.user_id in agent.approvers
                                                     or access.is_group_member(agent, viewer)),

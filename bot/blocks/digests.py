@@ -77,8 +77,6 @@ def digest_message(d: Digest, narrative: str) -> dict[str, Any]:
 
 
 def _approvals(a: Approvals) -> str:
-    if not a.available:
-        return "*Approvals*\n• not available (drafts are not set up)"
     order = ["approved", "edited", "auto_approved", "rejected", "expired", "cancelled"]
     counts = ", ".join(f"{a.counts[s]} {s.replace('_', '-')}" for s in order if a.counts.get(s)) or "no decisions"
     oldest = (f"\n• oldest pending: {escape(a.oldest_pending or '')}, waiting {duration(a.oldest_pending_s)}"
@@ -88,8 +86,6 @@ def _approvals(a: Approvals) -> str:
 
 
 def _incidents(i: Incidents) -> str:
-    if not i.available:
-        return "*Incidents*\n• not available (incidents are not set up)"
     return (f"*Incidents*\n• {i.opened} opened, {i.acknowledged} acknowledged; MTTA {duration(i.mtta_s)}, "
             f"MTTR {duration(i.mttr_s)}\n• {i.still_open} still open")
 

@@ -1,5 +1,5 @@
-"""Draft cards and modals: pure builders from a DraftView (the draft's public JSON plus what only the card
-needs) to Block Kit. Any text at all stays within Slack's limits, truncated visibly."""
+"""Draft cards and modals: pure builders from a DraftCard (services.drafts.models: the public draft plus what
+only the card needs) to Block Kit. Any text at all stays within Slack's limits, truncated visibly."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from bot import ids
 from bot.blocks.common import actions, button, clip, context, escape, header, message, plain, section
+from services.drafts.models import DraftCard
 
 CARD_BODY_MAX = 2800  # of a section's 3,000, leaving room for the label and the code fence
 INPUT_MAX = 3000  # plain_text_input max_length
@@ -28,37 +27,6 @@ OUTCOMES = {
 }
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _URL = re.compile(r"^https?://[^\s<>|]{1,1500}$")
-
-
-class DraftView(BaseModel):
-    """What a draft card is drawn from: `services.drafts.flows` hands the notifier exactly these keys."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    agent: str
-    action: str
-    title: str
-    status: str = "pending"
-    current_text: str = ""
-    body_is_json: bool = False
-    context: dict[str, Any] = Field(default_factory=dict)
-    requested_by: str | None = None
-    decided_by: list[str] = Field(default_factory=list)
-    approved_by: list[str] = Field(default_factory=list)
-    reason: str | None = None
-    decided_at: datetime | None = None
-    expires_at: datetime | None = None
-    cost_usd: float | None = None
-    model: str | None = None
-    prompt_version: str | None = None
-    confidence: float | None = None
-    approvals_required: int = 1
-    edited_by: str | None = None
-    revision: int = 0
-    high_risk: bool = False
-    review_reasons: list[str] = Field(default_factory=list)
-    link: str | None = None  # the card's permalink, once posted
 
 
 def _who(user_id: str) -> str:
@@ -95,7 +63,7 @@ def _clip_escaped(text: str, limit: int) -> tuple[str, bool]:
     return cut, True
 
 
-def _body_blocks(draft: DraftView) -> list[dict[str, Any]]:
+def _body_blocks(draft: DraftCard) -> list[dict[str, Any]]:
     text = draft.current_text
     label = "*Draft*"
     if draft.edited_by and draft.status == "pending":
@@ -108,7 +76,7 @@ def _body_blocks(draft: DraftView) -> list[dict[str, Any]]:
     return blocks
 
 
-def _facts(draft: DraftView) -> list[dict[str, Any]]:
+def _facts(draft: DraftCard) -> list[dict[str, Any]]:
     first = [f"*Cost:* ${draft.cost_usd:.4f}" if draft.cost_usd is not None else "",
              f"*Model:* {escape(clip(draft.model, 200))}" if draft.model else "",
              f"*Prompt:* {escape(clip(draft.prompt_version, 200))}" if draft.prompt_version else "",
@@ -136,7 +104,7 @@ def _context_block(values: dict[str, Any]) -> list[dict[str, Any]]:
     return [context(*items)]
 
 
-def _status_block(draft: DraftView) -> dict[str, Any]:
+def _status_block(draft: DraftCard) -> dict[str, Any]:
     if draft.status == "pending":
         text = (f":hourglass_flowing_sand: Waiting for a decision: {len(draft.approved_by)} of "
                 f"{draft.approvals_required} approvals")
@@ -150,7 +118,7 @@ def _status_block(draft: DraftView) -> dict[str, Any]:
     return section(line)
 
 
-def _buttons(draft: DraftView) -> dict[str, Any]:
+def _buttons(draft: DraftCard) -> dict[str, Any]:
     value = f"{draft.id}:{draft.revision}"
     confirm = None
     if draft.high_risk:
@@ -163,7 +131,7 @@ def _buttons(draft: DraftView) -> dict[str, Any]:
                    button("Reject", ids.DRAFT_REJECT, value, style="danger"))
 
 
-def draft_card(draft: DraftView) -> dict[str, Any]:
+def draft_card(draft: DraftCard) -> dict[str, Any]:
     """The review card: buttons while pending; the outcome, who and when once decided."""
     risk = " · :warning: *high risk*" if draft.high_risk else ""
     blocks = [header(draft.title),
@@ -180,7 +148,7 @@ def draft_card(draft: DraftView) -> dict[str, Any]:
     return message(f"{clip(draft.agent, 100)}: {clip(draft.title, 300)} ({clip(outcome, 40)})", blocks)
 
 
-def _metadata(draft: DraftView, channel: str | None, ts: str | None) -> str:
+def _metadata(draft: DraftCard, channel: str | None, ts: str | None) -> str:
     """Where the decision goes: draft, the revision the person saw, the card (for ephemerals), JSON or not.
     Real ids are short; clipping only guards the 3,000-character limit against nonsense."""
     return json.dumps({"d": draft.id[:100], "r": draft.revision, "c": (channel or "")[:40] or None,
@@ -191,7 +159,7 @@ def _split(text: str) -> list[str]:
     return [text[i: i + INPUT_MAX] for i in range(0, len(text), INPUT_MAX)] or [""]
 
 
-def edit_modal(draft: DraftView, *, channel: str | None, ts: str | None) -> dict[str, Any] | None:
+def edit_modal(draft: DraftCard, *, channel: str | None, ts: str | None) -> dict[str, Any] | None:
     """The edit modal prefilled with the whole text, split over several boxes when one can't hold it.
     None when the text is too long to edit in Slack at all (see too_long_to_edit)."""
     parts = _split(draft.current_text)
@@ -217,12 +185,12 @@ def edit_modal(draft: DraftView, *, channel: str | None, ts: str | None) -> dict
             "private_metadata": _metadata(draft, channel, ts), "blocks": blocks}
 
 
-def too_long_to_edit(draft: DraftView) -> str:
+def too_long_to_edit(draft: DraftCard) -> str:
     return (f"This draft is {len(draft.current_text):,} characters, too long to edit in Slack (the limit here is "
             f"{EDIT_PARTS_MAX * INPUT_MAX:,}). Approve or reject it as it stands, or ask the agent for a shorter one.")
 
 
-def reject_modal(draft: DraftView, *, channel: str | None, ts: str | None) -> dict[str, Any]:
+def reject_modal(draft: DraftCard, *, channel: str | None, ts: str | None) -> dict[str, Any]:
     return {"type": "modal", "callback_id": ids.DRAFT_REJECT_VIEW, "title": plain("Reject draft", 24),
             "submit": plain("Reject", 24), "close": plain("Cancel", 24),
             "private_metadata": _metadata(draft, channel, ts),
@@ -233,7 +201,7 @@ def reject_modal(draft: DraftView, *, channel: str | None, ts: str | None) -> di
                                     "multiline": True, "max_length": 2000}}]}
 
 
-def pending_list(items: list[DraftView]) -> dict[str, Any]:
+def pending_list(items: list[DraftCard]) -> dict[str, Any]:
     """`/countersign pending`: oldest first, each linked to its card when the card is posted."""
     if not items:
         return message("Nothing is waiting for you", [section(":sparkles: No pending drafts are waiting for you.")])
@@ -250,13 +218,13 @@ def pending_list(items: list[DraftView]) -> dict[str, Any]:
     return message(f"{len(items)} pending draft{'s' if many else ''}", blocks)
 
 
-def reminder(draft: DraftView) -> dict[str, Any]:
+def reminder(draft: DraftCard) -> dict[str, Any]:
     text = (f":alarm_clock: Still waiting for a decision: *{escape(clip(draft.title, 200))}* "
             f"expires {_date(draft.expires_at)}.")
     return message(f"Reminder: {clip(draft.title, 300)} is waiting", [section(text)])
 
 
-def owner_reminder(draft: DraftView) -> dict[str, Any]:
+def owner_reminder(draft: DraftCard) -> dict[str, Any]:
     where = _link(draft.link, f"*{escape(clip(draft.title, 200))}*")
     text = (f":alarm_clock: Your agent *{escape(clip(draft.agent, 100))}* is still waiting on {where}; nobody has "
             f"decided yet. It expires {_date(draft.expires_at)}, and then counts as denied.")

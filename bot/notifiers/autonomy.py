@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import notifier as outbox  # module access: bot.notifier imports this mixin at its top
 from bot.blocks import autonomy as blocks
+from bot.notifiers import outbox
 from services.agents.models import Agent, AutonomyRule
 from services.autonomy.models import EvidenceFigures
 

@@ -10,16 +10,15 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot import notifier as outbox  # module access: bot.notifier imports this mixin at its top
 from bot.blocks import digests as digest_blocks
 from bot.blocks import spend as blocks
+from bot.notifiers import outbox
 from services.agents.models import Agent
 from services.outbox.service import enqueue_slack
+from services.spend.decisions import CardRef
 
 
 def _card_ref(agent: Agent, warning: Any) -> str:
-    from services.spend.decisions import CardRef
-
     ref = CardRef(agent.name, warning.rule.key, warning.rule.limit_usd, warning.period.start.isoformat())
     return ref.encode()
 
@@ -38,7 +37,8 @@ class SpendSlackNotifier:
 
     def budget_pause_resolved(self, *, session: Session, agent: Agent, card_key: str, outcome: str,
                               now: datetime) -> None:
-        outbox.update(session, key=card_key, msg=blocks.budget_resolved(agent_name=agent.name, outcome=outcome), now=now)
+        msg = blocks.budget_resolved(agent_name=agent.name, outcome=outcome)
+        outbox.update(session, key=card_key, msg=msg, now=now)
 
 
 class DigestSlackNotifier:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from services.agents import service
-from services.agents.models import Agent, AgentCreate, AgentCreated, AgentPublic, AgentUpdate
+from services.agents.models import Agent, AgentCreate, AgentCreated, AgentPublic, AgentUpdate, WebhookSecretRotated
 from services.audit.service import Actor
 from services.context import AppContext
 
@@ -59,3 +59,11 @@ def rotate_key(*, ctx: AppContext, name: str, actor: Actor) -> dict[str, str]:
         agent = service.require_agent(session=session, name=name)
         return {"name": agent.name, "api_key": service.rotate_key(session=session, agent=agent, actor=actor,
                                                                    now=ctx.clock.now())}
+
+
+def rotate_webhook_secret(*, ctx: AppContext, name: str, actor: Actor) -> WebhookSecretRotated:
+    with ctx.uow() as session:
+        agent = service.require_agent(session=session, name=name)
+        secret, until = service.rotate_webhook_secret(session=session, agent=agent, actor=actor, now=ctx.clock.now(),
+                                                      secret_key=ctx.secret_key)
+        return WebhookSecretRotated(name=agent.name, webhook_secret=secret, previous_valid_until=until)

@@ -12,6 +12,8 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.db import UTCDateTime
+from services.outbox.urls import validate_callback_url_text
+from services.spend.public import BudgetStatePublic
 
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 USER_ID = r"^[UW][A-Z0-9]{2,20}$"
@@ -33,8 +35,6 @@ class Strict(BaseModel):
 def _check_callback_url(value: str | None) -> str | None:
     if value is None:
         return None
-    from services.outbox.urls import validate_callback_url_text
-
     return validate_callback_url_text(value)
 
 
@@ -177,6 +177,9 @@ class Agent(SQLModel, table=True):
     api_key_hash: str = SQLField(index=True, unique=True, max_length=64)
     api_key_prefix: str = SQLField(max_length=16)
     webhook_secret_enc: str = SQLField(max_length=512)
+    # After rotate-webhook-secret the old secret still signs (next to the new) until it expires: no missed call.
+    previous_webhook_secret_enc: str | None = SQLField(default=None, max_length=512)
+    previous_webhook_secret_expires_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)
     created_at: datetime = SQLField(sa_type=UTCDateTime)
     updated_at: datetime = SQLField(sa_type=UTCDateTime)
 
@@ -229,3 +232,20 @@ class AgentPublic(BaseModel):
 class AgentCreated(AgentPublic):
     api_key: str
     webhook_secret: str
+
+
+class AgentMe(AgentPublic):
+    """GET /v1/agents/me: the agent as the server sees it, with every budget that applies and what is left."""
+
+    budgets: list[BudgetStatePublic]
+
+
+class KeyRotated(BaseModel):
+    name: str
+    api_key: str = Field(description="the new key, shown once; the old one stops working at once")
+
+
+class WebhookSecretRotated(BaseModel):
+    name: str
+    webhook_secret: str = Field(description="the new secret (whsec_…), shown once")
+    previous_valid_until: datetime = Field(description="until then callbacks are signed with the old and the new")

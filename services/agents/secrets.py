@@ -35,7 +35,19 @@ def hash_api_key(key: str) -> str:
 
 
 def new_webhook_secret() -> str:
-    return WEBHOOK_SECRET_PREFIX + secrets.token_urlsafe(32)
+    """`whsec_` + standard base64 of 32 random bytes: the form Standard Webhooks libraries take as it is."""
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of the `webhook-signature` header: the bytes the base64 after `whsec_` decodes to.
+
+    Secrets issued before Standard Webhooks were URL-safe base64 without padding (`-`, `_`); they decode to
+    their bytes the same way, so an agent holding one can verify with any Standard Webhooks library after
+    writing it in standard base64 (`-` -> `+`, `_` -> `/`, padded with `=`), or simply rotate it.
+    """
+    text = secret.removeprefix(WEBHOOK_SECRET_PREFIX).replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
 def _fernet_from_text(text: str) -> Fernet:

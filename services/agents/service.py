@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -12,6 +12,8 @@ from services.agents import secrets
 from services.agents.models import Agent, AgentCreate, AgentUpdate
 from services.audit.service import Actor, record
 from services.errors import Conflict, NotFound, field_error
+
+PREVIOUS_SECRET_GRACE = timedelta(hours=24)  # the contract: both secrets sign for 24 hours
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,32 @@ def rotate_key(*, session: Session, agent: Agent, actor: Actor, now: datetime) -
 
 def webhook_secret(*, session: Session, agent: Agent, secret_key: str | None) -> str:
     return secrets.decrypt(secrets.fernet(session, secret_key), agent.webhook_secret_enc)
+
+
+def rotate_webhook_secret(*, session: Session, agent: Agent, actor: Actor, now: datetime,
+                          secret_key: str | None) -> tuple[str, datetime]:
+    """A new webhook secret; the one it replaces keeps signing next to it for PREVIOUS_SECRET_GRACE. Rotating
+    again within that time retires the older one at once (only the last two secrets ever sign)."""
+    secret, until = secrets.new_webhook_secret(), now + PREVIOUS_SECRET_GRACE
+    box = secrets.fernet(session, secret_key)
+    agent.previous_webhook_secret_enc = agent.webhook_secret_enc
+    agent.previous_webhook_secret_expires_at = until
+    agent.webhook_secret_enc = secrets.encrypt(box, secret)
+    agent.updated_at = now
+    session.add(agent)
+    record(session=session, actor=actor, verb="agent.webhook_secret_rotated", subject=f"agent:{agent.name}", now=now,
+           details={"previous_valid_until": until.isoformat()})
+    return secret, until
+
+
+def signing_secrets(*, session: Session, agent: Agent, secret_key: str | None, now: datetime) -> list[str]:
+    """The secrets a callback is signed with now: the current one, then the previous one while it is honoured."""
+    box = secrets.fernet(session, secret_key)
+    found = [secrets.decrypt(box, agent.webhook_secret_enc)]
+    until = agent.previous_webhook_secret_expires_at
+    if agent.previous_webhook_secret_enc and until is not None and now < until:
+        found.append(secrets.decrypt(box, agent.previous_webhook_secret_enc))
+    return found
 
 
 def may_pause(*, agent: Agent, user_id: str, admins: list[str]) -> bool:

@@ -26,7 +26,7 @@ two-proportion z-test at p < 0.01 with at least 20 decisions each opens one `ano
 Public entry points for other domains:
 - service.level_for(session=, agent=, action=, prompt_version=, now=) -> "review" | "auto"
 - flows.report_denied(session=, ctx=, agent=, action=, reason=)
-- flows.on_decided(session=, ctx=, agent=, draft=) and flows.on_incident(...)  (wired as event subscribers)
+- flows.on_decided(session=, ctx=, agent=, draft=) and flows.on_incident(...)  (reactions: services/wiring.py)
 - flows.overview(ctx=, name=) -> models.Overview
 - evals.lines(ctx.read, agent_id=, action=, since=) -> JSON Lines; evals.parse_since(text)
 """

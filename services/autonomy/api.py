@@ -10,13 +10,16 @@ from fastapi.responses import StreamingResponse
 from services.agents.models import SLUG
 from services.autonomy import evals
 from services.deps import Ctx, CurrentAgent
+from services.http.openapi import AGENT_READ_ERRORS
 
 router = APIRouter(tags=["evals"])
 JSONL = "application/jsonl"
 
 
 @router.get("/v1/evals", response_class=StreamingResponse,
-            responses={200: {"content": {JSONL: {}}, "description": "one JSON object per decided draft"}})
+            responses={200: {"content": {JSONL: {"schema": {"type": "string"}}},
+                             "description": "one JSON object per decided draft, a line each"},
+                       **AGENT_READ_ERRORS})
 def export_evals(agent: CurrentAgent, ctx: Ctx,
                  action: Annotated[str | None, Query(pattern=SLUG, description="only this action")] = None,
                  since: Annotated[str | None, Query(description="decided at or after (ISO 8601)")] = None,

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from services.agents.models import Agent
 from services.autonomy.models import AutonomySample
 from services.autonomy.stats import edit_distance, unified_diff
-from services.drafts.models import Draft, _as_value
+from services.drafts.models import Draft, as_value
 from services.errors import field_error
 
 # Cancelled drafts were withdrawn by the agent: no verdict, so no example.
@@ -34,7 +34,8 @@ def parse_since(value: str | None, *, field: str = "since") -> datetime | None:
         when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
     except (ValueError, OverflowError):  # OverflowError: an offset that pushes year 1 or 9999 off the calendar
-        raise field_error(field, "must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T09:00:00Z") from None
+        raise field_error(field, "must be an ISO 8601 date or date-time, e.g. 2026-01-31 or 2026-01-31T09:00:00Z"
+                          ) from None
 
 
 def row_of(draft: Draft, *, agent_name: str, sample: AutonomySample | None) -> dict[str, Any]:
@@ -46,8 +47,8 @@ def row_of(draft: Draft, *, agent_name: str, sample: AutonomySample | None) -> d
         "action": draft.action,
         "title": draft.title,
         "context": draft.context,
-        "draft": _as_value(draft.body, draft.body_is_json),
-        "final": _as_value(draft.final_body, draft.body_is_json) if draft.status in ("approved", "edited",
+        "draft": as_value(draft.body, draft.body_is_json),
+        "final": as_value(draft.final_body, draft.body_is_json) if draft.status in ("approved", "edited",
                                                                                      "auto_approved") else None,
         "verdict": draft.status,
         "reason": draft.reason,

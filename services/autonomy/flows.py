@@ -1,6 +1,7 @@
 """Autonomy side effects: evidence after each decision, the owner's proposal card, samples, demotions, alerts.
 
-Called from event subscribers (inside the deciding transaction) and from Slack clicks (their own unit of work).
+Called as reactions to draft.decided and incident.opened (after those commit, each in a transaction of its own:
+services/wiring.py) and from Slack clicks (their own unit of work).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from typing import Any
 from sqlmodel import Session
 
 from services.agents.models import Agent
+from services.agents.service import require_agent
 from services.audit.service import Actor, record
 from services.autonomy import regression, samples, service
 from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED, LevelRow, Overview
 from services.autonomy.stats import sampled
 from services.context import AppContext
+from services.drafts.models import Draft
 from services.errors import Forbidden, NotFound, ValidationFailed
+from services.incidents.flows import open_incident
 
 SYSTEM = Actor.system("autonomy")
 
@@ -27,9 +31,7 @@ def _agent(session: Session, agent_id: int) -> Agent:
     return agent
 
 
-def _draft(session: Session, draft_id: str) -> Any:
-    from services.drafts.models import Draft
-
+def _draft(session: Session, draft_id: str) -> Draft:
     draft = session.get(Draft, draft_id)
     if draft is None:
         raise NotFound(f"no draft {draft_id!r}")
@@ -75,8 +77,6 @@ def check_regression(*, session: Session, ctx: AppContext, agent: Agent, action:
                            now=ctx.clock.now())
     if row is None:
         return None
-    from services.incidents.flows import open_incident
-
     figures = finding.as_dict()
     old, new = figures["old"], figures["new"]
     label = "prompt version" if dimension == "prompt_version" else "model"
@@ -128,8 +128,6 @@ def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: An
 def report_denied(*, session: Session, ctx: AppContext, agent: Agent, action: str, reason: str) -> None:
     """A denied draft opens a `policy_violation` incident for the owner; repeats of the same action count as
     occurrences of the open one. Runs in the request's transaction, which the drafts API commits with its 403."""
-    from services.incidents.flows import open_incident
-
     open_incident(session=session, ctx=ctx, agent=agent, kind="policy_violation", severity="high", summary=reason,
                   details={"action": action}, dedup_key=f"policy_violation:{action}", actor=SYSTEM)
 
@@ -190,8 +188,6 @@ def approver_groups(*, ctx: AppContext, draft_id: str) -> list[str]:
 
 def overview(*, ctx: AppContext, name: str) -> Overview:
     """Each action's level and evidence per prompt version, plus configured actions not seen yet."""
-    from services.agents.service import require_agent
-
     with ctx.read() as session:
         agent = require_agent(session=session, name=name)
         rule, rows = agent.rule, []

@@ -1,4 +1,4 @@
-"""`countersign agents add|list|show|pause|resume|rotate-key`."""
+"""`countersign agents add|list|show|pause|resume|rotate-key|rotate-webhook-secret`."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def agents() -> None:
 @click.option("--approver", "approvers", multiple=True, help="Approver (U…); repeatable.")
 @click.option("--approver-group", "approver_groups", multiple=True, help="Approver user group (S…); repeatable.")
 @click.option("--callback-url", help="Where decisions are POSTed.")
-def add(name: str, owner: str | None, review_channel: str | None, backup_owners: tuple[str, ...], approvers: tuple[str, ...],
-        approver_groups: tuple[str, ...], callback_url: str | None) -> None:
+def add(name: str, owner: str | None, review_channel: str | None, backup_owners: tuple[str, ...],
+        approvers: tuple[str, ...], approver_groups: tuple[str, ...], callback_url: str | None) -> None:
     try:
         data = AgentCreate(name=name, owner=owner, review_channel=review_channel, backup_owners=list(backup_owners),
                            approvers=list(approvers), approver_groups=list(approver_groups), callback_url=callback_url)
@@ -94,3 +94,13 @@ def rotate_key(name: str) -> None:
     ctx = make_context()
     result = attempt(flows.rotate_key, ctx=ctx, name=name, actor=CLI_ACTOR)
     click.echo(f"api_key: {result['api_key']}  (shown once)")
+
+
+@agents.command("rotate-webhook-secret",
+                help="Issue a new webhook secret; for 24 hours callbacks are signed with the old one too.")
+@click.argument("name")
+def rotate_webhook_secret(name: str) -> None:
+    ctx = make_context()
+    result = attempt(flows.rotate_webhook_secret, ctx=ctx, name=name, actor=CLI_ACTOR)
+    click.echo(f"webhook_secret: {result.webhook_secret}  (shown once)")
+    click.echo(f"the previous secret also signs until {result.previous_valid_until.isoformat()}")

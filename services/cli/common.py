@@ -25,13 +25,13 @@ def cli() -> None:
 
 def make_context(*, migrate: bool = True) -> AppContext:
     from services import migrations
-    from services.main import default_notifier
+    from services.main import build_context
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
     if migrate:
         migrations.upgrade(engine)
-    return AppContext(settings=settings, engine=engine, clock=SystemClock(), notifier=default_notifier())
+    return build_context(settings, engine=engine, clock=SystemClock())
 
 
 def emit(data: Any) -> None:

@@ -10,19 +10,20 @@ from fastapi.responses import JSONResponse
 from services.audit.service import Actor
 from services.deps import Admin, Ctx, RowId
 from services.digests import flows
-from services.digests.models import DigestSendRequest, ScheduleCreate
+from services.digests.models import DigestSendRequest, DigestsSent, ScheduleCreate, SchedulePublic
+from services.http.openapi import ADMIN_ERRORS
 
-router = APIRouter(tags=["digests"], dependencies=[Admin])
+router = APIRouter(tags=["digests"], dependencies=[Admin], responses=ADMIN_ERRORS)
 ADMIN = Actor.admin()
 
 
-@router.get("/v1/digests/schedules")
+@router.get("/v1/digests/schedules", response_model=list[SchedulePublic])
 def list_schedules(ctx: Ctx) -> list[dict[str, Any]]:
     with ctx.read() as session:
         return flows.list_schedules(session=session)
 
 
-@router.post("/v1/digests/schedules", status_code=201)
+@router.post("/v1/digests/schedules", status_code=201, response_model=list[SchedulePublic])
 def add_schedules(body: ScheduleCreate, ctx: Ctx) -> JSONResponse:
     """One schedule from `cron`, or without it the defaults (daily 09:00, weekly Monday 09:00); returns a list."""
     with ctx.uow() as session:
@@ -38,7 +39,7 @@ def remove_schedule(schedule_id: RowId, ctx: Ctx) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/v1/digests/send", status_code=202)
+@router.post("/v1/digests/send", status_code=202, response_model=DigestsSent)
 def send_now(body: DigestSendRequest, ctx: Ctx) -> dict[str, Any]:
     runs = flows.send_now(ctx=ctx, channel=body.channel, period=body.period, actor=ADMIN)
     return {"runs": runs}

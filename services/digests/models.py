@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
@@ -57,6 +57,19 @@ class ScheduleCreate(Strict):
 class DigestSendRequest(Strict):
     channel: str | None = Field(None, pattern=CHANNEL_ID)
     period: Literal["day", "week", "month"] = "day"
+
+
+class SchedulePublic(BaseModel):
+    id: int
+    channel: str
+    cron: str
+    timezone: str
+    period: str
+    created_at: str
+
+
+class DigestsSent(BaseModel):
+    runs: list[int] = Field(description="the digest runs queued for posting")
 
 
 class DigestSchedule(SQLModel, table=True):

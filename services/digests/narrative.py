@@ -36,25 +36,25 @@ def template(d: Digest) -> str:
         change = f", {'up' if delta >= 0 else 'down'} {abs(delta):.0%} on the previous period"
     waste = f"${d.waste_usd:,.2f} went on drafts that were rejected or expired" if d.waste_usd else "no waste"
     top = f" The biggest spender was {d.by_agent[0].name} (${d.by_agent[0].spend_usd:,.2f})." if d.by_agent else ""
-    open_ = f" {d.incidents.still_open} incident(s) still open." if d.incidents.available and d.incidents.still_open else ""
+    open_ = f" {d.incidents.still_open} incident(s) still open." if d.incidents.still_open else ""
     return f"Spend was ${d.total_usd:,.2f}{change}: {cpa}; {waste}.{top}{open_}"
 
 
 def facts(d: Digest) -> str:
+    cpa = d.cost_per_approved_usd
     lines = [f"period {d.period_label}", f"total spend ${d.total_usd:.2f} (previous ${d.previous_usd:.2f})",
              f"approved outcomes {d.approved_outcomes}",
-             f"cost per approved outcome {'n/a' if d.cost_per_approved_usd is None else f'${d.cost_per_approved_usd:.2f}'}",
+             f"cost per approved outcome {'n/a' if cpa is None else f'${cpa:.2f}'}",
              f"waste ${d.waste_usd:.2f}", f"cost-unknown events {d.unknown_cost_events}"]
     lines += [f"agent {a.name}: ${a.spend_usd:.2f} (previous ${a.previous_usd:.2f})" for a in d.by_agent[:10]]
-    if d.incidents.available:
-        lines.append(f"incidents opened {d.incidents.opened}, still open {d.incidents.still_open}")
+    lines.append(f"incidents opened {d.incidents.opened}, still open {d.incidents.still_open}")
     lines += [f"paused: {name}" for name, _, _ in d.paused]
     return "\n".join(lines)
 
 
 def write(*, ctx: AppContext, digest: Digest) -> Narrative:
     fallback = template(digest)
-    client = llm.client_for(ctx)
+    client = ctx.llm
     if client is None:
         return Narrative(fallback, "template")
     now, tz = ctx.clock.now(), ctx.settings.tz
@@ -78,7 +78,8 @@ def record_own_spend(*, session: object, ctx: AppContext, narrative: Narrative, 
     c = narrative.completion
     if c is None:
         return
-    data = UsageCreate(model=c.model[:128], provider="openai", input_tokens=c.input_tokens, output_tokens=c.output_tokens,
-                       cached_tokens=min(c.cached_tokens, c.input_tokens), request_id=request_id[:128])
+    data = UsageCreate(model=c.model[:128], provider="openai", input_tokens=c.input_tokens,
+                       output_tokens=c.output_tokens, cached_tokens=min(c.cached_tokens, c.input_tokens),
+                       request_id=request_id[:128])
     spend.record_usage(session=session, agent_id=INTERNAL_AGENT_ID, data=data, now=ctx.clock.now(),  # type: ignore[arg-type]
                        tz=ctx.settings.tz)

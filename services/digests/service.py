@@ -14,6 +14,8 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.drafts.models import Draft
+from services.incidents.models import Incident
 from services.spend.models import INTERNAL_AGENT_ID, INTERNAL_AGENT_NAME, ScopedBudget, SpendRollup
 from services.spend.periods import Period, local_day, period_containing
 
@@ -37,7 +39,6 @@ class SpendLine:
 
 @dataclass(frozen=True)
 class Approvals:
-    available: bool
     counts: dict[str, int] = field(default_factory=dict)
     median_s: float | None = None
     p90_s: float | None = None
@@ -47,7 +48,6 @@ class Approvals:
 
 @dataclass(frozen=True)
 class Incidents:
-    available: bool
     opened: int = 0
     acknowledged: int = 0
     mtta_s: float | None = None
@@ -130,7 +130,7 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
     total, prev_total = sum(x.spend_usd for x in by_agent), sum(x.previous_usd for x in by_agent)
     approvals = approvals_in(session=session, period=period, now=now, tz=tz)
     prev_approved = _approved_count(session, previous, tz)
-    approved = sum(approvals.counts.get(s, 0) for s in APPROVED) if approvals.available else 0
+    approved = sum(approvals.counts.get(s, 0) for s in APPROVED)
     chart_days, daily = _daily(session, period, agents)
     return Digest(
         period=period, previous=previous, generated_at=now, total_usd=total, previous_usd=prev_total,
@@ -190,10 +190,6 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def approvals_in(*, session: Session, period: Period, now: datetime, tz: ZoneInfo) -> Approvals:
-    try:
-        from services.drafts.models import Draft
-    except ModuleNotFoundError:
-        return Approvals(available=False)
     start, end = period.start_utc(tz), period.end_utc(tz)
     decided = (col(Draft.decided_at) >= start) & (col(Draft.decided_at) < end)
     counts = {s: int(n) for s, n in session.exec(select(Draft.status, func.count()).where(decided)
@@ -207,26 +203,18 @@ def approvals_in(*, session: Session, period: Period, now: datetime, tz: ZoneInf
     if oldest is not None:
         agent = session.get(Agent, oldest[1])
         label = f"{agent.name if agent else oldest[1]}: {oldest[2]}"
-    return Approvals(available=True, counts=counts, median_s=statistics.median(waits) if waits else None,
-                     p90_s=_percentile(waits, 0.9), oldest_pending_s=(now - oldest[0]).total_seconds() if oldest else None,
-                     oldest_pending=label)
+    return Approvals(counts=counts, median_s=statistics.median(waits) if waits else None,
+                     p90_s=_percentile(waits, 0.9), oldest_pending=label,
+                     oldest_pending_s=(now - oldest[0]).total_seconds() if oldest else None)
 
 
 def _approved_count(session: Session, period: Period, tz: ZoneInfo) -> int:
-    try:
-        from services.drafts.models import Draft
-    except ModuleNotFoundError:
-        return 0
     return int(session.exec(select(func.count()).select_from(Draft).where(
         col(Draft.decided_at) >= period.start_utc(tz), col(Draft.decided_at) < period.end_utc(tz),
         col(Draft.status).in_(APPROVED))).one())
 
 
 def incidents_in(*, session: Session, period: Period, tz: ZoneInfo) -> Incidents:
-    try:
-        from services.incidents.models import Incident
-    except ModuleNotFoundError:
-        return Incidents(available=False)
     start, end = period.start_utc(tz), period.end_utc(tz)
 
     def within(column: Any) -> Any:
@@ -239,6 +227,6 @@ def incidents_in(*, session: Session, period: Period, tz: ZoneInfo) -> Incidents
         select(Incident.resolved_at, Incident.created_at).where(within(Incident.resolved_at))).all()]
     still_open = int(session.exec(select(func.count()).select_from(Incident)
                                   .where(Incident.status != "resolved")).one())
-    return Incidents(available=True, opened=opened, acknowledged=len(acks),
+    return Incidents(opened=opened, acknowledged=len(acks),
                      mtta_s=statistics.fmean(acks) if acks else None, mttr_s=statistics.fmean(fixes) if fixes else None,
                      still_open=still_open)

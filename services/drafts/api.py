@@ -11,9 +11,10 @@ from fastapi.responses import JSONResponse
 
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
 from services.drafts import flows
-from services.drafts.models import PENDING, CancelRequest, DraftCreate
+from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftPublic
 from services.errors import CountersignError, Forbidden
 from services.http.idempotency import idempotent
+from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS, problems
 from services.http.problems import PROBLEM, TYPE_BASE
 
 router = APIRouter(tags=["drafts"])
@@ -26,12 +27,12 @@ def problem_body(error: CountersignError) -> dict[str, Any]:
             "detail": error.detail, **(error.extra or {})}
 
 
-@router.post("/v1/drafts", status_code=201)
+@router.post("/v1/drafts", status_code=201, response_model=DraftPublic, responses=problems(403) | AGENT_WRITE_ERRORS)
 def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     def create(session: Any) -> tuple[int, dict[str, Any]]:
         try:
-            return 201, flows.create_draft(session=session, ctx=ctx, agent=agent, request=body)
+            return 201, flows.create_draft(session=session, ctx=ctx, agent=agent, request=body).model_dump(mode="json")
         except Forbidden as denied:
             # A denial is an answer, not a failure: what routing recorded about it commits, and a retry with
             # the same Idempotency-Key gets the same 403.
@@ -47,8 +48,8 @@ def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
 WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="hold until decided, up to S seconds")]
 
 
-@router.get("/v1/drafts/{draft_id}")
-async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> dict[str, Any]:
+@router.get("/v1/drafts/{draft_id}", responses=AGENT_READ_ERRORS)
+async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> DraftPublic:
     """Each read is its own short transaction: nothing is held open while the request waits."""
     wakeup = ctx.decision_wakeup.subscribe()
     try:
@@ -57,16 +58,16 @@ async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeco
             wakeup.clear()
             data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
             remaining = deadline - time.monotonic()
-            if data["status"] != PENDING or remaining <= 0:
+            if data.status != PENDING or remaining <= 0:
                 return data
             try:
                 await asyncio.wait_for(wakeup.wait(), timeout=min(POLL_S, remaining))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
     finally:
         ctx.decision_wakeup.unsubscribe(wakeup)
 
 
-@router.post("/v1/drafts/{draft_id}/cancel")
-def cancel_draft(draft_id: str, agent: WritingAgent, ctx: Ctx, body: CancelRequest | None = None) -> dict[str, Any]:
+@router.post("/v1/drafts/{draft_id}/cancel", responses=AGENT_WRITE_ERRORS)
+def cancel_draft(draft_id: str, agent: WritingAgent, ctx: Ctx, body: CancelRequest | None = None) -> DraftPublic:
     return flows.cancel(ctx=ctx, agent=agent, draft_id=draft_id, reason=body.reason if body else None)

@@ -1,13 +1,14 @@
-"""Draft side effects: the card, the callback, the events and the audit, in the transaction that decides.
+"""Draft side effects: the card, the callback and the audit in the transaction that decides; the domain events
+it publishes are wired in services/wiring.py (what reacts to a decision runs after it commits).
 
 Callable without Slack (autonomy, incidents and the benchmark use them directly):
-- `create_draft(session=, ctx=, agent=, request=) -> dict`   store, route, post the card (raises Forbidden on deny)
+- `create_draft(session=, ctx=, agent=, request=) -> DraftPublic`  store, route, post the card (Forbidden on deny)
 - `decide(ctx=, draft_id=, user_id=, verdict="approve"|"edit"|"reject", final_body=, reason=, is_group_member=,
   revision=) -> DecisionResult`                              one person's decision, quorum counted
-- `cancel(ctx=, agent=, draft_id=, reason=) -> dict`         the agent withdraws a pending draft
-- `read(ctx=, agent=, draft_id=) -> dict`                    what polling returns (the callback's `data` too)
+- `cancel(ctx=, agent=, draft_id=, reason=) -> DraftPublic`  the agent withdraws a pending draft
+- `read(ctx=, agent=, draft_id=) -> DraftPublic`             what polling returns (the callback's `data` too)
 - `deciders(ctx=, draft_id=)`, `check_decider(...)`          for the chat layer, before it calls `decide`
-- `pending_for(ctx=, user_id=, groups=) -> list[dict]`       what `/countersign pending` lists
+- `pending_for(ctx=, user_id=, groups=) -> list[DraftCard]`  what `/countersign pending` lists
 - `announce(session=, ctx=, agent=, draft=, actor=, now=)`    the effects of reaching a final status (jobs use it)
 """
 
@@ -15,27 +16,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from sqlmodel import Session
 
-from services import events
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.drafts import service
-from services.drafts.models import PENDING, Draft, DraftCreate, public
+from services.drafts.models import PENDING, Draft, DraftCard, DraftCreate, DraftPublic, card
 from services.drafts.routing import route_draft
 from services.errors import Forbidden, NotFound, field_error
 from services.outbox.service import enqueue_callback, slack_message
 
 Verdict = Literal["approve", "reject", "edit"]
-CARD_ONLY = ("current_text", "body_is_json")
 
 
 @dataclass(frozen=True)
 class DecisionResult:
-    draft: dict[str, Any]  # the public JSON after the decision
+    draft: DraftPublic  # the draft after the decision
     final: bool  # False: an approval was counted but quorum is not reached yet
     approvals: int
     required: int
@@ -43,7 +42,7 @@ class DecisionResult:
     @property
     def message(self) -> str:
         if self.final:
-            return f"Done: the draft is {self.draft['status']}."
+            return f"Done: the draft is {self.draft.status}."
         return f"Your approval is recorded: {self.approvals} of {self.required} approvals."
 
 
@@ -63,19 +62,19 @@ def agent_of(session: Session, agent_id: int) -> Agent:
     return agent
 
 
-def card_data(session: Session, draft: Draft, agent: Agent, *, fresh: bool = False) -> dict[str, Any]:
-    """The public JSON plus what only the card needs: the text under review, whether it is JSON.
+def card_data(session: Session, draft: Draft, agent: Agent, *, fresh: bool = False,
+              link: str | None = None) -> DraftCard:
+    """The public draft plus what only the card needs: the text under review, whether it is JSON.
     `fresh`: a draft just stored has no votes, so there is nothing to look up."""
-    if fresh:
-        data = public(draft, agent_name=agent.name, approved_by=[])
-    else:
-        data = service.to_public(session=session, draft=draft, agent_name=agent.name)
-    data["current_text"] = draft.current_text
-    data["body_is_json"] = draft.body_is_json
-    return data
+    approved_by = [] if fresh else service.approvers_of(session=session, draft_id=draft.id)
+    return card(draft, agent_name=agent.name, approved_by=approved_by, link=link)
 
 
-def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: DraftCreate) -> dict[str, Any]:
+def _public(data: DraftCard) -> DraftPublic:
+    return DraftPublic(**data.model_dump(include=set(DraftPublic.model_fields)))
+
+
+def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: DraftCreate) -> DraftPublic:
     """Store a draft, route it, post its card; an auto-routed draft is decided at once, a denied one refused."""
     now = ctx.clock.now()
     route = route_draft(session=session, ctx=ctx, agent=agent, request=request)
@@ -90,10 +89,10 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
         draft.status, draft.decided_at, draft.final_body, draft.remind_at = "auto_approved", now, draft.body, None
     session.add(draft)
     session.flush()
-    events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
+    ctx.events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
     if route.mode != "auto":
-        card = card_data(session, draft, agent, fresh=True)
-        ctx.notifier.draft_posted(session=session, agent=agent, draft=card, now=now)
+        posted = card_data(session, draft, agent, fresh=True)
+        ctx.notifier.draft_posted(session=session, agent=agent, draft=posted, now=now)
     # The audit append serialises writers (its chain lock is held until commit), so it comes last.
     record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key, now=now,
            details={"action": draft.action, "route": route.mode, "reasons": route.reasons,
@@ -102,19 +101,19 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
         # No card: earned autonomy means people aren't asked; the autonomy domain posts its audit samples.
         return announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"),
                         now=now, post_card=False)
-    return {key: value for key, value in card.items() if key not in CARD_ONLY}
+    return _public(posted)
 
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
-             post_card: bool = True) -> dict[str, Any]:
-    """A draft reached a final status: tell subscribers, update the card, call the agent back, audit it."""
-    events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
+             post_card: bool = True) -> DraftPublic:
+    """A draft reached a final status: publish `draft.decided`, update the card, call the agent back, audit it."""
+    ctx.events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
     if post_card:
         ctx.notifier.draft_changed(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
     data = service.to_public(session=session, draft=draft, agent_name=agent.name)
     if agent.callback_url:
         enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url, event="draft.decided",
-                         data=data, now=now, order_key=f"callback:{draft.card_key}")
+                         data=data.model_dump(mode="json"), now=now, order_key=f"callback:{draft.card_key}")
     record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
            details={"decided_by": draft.decided_by, "reason": draft.reason})
     return data
@@ -146,7 +145,7 @@ def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict
 
 
 def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict,
-                  is_group_member: bool) -> dict[str, Any]:
+                  is_group_member: bool) -> DraftCard:
     """Before opening a modal: may this person decide, and is it still pending? Refusals are audited."""
     with ctx.read() as session:
         draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, is_group_member)
@@ -201,15 +200,15 @@ def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_i
     if vote.final:
         data = announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=actor, now=now)
     else:
-        card = card_data(session, draft, agent)
-        ctx.notifier.draft_changed(session=session, agent=agent, draft=card, now=now)
+        changed = card_data(session, draft, agent)
+        ctx.notifier.draft_changed(session=session, agent=agent, draft=changed, now=now)
         record(session=session, actor=actor, verb="draft.edited" if verdict == "edit" else "draft.vote",
                subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required})
-        data = {key: value for key, value in card.items() if key not in CARD_ONLY}
+        data = _public(changed)
     return DecisionResult(draft=data, final=vote.final, approvals=vote.approvals, required=vote.required)
 
 
-def cancel(*, ctx: AppContext, agent: Agent, draft_id: str, reason: str | None = None) -> dict[str, Any]:
+def cancel(*, ctx: AppContext, agent: Agent, draft_id: str, reason: str | None = None) -> DraftPublic:
     """The agent withdraws its pending draft; a decided one answers 409 saying who decided it."""
     with ctx.uow() as session:
         draft = service.get_agent_draft(session=session, agent=agent, draft_id=draft_id)
@@ -221,7 +220,7 @@ def cancel(*, ctx: AppContext, agent: Agent, draft_id: str, reason: str | None =
     return data
 
 
-def read(*, ctx: AppContext, agent: Agent, draft_id: str) -> dict[str, Any]:
+def read(*, ctx: AppContext, agent: Agent, draft_id: str) -> DraftPublic:
     with ctx.read() as session:
         draft = service.get_agent_draft(session=session, agent=agent, draft_id=draft_id)
         return service.to_public(session=session, draft=draft, agent_name=agent.name)
@@ -240,9 +239,9 @@ def groups_with_pending(*, ctx: AppContext) -> set[str]:
         return service.groups_with_pending(session=session)
 
 
-def pending_for(*, ctx: AppContext, user_id: str, groups: set[str]) -> list[dict[str, Any]]:
+def pending_for(*, ctx: AppContext, user_id: str, groups: set[str]) -> list[DraftCard]:
     """The pending drafts this person may decide, oldest first, each with a link to its card."""
     with ctx.read() as session:
         rows = service.pending_for(session=session, user_id=user_id, groups=groups)
-        return [{**service.to_public(session=session, draft=d, agent_name=a.name),
-                 "link": permalink(session=session, key=d.card_key)} for d, a in rows]
+        return [card(d, agent_name=a.name, approved_by=service.approvers_of(session=session, draft_id=d.id),
+                     link=permalink(session=session, key=d.card_key)) for d, a in rows]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -124,7 +124,7 @@ class DraftVote(SQLModel, table=True):
     created_at: datetime = SQLField(sa_type=UTCDateTime)
 
 
-def _as_value(text: str | None, is_json: bool) -> Any:
+def as_value(text: str | None, is_json: bool) -> Any:
     """JSON bodies go back out as JSON; an edited JSON body that no longer parses stays text."""
     if text is None or not is_json:
         return text
@@ -134,8 +134,69 @@ def _as_value(text: str | None, is_json: bool) -> Any:
         return text
 
 
-def public(draft: Draft, *, agent_name: str, approved_by: list[str]) -> dict[str, Any]:
+DraftStatus = Literal["pending", "approved", "edited", "rejected", "expired", "auto_approved", "cancelled"]
+# isoformat ("+00:00"), as the API has always written its times, rather than pydantic's "Z".
+Timestamp = Annotated[datetime, PlainSerializer(lambda when: when.isoformat(), return_type=str, when_used="json")]
+
+
+class DraftPublic(BaseModel):
+    """The draft as the API, the callback, the Slack card and the web app all see it.
+
+    Every field is required and unknown keys are refused, so a renamed key fails where it is built instead
+    of quietly drawing a default on a card.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(examples=["drf_8c1f0e2b4a6d4f0e9b7a5c3d1e2f3a4b"])
+    object: Literal["draft"]
+    agent: str = Field(description="the agent's name")
+    action: str
+    title: str
+    body: str | dict[str, Any] | list[Any] = Field(description="as the agent sent it: text, or a JSON value")
+    context: dict[str, Any]
+    requested_by: str | None
+    status: DraftStatus
+    final_body: Any = Field(description="once decided: the approved text (edited or not), JSON if the body was; "
+                                        "null while pending and for rejected, expired or cancelled drafts")
+    decided_by: list[str] = Field(description="Slack user ids of the people who decided")
+    reason: str | None
+    decided_at: Timestamp | None
+    created_at: Timestamp
+    expires_at: Timestamp
+    cost_usd: float | None
+    model: str | None
+    prompt_version: str | None
+    confidence: float | None
+    metadata: dict[str, Any]
+    approvals_required: int
+    approved_by: list[str]
+    edited_by: str | None
+    revision: int = Field(description="bumped by each edit under quorum")
+    high_risk: bool
+    review_reasons: list[str] = Field(description="why a person must review it (guards that forced review)")
+
+
+class DraftCard(DraftPublic):
+    """The public draft plus what only a reviewer's surface needs: the text under review now (an edit parked
+    under quorum included), whether it is JSON, and a link to the posted card where there is one."""
+
+    current_text: str
+    body_is_json: bool
+    link: str | None = None  # only lists of drafts carry it; a single card is the thing linked to
+
+
+def public(draft: Draft, *, agent_name: str, approved_by: list[str]) -> DraftPublic:
     """The draft as GET /v1/drafts/{id} shows it; the callback carries exactly this too."""
+    return DraftPublic(**_public_fields(draft, agent_name, approved_by))
+
+
+def card(draft: Draft, *, agent_name: str, approved_by: list[str], link: str | None = None) -> DraftCard:
+    return DraftCard(**_public_fields(draft, agent_name, approved_by), current_text=draft.current_text,
+                     body_is_json=draft.body_is_json, link=link)
+
+
+def _public_fields(draft: Draft, agent_name: str, approved_by: list[str]) -> dict[str, Any]:
     final = draft.status in FINAL_STATUSES
     return {
         "id": draft.id,
@@ -143,16 +204,16 @@ def public(draft: Draft, *, agent_name: str, approved_by: list[str]) -> dict[str
         "agent": agent_name,
         "action": draft.action,
         "title": draft.title,
-        "body": _as_value(draft.body, draft.body_is_json),
+        "body": as_value(draft.body, draft.body_is_json),
         "context": draft.context,
         "requested_by": draft.requested_by,
         "status": draft.status,
-        "final_body": _as_value(draft.final_body, draft.body_is_json) if final else None,
+        "final_body": as_value(draft.final_body, draft.body_is_json) if final else None,
         "decided_by": list(draft.decided_by or []),
         "reason": draft.reason,
-        "decided_at": draft.decided_at.isoformat() if draft.decided_at else None,
-        "created_at": draft.created_at.isoformat(),
-        "expires_at": draft.expires_at.isoformat(),
+        "decided_at": draft.decided_at,
+        "created_at": draft.created_at,
+        "expires_at": draft.expires_at,
         "cost_usd": draft.cost_usd,
         "model": draft.model,
         "prompt_version": draft.prompt_version,

@@ -13,7 +13,10 @@ from typing import Any, Literal
 from sqlmodel import Session
 
 from services.agents.models import Agent
+from services.autonomy import flows as autonomy
+from services.autonomy import service as levels
 from services.drafts.models import DraftCreate
+from services.incidents.service import has_open_critical
 
 Mode = Literal["review", "auto", "deny"]
 
@@ -38,8 +41,6 @@ def guard_reasons(*, agent: Agent, request: DraftCreate) -> list[str]:
 
 def incident_guard(*, session: Session, agent: Agent) -> list[str]:
     """An agent with an open critical incident has every draft seen by a person until it is resolved."""
-    from services.incidents.service import has_open_critical
-
     if has_open_critical(session=session, agent_id=agent.id or 0):
         return [f"{agent.name} has an open critical incident"]
     return []
@@ -48,8 +49,6 @@ def incident_guard(*, session: Session, agent: Agent) -> list[str]:
 def route_draft(*, session: Session, ctx: Any, agent: Agent, request: DraftCreate) -> Route:
     """`deny` refuses the draft (and opens a policy_violation incident); otherwise the level earned for this
     (action, prompt version) decides, unless a guard forces review. A new prompt version starts at review."""
-    from services.autonomy import flows as autonomy, service as levels
-
     guards = guard_reasons(agent=agent, request=request)
     if agent.policy_for(request.action).autonomy == "deny":
         reason = f"action {request.action!r} is denied for agent {agent.name!r} by policy"

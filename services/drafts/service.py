@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
-from services.drafts.models import EXPIRED_REASON, PENDING, Draft, DraftCreate, DraftVote, public
+from services.drafts.models import EXPIRED_REASON, PENDING, Draft, DraftCreate, DraftPublic, DraftVote, public
 from services.drafts.routing import Route
 from services.errors import AlreadyDecided, Conflict, Forbidden, NotFound, field_error
 
@@ -74,7 +74,7 @@ def approvers_of(*, session: Session, draft_id: str) -> list[str]:
     return list(rows)
 
 
-def to_public(*, session: Session, draft: Draft, agent_name: str) -> dict[str, Any]:
+def to_public(*, session: Session, draft: Draft, agent_name: str) -> DraftPublic:
     return public(draft, agent_name=agent_name, approved_by=approvers_of(session=session, draft_id=draft.id))
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from services.audit.service import Actor
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent
 from services.http.idempotency import idempotent
+from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
 from services.incidents import flows, service
 from services.incidents.models import IncidentCreate, IncidentPublic
 
@@ -18,7 +19,9 @@ router = APIRouter(tags=["incidents"])
 
 
 @router.post("/v1/incidents", status_code=201, response_model=IncidentPublic,
-             responses={200: {"description": "an open incident with the same dedup_key took the report"}})
+             responses={200: {"model": IncidentPublic,
+                              "description": "an open incident with the same dedup_key took the report"},
+                        **AGENT_WRITE_ERRORS})
 def report_incident(body: IncidentCreate, agent: WritingAgent, ctx: Ctx,
                     idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     def create(session: Session) -> tuple[int, dict[str, Any]]:
@@ -34,7 +37,7 @@ def report_incident(body: IncidentCreate, agent: WritingAgent, ctx: Ctx,
                       body=body.model_dump(mode="json"), create=create)
 
 
-@router.get("/v1/incidents/{incident_id}", response_model=IncidentPublic)
+@router.get("/v1/incidents/{incident_id}", response_model=IncidentPublic, responses=AGENT_READ_ERRORS)
 def show_incident(incident_id: RowId, agent: CurrentAgent, ctx: Ctx) -> IncidentPublic:
     with ctx.read() as session:
         incident = service.require_for_agent(session=session, agent_id=agent.id or 0, incident_id=incident_id)

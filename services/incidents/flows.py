@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from services import events
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
@@ -66,7 +65,7 @@ def open_incident(*, session: Session, ctx: AppContext, agent: Agent, kind: str,
     steps = _start(session, ctx, incident, agent, now)
     record(session=session, actor=actor, verb="incident.opened", subject=f"incident:{incident.id}", now=now,
            details={"agent": agent.name, "kind": kind, "severity": severity, "dedup_key": key, "steps": steps})
-    events.publish("incident.opened", session=session, ctx=ctx, agent=agent, incident=incident)
+    ctx.events.publish("incident.opened", session=session, ctx=ctx, agent=agent, incident=incident)
     return OpenResult(incident, created=True)
 
 

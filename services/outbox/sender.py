@@ -20,12 +20,12 @@ from sqlalchemy import Engine, exists, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from services.agents import secrets as agent_secrets
+from services.agents import service as agent_service
 from services.agents.models import Agent
 from services.clock import Clock
 from services.db import claim_due, session_scope
+from services.outbox import signing
 from services.outbox.models import OutboxMessage, SlackMessage
-from services.outbox.signing import sign
 from services.outbox.transport import SlackPermanentError, SlackRateLimited, SlackTransientError, SlackTransport
 from services.outbox.urls import UnsafeCallbackURL, check_delivery_target
 
@@ -163,17 +163,12 @@ class OutboxSender:
             await asyncio.to_thread(check_delivery_target, row.url, deny_private=self.deny_private)
         except UnsafeCallbackURL as exc:
             return Outcome(row.id, False, error=str(exc), permanent=True)
-        secret = await asyncio.to_thread(self._webhook_secret, row.agent_id)
-        if secret is None:
+        keys = await asyncio.to_thread(self._signing_secrets, row.agent_id)
+        if not keys:
             return Outcome(row.id, False, error="agent no longer exists", permanent=True)
         body = json.dumps(row.payload, separators=(",", ":")).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "Countersign/0.1",
-            "Countersign-Event": row.method,
-            "Countersign-Delivery": row.delivery_id or "",
-            "Countersign-Signature": sign(secret, body),
-        }
+        headers = {"Content-Type": "application/json", "User-Agent": "Countersign/0.1", "Countersign-Event": row.method,
+                   **signing.headers(keys, delivery_id=row.delivery_id or "", body=body)}
         try:
             response = await self.http.post(row.url, content=body, headers=headers, timeout=10.0)
         except httpx.HTTPError as exc:
@@ -186,13 +181,14 @@ class OutboxSender:
         with session_scope(self.engine) as session:
             return session.get(SlackMessage, key)
 
-    def _webhook_secret(self, agent_id: int) -> str | None:
+    def _signing_secrets(self, agent_id: int) -> list[str]:
+        """The agent's current webhook secret, and the previous one while a rotation still honours it."""
         with session_scope(self.engine) as session:
             agent = session.get(Agent, agent_id)
             if agent is None:
-                return None
-            box = agent_secrets.fernet(session, self.secret_key)
-            return agent_secrets.decrypt(box, agent.webhook_secret_enc)
+                return []
+            return agent_service.signing_secrets(session=session, agent=agent, secret_key=self.secret_key,
+                                                 now=self.clock.now())
 
     def _release(self, ids: list[int | None]) -> None:
         if not ids:
@@ -223,11 +219,8 @@ class OutboxSender:
     def _remember_post(session: Any, row: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
         if row.method == "chat.postMessage" and row.message_key and response.get("ts"):
             if session.get(SlackMessage, row.message_key) is None:
-                session.add(
-                    SlackMessage(
-                        key=row.message_key, channel=response.get("channel") or row.channel, ts=response["ts"], created_at=now
-                    )
-                )
+                session.add(SlackMessage(key=row.message_key, channel=response.get("channel") or row.channel,
+                                         ts=response["ts"], created_at=now))
 
 
 def _backoff(attempts: int, retry_after: float | None) -> float:

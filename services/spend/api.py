@@ -16,14 +16,18 @@ from services.audit.service import Actor
 from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent
 from services.errors import field_error
 from services.http.idempotency import idempotent
+from services.http.openapi import ADMIN_ERRORS, AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
 from services.spend import admin, budgets, flows
 from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageCreate
+from services.spend.public import BudgetCheckResult, PricePublic, ScopedBudgetPublic, UsageRecorded
 
 router = APIRouter(tags=["spend"])
 ADMIN = Actor.admin()
 
 
-@router.post("/v1/usage", status_code=201)
+@router.post("/v1/usage", status_code=201, response_model=UsageRecorded,
+             responses={200: {"model": UsageRecorded, "description": "a repeated request_id: the first event"},
+                        **AGENT_WRITE_ERRORS})
 def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     def create(session: Any) -> tuple[int, dict[str, Any]]:
@@ -34,7 +38,7 @@ def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
                       create=create)
 
 
-@router.post("/v1/budget/check")
+@router.post("/v1/budget/check", response_model=BudgetCheckResult, responses=AGENT_READ_ERRORS)
 def budget_check(body: BudgetCheck, agent: CurrentAgent, ctx: Ctx) -> dict[str, Any]:
     with ctx.read() as session:
         states = budgets.budget_states(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
@@ -43,13 +47,14 @@ def budget_check(body: BudgetCheck, agent: CurrentAgent, ctx: Ctx) -> dict[str, 
             "budgets": [s.public() for s in states]}
 
 
-@router.get("/v1/budgets", dependencies=[Admin])
+@router.get("/v1/budgets", dependencies=[Admin], response_model=list[ScopedBudgetPublic], responses=ADMIN_ERRORS)
 def list_budgets(ctx: Ctx) -> list[dict[str, Any]]:
     with ctx.read() as session:
         return admin.list_budgets(session=session)
 
 
-@router.put("/v1/budgets", dependencies=[Admin])
+@router.put("/v1/budgets", dependencies=[Admin], response_model=ScopedBudgetPublic,
+            responses={201: {"model": ScopedBudgetPublic, "description": "a new budget"}, **ADMIN_ERRORS})
 def set_budget(body: ScopedBudgetIn, ctx: Ctx) -> JSONResponse:
     """Create or replace the team or global budget for one period (201 when new, 200 when replaced)."""
     with ctx.uow() as session:
@@ -57,20 +62,20 @@ def set_budget(body: ScopedBudgetIn, ctx: Ctx) -> JSONResponse:
     return JSONResponse(budget, status_code=201 if created else 200)
 
 
-@router.delete("/v1/budgets/{budget_id}", status_code=204, dependencies=[Admin])
+@router.delete("/v1/budgets/{budget_id}", status_code=204, dependencies=[Admin], responses=ADMIN_ERRORS)
 def delete_budget(budget_id: RowId, ctx: Ctx) -> Response:
     with ctx.uow() as session:
         admin.delete_budget(session=session, budget_id=budget_id, actor=ADMIN, now=ctx.clock.now())
     return Response(status_code=204)
 
 
-@router.get("/v1/prices", dependencies=[Admin])
+@router.get("/v1/prices", dependencies=[Admin], response_model=list[PricePublic], responses=ADMIN_ERRORS)
 def list_prices(ctx: Ctx) -> list[dict[str, Any]]:
     with ctx.read() as session:
         return admin.list_prices(session=session)
 
 
-@router.put("/v1/prices/{model:path}", dependencies=[Admin])
+@router.put("/v1/prices/{model:path}", dependencies=[Admin], response_model=PricePublic, responses=ADMIN_ERRORS)
 def set_price(model: str, body: PriceOverrideIn, ctx: Ctx) -> dict[str, Any]:
     """A negotiated or internal rate for a model, checked before genai-prices."""
     if not 1 <= len(model) <= 128:
@@ -79,7 +84,7 @@ def set_price(model: str, body: PriceOverrideIn, ctx: Ctx) -> dict[str, Any]:
         return admin.set_price(session=session, model=model, data=body, actor=ADMIN, now=ctx.clock.now())
 
 
-@router.delete("/v1/prices/{model:path}", status_code=204, dependencies=[Admin])
+@router.delete("/v1/prices/{model:path}", status_code=204, dependencies=[Admin], responses=ADMIN_ERRORS)
 def delete_price(model: str, ctx: Ctx) -> Response:
     with ctx.uow() as session:
         admin.delete_price(session=session, model=model, actor=ADMIN, now=ctx.clock.now())

@@ -3,7 +3,6 @@ over-the-maximum calls and spikes, warn at thresholds, and pause at 100 % where 
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from sqlmodel import Session
@@ -12,11 +11,12 @@ from services.agents import flows as agent_flows
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
+from services.drafts.models import Draft
+from services.incidents import flows as incidents
 from services.spend import budgets, service
 from services.spend.budgets import BudgetState, BudgetWarning
 from services.spend.models import UsageCreate, UsageEvent
 
-log = logging.getLogger("countersign.spend")
 BUDGET_ACTOR = Actor.system("budget")
 
 
@@ -37,8 +37,8 @@ def ingest(*, session: Session, ctx: AppContext, agent: Agent, data: UsageCreate
 def after_spend(*, session: Session, ctx: AppContext, agent: Agent, event: UsageEvent,
                 states: list[BudgetState]) -> None:
     now = ctx.clock.now()
-    if event.cost_usd is None and service.claim_once(session=session, key=f"unknown-model:{agent.id}:{event.model}"[:128],
-                                                     now=now):
+    unknown_key = f"unknown-model:{agent.id}:{event.model}"[:128]
+    if event.cost_usd is None and service.claim_once(session=session, key=unknown_key, now=now):
         ctx.notifier.spend_unknown_model(session=session, agent=agent, model=event.model, now=now)
     cap = agent.max_cost_per_request_usd
     if cap is not None and event.cost_usd is not None and event.cost_usd > cap:
@@ -105,20 +105,14 @@ def check_spike(*, session: Session, ctx: AppContext, agent: Agent) -> None:
 
 
 def open_incident(*, session: Session, ctx: AppContext, agent: Agent, **fields: Any) -> None:
-    """Through the incidents domain; imported here so spend works (and says so) before that domain exists."""
-    try:
-        from services.incidents.flows import open_incident as open_it
-    except ModuleNotFoundError:
-        log.warning("incidents domain missing; not opening %s for %s", fields.get("kind"), agent.name)
-        return
-    open_it(session=session, ctx=ctx, agent=agent, actor=BUDGET_ACTOR, **fields)
+    incidents.open_incident(session=session, ctx=ctx, agent=agent, actor=BUDGET_ACTOR, **fields)
 
 
-def draft_cost(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> None:
+def draft_cost(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft) -> None:
     """A draft's cost_usd counts exactly like a usage event (request id draft:<id> keeps it to once)."""
-    if getattr(draft, "cost_usd", None) is None:
+    if draft.cost_usd is None:
         return
-    data = UsageCreate(model=(getattr(draft, "model", None) or "unspecified")[:128], cost_usd=draft.cost_usd,
+    data = UsageCreate(model=(draft.model or "unspecified")[:128], cost_usd=draft.cost_usd,
                        request_id=f"draft:{draft.id}", draft_id=str(draft.id))
     now, tz = ctx.clock.now(), ctx.settings.tz
     recorded = service.record_usage(session=session, agent_id=agent.id or 0, data=data, now=now, tz=tz)
@@ -127,7 +121,7 @@ def draft_cost(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -
         after_spend(session=session, ctx=ctx, agent=agent, event=recorded.event, states=states)
 
 
-def draft_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> None:
-    if getattr(draft, "status", None) in service.WASTE_STATUSES:
+def draft_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft) -> None:
+    if draft.status in service.WASTE_STATUSES:
         service.add_waste_for_draft(session=session, agent_id=agent.id or 0, draft_id=draft.id, now=ctx.clock.now(),
                                     tz=ctx.settings.tz)

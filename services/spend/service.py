@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.drafts.models import Draft
 from services.errors import NotFound
 from services.spend.budgets import BudgetState, budget_states, spent
 from services.spend.models import SpendAlert, SpendRollup, UsageCreate, UsageEvent
@@ -104,32 +105,12 @@ def claim_once(*, session: Session, key: str, threshold: int = 0, period_start: 
     return session.execute(statement).first() is not None
 
 
-def draft_for(*, session: Session, agent_id: int, draft_id: str | int) -> Any:
+def draft_for(*, session: Session, agent_id: int, draft_id: str | int) -> Draft:
     """The agent's own draft, or 404 (another agent's draft is as invisible as a missing one)."""
-    try:
-        from services.drafts.models import Draft
-    except ModuleNotFoundError:
-        raise NotFound(f"no draft {draft_id!r}") from None
-    key = _draft_key(Draft, draft_id)
-    draft = session.get(Draft, key) if key is not None else None
+    draft = session.get(Draft, str(draft_id))
     if draft is None or draft.agent_id != agent_id:
         raise NotFound(f"no draft {draft_id!r}")
     return draft
-
-
-def _draft_key(model: Any, draft_id: str | int) -> Any:
-    """Draft ids are whatever the drafts table uses; an int-keyed table refuses a non-number as missing."""
-    column = model.__table__.c["id"]
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        return str(draft_id)
-    if python_type is int:
-        try:
-            return int(draft_id)
-        except (TypeError, ValueError):
-            return None
-    return str(draft_id)
 
 
 def add_waste_for_draft(*, session: Session, agent_id: int, draft_id: str | int, now: datetime, tz: ZoneInfo) -> float:

@@ -6,17 +6,26 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
+from pydantic import ValidationError
+
 from bot import ids
-from bot.blocks.drafts import DraftView, draft_card, edit_modal, owner_reminder, pending_list, reject_modal
+from bot.blocks.drafts import draft_card, edit_modal, owner_reminder, pending_list, reject_modal
+from services.drafts.models import DraftCard
 from tests.hostile.slack_limits import assert_within_slack_limits
 
 WHEN = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 
 
-def _draft(**fields: Any) -> DraftView:
-    base: dict[str, Any] = {"id": "drf_1", "agent": "quoter", "action": "quote_freight_lane", "title": "Quote RTM-LYS",
-                            "current_text": "EUR 1,840", "expires_at": WHEN, "approvals_required": 1}
-    return DraftView(**{**base, **fields})
+def _draft(**fields: Any) -> DraftCard:
+    base: dict[str, Any] = {
+        "id": "drf_1", "object": "draft", "agent": "quoter", "action": "quote_freight_lane", "title": "Quote RTM-LYS",
+        "body": "EUR 1,840", "context": {}, "requested_by": None, "status": "pending", "final_body": None,
+        "decided_by": [], "reason": None, "decided_at": None, "created_at": WHEN, "expires_at": WHEN,
+        "cost_usd": None, "model": None, "prompt_version": None, "confidence": None, "metadata": {},
+        "approvals_required": 1, "approved_by": [], "edited_by": None, "revision": 0, "high_risk": False,
+        "review_reasons": [], "current_text": "EUR 1,840", "body_is_json": False}
+    return DraftCard(**{**base, **fields})
 
 
 def _text(surface: Any) -> str:
@@ -117,3 +126,12 @@ def test_owner_reminder_links_the_card() -> None:
     """The owner's DM names the agent and links the card."""
     text = _text(owner_reminder(_draft(link="https://slack.com/archives/C1/p1")))
     assert "*quoter*" in text and "<https://slack.com/archives/C1/p1|" in text and "counts as denied" in text
+
+
+def test_a_renamed_key_fails_instead_of_drawing_a_default() -> None:
+    """The card's model is the API's: a missing or misnamed key is refused where the card is built."""
+    fields = _draft().model_dump()
+    fields["approvers_required"] = fields.pop("approvals_required")
+    with pytest.raises(ValidationError) as refused:
+        DraftCard(**fields)
+    assert {e["loc"][0] for e in refused.value.errors()} == {"approvals_required", "approvers_required"}

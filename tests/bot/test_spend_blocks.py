@@ -27,8 +27,8 @@ def digest(agents: int = 3, name: str = "quoter") -> Digest:
                   total_usd=30, previous_usd=20, approved_outcomes=6, cost_per_approved_usd=5.0,
                   previous_cost_per_approved_usd=10.0, waste_usd=3, unknown_cost_events=2, by_agent=lines,
                   by_team=lines[:2], by_model=lines[:1],
-                  approvals=Approvals(True, {"approved": 4, "edited": 2, "rejected": 1}, 600, 3600, 7200, "quoter: x"),
-                  incidents=Incidents(True, 3, 2, 600, 5400, 1), paused=[("writer", "budget", "daily budget")],
+                  approvals=Approvals({"approved": 4, "edited": 2, "rejected": 1}, 600, 3600, 7200, "quoter: x"),
+                  incidents=Incidents(3, 2, 600, 5400, 1), paused=[("writer", "budget", "daily budget")],
                   chart_days=[DAY.start], daily={"quoter0": [1.0]}, daily_budget={})
 
 

@@ -1,6 +1,6 @@
 """Schemathesis against the service's own OpenAPI schema, served by a real server process: every operation,
 valid and invalid data, with a valid agent key (admin token for admin operations). No 5xx, ever; every error
-is application/problem+json with type, title, status and detail."""
+is application/problem+json with type, title, status and detail; every success matches its declared schema."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from testkit.live import ADMIN_TOKEN, ServerProcess, countersign_server, register_agent
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
+from testkit.live import ADMIN_TOKEN, ServerProcess, countersign_server, register_agent
 
 MAX_EXAMPLES = 20
 
@@ -57,6 +57,40 @@ def problem_with(response: Any) -> str | None:
     return None
 
 
+def unlike_its_schema(operation: Any, response: Any) -> str | None:
+    """A success whose body is not what the spec declares for it (typed responses are the contract too)."""
+    if not 200 <= response.status_code < 300:
+        return None
+    try:
+        operation.validate_response(response)
+    except AssertionError as exc:  # schemathesis reports non-conformance as a failed check (an AssertionError)
+        return f"{response.status_code} unlike the declared schema: {str(exc)[:400]}"
+    return None
+
+
+def fuzz_one(operation: Any, mode: GenerationMode, server: ServerProcess, agent: dict[str, Any],
+             failures: dict[str, str]) -> None:
+    """Up to MAX_EXAMPLES cases of one operation; the first wrong answer is kept in `failures`."""
+    label = f"{operation.method.upper()} {operation.path}"
+    headers = auth_for(operation.path, agent)
+
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+              phases=[Phase.explicit, Phase.generate])  # no shrinking against a live server: report the first
+    @given(operation.as_strategy(generation_mode=mode))
+    def fuzz(case: Any) -> None:
+        if label in failures:
+            return
+        response = case.call(base_url=server.base_url, headers=headers, timeout=15)
+        wrong = problem_with(response) or unlike_its_schema(operation, response)
+        if wrong:
+            failures[label] = f"{wrong}\n    reproduce: {case.as_curl_command(headers=headers)}"
+
+    try:
+        fuzz()
+    except Unsatisfiable:  # e.g. nothing to make invalid in an operation without parameters
+        pass
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 def test_no_5xx_and_every_error_is_a_problem(mode: GenerationMode, live: tuple[ServerProcess, dict[str, Any]]) -> None:
     """Whatever an agent (or admin) sends, the answer is a 2xx or a clear problem+json, never a 500."""
@@ -68,21 +102,5 @@ def test_no_5xx_and_every_error_is_a_problem(mode: GenerationMode, live: tuple[S
     assert len(operations) >= 9
 
     for operation in operations:
-        label = f"{operation.method.upper()} {operation.path}"
-
-        @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
-                  phases=[Phase.explicit, Phase.generate])  # no shrinking against a live server: report the first
-        @given(operation.as_strategy(generation_mode=mode))
-        def fuzz(case: Any) -> None:
-            if label in failures:
-                return
-            response = case.call(base_url=server.base_url, headers=auth_for(operation.path, agent), timeout=15)
-            wrong = problem_with(response)
-            if wrong:
-                failures[label] = f"{wrong}\n    reproduce: {case.as_curl_command(headers=auth_for(operation.path, agent))}"
-
-        try:
-            fuzz()
-        except Unsatisfiable:  # e.g. nothing to make invalid in an operation without parameters
-            continue
+        fuzz_one(operation, mode, server, agent, failures)
     assert not failures, "\n".join(f"{k}: {v}" for k, v in failures.items()) + "\n" + server.log_text()[-3000:]

@@ -54,3 +54,12 @@ def test_startup_summary_says_why_slack_is_off() -> None:
     on = startup_summary(make_settings("postgresql://u:pw@db/cs", None, SLACK_BOT_TOKEN="xoxb-1",
                                        SLACK_APP_TOKEN="xapp-1"))
     assert "Socket Mode" in on and "pw" not in on
+
+
+def test_rotate_webhook_secret_from_cli(sqlite_url: str) -> None:
+    """`agents rotate-webhook-secret` prints the new whsec_ secret once and until when the old one still signs."""
+    assert _cli("agents", "add", "a1", "--owner", "U1OWNER", url=sqlite_url).returncode == 0
+    rotated = _cli("agents", "rotate-webhook-secret", "a1", url=sqlite_url)
+    assert rotated.returncode == 0, rotated.stderr
+    assert re.search(r"webhook_secret: whsec_[A-Za-z0-9+/]{43}=", rotated.stdout)
+    assert "also signs until" in rotated.stdout

@@ -7,54 +7,21 @@ may decide is settled by the flow; this layer only resolves user-group membershi
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.blocks import drafts as blocks
 from bot.listeners.acking import decide_then_ack
-from services.access import GROUP_DIRECTORY_KEY
-from services.context import AppContext
+from services.context import AppContext, GroupDirectory
 from services.drafts import flows
 from services.errors import CountersignError, Forbidden
 
-GROUPS_KEY = GROUP_DIRECTORY_KEY  # services.access reads the directory from here for the web app
 
-
-class ApproverGroups:
-    """Members of Slack user groups, cached a minute per group (usergroups.users.list is Tier 2)."""
-
-    ttl_s = 60.0
-    failure_ttl_s = 5.0  # an unknown group or a Slack hiccup is asked again soon
-
-    def __init__(self, client: AsyncWebClient) -> None:
-        self.client = client
-        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
-
-    async def members(self, group: str) -> frozenset[str]:
-        hit = self._cache.get(group)
-        if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
-        try:
-            response = await self.client.usergroups_users_list(usergroup=group)
-            users, ttl = frozenset(response.get("users") or []), self.ttl_s
-        except SlackApiError:
-            users, ttl = frozenset(), self.failure_ttl_s  # nobody gets in through a group we can't read
-        self._cache[group] = (time.monotonic() + ttl, users)
-        return users
-
-    async def member_of(self, user: str, groups: list[str] | set[str]) -> set[str]:
-        ordered = sorted(groups)
-        found = await asyncio.gather(*(self.members(g) for g in ordered))
-        return {g for g, users in zip(ordered, found) if user in users}
-
-
-def approver_groups(ctx: AppContext) -> ApproverGroups | None:
-    return ctx.extras.get(GROUPS_KEY)
+def approver_groups(ctx: AppContext) -> GroupDirectory | None:
+    return ctx.approver_groups
 
 
 async def authorize(ctx: AppContext, body: dict[str, Any], context: Any, draft_id: str, *,
@@ -92,8 +59,6 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
-    ctx.extras.setdefault(GROUPS_KEY, ApproverGroups(app.client))
-
     @app.action(ids.DRAFT_APPROVE)
     async def approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: Any) -> None:
         draft_id, revision, user = _target(body)
@@ -121,7 +86,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         except CountersignError as exc:
             await tell(respond, f":warning: {exc.detail}")
             return
-        card = blocks.DraftView.model_validate(found)
+        card = found
         channel, ts = _where(body)
         if verdict == "reject":
             view = blocks.reject_modal(card, channel=channel, ts=ts)

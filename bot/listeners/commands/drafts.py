@@ -21,4 +21,4 @@ async def pending(ctx: AppContext, command: dict[str, Any], args: list[str]) -> 
         candidates = await asyncio.to_thread(flows.groups_with_pending, ctx=ctx)
         groups = await cache.member_of(user, candidates)
     items = await asyncio.to_thread(flows.pending_for, ctx=ctx, user_id=user, groups=groups)
-    return blocks.pending_list([blocks.DraftView.model_validate(item) for item in items])
+    return blocks.pending_list(items)

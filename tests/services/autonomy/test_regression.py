@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from services import events
 from services.agents.models import Agent
 from services.autonomy.stats import worse_than
 from services.drafts.models import Draft
@@ -30,7 +29,7 @@ def seed(h: Harness, *, version: str, approved: int, rejected: int, model: str =
                           prompt_version=version, model=model)
             session.add(draft)
             session.flush()
-            events.publish("draft.decided", session=session, ctx=h.ctx, agent=agent, draft=draft)
+            h.ctx.events.publish("draft.decided", session=session, ctx=h.ctx, agent=agent, draft=draft)
 
 
 def spread(approved: int, rejected: int) -> list[str]:

@@ -1,5 +1,6 @@
 """Posting digests: the message with its chart upload, a failed upload not holding the message back, the
-narrative from (respx-mocked) OpenAI or the template, and Countersign's own LLM spend recorded and capped."""
+narrative from OpenAI (a client handed in, over a fake transport) or the template, and Countersign's own LLM
+spend recorded and capped."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 import httpx
 import pytest
-import respx
+from openai import OpenAI
 from sqlmodel import select
 
 from services.clock import FakeClock
@@ -19,6 +20,19 @@ from tests.services.digests.seed import seed
 
 CHANNEL = "C0DIGEST"
 OPENAI = "https://api.openai.com/v1/chat/completions"
+
+
+class FakeOpenAI:
+    """An OpenAI client handed to the app, answering from a script over httpx's MockTransport."""
+
+    def __init__(self, answers: list[httpx.Response]) -> None:
+        self.answers, self.requests = list(answers), []
+        transport = httpx.MockTransport(self.answer)
+        self.client = OpenAI(api_key="sk-test", max_retries=0, http_client=httpx.Client(transport=transport))
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.answers.pop(0)
 
 
 def completion(text: str) -> dict:
@@ -63,15 +77,14 @@ def test_digest_still_posts_when_the_upload_fails(timed: Harness) -> None:
 
 def test_narrative_from_openai_and_own_spend_recorded(sqlite_url: str, slack: FakeSlack, clock: FakeClock) -> None:
     """With a key, OpenAI writes the summary (small model, chat completions) and the call is counted as spend."""
-    with respx.mock(assert_all_called=False) as mock, \
-            Harness(sqlite_url, slack=slack, clock=clock, jobs=[], OPENAI_API_KEY="sk-test") as h:
-        mock.route(host="127.0.0.1").pass_through()
-        route = mock.post(OPENAI).mock(return_value=httpx.Response(200, json=completion("Cheaper per outcome.")))
+    openai = FakeOpenAI([httpx.Response(200, json=completion("Cheaper per outcome."))])
+    with Harness(sqlite_url, slack=slack, clock=clock, jobs=[], llm=openai.client) as h:
         seed(h)
         message = send(h)
-        assert route.call_count == 1
+        assert len(openai.requests) == 1
         assert "Cheaper per outcome." in str(message["blocks"]) and run(h).narrative_source == "openai"
-        sent = json.loads(route.calls.last.request.content)
+        assert openai.requests[-1].url == OPENAI
+        sent = json.loads(openai.requests[-1].content)
         assert sent["model"] == "gpt-4o-mini" and "cost per approved outcome $4.00" in sent["messages"][1]["content"]
         with h.ctx.read() as session:
             own = session.exec(select(SpendRollup).where(SpendRollup.agent_id == 0,
@@ -82,17 +95,15 @@ def test_narrative_from_openai_and_own_spend_recorded(sqlite_url: str, slack: Fa
 def test_openai_failure_and_own_budget_fall_back_to_the_template(sqlite_url: str, slack: FakeSlack,
                                                                   clock: FakeClock) -> None:
     """An OpenAI error, or Countersign's own monthly LLM budget used up, still gets a digest with the template."""
-    with respx.mock(assert_all_called=False) as mock, \
-            Harness(sqlite_url, slack=slack, clock=clock, jobs=[], OPENAI_API_KEY="sk-test",
-                    COUNTERSIGN_LLM_BUDGET_USD=0.0101) as h:
-        mock.route(host="127.0.0.1").pass_through()
-        route = mock.post(OPENAI).mock(side_effect=[
-            httpx.Response(400, json={"error": {"message": "bad"}}), httpx.Response(200, json=completion("ok"))])
+    openai = FakeOpenAI([httpx.Response(400, json={"error": {"message": "bad"}}),
+                         httpx.Response(200, json=completion("ok"))])
+    with Harness(sqlite_url, slack=slack, clock=clock, jobs=[], llm=openai.client,
+                 COUNTERSIGN_LLM_BUDGET_USD=0.0101) as h:
         seed(h)  # $0.01 of Countersign's own spend this month already
         for _ in range(3):
             assert h.client.post("/v1/digests/send", json={"channel": CHANNEL}, headers=h.admin).status_code == 202
         h.drain()
         with h.ctx.read() as session:
             sources = [r.narrative_source for r in session.exec(select(DigestRun).order_by(DigestRun.id))]
-        assert sources == ["template-error", "openai", "template-over-budget"] and route.call_count == 2
+        assert sources == ["template-error", "openai", "template-over-budget"] and len(openai.requests) == 2
         assert len(h.slack.messages_in(CHANNEL)) == 3

@@ -69,7 +69,7 @@ def test_json_body_round_trips_as_json(harness: Harness) -> None:
     draft = new_draft(harness, key, body={"lane": "RTM-LYS", "price": 1840})
     assert draft["body"] == {"lane": "RTM-LYS", "price": 1840}
     result = flows.decide(ctx=harness.ctx, draft_id=draft["id"], user_id="U078ALICE", verdict="approve")
-    assert result.draft["final_body"] == {"lane": "RTM-LYS", "price": 1840}
+    assert result.draft.final_body == {"lane": "RTM-LYS", "price": 1840}
 
 
 def test_idempotent_retry_gives_the_same_draft_and_one_card(harness: Harness) -> None:

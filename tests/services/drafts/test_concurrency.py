@@ -52,12 +52,12 @@ def test_concurrent_approvals_and_rejections_one_winner(any_db_harness: Harness)
     draft = new_draft(h, agent["api_key"])
     verdicts = ["approve", "reject"] * 3
     results = _race([lambda u=u, v=v: flows.decide(ctx=h.ctx, draft_id=draft["id"], user_id=u, verdict=v, reason="no")
-                     for u, v in zip(PEOPLE, verdicts)])
+                     for u, v in zip(PEOPLE, verdicts, strict=True)])
     winners = [r for r in results if isinstance(r, flows.DecisionResult)]
     losers = [r for r in results if isinstance(r, AlreadyDecided)]
     assert len(winners) == 1 and len(losers) == 5, results
     final = get(h, agent["api_key"], draft["id"]).json()
-    assert final["status"] == winners[0].draft["status"] and final["decided_by"] == winners[0].draft["decided_by"]
+    assert final["status"] == winners[0].draft.status and final["decided_by"] == winners[0].draft.decided_by
     assert all(f"<@{final['decided_by'][0]}>" in loser.detail for loser in losers)
     assert _callbacks(h, draft["id"]) == 1
 

@@ -102,7 +102,7 @@ def test_edit_under_quorum_restarts_the_count_and_stale_approvals_are_refused(ha
     posted = card(harness, draft["id"])
     flows.decide(ctx=harness.ctx, draft_id=draft["id"], user_id=ALICE, verdict="approve")
     result = flows.decide(ctx=harness.ctx, draft_id=draft["id"], user_id=BOB, verdict="edit", final_body="EUR 1,700")
-    assert not result.final and result.draft["approved_by"] == [BOB]
+    assert not result.final and result.draft.approved_by == [BOB]
     harness.click(posted, ids.DRAFT_APPROVE, user=CAROL)  # the old card's button carries revision 0
     assert "edited by" in wait_ephemeral(harness, "since you looked")
     fresh = wait_card(harness, posted, lambda text: "EUR 1,700" in text and ":1\"" in text)

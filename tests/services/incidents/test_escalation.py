@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from bot import ids
-from services import events
 from services.agents.service import require_agent
-from services.incidents.service import has_open_critical
 from services.clock import FakeClock
+from services.events import AFTER_COMMIT, Reaction
+from services.incidents.service import has_open_critical
+from services.wiring import INCIDENT_OPENED, build_events
+from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
 from tests.services.incidents.helpers import CHAIN, any_h, card_for, cards_in, h, incident, report, thread_of, tick, wait_status  # noqa: F401  (fixtures)
@@ -161,20 +163,19 @@ def test_critical_on_the_default_chain_pauses_the_agent_first(h: Harness, slack:
         assert has_open_critical(session=session, agent_id=require_agent(session=session, name="quoter").id)
 
 
-def test_incident_opened_is_announced_once_per_new_incident(h: Harness) -> None:
+def test_incident_opened_is_announced_once_per_new_incident(sqlite_url: str, slack: FakeSlack,
+                                                           receiver: FakeAgentReceiver, clock: FakeClock) -> None:
     """Other domains (autonomy) hear `incident.opened` with the agent and incident; a dedup hit is not new."""
     heard: list[tuple[str, str, dict]] = []
 
     def listener(*, session: Any, ctx: Any, agent: Any, incident: Any, **_: Any) -> None:
         heard.append((agent.name, incident.kind, incident.details))
 
-    events.subscribe("incident.opened")(listener)
-    try:
+    events = build_events(extra=[Reaction(INCIDENT_OPENED, "test.listener", listener, AFTER_COMMIT)])
+    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[], events=events) as h:
         key = h.register()["api_key"]
         report(h, key, kind="policy_violation", details={"action": "refund"}, dedup_key="refunds")
         report(h, key, kind="policy_violation", details={"action": "refund"}, dedup_key="refunds")
-    finally:
-        events._subscribers["incident.opened"].remove(listener)
     assert heard == [("quoter", "policy_violation", {"action": "refund"})]
 
 

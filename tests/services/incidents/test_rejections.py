@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from bot import ids
 from services.agents.service import require_agent
 from services.incidents.service import open_incidents_for
-from services.incidents.subscribers import count_rejections
+from services.incidents.streaks import count_rejections
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, OWNER, Harness
 from tests.services.drafts.helpers import card, new_draft
@@ -17,8 +17,8 @@ from tests.services.incidents.helpers import card_for, h  # noqa: F401
 
 
 def decide(h: Harness, *statuses: str, action: str = "quote_freight_lane") -> None:
-    """Hand our draft.decided subscriber what the drafts domain publishes, with a stand-in draft (other domains'
-    subscribers want a real one, so the event itself is exercised end to end below)."""
+    """Hand our draft.decided reaction what the drafts domain publishes, with a stand-in draft (other domains'
+    reactions want a real one, so the event itself is exercised end to end below)."""
     for n, status in enumerate(statuses):
         with h.ctx.uow() as session:
             agent = require_agent(session=session, name="quoter")

@@ -1,4 +1,6 @@
-"""Incidents Countersign opens by itself from other domains' events: a streak of rejected drafts."""
+"""Incidents Countersign opens by itself from other domains' events: a streak of rejected drafts.
+
+Wired to `draft.decided` in services/wiring.py; runs after the decision commits, in a transaction of its own."""
 
 from __future__ import annotations
 
@@ -6,7 +8,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from services import events
 from services.agents.models import Agent
 from services.audit.service import Actor
 from services.context import AppContext
@@ -16,7 +17,6 @@ RESETS_STREAK = ("approved", "edited", "auto_approved")  # expired and cancelled
 STREAK_KEY = "repeated_rejections"
 
 
-@events.subscribe("draft.decided")
 def count_rejections(*, session: Session, ctx: AppContext, agent: Agent, draft: Any, **_: Any) -> None:
     """N rejections in a row (COUNTERSIGN_REJECTION_STREAK) open one `repeated_rejections` incident.
 
