@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.blocks import incidents as blocks
 from bot import notifier as outbox  # module access: bot.notifier imports this mixin at its top
+from bot.blocks import incidents as blocks
 from services.agents.models import Agent
 from services.incidents.models import EventPublic, Incident, IncidentEvent, IncidentPublic
 
@@ -26,27 +26,29 @@ class IncidentSlackNotifier:
     def incident_card(self, *, session: Session, incident: Incident, recipient: str, channel: str,
                       now: datetime) -> None:
         outbox.post(session, channel=channel, msg=blocks.incident_card(view(incident), recipient=recipient), now=now,
-             key=card_key(incident, recipient))
+                    key=card_key(incident, recipient), urgent=True)
 
     def incident_refresh(self, *, session: Session, incident: Incident, now: datetime) -> None:
         for recipient in incident.cards:
-            outbox.update(session, key=card_key(incident, recipient), now=now,
-                   msg=blocks.incident_card(view(incident), recipient=recipient))
+            outbox.update(session, key=card_key(incident, recipient), now=now, channel=incident.cards[recipient],
+                          msg=blocks.incident_card(view(incident), recipient=recipient))
 
     def incident_log(self, *, session: Session, incident: Incident, event: IncidentEvent, now: datetime) -> None:
         owner = incident.thread_owner
         if owner is None or owner not in incident.cards:
             return
-        outbox.post(session, channel=incident.cards[owner], msg=blocks.log_line(EventPublic.model_validate(event, from_attributes=True)), now=now,
-             thread_key=card_key(incident, owner))
+        line = blocks.log_line(EventPublic.model_validate(event, from_attributes=True))
+        outbox.post(session, channel=incident.cards[owner], msg=line, now=now, thread_key=card_key(incident, owner))
 
     def incident_nudge(self, *, session: Session, incident: Incident, recipient: str, now: datetime) -> None:
         outbox.post(session, channel=incident.cards.get(recipient, recipient), now=now,
-                    msg=blocks.nudge(view(incident), recipient=recipient), thread_key=card_key(incident, recipient))
+                    msg=blocks.nudge(view(incident), recipient=recipient), thread_key=card_key(incident, recipient),
+                    urgent=True)
 
     def incident_reminder(self, *, session: Session, incident: Incident, user: str, now: datetime) -> None:
         if user:
-            outbox.post(session, channel=user, msg=blocks.ack_reminder(view(incident), user_id=user), now=now)
+            outbox.post(session, channel=user, msg=blocks.ack_reminder(view(incident), user_id=user), now=now,
+                        urgent=True)
 
     def owner_handed_over(self, *, session: Session, agent: Agent, previous: str, by: str, now: datetime) -> None:
         msg = blocks.owner_handed_over(agent_name=agent.name, previous=previous, new=agent.owner, by=by)

@@ -38,7 +38,8 @@ class SpendSlackNotifier:
 
     def budget_pause_resolved(self, *, session: Session, agent: Agent, card_key: str, outcome: str,
                               now: datetime) -> None:
-        outbox.update(session, key=card_key, msg=blocks.budget_resolved(agent_name=agent.name, outcome=outcome), now=now)
+        outbox.update(session, key=card_key, msg=blocks.budget_resolved(agent_name=agent.name, outcome=outcome),
+                      now=now, channel=agent.owner)
 
 
 class DigestSlackNotifier:
