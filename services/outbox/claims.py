@@ -121,10 +121,20 @@ def settle(engine: Engine, *, outcome: Outcome, token: str, now: datetime, lease
                 OutboxMessage.next_attempt_at < row.next_attempt_at).values(next_attempt_at=row.next_attempt_at))
         if next_id is None:
             return row is not None
-        renewed = session.execute(update(OutboxMessage).where(
-            OutboxMessage.id == next_id, OutboxMessage.claim_token == token, OutboxMessage.status == "pending",
-        ).values(claimed_until=now + timedelta(seconds=lease_s)))
-        return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+        return _fence(session, next_id, token, now, lease_s)
+
+
+def fence(engine: Engine, *, row_id: int, token: str, now: datetime, lease_s: float) -> bool:
+    """Just before a send: is the row still ours? Renews it for a lease if so."""
+    with session_scope(engine) as session:
+        return _fence(session, row_id, token, now, lease_s)
+
+
+def _fence(session: Session, row_id: int, token: str, now: datetime, lease_s: float) -> bool:
+    renewed = session.execute(update(OutboxMessage).where(
+        OutboxMessage.id == row_id, OutboxMessage.claim_token == token, OutboxMessage.status == "pending",
+    ).values(claimed_until=now + timedelta(seconds=lease_s)))
+    return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def release(engine: Engine, *, ids: list[int], token: str) -> None:

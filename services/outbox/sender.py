@@ -172,6 +172,13 @@ class OutboxSender:
         loop = asyncio.get_running_loop()
         rows, attempted = claim.rows, 0
         try:
+            # Each send is fenced: the first here, every later one by the settle of the one before it.
+            first = rows[0].id
+            assert first is not None
+            if not await asyncio.to_thread(claims.fence, self.engine, row_id=first, token=claim.token,
+                                           now=self.clock.now(), lease_s=self.lease_s):
+                log.warning("outbox lane %s: claim lost before its first send", claim.lane)
+                return 0
             for index, row in enumerate(rows):
                 if stop is not None and stop.is_set():
                     break
