@@ -152,7 +152,8 @@ def _release(session: Session, ids: list[int], token: str) -> None:
 
 def _record(session: Session, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
     row.claimed_until = row.claim_token = row.claimed_by = None
-    row.attempts += 1
+    if outcome.retry_after is None:  # a 429 is Slack's pace, not the message failing: it must not grow the backoff
+        row.attempts += 1
     if outcome.ok:
         row.status, row.sent_at, row.last_error = "sent", now, None
         _remember_post(session, row, outcome.response or {}, now)

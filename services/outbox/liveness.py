@@ -10,9 +10,10 @@ import socket
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, delete, update
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from services.db import read_scope, session_scope
 from services.outbox.models import OutboxMessage, OutboxSenderBeat
@@ -58,10 +59,24 @@ def beat(engine: Engine, *, sender_id: str, now: datetime, beat_s: float, lease_
             row.beat_at, row.expires_at = now, expires
         if not tokens:
             return 0
-        renewed = session.execute(update(OutboxMessage).where(
-            col(OutboxMessage.claim_token).in_(tokens), OutboxMessage.status == "pending",
-        ).values(claimed_until=now + timedelta(seconds=lease_s)))
-        return int(renewed.rowcount)  # type: ignore[attr-defined]
+        ids = _lock_rows(session, col(OutboxMessage.claim_token).in_(tokens))
+        _set_claim(session, ids, claimed_until=now + timedelta(seconds=lease_s))
+        return len(ids)
+
+
+def _lock_rows(session: Session, where: Any) -> list[int]:
+    """Pending rows matching `where`, locked in id order; rows a settle holds right now are skipped rather than
+    waited for (that settle renews or frees them itself), so a heartbeat never deadlocks with a worker."""
+    statement = select(OutboxMessage.id).where(where, OutboxMessage.status == "pending").order_by(
+        col(OutboxMessage.id))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    return [int(row_id) for row_id in session.exec(statement).all() if row_id is not None]
+
+
+def _set_claim(session: Session, ids: list[int], **values: Any) -> None:
+    if ids:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**values))
 
 
 def reap(engine: Engine, *, sender_id: str, now: datetime) -> int:
@@ -73,11 +88,10 @@ def reap(engine: Engine, *, sender_id: str, now: datetime) -> int:
     if not gone:
         return 0
     with session_scope(engine) as session:
-        freed = session.execute(update(OutboxMessage).where(
-            col(OutboxMessage.claimed_by).in_(gone), OutboxMessage.status == "pending",
-        ).values(claimed_until=None, claim_token=None, claimed_by=None))
+        ids = _lock_rows(session, col(OutboxMessage.claimed_by).in_(gone))
+        _set_claim(session, ids, claimed_until=None, claim_token=None, claimed_by=None)
         session.execute(delete(OutboxSenderBeat).where(col(OutboxSenderBeat.id).in_(gone)))
-        return int(freed.rowcount)  # type: ignore[attr-defined]
+        return len(ids)
 
 
 def retire(engine: Engine, *, sender_id: str) -> None:

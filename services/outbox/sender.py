@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from services.clock import Clock
 from services.outbox import claims, liveness
@@ -30,6 +31,7 @@ from services.outbox.transport import SlackTransport
 log = logging.getLogger("countersign.outbox")
 
 __all__ = ["OutboxSender", "Outcome"]
+SETTLE_TRIES = 5
 
 
 @dataclass
@@ -71,6 +73,10 @@ class OutboxSender:
     async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event, idle_s: float = 0.5) -> None:
         """Deliver until stopped; sleep when idle, but wake at once when a local transaction queued work."""
         self._wake = wake
+        try:
+            await self._register()
+        except Exception:  # the database may be down at start; the heartbeat keeps trying
+            log.exception("outbox sender could not register")
         beats = asyncio.create_task(self._beat_forever(stop))
         try:
             while not stop.is_set():
@@ -117,14 +123,16 @@ class OutboxSender:
     async def _beat_forever(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
+                await asyncio.wait_for(stop.wait(), timeout=self.beat_s)
+            except TimeoutError:
+                pass
+            if stop.is_set():
+                return
+            try:
                 await self._beat()
                 self._registered = True
             except Exception:  # a database blip: the next beat tries again, well within the lease
                 log.exception("outbox heartbeat failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.beat_s)
-            except TimeoutError:
-                pass
 
     async def _dispatch(self, stop: asyncio.Event) -> int:
         """Start a worker for each due lane not already worked here, most urgent first."""
@@ -188,9 +196,7 @@ class OutboxSender:
                 attempted += 1
                 limited = outcome.retry_after is not None
                 following = rows[index + 1].id if index + 1 < len(rows) and not limited else None
-                still_ours = await asyncio.to_thread(
-                    claims.settle, self.engine, outcome=outcome, token=claim.token, now=self.clock.now(),
-                    lease_s=self.lease_s, next_id=following, pause_lane=claim.lane if limited else None)
+                still_ours = await self._settle(outcome, claim, following, claim.lane if limited else None)
                 self._observe(claim.lane, loop.time() - began)
                 if limited:
                     # Slack asked this lane to slow down: the lane rests (here and, through its rows, everywhere).
@@ -205,6 +211,21 @@ class OutboxSender:
             if rest:
                 await asyncio.to_thread(claims.release, self.engine, ids=rest, token=claim.token)
         return attempted
+
+    async def _settle(self, outcome: Outcome, claim: Claim, following: int | None, pause: str | None) -> bool:
+        """Record an attempt; a transient database error is retried, since a delivery left unrecorded would be
+        delivered again once its claim lapsed."""
+        for attempt in range(SETTLE_TRIES):
+            try:
+                return await asyncio.to_thread(
+                    claims.settle, self.engine, outcome=outcome, token=claim.token, now=self.clock.now(),
+                    lease_s=self.lease_s, next_id=following, pause_lane=pause)
+            except OperationalError:
+                if attempt == SETTLE_TRIES - 1:
+                    raise
+                log.warning("outbox row %s: recording the attempt failed; trying again", outcome.row_id)
+                await asyncio.sleep(0.05 * 2**attempt)
+        return False
 
     def _capacity(self, lane: str) -> int:
         """What this lane can deliver well within its lease (and within the claim window)."""
