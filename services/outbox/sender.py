@@ -47,6 +47,7 @@ class OutboxSender:
     batch: int = 100  # the most rows one claim takes
     heartbeat_s: float = 5.0
     max_lanes: int = 32  # lanes worked at once; lanes for people may go to twice this
+    scan_gap_s: float = 0.05  # the least time between two looks for due lanes
     claim_window_s: float = 5.0  # a claim holds about this much work: new urgent rows in a busy lane wait no longer
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     _lanes: dict[str, asyncio.Task[int]] = field(default_factory=dict)
@@ -78,8 +79,14 @@ class OutboxSender:
         except Exception:  # the database may be down at start; the heartbeat keeps trying
             log.exception("outbox sender could not register")
         beats = asyncio.create_task(self._beat_forever(stop))
+        loop, scanned = asyncio.get_running_loop(), 0.0
         try:
             while not stop.is_set():
+                # Every commit wakes the sender; under a burst, one scan per gap is enough (lanes at work need none).
+                gap = self.scan_gap_s - (loop.time() - scanned)
+                if gap > 0:
+                    await asyncio.sleep(gap)
+                scanned = loop.time()
                 wake.clear()
                 try:
                     await self._dispatch(stop)

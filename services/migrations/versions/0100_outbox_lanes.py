@@ -28,6 +28,11 @@ def upgrade() -> None:
     op.execute("UPDATE outbox SET lane = 'callback:' || CAST(agent_id AS VARCHAR(20)) WHERE kind = 'callback'")
     op.execute("UPDATE outbox SET lane = 'slack:' || channel WHERE kind = 'slack' AND channel IS NOT NULL")
     op.execute("UPDATE outbox SET lane = 'slack:' || order_key WHERE lane = ''")
+    # And their priority: people and agents first, then edits, then channel posts (the column's default).
+    op.execute("UPDATE outbox SET priority = 1 WHERE kind = 'slack' "
+               "AND method NOT IN ('chat.postMessage', 'files.upload_v2')")
+    op.execute("UPDATE outbox SET priority = 0 WHERE kind = 'callback' OR (method = 'chat.postMessage' "
+               "AND (channel LIKE 'U%' OR channel LIKE 'W%' OR channel LIKE 'D%'))")
     op.create_table('outbox_senders',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
