@@ -53,7 +53,7 @@ def test_sigkill_while_a_backlog_drains_then_restart(tmp_path: Path) -> None:
     """What the killed process had claimed is not held for its lease: all is sent within 30 s of the restart."""
     db_url = f"sqlite:///{tmp_path / 'crash.db'}"
     with FakeSlack(token=None) as slack, \
-            countersign_server(db_url, slack_url=slack.url, COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S=0.25) as server:
+            countersign_server(db_url, slack_url=slack.url, COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S=0.1) as server:
         slack.set_delay(0.05)
         agent = register_agent(server.base_url, "crashy")
         ids = asyncio.run(_post_drafts(server.base_url, agent["api_key"], CARDS))
