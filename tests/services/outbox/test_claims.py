@@ -165,3 +165,19 @@ def test_a_restarted_sender_takes_over_a_silent_ones_claims_within_seconds(sqlit
         return time.monotonic() - began
 
     assert asyncio.run(scenario()) < 5
+
+
+def test_a_send_slower_than_the_lease_keeps_its_claim(sqlite_url: str, slack) -> None:
+    """Slack takes longer than a whole lease to answer; the heartbeat renews the claim, so nobody posts it again."""
+    engines = [make_engine(sqlite_url), make_engine(sqlite_url)]
+    _queue(engines[0], "C0ONE", 3)
+    slack.set_delay(1.0)
+
+    async def scenario() -> None:
+        senders = [make_sender(e, slack, lease_s=0.6, heartbeat_s=0.2) for e in engines]
+        async with running(senders[0]), running(senders[1]):
+            await until(lambda: _pending(engines[0]) == 0, 30, "every card")
+
+    asyncio.run(scenario())
+    posted = Counter(c.args["text"] for c in slack.calls_to("chat.postMessage"))
+    assert len(posted) == 3 and set(posted.values()) == {1}, posted
