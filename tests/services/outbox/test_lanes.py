@@ -106,3 +106,27 @@ def test_an_update_goes_in_its_posts_lane_and_after_it(sqlite_url: str, slack) -
     asyncio.run(scenario())
     methods = [c.method for c in slack.calls]
     assert methods == ["chat.postMessage", "chat.postMessage", "chat.update"]
+
+
+def test_a_slow_agent_holds_up_no_slack_post(sqlite_url: str, slack, receiver) -> None:
+    """An agent that takes two seconds to answer each callback slows its own lane only."""
+    engine = make_engine(sqlite_url)
+    agent_id = make_agent(engine, receiver.url)
+    receiver.delay = 2.0
+    now = SystemClock().now()
+    with session_scope(engine) as session:
+        for n in range(3):
+            enqueue_callback(session=session, agent_id=agent_id, url=receiver.url, event="draft.decided",
+                             data={"n": n}, now=now)
+
+    async def scenario() -> None:
+        sender = make_sender(engine, slack)
+        async with running(sender) as wake:
+            await until(lambda: receiver.deliveries, 5, "the first callback to arrive (and stall)")
+            _queue_cards(engine, "U0OWNER", 1)
+            wake.set()
+            took = await until(lambda: slack.calls_to("chat.postMessage", ok_only=True), 5, "the DM")
+            assert took < 1.0 and len(receiver.deliveries) == 1, took
+            receiver.delay = 0.0
+
+    asyncio.run(scenario())
