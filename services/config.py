@@ -38,13 +38,17 @@ class Settings(BaseSettings):
     llm_budget_usd: float = Field(5.0, alias="COUNTERSIGN_LLM_BUDGET_USD")
     ack_remind_s: int = Field(3600, ge=1, alias="COUNTERSIGN_ACK_REMIND_S")  # acked, unresolved: remind after
     rejection_streak: int = Field(3, ge=1, alias="COUNTERSIGN_REJECTION_STREAK")  # consecutive rejections -> incident
-    draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")  # share of expiry; 0 = none
+    # Share of a draft's expiry after which its reminder goes out; 0 = none.
+    draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")
     # Pace of chat.postMessage per channel (Slack allows about 1/s); tests and benchmarks lower it.
     slack_channel_interval_s: float = Field(1.0, ge=0, alias="COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S")
-    # How long a claimed outbox row is held before another sender may retry it (after a crash, say).
+    # How long an outbox claim holds without renewal; a live sender renews its claims every heartbeat, so this
+    # is a backstop: a dead sender's claims are freed once its heartbeat stops (COUNTERSIGN_OUTBOX_HEARTBEAT_S).
     outbox_lease_s: float = Field(120.0, gt=0, alias="COUNTERSIGN_OUTBOX_LEASE_S")
     # Where people reach this service (sign-in links name it); unset: http://COUNTERSIGN_HOST:COUNTERSIGN_PORT.
     public_url: str | None = Field(None, alias="COUNTERSIGN_PUBLIC_URL")
+    # How often a sender says it is alive; after 3 missed beats the others free its claims (sooner on one host).
+    outbox_heartbeat_s: float = Field(5.0, gt=0, le=60, alias="COUNTERSIGN_OUTBOX_HEARTBEAT_S")
 
     @field_validator("timezone")
     @classmethod

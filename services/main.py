@@ -108,7 +108,7 @@ def create_app(
                                   secret_key=ctx.secret_key, deny_private=settings.callback_deny_private,
                                   channel_interval_s=settings.slack_channel_interval_s
                                   if channel_interval_s is None else channel_interval_s,
-                                  lease_s=settings.outbox_lease_s)
+                                  lease_s=settings.outbox_lease_s, heartbeat_s=settings.outbox_heartbeat_s)
             wake = ctx.outbox_wakeup.subscribe()
             tasks.append(asyncio.create_task(sender.run_forever(stop, wake)))
             if settings.scheduler_enabled:

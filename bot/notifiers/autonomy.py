@@ -41,7 +41,7 @@ class AutonomySlackNotifier:
         msg = blocks.proposal_answered(agent_name=agent.name, action=state.action,
                                        prompt_version=state.prompt_version, promoted=promoted, by=by,
                                        repropose_in=repropose_in)
-        outbox.update(session, key=proposal_key(state), msg=msg, now=now)
+        outbox.update(session, key=proposal_key(state), msg=msg, now=now, channel=agent.owner)
 
     def autonomy_sample(self, *, session: Session, agent: Agent, draft: Any, now: datetime) -> None:
         outbox.post(session, channel=agent.review_channel or agent.owner, msg=_sample_msg(agent, draft), now=now,
@@ -49,7 +49,8 @@ class AutonomySlackNotifier:
 
     def autonomy_sample_judged(self, *, session: Session, agent: Agent, draft: Any, verdict: str, by: str,
                                now: datetime) -> None:
-        outbox.update(session, key=sample_key(draft.id), msg=_sample_msg(agent, draft, verdict=verdict, by=by), now=now)
+        outbox.update(session, key=sample_key(draft.id), msg=_sample_msg(agent, draft, verdict=verdict, by=by), now=now,
+                      channel=agent.review_channel or agent.owner)
 
     def autonomy_demoted(self, *, session: Session, agent: Agent, state: Any, reason: str, now: datetime) -> None:
         msg = blocks.demoted_notice(agent_name=agent.name, action=state.action, prompt_version=state.prompt_version,

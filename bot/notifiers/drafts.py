@@ -23,7 +23,8 @@ class DraftSlackNotifier:
                 key=card_key(draft))
 
     def draft_changed(self, *, session: Session, agent: Agent, draft: DraftCard, now: datetime) -> None:
-        outbox.update(session, key=card_key(draft), msg=blocks.draft_card(draft), now=now)
+        outbox.update(session, key=card_key(draft), msg=blocks.draft_card(draft), now=now,
+                      channel=agent.review_channel or agent.owner)
 
     def draft_reminder(self, *, session: Session, agent: Agent, draft: DraftCard, now: datetime) -> None:
         # In the card's thread, broadcast so the channel sees it; and the owner hears it directly (once, when the

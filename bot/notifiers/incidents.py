@@ -26,12 +26,12 @@ class IncidentSlackNotifier:
     def incident_card(self, *, session: Session, incident: Incident, recipient: str, channel: str,
                       now: datetime) -> None:
         outbox.post(session, channel=channel, msg=blocks.incident_card(view(incident), recipient=recipient), now=now,
-             key=card_key(incident, recipient))
+                    key=card_key(incident, recipient), urgent=True)
 
     def incident_refresh(self, *, session: Session, incident: Incident, now: datetime) -> None:
         for recipient in incident.cards:
-            outbox.update(session, key=card_key(incident, recipient), now=now,
-                   msg=blocks.incident_card(view(incident), recipient=recipient))
+            outbox.update(session, key=card_key(incident, recipient), now=now, channel=incident.cards[recipient],
+                          msg=blocks.incident_card(view(incident), recipient=recipient))
 
     def incident_log(self, *, session: Session, incident: Incident, event: IncidentEvent, now: datetime) -> None:
         owner = incident.thread_owner
@@ -42,11 +42,13 @@ class IncidentSlackNotifier:
 
     def incident_nudge(self, *, session: Session, incident: Incident, recipient: str, now: datetime) -> None:
         outbox.post(session, channel=incident.cards.get(recipient, recipient), now=now,
-                    msg=blocks.nudge(view(incident), recipient=recipient), thread_key=card_key(incident, recipient))
+                    msg=blocks.nudge(view(incident), recipient=recipient), thread_key=card_key(incident, recipient),
+                    urgent=True)
 
     def incident_reminder(self, *, session: Session, incident: Incident, user: str, now: datetime) -> None:
         if user:
-            outbox.post(session, channel=user, msg=blocks.ack_reminder(view(incident), user_id=user), now=now)
+            outbox.post(session, channel=user, msg=blocks.ack_reminder(view(incident), user_id=user), now=now,
+                        urgent=True)
 
     def owner_handed_over(self, *, session: Session, agent: Agent, previous: str, by: str, now: datetime) -> None:
         msg = blocks.owner_handed_over(agent_name=agent.name, previous=previous, new=agent.owner, by=by)

@@ -37,8 +37,8 @@ class SpendSlackNotifier:
 
     def budget_pause_resolved(self, *, session: Session, agent: Agent, card_key: str, outcome: str,
                               now: datetime) -> None:
-        msg = blocks.budget_resolved(agent_name=agent.name, outcome=outcome)
-        outbox.update(session, key=card_key, msg=msg, now=now)
+        outbox.update(session, key=card_key, msg=blocks.budget_resolved(agent_name=agent.name, outcome=outcome),
+                      now=now, channel=agent.owner)
 
 
 class DigestSlackNotifier:

@@ -16,6 +16,8 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_order", "order_key", "status", "id"),
+        Index("ix_outbox_lane", "lane", "status", "priority", "id"),
+        Index("ix_outbox_claimed", "claimed_until"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -28,10 +30,19 @@ class OutboxMessage(SQLModel, table=True):
     # Rows sharing an order_key are delivered strictly in id order: an update never overtakes its post.
     order_key: str = Field(max_length=160)
     channel: str | None = Field(default=None, max_length=32)
+    # Where the row waits its turn: `slack:<channel or user>` or `callback:<agent id>`. Each lane is paced and
+    # rate limited on its own and worked by one sender at a time, so a busy lane never holds up another.
+    lane: str = Field(default="", max_length=200)
+    # Lower goes first, within a lane and when choosing lanes: see services.outbox.service.PRIORITY_*.
+    priority: int = 2
     status: str = Field(default="pending", max_length=16)  # pending | sent | dead
     attempts: int = 0
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    # A claim: the sender (claimed_by, a live OutboxSenderBeat) and its token, held until claimed_until unless
+    # renewed. Every send and settle is conditional on the token, so a sender that lost its claim does nothing.
     claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claim_token: str | None = Field(default=None, max_length=32)
+    claimed_by: str | None = Field(default=None, max_length=32)
     last_error: str | None = Field(default=None, max_length=1000)
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -40,6 +51,20 @@ class OutboxMessage(SQLModel, table=True):
     agent_id: int | None = Field(default=None, index=True)
     delivery_id: str | None = Field(default=None, max_length=40, unique=True)
     url: str | None = Field(default=None, max_length=2000)
+
+
+class OutboxSenderBeat(SQLModel, table=True):
+    """One row per running sender, beaten every few seconds: the others see when it is gone and free its claims
+    at once instead of waiting out their leases."""
+
+    __tablename__ = "outbox_senders"
+
+    id: str = Field(primary_key=True, max_length=32)
+    host: str = Field(max_length=300)  # hostname and boot id: a sender on the same host may check the pid
+    pid: int
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    beat_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class SlackMessage(SQLModel, table=True):

@@ -1,47 +1,37 @@
-"""The sender loop: claims due outbox rows and delivers them.
+"""The sender: delivers due outbox rows lane by lane.
 
-At-least-once with a narrow window: a row is leased before delivery and marked sent right after, so a crash
-between the two is the only way a message goes twice; callbacks carry a stable delivery id for that case.
+Each lane (a Slack channel or DM target, an agent's callback URL) has its own worker, its own pace and its own
+Retry-After, so a backlog or a 429 in one lane never delays another; lanes are started most urgent first (people
+and callbacks before channel cards). A worker claims only what its lane can deliver in a few seconds and well
+within the lease, fences each send on the claim's token (services.outbox.claims), and the claim is renewed by the
+sender's heartbeat while it works (services.outbox.liveness).
+
+At-least-once with a narrow window: a crash between a send and its settle is the only way a message goes twice;
+callbacks carry a stable delivery id for that case.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import random
-from collections import defaultdict
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import Engine, exists, or_
-from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from services.agents import service as agent_service
-from services.agents.models import Agent
 from services.clock import Clock
-from services.db import claim_due, session_scope
-from services.outbox import signing
-from services.outbox.models import OutboxMessage, SlackMessage
-from services.outbox.transport import SlackPermanentError, SlackRateLimited, SlackTransientError, SlackTransport
-from services.outbox.urls import UnsafeCallbackURL, check_delivery_target
+from services.outbox import claims, liveness
+from services.outbox.claims import Claim
+from services.outbox.delivery import Deliverer, Outcome
+from services.outbox.service import PRIORITY_PEOPLE
+from services.outbox.transport import SlackTransport
 
 log = logging.getLogger("countersign.outbox")
 
-CHANNEL_PACED_METHODS = {"chat.postMessage", "files.upload_v2"}
-
-
-@dataclass
-class Outcome:
-    row_id: int
-    ok: bool
-    response: dict[str, Any] | None = None
-    retry_after: float | None = None
-    error: str | None = None
-    permanent: bool = False
+__all__ = ["OutboxSender", "Outcome"]
+SETTLE_TRIES = 5
 
 
 @dataclass
@@ -54,177 +44,212 @@ class OutboxSender:
     deny_private: bool = False
     channel_interval_s: float = 1.0
     lease_s: float = 120.0
-    batch: int = 100
+    batch: int = 100  # the most rows one claim takes
+    heartbeat_s: float = 5.0
+    max_lanes: int = 32  # lanes worked at once; lanes for people may go to twice this
+    scan_gap_s: float = 0.05  # the least time between two looks for due lanes
+    claim_window_s: float = 5.0  # a claim holds about this much work: new urgent rows in a busy lane wait no longer
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    _lanes: dict[str, asyncio.Task[int]] = field(default_factory=dict)
+    _claims: dict[str, Claim] = field(default_factory=dict)  # live claims by token: what the heartbeat renews
     _next_post_at: dict[str, float] = field(default_factory=dict)
+    _paused_until: dict[str, float] = field(default_factory=dict)
+    _row_s: dict[str, float] = field(default_factory=dict)  # observed seconds per row, per lane
+    _registered: bool = False
+    _wake: asyncio.Event | None = None
+
+    def __post_init__(self) -> None:
+        self.deliverer = Deliverer(engine=self.engine, slack=self.slack, http=self.http, secret_key=self.secret_key,
+                                   deny_private=self.deny_private, clock=self.clock)
+        self.started_at = self.clock.now()
+
+    @property
+    def beat_s(self) -> float:
+        return min(self.heartbeat_s, self.lease_s / 3)  # several renewals fit in a lease
+
+    @property
+    def kinds(self) -> list[str]:
+        return ["callback"] + (["slack"] if self.slack is not None else [])
 
     async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event, idle_s: float = 0.5) -> None:
         """Deliver until stopped; sleep when idle, but wake at once when a local transaction queued work."""
-        while not stop.is_set():
-            wake.clear()
+        self._wake = wake
+        try:
+            await self._register()
+        except Exception:  # the database may be down at start; the heartbeat keeps trying
+            log.exception("outbox sender could not register")
+        beats = asyncio.create_task(self._beat_forever(stop))
+        loop, scanned = asyncio.get_running_loop(), 0.0
+        try:
+            while not stop.is_set():
+                # Every commit wakes the sender; under a burst, one scan per gap is enough (lanes at work need none).
+                gap = self.scan_gap_s - (loop.time() - scanned)
+                if gap > 0:
+                    await asyncio.sleep(gap)
+                scanned = loop.time()
+                wake.clear()
+                try:
+                    await self._dispatch(stop)
+                except Exception:  # a database blip must not end deliveries; the rows stay pending
+                    log.exception("outbox dispatch failed")
+                waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+                await asyncio.wait(waiters, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
+                for waiter in waiters:
+                    waiter.cancel()
+        finally:
+            beats.cancel()
+            if self._lanes:  # each worker finishes the send in hand and hands back the rest
+                _, stuck = await asyncio.wait(list(self._lanes.values()), timeout=3)
+                for task in stuck:
+                    task.cancel()
             try:
-                busy = await self.run_once()
-            except Exception:  # a database blip must not end deliveries; the rows stay pending
-                log.exception("outbox tick failed")
-                busy = 0
-            if busy:
-                continue
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-            await asyncio.wait(waiters, timeout=idle_s, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+                await asyncio.to_thread(liveness.retire, self.engine, sender_id=self.id)
+            except SQLAlchemyError:  # the database is gone too: the others free our claims when our beat stops
+                log.warning("outbox sender could not hand back its claims on the way out", exc_info=True)
 
     async def run_once(self) -> int:
-        rows = await asyncio.to_thread(self._claim)
-        if not rows:
-            return 0
-        groups: dict[str, list[OutboxMessage]] = defaultdict(list)
-        for row in rows:
-            groups[row.channel if row.kind == "slack" and row.channel else row.order_key].append(row)
-        await asyncio.gather(*(self._deliver_group(group) for group in groups.values()))
-        return len(rows)
+        """One pass over every due lane, one claim each; returns how many rows were attempted (tests drive this)."""
+        await self._register()
+        lanes = await asyncio.to_thread(claims.due_lanes, self.engine, now=self.clock.now(), kinds=self.kinds,
+                                        exclude=set(), limit=self.max_lanes * 2)
+        counts = await asyncio.gather(*(self._work_lane(lane, None, once=True) for lane, _ in lanes))
+        return sum(counts)
 
-    def _claim(self) -> list[OutboxMessage]:
-        now = self.clock.now()
-        kinds = ["callback"] + (["slack"] if self.slack is not None else [])
-        earlier = aliased(OutboxMessage)
-        blocked = exists().where(
-            earlier.order_key == OutboxMessage.order_key,
-            earlier.status == "pending",
-            earlier.id < OutboxMessage.id,  # type: ignore[operator]
-        )
-        statement = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                col(OutboxMessage.kind).in_(kinds),
-                OutboxMessage.next_attempt_at <= now,
-                or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now),
-                ~blocked,
-            )
-            .order_by(col(OutboxMessage.id))
-        )
-        with session_scope(self.engine) as session:
-            rows = claim_due(session, statement, limit=self.batch)
-            for row in rows:
-                row.claimed_until = now + timedelta(seconds=self.lease_s)
-            return rows
+    async def _register(self) -> None:
+        if not self._registered:
+            await self._beat()
+            self._registered = True
 
-    async def _deliver_group(self, rows: list[OutboxMessage]) -> None:
-        for index, row in enumerate(rows):
-            outcome = await self._deliver(row)
-            await asyncio.to_thread(self._settle, outcome)
-            if outcome.retry_after is not None:
-                # Slack asked this channel to slow down: hand the rest back untouched.
-                await asyncio.to_thread(self._release, [r.id for r in rows[index + 1 :]])
+    async def _beat(self) -> None:
+        await asyncio.to_thread(liveness.beat, self.engine, sender_id=self.id, now=self.clock.now(),
+                                beat_s=self.beat_s, lease_s=self.lease_s, started_at=self.started_at,
+                                tokens=list(self._claims))
+        freed = await asyncio.to_thread(liveness.reap, self.engine, sender_id=self.id, now=self.clock.now())
+        if freed:
+            log.info("outbox: %d rows claimed by senders that are gone are due again", freed)
+            if self._wake is not None:
+                self._wake.set()
+
+    async def _beat_forever(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.beat_s)
+            except TimeoutError:
+                pass
+            if stop.is_set():
                 return
+            try:
+                await self._beat()
+                self._registered = True
+            except Exception:  # a database blip: the next beat tries again, well within the lease
+                log.exception("outbox heartbeat failed")
 
-    async def _deliver(self, row: OutboxMessage) -> Outcome:
-        assert row.id is not None
-        if row.kind == "callback":
-            return await self._deliver_callback(row)
-        return await self._deliver_slack(row)
+    async def _dispatch(self, stop: asyncio.Event) -> int:
+        """Start a worker for each due lane not already worked here, most urgent first."""
+        await self._register()
+        now_loop = asyncio.get_running_loop().time()
+        paused = {lane for lane, until in self._paused_until.items() if until > now_loop}
+        lanes = await asyncio.to_thread(claims.due_lanes, self.engine, now=self.clock.now(), kinds=self.kinds,
+                                        exclude=set(self._lanes) | paused, limit=self.max_lanes * 2)
+        started = 0
+        for lane, priority in lanes:
+            room = self.max_lanes * (2 if priority <= PRIORITY_PEOPLE else 1)
+            if lane in self._lanes or len(self._lanes) >= room:
+                continue
+            self._lanes[lane] = asyncio.create_task(self._work_lane(lane, stop))
+            started += 1
+        return started
 
-    async def _deliver_slack(self, row: OutboxMessage) -> Outcome:
-        assert row.id is not None and self.slack is not None
-        args = dict(row.payload)
-        if row.method != "chat.postMessage" and row.message_key:
-            target = await asyncio.to_thread(self._lookup, row.message_key)
-            if target is None:
-                return Outcome(row.id, False, error="the message to update was never posted", permanent=True)
-            args["channel"], args["ts"] = target.channel, target.ts
-        if row.thread_key:
-            parent = await asyncio.to_thread(self._lookup, row.thread_key)
-            if parent is None:
-                return Outcome(row.id, False, error="the thread parent was never posted", permanent=True)
-            args["thread_ts"] = parent.ts
-            args.setdefault("channel", parent.channel)
-        if row.method in CHANNEL_PACED_METHODS and row.channel:
-            await self._pace(row.channel)
+    async def _work_lane(self, lane: str, stop: asyncio.Event | None, *, once: bool = False) -> int:
+        """Claim and deliver this lane's rows until it has nothing due (or, `once`, for one claim)."""
+        attempted = 0
         try:
-            response = await self.slack.call(row.method, args)
-        except SlackRateLimited as exc:
-            return Outcome(row.id, False, retry_after=exc.retry_after, error=str(exc))
-        except SlackTransientError as exc:
-            return Outcome(row.id, False, error=str(exc)[:900])
-        except SlackPermanentError as exc:
-            return Outcome(row.id, False, error=str(exc)[:900], permanent=True)
-        return Outcome(row.id, True, response=response)
+            while stop is None or not stop.is_set():
+                claim = await asyncio.to_thread(
+                    claims.claim_lane, self.engine, lane=lane, now=self.clock.now(), kinds=self.kinds,
+                    limit=self._capacity(lane), sender_id=self.id, lease_s=self.lease_s)
+                if claim is None:
+                    break
+                self._claims[claim.token] = claim
+                try:
+                    attempted += await self._deliver_claim(claim, stop)
+                finally:
+                    self._claims.pop(claim.token, None)
+                if once:
+                    break
+        except Exception:  # one lane's trouble (a database blip) must not end the others; its rows stay pending
+            log.exception("outbox lane %s failed", lane)
+        finally:
+            if self._lanes.get(lane) is asyncio.current_task():
+                del self._lanes[lane]
+            if self._wake is not None:
+                self._wake.set()  # a lane slot is free
+        return attempted
 
-    async def _pace(self, channel: str) -> None:
+    async def _deliver_claim(self, claim: Claim, stop: asyncio.Event | None) -> int:
         loop = asyncio.get_running_loop()
-        wait = self._next_post_at.get(channel, 0.0) - loop.time()
-        self._next_post_at[channel] = max(loop.time(), self._next_post_at.get(channel, 0.0)) + self.channel_interval_s
+        rows, attempted = claim.rows, 0
+        try:
+            # Each send is fenced: the first here, every later one by the settle of the one before it.
+            first = rows[0].id
+            assert first is not None
+            if not await asyncio.to_thread(claims.fence, self.engine, row_id=first, token=claim.token,
+                                           now=self.clock.now(), lease_s=self.lease_s):
+                log.warning("outbox lane %s: claim lost before its first send", claim.lane)
+                return 0
+            for index, row in enumerate(rows):
+                if stop is not None and stop.is_set():
+                    break
+                assert row.id is not None
+                began = loop.time()
+                outcome = await self.deliverer.deliver(row, lambda: self._pace(claim.lane))
+                attempted += 1
+                limited = outcome.retry_after is not None
+                following = rows[index + 1].id if index + 1 < len(rows) and not limited else None
+                still_ours = await self._settle(outcome, claim, following, claim.lane if limited else None)
+                self._observe(claim.lane, loop.time() - began)
+                if limited:
+                    # Slack asked this lane to slow down: the lane rests (here and, through its rows, everywhere).
+                    self._paused_until[claim.lane] = loop.time() + claims.backoff(1, outcome.retry_after)
+                    break
+                if not still_ours:
+                    log.warning("outbox lane %s: claim lost; its remaining rows are another sender's", claim.lane)
+                    break
+        finally:
+            # Whatever was not attempted goes back at once (the release is conditional on our token).
+            rest = [r.id for r in rows[attempted:] if r.id is not None]
+            if rest:
+                await asyncio.to_thread(claims.release, self.engine, ids=rest, token=claim.token)
+        return attempted
+
+    async def _settle(self, outcome: Outcome, claim: Claim, following: int | None, pause: str | None) -> bool:
+        """Record an attempt; a transient database error is retried, since a delivery left unrecorded would be
+        delivered again once its claim lapsed."""
+        for attempt in range(SETTLE_TRIES):
+            try:
+                return await asyncio.to_thread(
+                    claims.settle, self.engine, outcome=outcome, token=claim.token, now=self.clock.now(),
+                    lease_s=self.lease_s, next_id=following, pause_lane=pause)
+            except OperationalError:
+                if attempt == SETTLE_TRIES - 1:
+                    raise
+                log.warning("outbox row %s: recording the attempt failed; trying again", outcome.row_id)
+                await asyncio.sleep(0.05 * 2**attempt)
+        return False
+
+    def _capacity(self, lane: str) -> int:
+        """What this lane can deliver well within its lease (and within the claim window)."""
+        paced = self.channel_interval_s if lane.startswith("slack:") else 0.0
+        per_row = max(self._row_s.get(lane, paced), paced, 0.01)
+        return max(1, min(self.batch, int(min(self.lease_s / 2, self.claim_window_s) / per_row)))
+
+    def _observe(self, lane: str, seconds: float) -> None:
+        previous = self._row_s.get(lane)
+        self._row_s[lane] = seconds if previous is None else 0.7 * previous + 0.3 * seconds
+
+    async def _pace(self, lane: str) -> None:
+        loop = asyncio.get_running_loop()
+        wait = self._next_post_at.get(lane, 0.0) - loop.time()
+        self._next_post_at[lane] = max(loop.time(), self._next_post_at.get(lane, 0.0)) + self.channel_interval_s
         if wait > 0:
             await asyncio.sleep(wait)
-
-    async def _deliver_callback(self, row: OutboxMessage) -> Outcome:
-        assert row.id is not None and row.url and row.agent_id is not None
-        try:
-            await asyncio.to_thread(check_delivery_target, row.url, deny_private=self.deny_private)
-        except UnsafeCallbackURL as exc:
-            return Outcome(row.id, False, error=str(exc), permanent=True)
-        keys = await asyncio.to_thread(self._signing_secrets, row.agent_id)
-        if not keys:
-            return Outcome(row.id, False, error="agent no longer exists", permanent=True)
-        body = json.dumps(row.payload, separators=(",", ":")).encode()
-        headers = {"Content-Type": "application/json", "User-Agent": "Countersign/0.1", "Countersign-Event": row.method,
-                   **signing.headers(keys, delivery_id=row.delivery_id or "", body=body)}
-        try:
-            response = await self.http.post(row.url, content=body, headers=headers, timeout=10.0)
-        except httpx.HTTPError as exc:
-            return Outcome(row.id, False, error=f"{type(exc).__name__}: {exc}"[:900])
-        if 200 <= response.status_code < 300:
-            return Outcome(row.id, True)
-        return Outcome(row.id, False, error=f"agent answered HTTP {response.status_code}")
-
-    def _lookup(self, key: str) -> SlackMessage | None:
-        with session_scope(self.engine) as session:
-            return session.get(SlackMessage, key)
-
-    def _signing_secrets(self, agent_id: int) -> list[str]:
-        """The agent's current webhook secret, and the previous one while a rotation still honours it."""
-        with session_scope(self.engine) as session:
-            agent = session.get(Agent, agent_id)
-            if agent is None:
-                return []
-            return agent_service.signing_secrets(session=session, agent=agent, secret_key=self.secret_key,
-                                                 now=self.clock.now())
-
-    def _release(self, ids: list[int | None]) -> None:
-        if not ids:
-            return
-        with session_scope(self.engine) as session:
-            for row in session.exec(select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))):
-                row.claimed_until = None
-
-    def _settle(self, outcome: Outcome) -> None:
-        now = self.clock.now()
-        with session_scope(self.engine) as session:
-            row = session.get(OutboxMessage, outcome.row_id)
-            if row is None or row.status != "pending":
-                return
-            row.claimed_until = None
-            row.attempts += 1
-            if outcome.ok:
-                row.status, row.sent_at, row.last_error = "sent", now, None
-                self._remember_post(session, row, outcome.response or {}, now)
-            elif outcome.permanent or now >= row.give_up_at:
-                row.status, row.last_error = "dead", outcome.error
-                log.warning("outbox row %s (%s %s) given up: %s", row.id, row.kind, row.method, outcome.error)
-            else:
-                row.last_error = outcome.error
-                row.next_attempt_at = now + timedelta(seconds=_backoff(row.attempts, outcome.retry_after))
-
-    @staticmethod
-    def _remember_post(session: Any, row: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
-        if row.method == "chat.postMessage" and row.message_key and response.get("ts"):
-            if session.get(SlackMessage, row.message_key) is None:
-                session.add(SlackMessage(key=row.message_key, channel=response.get("channel") or row.channel,
-                                         ts=response["ts"], created_at=now))
-
-
-def _backoff(attempts: int, retry_after: float | None) -> float:
-    if retry_after is not None:
-        return max(retry_after, 0.5)
-    base = min(2 ** (attempts - 1), 3600)
-    return base * (0.75 + random.random() / 2)

@@ -8,12 +8,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.outbox.models import OutboxMessage, SlackMessage
 
 SLACK_GIVE_UP = timedelta(hours=24)
 CALLBACK_GIVE_UP = timedelta(hours=72)  # the contract promises at least 24 hours of retries
+
+# Lower goes first. People (DMs, pages) and agents waiting on a callback must never queue behind channel cards.
+PRIORITY_PEOPLE = 0
+PRIORITY_EDITS = 1  # edits of messages already posted: a decided card loses its buttons before new cards arrive
+PRIORITY_CHANNEL = 2
+POSTING_METHODS = {"chat.postMessage", "files.upload_v2"}
+
+
+def is_person(channel: str) -> bool:
+    """A user id (Slack opens the DM) or a DM channel id."""
+    return channel[:1] in ("U", "W", "D")
+
+
+def slack_lane(channel: str) -> str:
+    return f"slack:{channel}"
 
 
 def enqueue_slack(
@@ -25,9 +40,20 @@ def enqueue_slack(
     message_key: str | None = None,
     thread_key: str | None = None,
     order_key: str | None = None,
+    channel: str | None = None,
+    priority: int | None = None,
 ) -> OutboxMessage:
-    """Queue one Slack Web API call. `message_key` names the message a post creates or an update changes."""
-    channel = args.get("channel")
+    """Queue one Slack Web API call. `message_key` names the message a post creates or an update changes.
+
+    `channel` names the lane for a call whose args carry none (an update names its message by key); without it
+    the lane is found from the message's post. `priority` defaults by target: people, then edits, then channels.
+    """
+    target = args.get("channel") or channel or _known_channel(session, message_key or thread_key)
+    if priority is None:
+        if method not in POSTING_METHODS:
+            priority = PRIORITY_EDITS
+        else:
+            priority = PRIORITY_PEOPLE if target and is_person(target) else PRIORITY_CHANNEL
     row = OutboxMessage(
         kind="slack",
         method=method,
@@ -35,13 +61,32 @@ def enqueue_slack(
         message_key=message_key,
         thread_key=thread_key,
         order_key=order_key or message_key or thread_key or f"slack:{uuid.uuid4().hex}",
-        channel=channel,
+        channel=args.get("channel"),
+        lane=slack_lane(target) if target else f"slack:key:{message_key or thread_key or 'none'}",
+        priority=priority,
         next_attempt_at=now,
         created_at=now,
         give_up_at=now + SLACK_GIVE_UP,
     )
     session.add(row)  # no flush: a transaction's messages go out in one batched INSERT at commit, in add order
     return row
+
+
+def _known_channel(session: Session, key: str | None) -> str | None:
+    """The channel of the keyed message: queued in this transaction, queued earlier, or already posted."""
+    if key is None:
+        return None
+    for obj in session.new:
+        if isinstance(obj, OutboxMessage) and obj.message_key == key and obj.channel:
+            return obj.channel
+    with session.no_autoflush:  # keep this transaction's rows for one batched INSERT at commit
+        posted = session.get(SlackMessage, key)
+        if posted is not None:
+            return posted.channel
+        return session.exec(
+            select(OutboxMessage.channel).where(OutboxMessage.message_key == key,
+                                                col(OutboxMessage.channel).is_not(None)).limit(1)
+        ).first()
 
 
 def enqueue_callback(
@@ -62,6 +107,8 @@ def enqueue_callback(
         method=event,
         payload=json.loads(json.dumps(body, default=str)),
         order_key=order_key or f"callback:{delivery_id}",
+        lane=f"callback:{agent_id}",
+        priority=PRIORITY_PEOPLE,
         next_attempt_at=now,
         created_at=now,
         give_up_at=now + CALLBACK_GIVE_UP,

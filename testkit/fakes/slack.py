@@ -180,6 +180,7 @@ class FakeSlack(BackgroundHTTP):
             self._responses: dict[str, list] = {}
             self._mpims: dict[tuple, str] = {}
             self._used_triggers: set[str] = set()
+            self._delay: tuple[float, str | None] = (0.0, None)
             self.clear_faults()
 
     # ---- recorded state (copies, so callers never race the server thread) ----
@@ -254,6 +255,12 @@ class FakeSlack(BackgroundHTTP):
             else:
                 self._fail_methods[method] = error
 
+    def set_delay(self, seconds: float, method: str | None = None) -> None:
+        """A slow Slack: every Web API call (or only `method`) waits `seconds` before it is handled. Calls wait
+        side by side, as real ones do; 0 turns it off."""
+        with self._lock:
+            self._delay = (seconds, method)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._fail_next: list[dict] = []
@@ -287,6 +294,9 @@ class FakeSlack(BackgroundHTTP):
         if not url.path.startswith("/api/"):
             return 404, {}, b"not found"
         method, args = url.path[len("/api/"):], _parse_args(url.query, headers, body)
+        delay, only = self._delay
+        if delay and only in (None, method):
+            time.sleep(delay)  # outside the lock: a slow call holds up no other
         with self._lock:  # one call at a time keeps ts order == arrival order
             status, extra, resp, injected = self._answer(method, args, headers)
             self._calls.append(Call(method, args, headers, time.time(), status, resp,

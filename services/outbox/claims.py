@@ -1,0 +1,179 @@
+"""The outbox's claims in SQL: which lanes have due work, taking a lane's next rows under a fresh token, and
+settling or releasing them under that token only.
+
+A lane is worked by one sender at a time (its pacing and Slack's per-channel limit hold across replicas): a
+lane with a live claim is skipped, and on PostgreSQL a transaction-scoped advisory lock per lane makes two
+replicas claiming at the same instant see each other. Every write after the claim is conditional on the token
+(`WHERE claim_token = :mine`), so a sender whose claim was taken from it (its process judged dead, its lease run
+out) changes nothing and, since the next row's fence fails, sends nothing more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, exists, func, or_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from services.db import claim_due, read_scope, session_scope
+from services.outbox.delivery import Outcome
+from services.outbox.models import OutboxMessage, SlackMessage
+
+log = logging.getLogger("countersign.outbox")
+
+
+@dataclass
+class Claim:
+    lane: str
+    token: str
+    rows: list[OutboxMessage]
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now)
+
+
+def _unblocked() -> Any:
+    """No earlier row of the same order key still pending: an update never overtakes its post."""
+    earlier = aliased(OutboxMessage)
+    return ~exists().where(
+        earlier.order_key == OutboxMessage.order_key,
+        earlier.status == "pending",
+        earlier.id < OutboxMessage.id,  # type: ignore[operator]
+    )
+
+
+def _due(now: datetime, kinds: Iterable[str]) -> list[Any]:
+    return [OutboxMessage.status == "pending", col(OutboxMessage.kind).in_(list(kinds)),
+            OutboxMessage.next_attempt_at <= now, _claimable(now), _unblocked()]
+
+
+def due_lanes(engine: Engine, *, now: datetime, kinds: Iterable[str], exclude: set[str],
+              limit: int) -> list[tuple[str, int]]:
+    """Lanes with work due now and no live claim, most urgent first: (lane, its most urgent priority)."""
+    with read_scope(engine) as session:
+        held = set(session.exec(select(OutboxMessage.lane).distinct().where(
+            OutboxMessage.status == "pending", col(OutboxMessage.claimed_until) >= now)).all())
+        skip = sorted(held | exclude)
+        first_priority, first_id = func.min(OutboxMessage.priority), func.min(OutboxMessage.id)
+        statement = select(OutboxMessage.lane, first_priority).where(*_due(now, kinds))
+        if skip:
+            statement = statement.where(col(OutboxMessage.lane).not_in(skip))
+        statement = statement.group_by(OutboxMessage.lane).order_by(first_priority, first_id).limit(limit)
+        return [(lane, int(priority)) for lane, priority in session.exec(statement).all()]
+
+
+def lane_lock_key(lane: str) -> int:
+    return int.from_bytes(hashlib.sha1(f"outbox-lane:{lane}".encode()).digest()[:8], "big", signed=True)
+
+
+def claim_lane(engine: Engine, *, lane: str, now: datetime, kinds: Iterable[str], limit: int, sender_id: str,
+               lease_s: float) -> Claim | None:
+    """Up to `limit` due rows of `lane`, most urgent first, under a new token; None if the lane is someone's."""
+    with session_scope(engine) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            if not session.exec(select(func.pg_try_advisory_xact_lock(lane_lock_key(lane)))).one():
+                return None  # another replica is claiming this lane at this very moment
+        held = session.exec(select(OutboxMessage.id).where(
+            OutboxMessage.lane == lane, OutboxMessage.status == "pending",
+            col(OutboxMessage.claimed_until) >= now).limit(1)).first()
+        if held is not None:
+            return None
+        statement = (select(OutboxMessage).where(OutboxMessage.lane == lane, *_due(now, kinds))
+                     .order_by(col(OutboxMessage.priority), col(OutboxMessage.id)))
+        rows = claim_due(session, statement, limit=limit)
+        if not rows:
+            return None
+        token = uuid.uuid4().hex
+        for row in rows:
+            row.claim_token, row.claimed_by = token, sender_id
+            row.claimed_until = now + timedelta(seconds=lease_s)
+        return Claim(lane, token, rows)
+
+
+def settle(engine: Engine, *, outcome: Outcome, token: str, now: datetime, lease_s: float,
+           next_id: int | None = None, pause_lane: str | None = None) -> bool:
+    """Record an attempt, under the claim's token; then fence the next row (renew it, still ours?).
+
+    Returns whether the claim still holds `next_id`: False means stop, the rest is someone else's now.
+    `pause_lane` (after a 429) holds back the lane's pending rows until Retry-After, for every replica.
+    """
+    with session_scope(engine) as session:
+        row = session.exec(select(OutboxMessage).where(
+            OutboxMessage.id == outcome.row_id, OutboxMessage.claim_token == token,
+            OutboxMessage.status == "pending").with_for_update()).first()
+        if row is None:
+            log.warning("outbox row %s: claim lost before its attempt was recorded (%s)", outcome.row_id,
+                        "delivered" if outcome.ok else outcome.error)
+        else:
+            _record(session, row, outcome, now)
+        if pause_lane is not None and row is not None:
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.lane == pause_lane, OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at < row.next_attempt_at).values(next_attempt_at=row.next_attempt_at))
+        if next_id is None:
+            return row is not None
+        return _fence(session, next_id, token, now, lease_s)
+
+
+def fence(engine: Engine, *, row_id: int, token: str, now: datetime, lease_s: float) -> bool:
+    """Just before a send: is the row still ours? Renews it for a lease if so."""
+    with session_scope(engine) as session:
+        return _fence(session, row_id, token, now, lease_s)
+
+
+def _fence(session: Session, row_id: int, token: str, now: datetime, lease_s: float) -> bool:
+    renewed = session.execute(update(OutboxMessage).where(
+        OutboxMessage.id == row_id, OutboxMessage.claim_token == token, OutboxMessage.status == "pending",
+    ).values(claimed_until=now + timedelta(seconds=lease_s)))
+    return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def release(engine: Engine, *, ids: list[int], token: str) -> None:
+    """Hand rows back untouched (shutting down, or the lane paused): due again for any sender at once."""
+    if ids:
+        with session_scope(engine) as session:
+            _release(session, ids, token)
+
+
+def _release(session: Session, ids: list[int], token: str) -> None:
+    session.execute(update(OutboxMessage).where(
+        col(OutboxMessage.id).in_(ids), OutboxMessage.claim_token == token, OutboxMessage.status == "pending",
+    ).values(claimed_until=None, claim_token=None, claimed_by=None))
+
+
+def _record(session: Session, row: OutboxMessage, outcome: Outcome, now: datetime) -> None:
+    row.claimed_until = row.claim_token = row.claimed_by = None
+    if outcome.retry_after is None:  # a 429 is Slack's pace, not the message failing: it must not grow the backoff
+        row.attempts += 1
+    if outcome.ok:
+        row.status, row.sent_at, row.last_error = "sent", now, None
+        _remember_post(session, row, outcome.response or {}, now)
+    elif outcome.permanent or now >= row.give_up_at:
+        row.status, row.last_error = "dead", outcome.error
+        log.warning("outbox row %s (%s %s) given up: %s", row.id, row.kind, row.method, outcome.error)
+    else:
+        row.last_error = outcome.error
+        row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, outcome.retry_after))
+
+
+def _remember_post(session: Session, row: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
+    if row.method == "chat.postMessage" and row.message_key and response.get("ts"):
+        if session.get(SlackMessage, row.message_key) is None:
+            session.add(SlackMessage(key=row.message_key, channel=response.get("channel") or row.channel,
+                                     ts=response["ts"], created_at=now))
+
+
+def backoff(attempts: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        return max(retry_after, 0.5)
+    base = min(2 ** (attempts - 1), 3600)
+    return base * (0.75 + random.random() / 2)
