@@ -146,7 +146,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in domain_modules("api"):
         app.include_router(module.router)
-    from web import install as install_web  # the review web app at /app/ (and GET /)
+    from web.app import install as install_web  # the review web app at /app/ (and GET /)
 
     install_web(app, ctx)
 

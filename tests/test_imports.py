@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = ("services", "bot")
+OURS = ("services", "bot", "web")
 # Not importable on their own by design: a script's entry point (importing it runs the CLI) and Alembic's env
 # script (it expects to run inside `alembic upgrade`, which sets alembic.context up first).
 SCRIPTS = {"services.__main__", "services.migrations.env"}
@@ -34,7 +34,7 @@ for name in third_party:
         importlib.import_module(name)
     except Exception:
         pass  # optional extras; a module that needs one fails below, where it should
-ours = sorted(m for m in sys.modules if m.split(".")[0] in ("services", "bot"))
+ours = sorted(m for m in sys.modules if m.split(".")[0] in ("services", "bot", "web"))
 assert not ours, f"the parent loaded our modules: {ours}"
 failures, running = {}, {}
 

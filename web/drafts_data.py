@@ -99,7 +99,8 @@ def draft_page(ctx: AppContext, viewer: Viewer, draft_id: str) -> DraftPage | No
         order = [d.id for d, _ in service.pending_for(session=session, user_id=viewer.user_id,
                                                       groups=set(viewer.groups), limit=200)]
         return DraftPage(
-            draft={**data.model_dump(mode="json"), "current_text": draft.current_text, "body_is_json": draft.body_is_json},
+            draft={**data.model_dump(mode="json"), "current_text": draft.current_text,
+                   "body_is_json": draft.body_is_json},
             agent=agent, text=text, original=original,
             diff=diff_lines(original, text) if text != original else [],
             votes=data.approved_by, callbacks=callbacks(session=session, order_key=f"callback:{draft.card_key}"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from services.agents.models import AgentCreate
-from services.agents.service import create_agent
+from services.agents.service import create_agent, require_agent
 from services.audit.service import Actor
 from services.context import AppContext
 from services.spend.periods import local_day
@@ -30,8 +30,6 @@ def register(ctx: AppContext, *, owner: str, callback_url: str) -> tuple[str, st
 
 
 def seed_history(ctx: AppContext, name: str) -> None:
-    from services.agents.service import require_agent
-
     today = local_day(ctx.clock.now(), ctx.settings.tz)
     with ctx.uow() as session:
         agent = require_agent(session=session, name=name)
