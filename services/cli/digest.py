@@ -6,7 +6,7 @@ import click
 from pydantic import ValidationError
 
 from services.audit.service import Actor
-from services.cli.common import attempt, cli, emit, fail, make_context
+from services.cli.common import attempt, cli, emit, fail, make_context, validation_failed
 from services.digests import flows
 from services.digests.models import ScheduleCreate
 from services.errors import CountersignError
@@ -42,10 +42,8 @@ def add(channel: str, cron: str | None, timezone_: str | None, period: str | Non
     try:
         data = ScheduleCreate(channel=channel, cron=cron, timezone=timezone_, period=period)
     except ValidationError as exc:
-        for err in exc.errors():
-            click.echo(f"error: {'.'.join(str(p) for p in err['loc']) or 'schedule'}: {err['msg']}", err=True)
-        raise SystemExit(2) from None
-    ctx = make_context()
+        validation_failed(exc, default_field="schedule")
+    ctx = make_context(create=True)
     with ctx.uow() as session:
         rows = flows.add_schedules(session=session, data=data, default_tz=ctx.settings.timezone, actor=CLI_ACTOR,
                                    now=ctx.clock.now())

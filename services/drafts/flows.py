@@ -126,7 +126,7 @@ def deciders(*, ctx: AppContext, draft_id: str) -> Deciders:
     with ctx.read() as session:
         agent = agent_of(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
         posted = slack_message(session=session, key=f"draft:{draft_id}")
-        return Deciders(agent.name, list(agent.approvers), list(agent.approver_groups),
+        return Deciders(agent.name, agent.deciders(), list(agent.approver_groups),
                         posted.channel if posted else None, posted.ts if posted else None)
 
 

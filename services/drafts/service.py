@@ -86,7 +86,7 @@ def already_decided(draft: Draft) -> AlreadyDecided:
 
 
 def check_may_decide(*, agent: Agent, draft: Draft, user_id: str, verdict: str, is_group_member: bool) -> None:
-    if user_id not in agent.approvers and not is_group_member:
+    if user_id not in agent.deciders() and not is_group_member:
         raise Forbidden(f"you are not an approver for {agent.name}")
     if verdict != "reject" and draft.requested_by and draft.requested_by == user_id:
         raise Forbidden("you asked for this draft, so you can't approve it yourself; another approver must")
@@ -166,7 +166,7 @@ def edit(*, session: Session, draft: Draft, user_id: str, text: str, now: dateti
 def pending_for(*, session: Session, user_id: str, groups: set[str], limit: int = 50) -> list[tuple[Draft, Agent]]:
     """Pending drafts this person may decide, oldest first."""
     agents = {a.id: a for a in session.exec(select(Agent)).all()
-              if user_id in a.approvers or groups.intersection(a.approver_groups)}
+              if user_id in a.deciders() or groups.intersection(a.approver_groups)}
     if not agents:
         return []
     drafts = session.exec(select(Draft).where(Draft.status == PENDING, col(Draft.agent_id).in_(list(agents)))

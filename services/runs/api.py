@@ -19,8 +19,8 @@ router = APIRouter(tags=["runs"])
 @router.post("/v1/runs", status_code=201, response_model=RunPublic)
 def start_run(body: RunCreate, agent: WritingAgent, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     def create(session: Session) -> tuple[int, dict[str, Any]]:
-        run = flows.start_run(session=session, ctx=ctx, agent=agent, data=body)
-        return 201, RunPublic.of(run).model_dump(mode="json")
+        run, created = flows.start_run(session=session, ctx=ctx, agent=agent, data=body)
+        return 201 if created else 200, RunPublic.of(run).model_dump(mode="json")
 
     return idempotent(ctx, scope=f"agent:{agent.id}:runs", key=idempotency_key, body=body.model_dump(mode="json"),
                       create=create)
