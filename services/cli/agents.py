@@ -27,8 +27,8 @@ def agents() -> None:
 @click.option("--approver", "approvers", multiple=True, help="Approver (U…); repeatable.")
 @click.option("--approver-group", "approver_groups", multiple=True, help="Approver user group (S…); repeatable.")
 @click.option("--callback-url", help="Where decisions are POSTed.")
-def add(name: str, owner: str | None, review_channel: str | None, backup_owners: tuple[str, ...], approvers: tuple[str, ...],
-        approver_groups: tuple[str, ...], callback_url: str | None) -> None:
+def add(name: str, owner: str | None, review_channel: str | None, backup_owners: tuple[str, ...],
+        approvers: tuple[str, ...], approver_groups: tuple[str, ...], callback_url: str | None) -> None:
     try:
         data = AgentCreate(name=name, owner=owner, review_channel=review_channel, backup_owners=list(backup_owners),
                            approvers=list(approvers), approver_groups=list(approver_groups), callback_url=callback_url)

@@ -44,6 +44,13 @@ def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
     return response
 
 
+@router.get("/v1/drafts")
+def list_drafts(agent: CurrentAgent, ctx: Ctx, status: str | None = None, action: str | None = None,
+                limit: int = 50, cursor: str | None = None) -> dict[str, Any]:
+    """The agent's drafts, newest first; pass `next_cursor` back as `cursor` for the next page."""
+    return flows.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
+
+
 WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="hold until decided, up to S seconds")]
 
 

@@ -8,6 +8,7 @@ Callable without Slack (autonomy, incidents and the benchmark use them directly)
 - `read(ctx=, agent=, draft_id=) -> dict`                    what polling returns (the callback's `data` too)
 - `deciders(ctx=, draft_id=)`, `check_decider(...)`          for the chat layer, before it calls `decide`
 - `pending_for(ctx=, user_id=, groups=) -> list[dict]`       what `/countersign pending` lists
+- `list_drafts(ctx=, agent=, status=, action=, limit=, cursor=)` GET /v1/drafts and `countersign drafts list`
 - `announce(session=, ctx=, agent=, draft=, actor=, now=)`    the effects of reaching a final status (jobs use it)
 """
 
@@ -17,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from services import events
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.drafts import service
+from services.drafts import listing, service
 from services.drafts.models import PENDING, Draft, DraftCreate, public
 from services.drafts.routing import route_draft
 from services.errors import Forbidden, NotFound, field_error
@@ -246,3 +247,15 @@ def pending_for(*, ctx: AppContext, user_id: str, groups: set[str]) -> list[dict
         rows = service.pending_for(session=session, user_id=user_id, groups=groups)
         return [{**service.to_public(session=session, draft=d, agent_name=a.name),
                  "link": permalink(session=session, key=d.card_key)} for d, a in rows]
+
+
+def list_drafts(*, ctx: AppContext, agent: Agent | None, status: str | None = None, action: str | None = None,
+                limit: int = listing.DEFAULT_LIMIT, cursor: str | None = None) -> dict[str, Any]:
+    """`GET /v1/drafts` (one agent's) and `countersign drafts list` (agent None: every agent's), newest first:
+    `{"data": [...], "next_cursor"}`. Read-only: never waits for the writer."""
+    with ctx.read() as session:
+        agents = {agent.id or 0: agent} if agent else {a.id or 0: a for a in session.exec(select(Agent))}
+        rows, next_cursor = listing.page(session=session, agent_ids=[agent.id or 0] if agent else None,
+                                         status=status, action=action, limit=limit, cursor=cursor)
+        return {"object": "list", "data": listing.as_public(session=session, drafts=rows, agents=agents),
+                "next_cursor": next_cursor}

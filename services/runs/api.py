@@ -17,7 +17,9 @@ router = APIRouter(tags=["runs"])
 
 
 @router.post("/v1/runs", status_code=201, response_model=RunPublic)
-def start_run(body: RunCreate, agent: WritingAgent, ctx: Ctx, idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+def start_run(body: RunCreate, agent: WritingAgent, ctx: Ctx,
+              idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """201 with a new run; 200 with the open run when the agent's own `run_id` is already running."""
     def create(session: Session) -> tuple[int, dict[str, Any]]:
         run, created = flows.start_run(session=session, ctx=ctx, agent=agent, data=body)
         return 201 if created else 200, RunPublic.of(run).model_dump(mode="json")

@@ -15,8 +15,8 @@ from services.context import AppContext
 from services.db import claim_due
 from services.errors import Forbidden, NotFound, field_error
 from services.incidents import flows as incident_flows
-from services.incidents.escalation import anything_due
 from services.incidents import service as incidents
+from services.incidents.escalation import anything_due
 from services.outbox.service import enqueue_callback
 from services.runs import service
 from services.runs.models import LIVE, Finish, Run, RunCreate

@@ -8,8 +8,8 @@ Before, `escalation_repeat` counted every pass (1 = run once, 1–10); now it co
 (0 = run once, 0–9), so stored values move down by one. Incidents keep their own copy of the total number of
 passes (`chain_repeat`), which does not change meaning.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = '0100_firsthour'
 down_revision = '0004_runs'
