@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -37,6 +37,16 @@ def default_notifier() -> Notifier:
     from bot.notifier import SlackNotifier
 
     return SlackNotifier()
+
+
+def slack_group_members(settings: Settings) -> Callable[[str], Awaitable[frozenset[str]]] | None:
+    """How the CLI learns a Slack user group's members (the same lookup a click uses); None with Slack off."""
+    if not settings.slack_enabled:
+        return None
+    from bot.app import make_client
+    from bot.listeners.actions.drafts import ApproverGroups
+
+    return ApproverGroups(make_client(settings)).members
 
 
 def create_app(

@@ -10,7 +10,7 @@ from services.cli.common import cli
 
 
 def main() -> None:
-    for name in ("serve", "db", "agents", "audit", "digest", "evals", "budgets"):
+    for name in ("serve", "db", "agents", "drafts", "outbox", "audit", "digest", "evals", "budgets"):
         try:
             importlib.import_module(f"services.cli.{name}")
         except ModuleNotFoundError as exc:

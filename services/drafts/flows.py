@@ -107,7 +107,7 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
 
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
-             post_card: bool = True) -> dict[str, Any]:
+             post_card: bool = True, via: str | None = None) -> dict[str, Any]:
     """A draft reached a final status: tell subscribers, update the card, call the agent back, audit it."""
     events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
     if post_card:
@@ -117,7 +117,7 @@ def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, a
         enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url, event="draft.decided",
                          data=data, now=now, order_key=f"callback:{draft.card_key}")
     record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
-           details={"decided_by": draft.decided_by, "reason": draft.reason})
+           details={"decided_by": draft.decided_by, "reason": draft.reason, **({"via": via} if via else {})})
     return data
 
 
@@ -158,9 +158,11 @@ def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verd
 
 
 def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, final_body: str | None = None,
-           reason: str | None = None, is_group_member: bool = False, revision: int | None = None) -> DecisionResult:
+           reason: str | None = None, is_group_member: bool = False, revision: int | None = None,
+           via: str | None = None) -> DecisionResult:
     """A person's decision. `revision` (from the card's button) refuses approving text edited since it was
-    shown; None skips that check. Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed."""
+    shown; None skips that check. `via` names a way other than a Slack click (e.g. "cli") in the audit entry.
+    Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed."""
     if verdict not in ("approve", "reject", "edit"):
         raise field_error("verdict", "must be approve, reject or edit")
     if verdict == "reject" and not (reason or "").strip():
@@ -170,24 +172,26 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
     with ctx.uow() as session:
         draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, is_group_member)
         if refusal is None:
-            result = _apply(session, ctx, agent, draft, user_id, verdict, final_body, reason, revision)
+            result = _apply(session, ctx, agent, draft, user_id, verdict, final_body, reason, revision, via)
     if refusal is not None:
-        _audit_refusal(ctx, draft, user_id, verdict, refusal)
+        _audit_refusal(ctx, draft, user_id, verdict, refusal, via)
     ctx.decision_wakeup.fire()
     return result
 
 
-def _audit_refusal(ctx: AppContext, draft: Draft, user_id: str, verdict: str, refusal: Forbidden) -> None:
+def _audit_refusal(ctx: AppContext, draft: Draft, user_id: str, verdict: str, refusal: Forbidden,
+                   via: str | None = None) -> None:
     """Record who was refused, in a transaction of its own (opened only after the reading one closed, so
     SQLite's single writer lock is never asked for twice), then raise the refusal."""
     with ctx.uow() as session:
         record(session=session, actor=Actor.slack_user(user_id), verb="draft.decision_refused",
-               subject=draft.card_key, now=ctx.clock.now(), details={"verdict": verdict, "why": refusal.detail})
+               subject=draft.card_key, now=ctx.clock.now(),
+               details={"verdict": verdict, "why": refusal.detail, **({"via": via} if via else {})})
     raise refusal
 
 
 def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_id: str, verdict: str,
-           final_body: str | None, reason: str | None, revision: int | None) -> DecisionResult:
+           final_body: str | None, reason: str | None, revision: int | None, via: str | None) -> DecisionResult:
     now = ctx.clock.now()
     actor = Actor.slack_user(user_id)
     if verdict == "reject":
@@ -198,14 +202,16 @@ def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_i
         vote = service.edit(session=session, draft=draft, user_id=user_id, text=final_body or "", now=now,
                             revision=revision)
     else:
-        vote = service.approve(session=session, draft=draft, user_id=user_id, now=now, revision=revision)
+        vote = service.approve(session=session, draft=draft, user_id=user_id, now=now, revision=revision,
+                               reason=(reason or "").strip() or None)
     if vote.final:
-        data = announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=actor, now=now)
+        data = announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=actor, now=now, via=via)
     else:
         card = card_data(session, draft, agent)
         ctx.notifier.draft_changed(session=session, agent=agent, draft=card, now=now)
         record(session=session, actor=actor, verb="draft.edited" if verdict == "edit" else "draft.vote",
-               subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required})
+               subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required,
+                                                          **({"via": via} if via else {})})
         data = {key: value for key, value in card.items() if key not in CARD_ONLY}
     return DecisionResult(draft=data, final=vote.final, approvals=vote.approvals, required=vote.required)
 

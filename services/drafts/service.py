@@ -122,8 +122,9 @@ def finish(*, session: Session, draft: Draft, status: str, now: datetime, decide
     session.refresh(draft)
 
 
-def approve(*, session: Session, draft: Draft, user_id: str, now: datetime, revision: int | None) -> Vote:
-    """Count one approval; the approval that reaches quorum decides the draft."""
+def approve(*, session: Session, draft: Draft, user_id: str, now: datetime, revision: int | None,
+            reason: str | None = None) -> Vote:
+    """Count one approval; the approval that reaches quorum decides the draft (with its `reason`, if given)."""
     try:
         with session.begin_nested():
             session.add(DraftVote(draft_id=draft.id, user_id=user_id, created_at=now))
@@ -138,7 +139,7 @@ def approve(*, session: Session, draft: Draft, user_id: str, now: datetime, revi
         return Vote(draft.approvals, draft.approvals_required, final=False)
     status = "edited" if draft.final_body is not None and draft.final_body != draft.body else "approved"
     finish(session=session, draft=draft, status=status, now=now, final_body=draft.current_text,
-           decided_by=approvers_of(session=session, draft_id=draft.id))
+           decided_by=approvers_of(session=session, draft_id=draft.id), reason=reason)
     return Vote(draft.approvals, draft.approvals_required, final=True)
 
 
