@@ -1,0 +1,41 @@
+"""`countersign --help` and commands that don't draw must not import matplotlib (it costs most of a second)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+PROBE = """
+import sys
+sys.argv = ["countersign", *sys.argv[1:]]
+from services.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("MATPLOTLIB" if any(name.split(".")[0] == "matplotlib" for name in sys.modules) else "CLEAN")
+"""
+
+
+def run(*args: str) -> str:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": "sqlite:///:memory:"}
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=60)
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_help_and_plain_commands_do_not_load_matplotlib() -> None:
+    """--help, a group's help and a command that reads the database leave matplotlib unimported."""
+    assert run("--help") == "CLEAN"
+    assert run("digest", "--help") == "CLEAN"
+    assert run("agents", "list") == "CLEAN"
+
+
+def test_importing_the_cli_does_not_load_matplotlib() -> None:
+    """`import services.cli` alone stays light too (the console script's entry point imports it)."""
+    code = "import sys, services.cli; print(any(n.split('.')[0] == 'matplotlib' for n in sys.modules))"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr
