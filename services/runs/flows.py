@@ -32,8 +32,10 @@ def start_run(*, session: Session, ctx: AppContext, agent: Agent, data: RunCreat
             return existing, False
     now = ctx.clock.now()
     run = service.start(session=session, agent_id=agent.id or 0, data=data, now=now)
-    record(session=session, actor=Actor.agent(agent.name), verb="run.started", subject=f"run:{run.run_id}", now=now,
-           details={"name": run.name, "every_s": run.expect_heartbeat_every_s, "grace_s": run.grace_s})
+    # The subject is the internal id (an agent's run_id may be longer than a subject); the details name both.
+    record(session=session, actor=Actor.agent(agent.name), verb="run.started", subject=f"run:{run.id}", now=now,
+           details={"run_id": run.run_id, "name": run.name, "every_s": run.expect_heartbeat_every_s,
+                    "grace_s": run.grace_s})
     return run, True
 
 
