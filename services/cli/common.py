@@ -73,8 +73,8 @@ def check_database(settings: Settings, *, create: bool) -> None:
     """Name the database when it differs from serve's; refuse to create one for a read-only command."""
     url = settings.database_url
     if not _same_database(url, serve_database_url()):
-        click.echo(f"database: {describe(url)} (from DATABASE_URL; `countersign serve` here would use "
-                   f"{describe(serve_database_url())})", err=True)
+        click.echo(f"database: {describe(url)} (DATABASE_URL from the environment; a `countersign serve` started "
+                   f"here without it would use {describe(serve_database_url())})", err=True)
     path = sqlite_path(url)
     if path is None or path.exists():
         return
