@@ -7,6 +7,7 @@ create something may create a database: a read-only command against a missing SQ
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -15,18 +16,59 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from services.config import Settings, get_settings
-from services.errors import CountersignError
-
 if TYPE_CHECKING:
+    from services.config import Settings
     from services.context import AppContext
+    from services.errors import CountersignError
 
 T = TypeVar("T")
 NO_DATABASE = 3  # exit status of a command that needs an existing database and found none
 DEFAULT_DATABASE_URL = "sqlite:///./countersign.db"
 
+# Each command's module and one-line help: `countersign --help` lists them without importing any (the domain
+# modules pull in SQLAlchemy, FastAPI and friends), and a command's module loads only when it runs.
+COMMANDS = {
+    "agents": ("agents", "Register and manage agents."),
+    "audit": ("audit", "The append-only audit log."),
+    "budgets": ("budgets", "Team and global budgets, and per-model prices."),
+    "db": ("db", "Database schema."),
+    "digest": ("digest", "Cost and approvals digests."),
+    "drafts": ("drafts", "List drafts and decide them without Slack, as a Slack user, under the rules of a click."),
+    "evals": ("evals", "Evaluation sets built from real human decisions."),
+    "outbox": ("outbox", "What waits to be sent (Slack messages and agent callbacks), per destination, oldest first, "
+                         "with the next attempt and the last error."),
+    "serve": ("serve", "Migrate the database, then run the HTTP server, the Slack app and the scheduler."),
+}
 
-@click.group(help="Countersign: human checkpoints, accountable owners and budgets for AI agents.")
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            module = f"services.cli.{COMMANDS[name][0]}"
+            try:
+                importlib.import_module(module)  # attaches the command to this group
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+        return self.commands.get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name)
+            if command is not None:
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.Command(name, help=COMMANDS[name][1]).get_short_help_str(limit)))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, help="Countersign: human checkpoints, accountable owners and budgets for AI agents.")
 def cli() -> None:
     pass
 
@@ -91,6 +133,7 @@ def make_context(*, migrate: bool = True, create: bool = False) -> AppContext:
     a person asked for); every other command needs an existing one."""
     from services import migrations
     from services.clock import SystemClock
+    from services.config import get_settings
     from services.context import AppContext
     from services.db import make_engine
     from services.main import default_notifier
@@ -109,6 +152,8 @@ def emit(data: Any) -> None:
 
 def attempt(fn: Callable[..., T], /, **kwargs: Any) -> T:
     """Call a flow; a domain refusal becomes its message on stderr and exit code 2."""
+    from services.errors import CountersignError
+
     try:
         return fn(**kwargs)
     except CountersignError as exc:
