@@ -113,7 +113,16 @@ def _same_database(a: str, b: str) -> bool:
 
 def check_database(settings: Settings, *, create: bool) -> None:
     """Name the database when it differs from serve's; refuse to create one for a read-only command."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     url = settings.database_url
+    try:
+        make_url(url)
+    except ArgumentError:
+        click.echo(f"error: DATABASE_URL is not a database URL: {url!r} (e.g. sqlite:///./countersign.db or "
+                   "postgresql://user:password@host:5432/countersign)", err=True)
+        sys.exit(2)
     if not _same_database(url, serve_database_url()):
         click.echo(f"database: {describe(url)} (DATABASE_URL from the environment; a `countersign serve` started "
                    f"here without it would use {describe(serve_database_url())})", err=True)

@@ -62,3 +62,10 @@ def test_errors_are_printed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert cli("agents", "add", "quoter", "--owner", "U012OWNER", url=None).exit_code == 0
     send = cli("digest", "send", url=None)
     assert send.exit_code == 2 and send.stderr.count("no digest schedule exists") == 1
+
+
+def test_a_malformed_url_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DATABASE_URL that is no URL at all is an error naming it, not a traceback."""
+    monkeypatch.chdir(tmp_path)
+    result = cli("agents", "list", url="countersign.db")
+    assert result.exit_code == 2 and "DATABASE_URL is not a database URL: 'countersign.db'" in result.stderr
