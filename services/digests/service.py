@@ -79,8 +79,11 @@ class Digest:
     daily_budget: dict[str, float]  # agent -> its daily budget line, when it has one
     internal_usd: float = 0.0  # Countersign's own OpenAI spend in the period
     budgets: list[BudgetLine] = field(default_factory=list)  # every budget's state at the digest's moment
-    so_far: bool = False  # the period is still running: figures are up to generated_at
-    tz: ZoneInfo = ZoneInfo("UTC")
+    so_far_until: str | None = None  # "HH:MM" local when the period is still running (figures up to then)
+
+    @property
+    def so_far(self) -> bool:
+        return self.so_far_until is not None
 
     @property
     def period_label(self) -> str:
@@ -88,8 +91,8 @@ class Digest:
             label = self.period.start.isoformat()
         else:
             label = f"{self.period.start.isoformat()} to {self.period.last_day.isoformat()}"
-        if self.so_far:
-            label += f", so far (to {self.generated_at.astimezone(self.tz).strftime('%H:%M')})"
+        if self.so_far_until:
+            label += f", so far (to {self.so_far_until})"
         return label
 
 
@@ -152,7 +155,8 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
         approvals=approvals, incidents=incidents_in(session=session, period=period, tz=tz),
         paused=[(a.name, a.paused_by, a.paused_reason) for a in agents.values() if a.status == "paused"],
         chart_days=chart_days, daily=daily, daily_budget=_agent_budgets(agents.values(), "day"),
-        internal_usd=internal, budgets=budgets, so_far=now < period.end_utc(tz), tz=tz,
+        internal_usd=internal, budgets=budgets,
+        so_far_until=now.astimezone(tz).strftime("%H:%M") if now < period.end_utc(tz) else None,
     )
 
 
