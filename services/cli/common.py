@@ -8,6 +8,7 @@ create something may create a database: a read-only command against a missing SQ
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import sys
 from collections.abc import Callable
@@ -38,12 +39,20 @@ COMMANDS = {
     "outbox": ("outbox", "What waits to be sent (Slack messages and agent callbacks), per destination, oldest first, "
                          "with the next attempt and the last error."),
     "serve": ("serve", "Migrate the database, then run the HTTP server, the Slack app and the scheduler."),
+    "web": ("web", "The review web app at /app/."),
+    "demo": ("demo", "Try Countersign without Slack: a throwaway database, a demo agent, and the web app."),
 }
+
+
+def available() -> list[str]:
+    """The commands whose module is installed (a domain left out of a build leaves its command out)."""
+    return [name for name, (module, _) in COMMANDS.items()
+            if importlib.util.find_spec(f"services.cli.{module}") is not None]
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+        return sorted(set(super().list_commands(ctx)) | set(available()))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in COMMANDS:
