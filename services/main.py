@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, suppress
 from typing import Any
@@ -49,6 +49,16 @@ def build_context(settings: Settings, *, engine: Engine, clock: Clock | None = N
     return AppContext(settings=settings, engine=engine, clock=clock or SystemClock(),
                       notifier=notifier if notifier is not None else default_notifier(),
                       events=events or build_events(), llm=llm if llm is not None else build_llm(settings))
+
+
+def slack_group_members(settings: Settings) -> Callable[[str], Awaitable[frozenset[str]]] | None:
+    """How the CLI learns a Slack user group's members (the same lookup a click uses); None with Slack off."""
+    if not settings.slack_enabled:
+        return None
+    from bot.app import make_client
+    from bot.groups import ApproverGroups
+
+    return ApproverGroups(make_client(settings)).members
 
 
 def create_app(

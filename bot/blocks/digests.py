@@ -66,6 +66,7 @@ def digest_message(d: Digest, narrative: str) -> dict[str, Any]:
         section(_table("Spend by agent", d.by_agent)),
         section(_table("Spend by team", d.by_team)),
         section(_table("Spend by model", d.by_model)),
+        section(_budgets(d)),
         section(_approvals(d.approvals)),
         section(_incidents(d.incidents)),
         section(_paused(d.paused)),
@@ -74,6 +75,23 @@ def digest_message(d: Digest, narrative: str) -> dict[str, Any]:
     ]
     return message(f"Countersign digest {d.period_label}: cost per approved outcome {cpa}, "
                    f"spend {usd(d.total_usd)}, waste {usd(d.waste_usd)}", blocks)
+
+
+def _budgets(d: Digest) -> str:
+    """Each budget: spent of limit, share used, and where it is heading by the end of its period."""
+    if not d.budgets:
+        return "*Budgets*\n• none set"
+    rows = ["*Budgets*" + (" (as of now)" if d.so_far else "")]
+    for line in d.budgets[:MAX_LINES]:
+        mark = ":red_circle: " if line.share >= 1 else ":large_orange_circle: " if line.share >= 0.8 else ""
+        ahead = (f"; {usd(line.projected_usd)} projected by {line.period.end.isoformat()}"
+                 if not line.complete else "; period complete")
+        over = " (over)" if not line.complete and line.projected_usd > line.limit_usd else ""
+        rows.append(f"• {mark}{escape(clip(line.name, NAME_MAX, '…'))}: {usd(line.spent_usd)} of "
+                    f"{usd(line.limit_usd)} ({line.share:.0%}){ahead}{over}")
+    if len(d.budgets) > MAX_LINES:
+        rows.append(f"• _…and {len(d.budgets) - MAX_LINES} more_")
+    return "\n".join(rows)
 
 
 def _approvals(a: Approvals) -> str:

@@ -14,7 +14,8 @@ def register_agent(*, session: Session, ctx: AppContext, data: AgentCreate, acto
     agent, creds = service.create_agent(session=session, data=data, actor=actor, now=ctx.clock.now(),
                                         secret_key=ctx.secret_key)
     public = AgentPublic.of(agent).model_dump()
-    return AgentCreated(**public, api_key=creds.api_key, webhook_secret=creds.webhook_secret)
+    return AgentCreated(**public, api_key=creds.api_key, webhook_secret=creds.webhook_secret,
+                        warnings=agent.warnings())
 
 
 def update_agent(*, ctx: AppContext, name: str, data: AgentUpdate, actor: Actor) -> AgentPublic:

@@ -19,6 +19,15 @@ SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 USER_ID = r"^[UW][A-Z0-9]{2,20}$"
 CHANNEL_ID = r"^[CGD][A-Z0-9]{2,20}$"
 GROUP_ID = r"^S[A-Z0-9]{2,20}$"
+# What a person needs instead of a regex when an id is refused (errors show these, in the API and the CLI).
+ID_HINTS = {
+    USER_ID: "must be a Slack user id like U012AB3CD (U or W, then capital letters and digits), not a name or "
+             "@handle; in Slack open the person's profile, click ⋮ (More) and choose Copy member ID",
+    CHANNEL_ID: "must be a Slack channel id like C056REVIEW (C, G or D, then capital letters and digits), not "
+                "#name; in Slack open the channel, click its name, and the id is at the bottom of About",
+    GROUP_ID: "must be a Slack user group id like S090LEADS (S, then capital letters and digits), not @handle; "
+              "open the group under People > User groups: the id is the last part of its page's address",
+}
 
 UserId = Annotated[str, Field(pattern=USER_ID, description="Slack user id, e.g. U012OWNER")]
 ChannelId = Annotated[str, Field(pattern=CHANNEL_ID, description="Slack channel id, e.g. C056REVIEW")]
@@ -105,7 +114,8 @@ class AgentFields(Strict):
     callback_url: str | None = Field(None, max_length=2000)
     draft_expiry_s: int = Field(86400, ge=60, le=30 * 86400)
     escalation_chain: list[EscalationStep] | None = Field(None, max_length=50)
-    escalation_repeat: int = Field(1, ge=1, le=10)
+    escalation_repeat: int = Field(0, ge=0, le=9, description="passes after the first, as PagerDuty's num_loops: "
+                                   "0 runs the chain once, 2 three times")
     max_cost_per_request_usd: Money | None = None
     budgets: list[BudgetSpec] = Field(default_factory=list, max_length=10)
     team: str | None = Field(None, pattern=SLUG)
@@ -133,7 +143,7 @@ class AgentUpdate(Strict):
     callback_url: str | None = Field(None, max_length=2000)
     draft_expiry_s: int | None = Field(None, ge=60, le=30 * 86400)
     escalation_chain: list[EscalationStep] | None = None
-    escalation_repeat: int | None = Field(None, ge=1, le=10)
+    escalation_repeat: int | None = Field(None, ge=0, le=9)
     max_cost_per_request_usd: Money | None = None
     budgets: list[BudgetSpec] | None = None
     team: str | None = Field(None, pattern=SLUG)
@@ -164,7 +174,7 @@ class Agent(SQLModel, table=True):
     callback_url: str | None = SQLField(default=None, max_length=2000)
     draft_expiry_s: int = 86400
     escalation_chain: list[dict[str, Any]] | None = SQLField(default=None, sa_column=Column(JSON, nullable=True))
-    escalation_repeat: int = 1
+    escalation_repeat: int = 0  # passes after the first (PagerDuty's num_loops)
     max_cost_per_request_usd: float | None = None
     budgets: list[dict[str, Any]] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
     team: str | None = SQLField(default=None, max_length=63, index=True)
@@ -190,6 +200,21 @@ class Agent(SQLModel, table=True):
 
     def chain(self) -> list[dict[str, Any]]:
         return list(self.escalation_chain) if self.escalation_chain else list(DEFAULT_ESCALATION_CHAIN)
+
+    def deciders(self) -> list[str]:
+        """Who decides drafts by name: the approvers; with neither approvers nor approver groups, the owner and
+        backups (so a draft is never left to expire for want of anyone allowed to decide it)."""
+        if self.approvers or self.approver_groups:
+            return list(self.approvers)
+        return [self.owner, *[u for u in self.backup_owners if u != self.owner]]
+
+    def warnings(self) -> list[str]:
+        """What a registration answer (and the CLI) should point out about this agent's set-up."""
+        if self.approvers or self.approver_groups:
+            return []
+        backups = " and its backup owners" if self.backup_owners else ""
+        return [f"no approvers or approver_groups: drafts of {self.name} are decided by its owner{backups}; "
+                "add approvers to have others review them"]
 
     @property
     def rule(self) -> AutonomyRule:
@@ -232,6 +257,7 @@ class AgentPublic(BaseModel):
 class AgentCreated(AgentPublic):
     api_key: str
     webhook_secret: str
+    warnings: list[str] = Field(default_factory=list, description="set-up worth a second look, in words")
 
 
 class AgentMe(AgentPublic):

@@ -25,8 +25,7 @@ class IssuedCredentials:
 def create_agent(
     *, session: Session, data: AgentCreate, actor: Actor, now: datetime, secret_key: str | None
 ) -> tuple[Agent, IssuedCredentials]:
-    if not data.owner:
-        raise field_error("owner", "no owner, no agent: every agent needs an accountable person (a Slack user id)")
+    require_owner(data)
     if get_agent_by_name(session=session, name=data.name) is not None:
         raise Conflict(f"an agent named {data.name!r} already exists")
     api_key, webhook_secret = secrets.new_api_key(), secrets.new_webhook_secret()
@@ -50,6 +49,11 @@ def create_agent(
     record(session=session, actor=actor, verb="agent.created", subject=f"agent:{agent.name}", now=now,
            details={"owner": agent.owner, "review_channel": agent.review_channel})
     return agent, IssuedCredentials(api_key, webhook_secret)
+
+
+def require_owner(data: AgentCreate) -> None:
+    if not data.owner:
+        raise field_error("owner", "no owner, no agent: every agent needs an accountable person (a Slack user id)")
 
 
 def get_agent_by_name(*, session: Session, name: str) -> Agent | None:

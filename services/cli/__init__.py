@@ -1,8 +1,7 @@
-"""The `countersign` console script. Subcommand groups live beside this file, one per domain."""
+"""The `countersign` console script. Subcommand groups live beside this file, one per domain, and load only when
+they run (see COMMANDS in common.py): `countersign --help` imports click and nothing heavy."""
 
 from __future__ import annotations
-
-import importlib
 
 import click
 
@@ -10,12 +9,6 @@ from services.cli.common import cli
 
 
 def main() -> None:
-    for name in ("serve", "db", "agents", "audit", "digest", "evals", "budgets", "web", "demo"):
-        try:
-            importlib.import_module(f"services.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"services.cli.{name}":
-                raise
     cli(prog_name="countersign")
 
 

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from services.agents import flows, service
 from services.agents.models import AgentCreate, AgentPublic
 from services.audit.service import Actor
-from services.cli.common import attempt, cli, emit, fail, make_context
+from services.cli.common import attempt, cli, emit, fail, make_context, validation_failed
 from services.errors import CountersignError
 
 CLI_ACTOR = Actor("admin", "cli")
@@ -32,11 +32,12 @@ def add(name: str, owner: str | None, review_channel: str | None, backup_owners:
     try:
         data = AgentCreate(name=name, owner=owner, review_channel=review_channel, backup_owners=list(backup_owners),
                            approvers=list(approvers), approver_groups=list(approver_groups), callback_url=callback_url)
+        service.require_owner(data)  # refused before a database is opened, let alone created
     except ValidationError as exc:
-        for err in exc.errors():
-            click.echo(f"error: {'.'.join(str(p) for p in err['loc'])}: {err['msg']}", err=True)
-        raise SystemExit(2) from None
-    ctx = make_context()
+        validation_failed(exc)
+    except CountersignError as exc:
+        fail(exc)
+    ctx = make_context(create=True)
     try:
         with ctx.uow() as session:
             created = flows.register_agent(session=session, ctx=ctx, data=data, actor=CLI_ACTOR)
@@ -47,6 +48,8 @@ def add(name: str, owner: str | None, review_channel: str | None, backup_owners:
     click.echo(f"api_key:        {created.api_key}")
     click.echo(f"webhook_secret: {created.webhook_secret}")
     click.echo("These are shown once. Store them in the agent's secret store now.")
+    for warning in created.warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @agents.command("list", help="One line per agent.")

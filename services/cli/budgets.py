@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.agents import service as agents
 from services.audit.service import Actor
-from services.cli.common import cli, emit, fail, make_context
+from services.cli.common import cli, emit, fail, make_context, validation_failed
 from services.errors import CountersignError
 from services.spend import admin, service
 from services.spend.models import PriceOverrideIn, ScopedBudgetIn
@@ -22,9 +22,7 @@ def _parse(model: type[BaseModel], **fields: object) -> BaseModel:
     try:
         return model(**fields)
     except ValidationError as exc:
-        for err in exc.errors():
-            click.echo(f"error: {'.'.join(str(p) for p in err['loc']) or 'input'}: {err['msg']}", err=True)
-        raise SystemExit(2) from None
+        validation_failed(exc)
 
 
 @cli.group(help="Team and global budgets, and per-model prices.")
@@ -44,7 +42,7 @@ def set_command(scope: str, team: str | None, period: str, limit_usd: float, on_
     extra = {"thresholds": list(thresholds)} if thresholds else {}
     data = _parse(ScopedBudgetIn, scope=scope, team=team, period=period, limit_usd=limit_usd, on_exceed=on_exceed,
                   **extra)
-    ctx = make_context()
+    ctx = make_context(create=True)
     with ctx.uow() as session:
         budget, _ = admin.set_budget(session=session, data=data, actor=CLI_ACTOR, now=ctx.clock.now())  # type: ignore[arg-type]
     emit(budget)
@@ -96,7 +94,7 @@ def price_override(model: str, input_per_mtok: float, output_per_mtok: float,
                    cached_input_per_mtok: float | None) -> None:
     data = _parse(PriceOverrideIn, input_per_mtok=input_per_mtok, output_per_mtok=output_per_mtok,
                   cached_input_per_mtok=cached_input_per_mtok)
-    ctx = make_context()
+    ctx = make_context(create=True)
     with ctx.uow() as session:
         emit(admin.set_price(session=session, model=model[:128], data=data, actor=CLI_ACTOR, now=ctx.clock.now()))  # type: ignore[arg-type]
 

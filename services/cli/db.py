@@ -15,8 +15,11 @@ def db() -> None:
 @db.command(help="Apply every pending migration.")
 def upgrade() -> None:
     from services import migrations
+    from services.cli.common import check_database
     from services.config import get_settings
     from services.db import make_engine
 
-    migrations.upgrade(make_engine(get_settings().database_url))
+    settings = get_settings()
+    check_database(settings, create=True)
+    migrations.upgrade(make_engine(settings.database_url))
     click.echo("database is up to date")

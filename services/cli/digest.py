@@ -6,7 +6,7 @@ import click
 from pydantic import ValidationError
 
 from services.audit.service import Actor
-from services.cli.common import attempt, cli, emit, fail, make_context
+from services.cli.common import attempt, cli, emit, fail, make_context, validation_failed
 from services.digests import flows
 from services.digests.models import ScheduleCreate
 from services.errors import CountersignError
@@ -19,13 +19,17 @@ def digest() -> None:
     pass
 
 
-@digest.command(help="Post a digest of the last complete period now (to every scheduled channel by default).")
+@digest.command(help="Post a digest now (to every scheduled channel by default): the last complete period, or "
+                     "with --so-far the period running now, up to now.")
 @click.option("--channel", help="Channel id (C…); default: every channel with a schedule.")
 @click.option("--period", type=click.Choice(["day", "week", "month"]), default="day", show_default=True)
-def send(channel: str | None, period: str) -> None:
+@click.option("--so-far", is_flag=True, help="The current period up to now (today so far, this week so far).")
+def send(channel: str | None, period: str, so_far: bool) -> None:
     ctx = make_context()
-    runs = attempt(flows.send_now, ctx=ctx, channel=channel, period=period, actor=CLI_ACTOR)
-    click.echo(f"digest queued for delivery ({len(runs)} channel(s)); the outbox posts it when Slack is reachable")
+    runs = attempt(flows.send_now, ctx=ctx, channel=channel, period=period, actor=CLI_ACTOR, so_far=so_far)
+    what = f"this {period} so far" if so_far else f"the last complete {period}"
+    click.echo(f"digest of {what} queued for delivery ({len(runs)} channel(s)); the outbox posts it when Slack "
+               "is reachable")
 
 
 @digest.group(help="When digests are posted, per channel.")
@@ -42,10 +46,8 @@ def add(channel: str, cron: str | None, timezone_: str | None, period: str | Non
     try:
         data = ScheduleCreate(channel=channel, cron=cron, timezone=timezone_, period=period)
     except ValidationError as exc:
-        for err in exc.errors():
-            click.echo(f"error: {'.'.join(str(p) for p in err['loc']) or 'schedule'}: {err['msg']}", err=True)
-        raise SystemExit(2) from None
-    ctx = make_context()
+        validation_failed(exc, default_field="schedule")
+    ctx = make_context(create=True)
     with ctx.uow() as session:
         rows = flows.add_schedules(session=session, data=data, default_tz=ctx.settings.timezone, actor=CLI_ACTOR,
                                    now=ctx.clock.now())

@@ -41,5 +41,5 @@ def remove_schedule(schedule_id: RowId, ctx: Ctx) -> Response:
 
 @router.post("/v1/digests/send", status_code=202, response_model=DigestsSent)
 def send_now(body: DigestSendRequest, ctx: Ctx) -> dict[str, Any]:
-    runs = flows.send_now(ctx=ctx, channel=body.channel, period=body.period, actor=ADMIN)
+    runs = flows.send_now(ctx=ctx, channel=body.channel, period=body.period, actor=ADMIN, so_far=body.so_far)
     return {"runs": runs}

@@ -17,7 +17,6 @@ from sqlmodel import Session, col, select
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.digests import narrative
-from services.digests.chart import render_chart
 from services.digests.models import DEFAULT_SCHEDULES, DigestRun, DigestSchedule, ScheduleCreate
 from services.digests.service import compute_digest, report_period
 from services.errors import NotFound, field_error
@@ -119,8 +118,9 @@ def _reclaim_stale(session: Session, now: datetime) -> list[int]:
     """A replica that claimed a run and died leaves it claimed; after its lease anyone may take it over."""
     taken = []
     for run in session.exec(select(DigestRun).where(DigestRun.status == "claimed", DigestRun.lease_until < now)).all():
-        result = session.execute(update(DigestRun).where(col(DigestRun.id) == run.id, col(DigestRun.status) == "claimed",
-                                                         col(DigestRun.lease_until) == run.lease_until)
+        result = session.execute(update(DigestRun)
+                                 .where(col(DigestRun.id) == run.id, col(DigestRun.status) == "claimed",
+                                        col(DigestRun.lease_until) == run.lease_until)
                                  .values(lease_until=now + LEASE))
         if result.rowcount:
             taken.append(run.id)
@@ -135,35 +135,39 @@ def deliver(*, ctx: AppContext, run_id: int) -> bool:
             return False
         period = period_containing(run.period, date.fromisoformat(run.period_start))
         digest = compute_digest(session=session, period=period, now=ctx.clock.now(), tz=ctx.settings.tz)
+    from services.digests.chart import render_chart  # matplotlib loads only when a digest is drawn
+
     chart = render_chart(digest)
     story = narrative.write(ctx=ctx, digest=digest)
     now = ctx.clock.now()
     with ctx.uow() as session:
-        flipped = session.execute(update(DigestRun).where(col(DigestRun.id) == run_id, col(DigestRun.status) == "claimed")
+        flipped = session.execute(update(DigestRun)
+                                  .where(col(DigestRun.id) == run_id, col(DigestRun.status) == "claimed")
                                   .values(status="posted", posted_at=now, narrative_source=story.source))
         if not flipped.rowcount:
             return False
         narrative.record_own_spend(session=session, ctx=ctx, narrative=story, request_id=f"digest:{run_id}")
-        ctx.notifier.digest(session=session, channel=run.channel, digest=digest, narrative=story.text, chart_png=chart,
-                            key=f"digest:{run_id}", now=now)
-        record(session=session, actor=Actor.system("digests"), verb="digest.posted", subject=f"digest:{run_id}", now=now,
-               details={"channel": run.channel, "period": run.period, "period_start": run.period_start,
+        ctx.notifier.digest(session=session, channel=run.channel, digest=digest, narrative=story.text,
+                            chart_png=chart, key=f"digest:{run_id}", now=now)
+        record(session=session, actor=Actor.system("digests"), verb="digest.posted", subject=f"digest:{run_id}",
+               now=now, details={"channel": run.channel, "period": run.period, "period_start": run.period_start,
                         "narrative": story.source, "chart": chart is not None})
     return True
 
 
-def send_now(*, ctx: AppContext, channel: str | None, period: str = "day", actor: Actor) -> list[int]:
-    """`countersign digest send` and `/countersign digest`: the last complete period, to one channel or to
-    every channel that has a schedule."""
+def send_now(*, ctx: AppContext, channel: str | None, period: str = "day", actor: Actor,
+             so_far: bool = False) -> list[int]:
+    """`countersign digest send` and `/countersign digest`: the last complete period (or, `so_far`, the period
+    running now, up to now), to one channel or to every channel that has a schedule."""
     now = ctx.clock.now()
     with ctx.uow() as session:
         channels = [channel] if channel else sorted(set(session.exec(select(DigestSchedule.channel)).all()))
         if not channels:
             raise field_error("channel", "no channel given and no digest schedule exists; pass --channel C…")
-        start = report_period(period, now, ctx.settings.tz).start.isoformat()
+        start = report_period(period, now, ctx.settings.tz, so_far=so_far).start.isoformat()
         runs = [_claim(session, fire_key=f"adhoc:{uuid.uuid4().hex}", schedule_id=None, channel=ch, period=period,
                        period_start=start, fire_at=now, now=now) for ch in channels]
         record(session=session, actor=actor, verb="digest.requested", subject="digest:adhoc", now=now,
-               details={"channels": channels, "period": period})
+               details={"channels": channels, "period": period, "so_far": so_far})
     sent = [r for r in runs if r is not None and deliver(ctx=ctx, run_id=r)]
     return sent

@@ -57,6 +57,7 @@ class ScheduleCreate(Strict):
 class DigestSendRequest(Strict):
     channel: str | None = Field(None, pattern=CHANNEL_ID)
     period: Literal["day", "week", "month"] = "day"
+    so_far: bool = Field(False, description="the period running now, up to now, instead of the last complete one")
 
 
 class SchedulePublic(BaseModel):

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from services.agents.models import Agent
 from services.drafts.models import Draft
 from services.incidents.models import Incident
+from services.digests.budgets import BudgetLine, budget_lines
 from services.spend.models import INTERNAL_AGENT_ID, INTERNAL_AGENT_NAME, ScopedBudget, SpendRollup
 from services.spend.periods import Period, local_day, period_containing
 
@@ -77,17 +78,28 @@ class Digest:
     daily: dict[str, list[float]]  # agent -> spend per chart day
     daily_budget: dict[str, float]  # agent -> its daily budget line, when it has one
     internal_usd: float = 0.0  # Countersign's own OpenAI spend in the period
+    budgets: list[BudgetLine] = field(default_factory=list)  # every budget's state at the digest's moment
+    so_far_until: str | None = None  # "HH:MM" local when the period is still running (figures up to then)
+
+    @property
+    def so_far(self) -> bool:
+        return self.so_far_until is not None
 
     @property
     def period_label(self) -> str:
         if self.period.kind == "day":
-            return self.period.start.isoformat()
-        return f"{self.period.start.isoformat()} to {self.period.last_day.isoformat()}"
+            label = self.period.start.isoformat()
+        else:
+            label = f"{self.period.start.isoformat()} to {self.period.last_day.isoformat()}"
+        if self.so_far_until:
+            label += f", so far (to {self.so_far_until})"
+        return label
 
 
-def report_period(kind: str, fire_at: datetime, tz: ZoneInfo) -> Period:
-    """The last complete period before a firing: yesterday for a daily digest, last week for a weekly one."""
-    return period_containing(kind, local_day(fire_at, tz) - timedelta(days=1))
+def report_period(kind: str, fire_at: datetime, tz: ZoneInfo, *, so_far: bool = False) -> Period:
+    """The last complete period before a firing: yesterday for a daily digest, last week for a weekly one; or,
+    `so_far`, the period running now (today, this week)."""
+    return period_containing(kind, local_day(fire_at, tz) - timedelta(days=0 if so_far else 1))
 
 
 def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneInfo) -> Digest:
@@ -132,6 +144,9 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
     prev_approved = _approved_count(session, previous, tz)
     approved = sum(approvals.counts.get(s, 0) for s in APPROVED)
     chart_days, daily = _daily(session, period, agents)
+    as_of = min(now, period.end_utc(tz))
+    budgets = budget_lines(session=session, agents=[a for a in agents.values() if a.id != INTERNAL_AGENT_ID],
+                           as_of=as_of, tz=tz)
     return Digest(
         period=period, previous=previous, generated_at=now, total_usd=total, previous_usd=prev_total,
         approved_outcomes=approved, cost_per_approved_usd=total / approved if approved else None,
@@ -140,7 +155,8 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
         approvals=approvals, incidents=incidents_in(session=session, period=period, tz=tz),
         paused=[(a.name, a.paused_by, a.paused_reason) for a in agents.values() if a.status == "paused"],
         chart_days=chart_days, daily=daily, daily_budget=_agent_budgets(agents.values(), "day"),
-        internal_usd=internal,
+        internal_usd=internal, budgets=budgets,
+        so_far_until=now.astimezone(tz).strftime("%H:%M") if now < period.end_utc(tz) else None,
     )
 
 
@@ -203,9 +219,9 @@ def approvals_in(*, session: Session, period: Period, now: datetime, tz: ZoneInf
     if oldest is not None:
         agent = session.get(Agent, oldest[1])
         label = f"{agent.name if agent else oldest[1]}: {oldest[2]}"
+    waited = (now - oldest[0]).total_seconds() if oldest else None
     return Approvals(counts=counts, median_s=statistics.median(waits) if waits else None,
-                     p90_s=_percentile(waits, 0.9), oldest_pending=label,
-                     oldest_pending_s=(now - oldest[0]).total_seconds() if oldest else None)
+                     p90_s=_percentile(waits, 0.9), oldest_pending_s=waited, oldest_pending=label)
 
 
 def _approved_count(session: Session, period: Period, tz: ZoneInfo) -> int:

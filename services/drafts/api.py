@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
 from services.drafts import flows
-from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftPublic
+from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftList, DraftPublic
 from services.errors import CountersignError, Forbidden
 from services.http.idempotency import idempotent
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS, problems
@@ -43,6 +43,13 @@ def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
     if response.status_code >= 400:
         response.headers["content-type"] = PROBLEM
     return response
+
+
+@router.get("/v1/drafts", response_model=DraftList, responses=AGENT_READ_ERRORS)
+def list_drafts(agent: CurrentAgent, ctx: Ctx, status: str | None = None, action: str | None = None,
+                limit: int = 50, cursor: str | None = None) -> DraftList:
+    """The agent's drafts, newest first; pass `next_cursor` back as `cursor` for the next page."""
+    return flows.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
 
 
 WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="hold until decided, up to S seconds")]

@@ -9,6 +9,7 @@ Callable without Slack (autonomy, incidents and the benchmark use them directly)
 - `read(ctx=, agent=, draft_id=) -> DraftPublic`             what polling returns (the callback's `data` too)
 - `deciders(ctx=, draft_id=)`, `check_decider(...)`          for the chat layer, before it calls `decide`
 - `pending_for(ctx=, user_id=, groups=) -> list[DraftCard]`  what `/countersign pending` lists
+- `list_drafts(ctx=, agent=, status=, action=, limit=, cursor=)` GET /v1/drafts and `countersign drafts list`
 - `announce(session=, ctx=, agent=, draft=, actor=, now=)`    the effects of reaching a final status (jobs use it)
 """
 
@@ -18,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.drafts import service
-from services.drafts.models import PENDING, Draft, DraftCard, DraftCreate, DraftPublic, card
+from services.drafts import listing, service
+from services.drafts.models import PENDING, Draft, DraftCard, DraftCreate, DraftList, DraftPublic, card
 from services.drafts.routing import route_draft
 from services.errors import Forbidden, NotFound, field_error
 from services.outbox.service import enqueue_callback, slack_message
@@ -105,7 +106,7 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
 
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
-             post_card: bool = True) -> DraftPublic:
+             post_card: bool = True, via: str | None = None) -> DraftPublic:
     """A draft reached a final status: publish `draft.decided`, update the card, call the agent back, audit it."""
     ctx.events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
     if post_card:
@@ -115,7 +116,7 @@ def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, a
         enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url, event="draft.decided",
                          data=data.model_dump(mode="json"), now=now, order_key=f"callback:{draft.card_key}")
     record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
-           details={"decided_by": draft.decided_by, "reason": draft.reason})
+           details={"decided_by": draft.decided_by, "reason": draft.reason, **({"via": via} if via else {})})
     return data
 
 
@@ -125,7 +126,7 @@ def deciders(*, ctx: AppContext, draft_id: str) -> Deciders:
     with ctx.read() as session:
         agent = agent_of(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
         posted = slack_message(session=session, key=f"draft:{draft_id}")
-        return Deciders(agent.name, list(agent.approvers), list(agent.approver_groups),
+        return Deciders(agent.name, agent.deciders(), list(agent.approver_groups),
                         posted.channel if posted else None, posted.ts if posted else None)
 
 
@@ -156,9 +157,11 @@ def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verd
 
 
 def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, final_body: str | None = None,
-           reason: str | None = None, is_group_member: bool = False, revision: int | None = None) -> DecisionResult:
+           reason: str | None = None, is_group_member: bool = False, revision: int | None = None,
+           via: str | None = None) -> DecisionResult:
     """A person's decision. `revision` (from the card's button) refuses approving text edited since it was
-    shown; None skips that check. Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed."""
+    shown; None skips that check. `via` names a way other than a Slack click (e.g. "cli") in the audit entry.
+    Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed."""
     if verdict not in ("approve", "reject", "edit"):
         raise field_error("verdict", "must be approve, reject or edit")
     if verdict == "reject" and not (reason or "").strip():
@@ -168,24 +171,26 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
     with ctx.uow() as session:
         draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, is_group_member)
         if refusal is None:
-            result = _apply(session, ctx, agent, draft, user_id, verdict, final_body, reason, revision)
+            result = _apply(session, ctx, agent, draft, user_id, verdict, final_body, reason, revision, via)
     if refusal is not None:
-        _audit_refusal(ctx, draft, user_id, verdict, refusal)
+        _audit_refusal(ctx, draft, user_id, verdict, refusal, via)
     ctx.decision_wakeup.fire()
     return result
 
 
-def _audit_refusal(ctx: AppContext, draft: Draft, user_id: str, verdict: str, refusal: Forbidden) -> None:
+def _audit_refusal(ctx: AppContext, draft: Draft, user_id: str, verdict: str, refusal: Forbidden,
+                   via: str | None = None) -> None:
     """Record who was refused, in a transaction of its own (opened only after the reading one closed, so
     SQLite's single writer lock is never asked for twice), then raise the refusal."""
     with ctx.uow() as session:
         record(session=session, actor=Actor.slack_user(user_id), verb="draft.decision_refused",
-               subject=draft.card_key, now=ctx.clock.now(), details={"verdict": verdict, "why": refusal.detail})
+               subject=draft.card_key, now=ctx.clock.now(),
+               details={"verdict": verdict, "why": refusal.detail, **({"via": via} if via else {})})
     raise refusal
 
 
 def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_id: str, verdict: str,
-           final_body: str | None, reason: str | None, revision: int | None) -> DecisionResult:
+           final_body: str | None, reason: str | None, revision: int | None, via: str | None) -> DecisionResult:
     now = ctx.clock.now()
     actor = Actor.slack_user(user_id)
     if verdict == "reject":
@@ -196,14 +201,16 @@ def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_i
         vote = service.edit(session=session, draft=draft, user_id=user_id, text=final_body or "", now=now,
                             revision=revision)
     else:
-        vote = service.approve(session=session, draft=draft, user_id=user_id, now=now, revision=revision)
+        vote = service.approve(session=session, draft=draft, user_id=user_id, now=now, revision=revision,
+                               reason=(reason or "").strip() or None)
     if vote.final:
-        data = announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=actor, now=now)
+        data = announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=actor, now=now, via=via)
     else:
         changed = card_data(session, draft, agent)
         ctx.notifier.draft_changed(session=session, agent=agent, draft=changed, now=now)
         record(session=session, actor=actor, verb="draft.edited" if verdict == "edit" else "draft.vote",
-               subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required})
+               subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required,
+                                                          **({"via": via} if via else {})})
         data = _public(changed)
     return DecisionResult(draft=data, final=vote.final, approvals=vote.approvals, required=vote.required)
 
@@ -245,3 +252,14 @@ def pending_for(*, ctx: AppContext, user_id: str, groups: set[str]) -> list[Draf
         rows = service.pending_for(session=session, user_id=user_id, groups=groups)
         return [card(d, agent_name=a.name, approved_by=service.approvers_of(session=session, draft_id=d.id),
                      link=permalink(session=session, key=d.card_key)) for d, a in rows]
+
+
+def list_drafts(*, ctx: AppContext, agent: Agent | None, status: str | None = None, action: str | None = None,
+                limit: int = listing.DEFAULT_LIMIT, cursor: str | None = None) -> DraftList:
+    """`GET /v1/drafts` (one agent's) and `countersign drafts list` (agent None: every agent's), newest first:
+    a DraftList. Read-only: never waits for the writer."""
+    with ctx.read() as session:
+        agents = {agent.id or 0: agent} if agent else {a.id or 0: a for a in session.exec(select(Agent))}
+        rows, next_cursor = listing.page(session=session, agent_ids=[agent.id or 0] if agent else None,
+                                         status=status, action=action, limit=limit, cursor=cursor)
+        return DraftList(data=listing.as_public(session=session, drafts=rows, agents=agents), next_cursor=next_cursor)

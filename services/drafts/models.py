@@ -177,6 +177,14 @@ class DraftPublic(BaseModel):
     review_reasons: list[str] = Field(description="why a person must review it (guards that forced review)")
 
 
+class DraftList(BaseModel):
+    """One page of an agent's drafts, newest first; `next_cursor` fetches the next page."""
+
+    object: Literal["list"] = "list"
+    data: list[DraftPublic]
+    next_cursor: str | None = Field(description="pass back as `cursor` for the next page; null on the last page")
+
+
 class DraftCard(DraftPublic):
     """The public draft plus what only a reviewer's surface needs: the text under review now (an edit parked
     under quorum included), whether it is JSON, and a link to the posted card where there is one."""
@@ -196,8 +204,12 @@ def card(draft: Draft, *, agent_name: str, approved_by: list[str], link: str | N
                      body_is_json=draft.body_is_json, link=link)
 
 
+APPROVED_STATUSES = ("approved", "edited", "auto_approved")
+
+
 def _public_fields(draft: Draft, agent_name: str, approved_by: list[str]) -> dict[str, Any]:
-    final = draft.status in FINAL_STATUSES
+    # The contract: a decided draft carries the text to act on. Approved as is, that is the agent's own body.
+    final_text = draft.current_text if draft.status in APPROVED_STATUSES else None
     return {
         "id": draft.id,
         "object": "draft",
@@ -208,7 +220,7 @@ def _public_fields(draft: Draft, agent_name: str, approved_by: list[str]) -> dic
         "context": draft.context,
         "requested_by": draft.requested_by,
         "status": draft.status,
-        "final_body": as_value(draft.final_body, draft.body_is_json) if final else None,
+        "final_body": as_value(final_text, draft.body_is_json),
         "decided_by": list(draft.decided_by or []),
         "reason": draft.reason,
         "decided_at": draft.decided_at,

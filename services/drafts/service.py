@@ -86,7 +86,7 @@ def already_decided(draft: Draft) -> AlreadyDecided:
 
 
 def check_may_decide(*, agent: Agent, draft: Draft, user_id: str, verdict: str, is_group_member: bool) -> None:
-    if user_id not in agent.approvers and not is_group_member:
+    if user_id not in agent.deciders() and not is_group_member:
         raise Forbidden(f"you are not an approver for {agent.name}")
     if verdict != "reject" and draft.requested_by and draft.requested_by == user_id:
         raise Forbidden("you asked for this draft, so you can't approve it yourself; another approver must")
@@ -122,8 +122,9 @@ def finish(*, session: Session, draft: Draft, status: str, now: datetime, decide
     session.refresh(draft)
 
 
-def approve(*, session: Session, draft: Draft, user_id: str, now: datetime, revision: int | None) -> Vote:
-    """Count one approval; the approval that reaches quorum decides the draft."""
+def approve(*, session: Session, draft: Draft, user_id: str, now: datetime, revision: int | None,
+            reason: str | None = None) -> Vote:
+    """Count one approval; the approval that reaches quorum decides the draft (with its `reason`, if given)."""
     try:
         with session.begin_nested():
             session.add(DraftVote(draft_id=draft.id, user_id=user_id, created_at=now))
@@ -138,7 +139,7 @@ def approve(*, session: Session, draft: Draft, user_id: str, now: datetime, revi
         return Vote(draft.approvals, draft.approvals_required, final=False)
     status = "edited" if draft.final_body is not None and draft.final_body != draft.body else "approved"
     finish(session=session, draft=draft, status=status, now=now, final_body=draft.current_text,
-           decided_by=approvers_of(session=session, draft_id=draft.id))
+           decided_by=approvers_of(session=session, draft_id=draft.id), reason=reason)
     return Vote(draft.approvals, draft.approvals_required, final=True)
 
 
@@ -166,7 +167,7 @@ def edit(*, session: Session, draft: Draft, user_id: str, text: str, now: dateti
 def pending_for(*, session: Session, user_id: str, groups: set[str], limit: int = 50) -> list[tuple[Draft, Agent]]:
     """Pending drafts this person may decide, oldest first."""
     agents = {a.id: a for a in session.exec(select(Agent)).all()
-              if user_id in a.approvers or groups.intersection(a.approver_groups)}
+              if user_id in a.deciders() or groups.intersection(a.approver_groups)}
     if not agents:
         return []
     drafts = session.exec(select(Draft).where(Draft.status == PENDING, col(Draft.agent_id).in_(list(agents)))

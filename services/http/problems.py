@@ -47,6 +47,25 @@ def _clean_message(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
+def explain(err: Any) -> str:
+    """A pydantic error in words: Slack ids say what one looks like and where to find it, not their regex."""
+    if err.get("type") == "string_pattern_mismatch":
+        from services.agents.models import ID_HINTS
+
+        hint = ID_HINTS.get(str((err.get("ctx") or {}).get("pattern")))
+        if hint:
+            return hint
+    return _clean_message(str(err.get("msg", "")))
+
+
+def _body_not_json(request: Request, raw: Any) -> bool:
+    """FastAPI reads a body as JSON only when the header says so; without it the body looks merely invalid."""
+    content_type = request.headers.get("content-type", "").lower()
+    if "json" in content_type:
+        return False
+    return any(tuple(err.get("loc", ()))[:1] == ("body",) for err in raw)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CountersignError)
     async def _domain(_: Request, exc: CountersignError) -> JSONResponse:
@@ -56,13 +75,18 @@ def install(app: FastAPI) -> None:
                        extra=exc.extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         raw = exc.errors()
+        if _body_not_json(request, raw):
+            return problem(415, "Unsupported media type",
+                           "the request body must be JSON sent with the header `Content-Type: application/json` "
+                           f"(got {request.headers.get('content-type') or 'no Content-Type'}); with curl, add "
+                           "-H 'Content-Type: application/json'", slug="unsupported-media-type",
+                           errors=[{"field": "Content-Type", "message": "must be application/json"}])
         if any(err.get("type") == "json_invalid" for err in raw):
             return problem(400, "Malformed JSON", "the request body is not valid JSON", slug="malformed-json",
                            errors=[{"field": "body", "message": "not valid JSON"}])
-        errors = [{"field": field_path(err.get("loc", ())), "message": _clean_message(str(err.get("msg", "")))}
-                  for err in raw]
+        errors = [{"field": field_path(err.get("loc", ())), "message": explain(err)} for err in raw]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return problem(422, "Validation failed", detail, slug="validation-failed", errors=errors)
 

@@ -38,7 +38,7 @@ class Incident(SQLModel, table=True):
     details: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
     dedup_key: str | None = SQLField(default=None, max_length=255)
     open_dedup_key: str | None = SQLField(default=None, max_length=255)
-    run_id: str | None = SQLField(default=None, max_length=64)
+    run_id: str | None = SQLField(default=None, max_length=128)
     trace_url: str | None = SQLField(default=None, max_length=2000)
     status: str = SQLField(default="triggered", max_length=16)
     occurrences: int = 1
@@ -97,7 +97,7 @@ class IncidentCreate(Strict):
     severity: Literal["low", "high", "critical"]
     summary: str = Field(min_length=1, max_length=1000)
     details: dict[str, Any] | None = None
-    run_id: str | None = Field(None, max_length=64)
+    run_id: str | None = Field(None, max_length=128)
     dedup_key: str | None = Field(None, max_length=255)
     trace_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
 

@@ -52,7 +52,7 @@ def accountability(*, ctx: AppContext, agent_name: str) -> Accountability:
     with ctx.read() as session:
         agent = agents.require_agent(session=session, name=agent_name)
         return Accountability(agent=agent.name, owner=agent.owner, backups=list(agent.backup_owners),
-                              review_channel=agent.review_channel, repeat=agent.escalation_repeat,
+                              review_channel=agent.review_channel, repeat=1 + agent.escalation_repeat,
                               chain=[{k: v for k, v in s.items() if v is not None} for s in agent.chain()],
                               status=agent.status)
 

@@ -40,7 +40,7 @@ def chain_for(*, agent: Agent, severity: str) -> tuple[list[dict[str, Any]], int
     chain = [{k: v for k, v in step.items() if v is not None} for step in agent.chain()]
     if severity == "critical" and not agent.escalation_chain:
         chain = [{"pause_agent": True}, *chain]
-    return chain, max(1, agent.escalation_repeat or 1)
+    return chain, 1 + max(0, agent.escalation_repeat or 0)  # escalation_repeat counts passes after the first
 
 
 def point_after(*, chain: list[dict[str, Any]], index: int, round_: int, repeat: int,

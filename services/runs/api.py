@@ -22,9 +22,10 @@ router = APIRouter(tags=["runs"])
                         **AGENT_WRITE_ERRORS})
 def start_run(body: RunCreate, agent: WritingAgent, ctx: Ctx,
               idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """201 with a new run; 200 with the open run when the agent's own `run_id` is already running."""
     def create(session: Session) -> tuple[int, dict[str, Any]]:
-        run = flows.start_run(session=session, ctx=ctx, agent=agent, data=body)
-        return 201, RunPublic.of(run).model_dump(mode="json")
+        run, created = flows.start_run(session=session, ctx=ctx, agent=agent, data=body)
+        return 201 if created else 200, RunPublic.of(run).model_dump(mode="json")
 
     return idempotent(ctx, scope=f"agent:{agent.id}:runs", key=idempotency_key, body=body.model_dump(mode="json"),
                       create=create)

@@ -15,8 +15,8 @@ from services.context import AppContext
 from services.db import claim_due
 from services.errors import Forbidden, NotFound, field_error
 from services.incidents import flows as incident_flows
-from services.incidents.escalation import anything_due
 from services.incidents import service as incidents
+from services.incidents.escalation import anything_due
 from services.outbox.service import enqueue_callback
 from services.runs import service
 from services.runs.models import LIVE, Finish, Run, RunCreate
@@ -24,12 +24,19 @@ from services.runs.models import LIVE, Finish, Run, RunCreate
 WATCHDOG = Actor.system("run-watchdog")
 
 
-def start_run(*, session: Session, ctx: AppContext, agent: Agent, data: RunCreate) -> Run:
+def start_run(*, session: Session, ctx: AppContext, agent: Agent, data: RunCreate) -> tuple[Run, bool]:
+    """A new run, or (with the agent's own run_id) the open run of that run_id: (run, created)."""
+    if data.run_id:
+        existing = service.open_run(session=session, agent_id=agent.id or 0, run_id=data.run_id)
+        if existing is not None:
+            return existing, False
     now = ctx.clock.now()
     run = service.start(session=session, agent_id=agent.id or 0, data=data, now=now)
+    # The subject is the internal id (an agent's run_id may be longer than a subject); the details name both.
     record(session=session, actor=Actor.agent(agent.name), verb="run.started", subject=f"run:{run.id}", now=now,
-           details={"name": run.name, "every_s": run.expect_heartbeat_every_s, "grace_s": run.grace_s})
-    return run
+           details={"run_id": run.run_id, "name": run.name, "every_s": run.expect_heartbeat_every_s,
+                    "grace_s": run.grace_s})
+    return run, True
 
 
 def heartbeat(*, ctx: AppContext, agent: Agent, run_id: str, step: str | None) -> Run:
@@ -84,14 +91,14 @@ def _halt(session: Session, ctx: AppContext, run: Run, now: datetime) -> None:
     why = (f"ran past its max duration of {run.max_duration_s}s" if reason == "max_duration"
            else f"sent no heartbeat for {silence}s (expected every {run.expect_heartbeat_every_s}s + "
                 f"{run.grace_s}s grace)")
-    label = run.name or run.id
-    details: dict[str, Any] = {"run_id": run.id, "run_name": run.name, "last_step": run.last_step,
+    label = run.name or run.run_id
+    details: dict[str, Any] = {"run_id": run.run_id, "run_name": run.name, "last_step": run.last_step,
                                "reason": reason, "halt_policy": run.halt_policy,
                                "last_beat_at": run.last_beat_at.isoformat() if run.last_beat_at else None}
     result = incident_flows.open_incident(
         session=session, ctx=ctx, agent=agent, kind="halted", severity="high",
         summary=f"Run {label} halted: it {why}. Last step reached: {run.last_step or 'none reported'}.",
-        details=details, dedup_key=f"run:{run.id}", run_id=run.id, actor=WATCHDOG)
+        details=details, dedup_key=f"run:{run.id}", run_id=run.run_id, actor=WATCHDOG)
     if not result.created:  # halted again while the first incident is open: fresh facts, fresh choice
         incident_flows.note_on_incident(session=session, ctx=ctx, incident_id=result.incident.id or 0,
                                         verb="run_halted_again", actor=WATCHDOG.id, note=why,
@@ -106,8 +113,9 @@ def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str) ->
     with ctx.uow() as session:
         now = ctx.clock.now()
         incident = incidents.require(session=session, incident_id=incident_id)
-        run = session.get(Run, incident.run_id) if incident.run_id else None
-        if run is None or run.agent_id != incident.agent_id or incident.kind != "halted":
+        run = session.exec(select(Run).where(Run.agent_id == incident.agent_id, Run.run_id == incident.run_id)
+                           ).first() if incident.run_id else None
+        if run is None or incident.kind != "halted":
             raise NotFound(f"incident #{incident_id} is not about a halted run")
         agent = session.get(Agent, run.agent_id)
         assert agent is not None
@@ -117,7 +125,7 @@ def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str) ->
         if choice not in run.halt_policy:
             raise field_error("choice", f"this run's halt policy allows {', '.join(run.halt_policy)}")
         run = service.decide(session=session, run=run, choice=choice, user=user, now=now)
-        data = {"run_id": run.id, "name": run.name, "decision": choice, "decided_by": user,
+        data = {"run_id": run.run_id, "name": run.name, "decision": choice, "decided_by": user,
                 "decided_at": now.isoformat(), "incident_id": incident_id, "last_step": run.last_step,
                 "status": run.status, "metadata": run.meta}
         if agent.callback_url:

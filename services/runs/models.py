@@ -20,10 +20,12 @@ FINISHED = ("succeeded", "failed", "aborted")
 
 class Run(SQLModel, table=True):
     __tablename__ = "runs"
-    __table_args__ = (Index("ix_runs_status_deadline", "status", "deadline_at"),)
+    __table_args__ = (Index("ix_runs_status_deadline", "status", "deadline_at"),
+                      Index("uq_runs_agent_run_id", "agent_id", "run_id", unique=True))
 
-    id: str = SQLField(primary_key=True, max_length=40)
+    id: str = SQLField(primary_key=True, max_length=40)  # internal; the agent knows its run by run_id
     agent_id: int = SQLField(index=True)
+    run_id: str = SQLField(max_length=128)  # the agent's own id, or the server's ("run_…") when it gave none
     name: str | None = SQLField(default=None, max_length=200)
     meta: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
     expect_heartbeat_every_s: int
@@ -49,7 +51,12 @@ class Run(SQLModel, table=True):
     finish_note: str | None = SQLField(default=None, max_length=1000)
 
 
+RUN_ID = r"^[A-Za-z0-9._:-]{1,128}$"
+
+
 class RunCreate(Strict):
+    run_id: str | None = Field(None, pattern=RUN_ID, description="the agent's own id for the run (1–128 of "
+                               "A-Z a-z 0-9 . _ : -); starting a run whose run_id is open returns that run")
     expect_heartbeat_every_s: int = Field(ge=1, le=7 * 86400)
     grace_s: int = Field(ge=0, le=7 * 86400)
     max_duration_s: int | None = Field(None, ge=1, le=30 * 86400)
@@ -99,4 +106,4 @@ class RunPublic(BaseModel):
     @classmethod
     def of(cls, run: Run) -> RunPublic:
         data = run.model_dump()
-        return cls(run_id=run.id, metadata=run.meta, **{k: v for k, v in data.items() if k in cls.model_fields})
+        return cls(metadata=run.meta, **{k: v for k, v in data.items() if k in cls.model_fields})

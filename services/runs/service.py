@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from services.errors import AlreadyDecided, Conflict, NotFound
 from services.runs.models import FINISHED, LIVE, Run, RunCreate
@@ -22,22 +23,39 @@ def deadline(run: Run) -> datetime:
     return due
 
 
+def open_run(*, session: Session, agent_id: int, run_id: str) -> Run | None:
+    """The agent's run with this run_id if it has not finished (running, halted or recovered)."""
+    run = session.exec(select(Run).where(Run.agent_id == agent_id, Run.run_id == run_id)).first()
+    return run if run is not None and run.status not in FINISHED else None
+
+
 def start(*, session: Session, agent_id: int, data: RunCreate, now: datetime) -> Run:
-    run = Run(id="run_" + secrets.token_hex(12), agent_id=agent_id, name=data.name, meta=dict(data.metadata or {}),
+    """A new run. The caller checks `open_run` first; a finished run's run_id is refused here (409), and two
+    concurrent starts with one run_id meet on the unique key."""
+    internal = "run_" + secrets.token_hex(12)
+    run_id = data.run_id or internal
+    if data.run_id and session.exec(select(Run.id).where(Run.agent_id == agent_id, Run.run_id == run_id)).first():
+        raise Conflict(f"run {run_id!r} has already finished; start the next run with a new run_id")
+    run = Run(id=internal, run_id=run_id, agent_id=agent_id, name=data.name, meta=dict(data.metadata or {}),
               expect_heartbeat_every_s=data.expect_heartbeat_every_s, grace_s=data.grace_s,
               max_duration_s=data.max_duration_s, halt_policy=list(data.halt_policy), last_step=data.step,
               started_at=now)
     run.deadline_at = deadline(run)
-    session.add(run)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"run {run_id!r} was started by another request just now; retry to get it") from None
     return run
 
 
 def require_for_agent(*, session: Session, agent_id: int, run_id: str) -> Run:
-    """Another agent's run is indistinguishable from a missing one."""
-    run = session.get(Run, run_id, populate_existing=True)
-    if run is None or run.agent_id != agent_id:
-        raise NotFound(f"no run {run_id!r}")
+    """By the agent's run_id; another agent's run is indistinguishable from a missing one."""
+    run = session.exec(select(Run).where(Run.agent_id == agent_id, Run.run_id == run_id)
+                       .execution_options(populate_existing=True)).first()
+    if run is None:
+        raise NotFound(f"no run {run_id[:130]!r}")
     return run
 
 
@@ -60,14 +78,14 @@ def beat(*, session: Session, run: Run, step: str | None, now: datetime) -> str:
         if _update(session, run.id, col(Run.status) == "halted", status="recovered", recovered_at=now,
                    last_step=step, last_beat_at=now, beats=Run.beats + 1, deadline_at=deadline(probe)):
             return "recovered"
-    raise Conflict(f"run {run.id!r} is already {current.status}; start a new run instead")
+    raise Conflict(f"run {run.run_id!r} is already {current.status}; start a new run instead")
 
 
 def finish(*, session: Session, run: Run, status: str, step: str | None, note: str | None, now: datetime) -> Run:
     if not _update(session, run.id, col(Run.status).notin_(FINISHED), status=status, finished_at=now,
                    deadline_at=None, last_step=step if step is not None else run.last_step, finish_note=note):
         current = session.get(Run, run.id, populate_existing=True)
-        raise Conflict(f"run {run.id!r} is already {current.status if current else 'gone'}")
+        raise Conflict(f"run {run.run_id!r} is already {current.status if current else 'gone'}")
     refreshed = session.get(Run, run.id, populate_existing=True)
     assert refreshed is not None
     return refreshed
@@ -90,7 +108,7 @@ def decide(*, session: Session, run: Run, choice: str, user: str, now: datetime)
         current = session.get(Run, run.id, populate_existing=True)
         if current is not None and current.halt_decision:
             raise AlreadyDecided(f"{current.halt_decided_by} already chose {current.halt_decision!r} for this run")
-        raise Conflict(f"run {run.id!r} is {current.status if current else 'gone'}; there is nothing to decide")
+        raise Conflict(f"run {run.run_id!r} is {current.status if current else 'gone'}; there is nothing to decide")
     refreshed = session.get(Run, run.id, populate_existing=True)
     assert refreshed is not None
     return refreshed

@@ -57,7 +57,7 @@ def test_owner_shows_the_chain_and_hands_over(h: Harness, slack: FakeSlack) -> N
     """`owner <agent>` shows owner, backups and chain; only the owner hands over, and the new owner is told."""
     h.register(escalation_chain=CHAIN, escalation_repeat=2)
     shown = str(h.command("owner quoter", user_id=CAROL).json()["blocks"])
-    assert f"<@{OWNER}>" in shown and f"<@{BACKUP}>" in shown and "wait 1 min" in shown and "2×" in shown
+    assert f"<@{OWNER}>" in shown and f"<@{BACKUP}>" in shown and "wait 1 min" in shown and "3×" in shown
     assert "Sorry, only" in h.command(f"owner quoter <@{CAROL}|carol>", user_id=BACKUP).json()["text"]
     moved = h.command(f"owner quoter <@{CAROL}|carol>", user_id=OWNER).json()
     assert f"<@{CAROL}> now owns" in moved["text"]

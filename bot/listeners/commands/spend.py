@@ -43,14 +43,14 @@ async def budget(ctx: AppContext, command: dict[str, Any], args: list[str]) -> s
     return message("Budgets: " + ", ".join(s["agent"] for s in found[:10]), every_block)
 
 
-@subcommand("digest", "digest [day|week|month]", "post a cost and approvals digest to this channel now", slow=True)
+@subcommand("digest", "digest [day|week|month]", "post this period's digest so far to this channel", slow=True)
 async def digest(ctx: AppContext, command: dict[str, Any], args: list[str]) -> str:
     period = args[0].lower() if args else "day"
     if period not in PERIODS:
         return f"Usage: `/countersign digest [day|week|month]` (not `{escape(period)}`)"
     try:
         runs = await asyncio.to_thread(digests.send_now, ctx=ctx, channel=command["channel_id"], period=period,
-                                       actor=Actor.slack_user(command["user_id"]))
+                                       actor=Actor.slack_user(command["user_id"]), so_far=True)
     except CountersignError as exc:
         return f":warning: {exc.detail}"
     return f":bar_chart: Posting the {period} digest here." if runs else ":warning: The digest could not be posted."

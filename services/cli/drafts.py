@@ -1,0 +1,135 @@
+"""`countersign drafts list|approve|reject|edit`: read drafts and decide them without Slack.
+
+A decision from here is the named Slack user's, under every rule of a click on the card (approvers and their
+user groups, quorum, no self-approval, already decided), through the same flow; the audit log says it came
+through the CLI. The card in Slack is updated through the outbox like after a click.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from services.agents.models import USER_ID
+from services.agents.service import require_agent
+from services.cli.common import cli, fail, make_context
+from services.context import AppContext
+from services.drafts import flows
+from services.drafts.listing import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
+from services.errors import CountersignError, Forbidden, field_error
+
+
+@cli.group(help="List drafts and decide them without Slack, as a Slack user, under the rules of a click.")
+def drafts() -> None:
+    pass
+
+
+@drafts.command("list", help="Drafts newest first (every agent's unless --agent), one line each.")
+@click.option("--agent", "agent_name", help="Only this agent's drafts.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only drafts in this status, e.g. pending.")
+@click.option("--action", help="Only this action.")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=DEFAULT_LIMIT, show_default=True)
+@click.option("--cursor", help="Continue after the previous page (printed at its end).")
+def list_command(agent_name: str | None, status: str | None, action: str | None, limit: int,
+                 cursor: str | None) -> None:
+    ctx = make_context()
+    try:
+        agent = None
+        if agent_name:
+            with ctx.read() as session:
+                agent = require_agent(session=session, name=agent_name)
+        page = flows.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
+    except CountersignError as exc:
+        fail(exc)
+    if not page.data:
+        click.echo("no drafts" + (" match" if status or action or agent_name else " yet"))
+    for d in page.data:
+        title = d.title if len(d.title) <= 60 else d.title[:59] + "…"
+        created = d.created_at.strftime("%Y-%m-%dT%H:%M:%S")
+        click.echo(f"{d.id}  {created}Z  {d.agent:<16} {d.status:<13} {d.action:<20} {title}")
+    if page.next_cursor:
+        click.echo(f"more: add --cursor {page.next_cursor}")
+
+
+def _user(value: str) -> str:
+    if not re.match(USER_ID, value):
+        from services.agents.models import ID_HINTS
+
+        fail(field_error("--as", ID_HINTS[USER_ID]))
+    return value
+
+
+def _group_member(ctx: AppContext, draft_id: str, user: str) -> tuple[bool, str | None]:
+    """Whether the user decides through one of the agent's approver groups, asked of Slack as a click would be;
+    and, when that could not be asked, why (for the refusal message)."""
+    from services.main import slack_group_members
+
+    who = flows.deciders(ctx=ctx, draft_id=draft_id)
+    if user in who.approvers or not who.approver_groups:
+        return False, None
+    members = slack_group_members(ctx.settings)
+    if members is None:
+        return False, (f"membership of {', '.join(who.approver_groups)} was not checked: Slack is off "
+                       "(SLACK_BOT_TOKEN unset)")
+
+    async def any_member() -> bool:
+        found = await asyncio.gather(*(members(group) for group in who.approver_groups))
+        return any(user in users for users in found)
+
+    return asyncio.run(any_member()), None
+
+
+def _decide(draft_id: str, user: str, verdict: flows.Verdict, *, reason: str | None = None,
+            final_body: str | None = None) -> None:
+    ctx = make_context()
+    try:
+        member, unchecked = _group_member(ctx, draft_id, _user(user))
+        try:
+            result = flows.decide(ctx=ctx, draft_id=draft_id, user_id=user, verdict=verdict, reason=reason,
+                                  final_body=final_body, is_group_member=member, via="cli")
+        except Forbidden as refusal:
+            if unchecked:
+                refusal.detail += f" ({unchecked})"
+            raise
+    except CountersignError as exc:
+        fail(exc)
+    click.echo(result.message)
+    if result.final:
+        click.echo("The agent hears through its callback or its next read; the Slack card is updated by the "
+                   "server's outbox.")
+
+
+AS_USER = click.option("--as", "user", required=True, help="Your Slack user id (U…): the decision is yours.")
+
+
+@drafts.command(help="Approve a pending draft as a Slack user (counts towards quorum).")
+@click.argument("draft_id")
+@AS_USER
+@click.option("--reason", help="Why; kept with the decision.")
+def approve(draft_id: str, user: str, reason: str | None) -> None:
+    _decide(draft_id, user, "approve", reason=reason)
+
+
+@drafts.command(help="Reject a pending draft as a Slack user; one rejection ends it.")
+@click.argument("draft_id")
+@AS_USER
+@click.option("--reason", required=True, help="Why; the agent receives it.")
+def reject(draft_id: str, user: str, reason: str) -> None:
+    _decide(draft_id, user, "reject", reason=reason)
+
+
+@drafts.command(help="Approve a pending draft with your changes: the new text is read from a file ('-': stdin).")
+@click.argument("draft_id")
+@AS_USER
+@click.option("--body-file", required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="The edited text.")
+def edit(draft_id: str, user: str, body_file: Path) -> None:
+    try:
+        text = sys.stdin.read() if str(body_file) == "-" else body_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(field_error("--body-file", f"can't read {body_file}: {exc}"))
+    _decide(draft_id, user, "edit", final_body=text)

@@ -1,0 +1,28 @@
+"""Run the `countersign` command in process (a subprocess per call costs about a second)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from click.testing import CliRunner
+
+import services.cli.agents  # noqa: F401  (each import attaches its commands)
+import services.cli.audit  # noqa: F401
+import services.cli.budgets  # noqa: F401
+import services.cli.digest  # noqa: F401
+import services.cli.drafts  # noqa: F401
+import services.cli.evals  # noqa: F401
+import services.cli.outbox  # noqa: F401
+from services.cli.common import cli as countersign
+from services.config import get_settings
+
+
+def cli(*args: str, url: str | None, stdin: str | None = None, **env: str | None) -> Any:
+    """Settings are re-read for the given database (None: DATABASE_URL unset); Slack and OpenAI are off unless
+    given."""
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(countersign, list(args), input=stdin,
+                                  env={"DATABASE_URL": url, "SLACK_BOT_TOKEN": None, "OPENAI_API_KEY": None, **env})
+    finally:
+        get_settings.cache_clear()
