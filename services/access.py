@@ -32,8 +32,8 @@ def roles(agent: Agent, viewer: Viewer) -> list[str]:
         found.append("owner")
     if viewer.user_id in (agent.backup_owners or []):
         found.append("backup")
-    if viewer.user_id in (agent.approvers or []) or is_group_member(agent, viewer):
-        found.append("approver")
+    if viewer.user_id in agent.deciders() or is_group_member(agent, viewer):
+        found.append("approver")  # with no approvers named, the owner and backups decide
     if viewer.admin:
         found.append("admin")
     return found

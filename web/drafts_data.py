@@ -105,7 +105,7 @@ def draft_page(ctx: AppContext, viewer: Viewer, draft_id: str) -> DraftPage | No
             diff=diff_lines(original, text) if text != original else [],
             votes=data.approved_by, callbacks=callbacks(session=session, order_key=f"callback:{draft.card_key}"),
             trail=trail(session=session, subject=draft.card_key), roles=access.roles(agent, viewer),
-            may_decide=draft.status == PENDING and (viewer.user_id in agent.approvers
+            may_decide=draft.status == PENDING and (viewer.user_id in agent.deciders()
                                                     or access.is_group_member(agent, viewer)),
             is_group_member=access.is_group_member(agent, viewer), neighbours=_neighbours(order, draft.id))
 

@@ -1,14 +1,13 @@
 """The digest chart: spend per day per agent against its daily budget line, as PNG bytes.
 
 matplotlib's object API with the Agg canvas: no pyplot global state, so it is safe in worker threads.
+matplotlib is imported when a chart is drawn, not when this module is: it takes most of a second, and the CLI
+(whose `--help` imports the digest flows) must not pay for it.
 """
 
 from __future__ import annotations
 
 import io
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from services.digests.service import Digest
 
@@ -19,6 +18,9 @@ def render_chart(digest: Digest) -> bytes | None:
     """None when there is nothing to draw (no spend in the window)."""
     if not digest.daily or not any(any(v) for v in digest.daily.values()):
         return None
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     ranked = sorted(digest.daily.items(), key=lambda item: -sum(item[1]))
     shown, rest = ranked[:MAX_SERIES], ranked[MAX_SERIES:]
     if rest:

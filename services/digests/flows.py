@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.digests import narrative
+from services.digests.chart import render_chart
 from services.digests.models import DEFAULT_SCHEDULES, DigestRun, DigestSchedule, ScheduleCreate
 from services.digests.service import compute_digest, report_period
 from services.errors import NotFound, field_error
@@ -135,8 +136,6 @@ def deliver(*, ctx: AppContext, run_id: int) -> bool:
             return False
         period = period_containing(run.period, date.fromisoformat(run.period_start))
         digest = compute_digest(session=session, period=period, now=ctx.clock.now(), tz=ctx.settings.tz)
-    from services.digests.chart import render_chart  # matplotlib loads only when a digest is drawn
-
     chart = render_chart(digest)
     story = narrative.write(ctx=ctx, digest=digest)
     now = ctx.clock.now()

@@ -14,9 +14,9 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.digests.budgets import BudgetLine, budget_lines
 from services.drafts.models import Draft
 from services.incidents.models import Incident
-from services.digests.budgets import BudgetLine, budget_lines
 from services.spend.models import INTERNAL_AGENT_ID, INTERNAL_AGENT_NAME, ScopedBudget, SpendRollup
 from services.spend.periods import Period, local_day, period_containing
 

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.agents.models import ID_HINTS
 from services.errors import CountersignError
 
 log = logging.getLogger("countersign.http")
@@ -50,8 +51,6 @@ def _clean_message(message: str) -> str:
 def explain(err: Any) -> str:
     """A pydantic error in words: Slack ids say what one looks like and where to find it, not their regex."""
     if err.get("type") == "string_pattern_mismatch":
-        from services.agents.models import ID_HINTS
-
         hint = ID_HINTS.get(str((err.get("ctx") or {}).get("pattern")))
         if hint:
             return hint
