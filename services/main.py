@@ -64,14 +64,14 @@ def create_app(
 
     slack_app, slack_handler, slack_transport = None, None, None
     if settings.slack_enabled:
-        from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-
         from bot.app import build_app, make_client
+        from bot.http import SlackEndpoint
         from bot.transport import SlackWebTransport
 
         client = slack_client or make_client(settings)
         slack_app = build_app(ctx, client)
-        slack_handler = AsyncSlackRequestHandler(slack_app)
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        slack_handler = SlackEndpoint(slack_app, secret or "unset-signing-secret")
         slack_transport = SlackWebTransport(client)
 
     @asynccontextmanager

@@ -158,10 +158,14 @@ def owner_handed_over(*, agent_name: str, previous: str, new: str, by: str) -> d
     return message(f"{escape(agent_name)} has a new owner", [section(text)])
 
 
-def resolve_modal(incident_id: int, summary: str = "") -> dict[str, Any]:
-    """`summary` is whatever the clicked card said; the modal opens before any database work (3 s trigger)."""
+def resolve_modal(incident_id: int, summary: str = "", *, channel: str | None = None,
+                  ts: str | None = None) -> dict[str, Any]:
+    """`summary` is whatever the clicked card said. `channel` and `ts` name that card: the submission is checked
+    against the incident's cards as the click was (ids are short; clipping only guards the metadata limit)."""
+    meta = str(incident_id) if channel is None else json.dumps(
+        {"i": incident_id, "c": channel[:40], "t": (ts or "")[:40]}, separators=(",", ":"))
     return {
-        "type": "modal", "callback_id": ids.INCIDENT_RESOLVE_VIEW, "private_metadata": str(incident_id),
+        "type": "modal", "callback_id": ids.INCIDENT_RESOLVE_VIEW, "private_metadata": meta,
         "title": plain("Resolve incident", 24), "submit": plain("Resolve", 24), "close": plain("Cancel", 24),
         "blocks": [
             section(f"*Incident #{incident_id}*\n{escape(clip(summary, 500))}"),

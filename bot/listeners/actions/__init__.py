@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners.actions import autonomy
-from bot.listeners.actions import drafts
-from bot.listeners.actions import incidents
-from bot.listeners.actions import spend
+from bot.listeners.actions import autonomy, drafts, incidents, spend
 from services.context import AppContext
 
 
@@ -16,4 +13,3 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     autonomy.register(app, ctx)
     incidents.register(app, ctx)
     spend.register(app, ctx)
-    pass

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners.views import drafts
-from bot.listeners.views import incidents
+from bot.listeners.views import drafts, incidents
 from services.context import AppContext
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     drafts.register(app, ctx)
     incidents.register(app, ctx)
-    pass
