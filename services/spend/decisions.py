@@ -77,20 +77,32 @@ def _refusal(session: Session, ctx: AppContext, agent: Agent, ref: CardRef, user
     return None
 
 
+def _claim_key(ref: CardRef, choice: str) -> str:
+    """Every raise is the same choice: one raise per card, whatever its amount."""
+    return f"answered:{choice.split()[0]}:{ref.alert_key}"[:128]
+
+
+def _made(session: Session, ref: CardRef, choice: str) -> CountersignError | None:
+    """Refused when this choice was already made on this card."""
+    first = session.exec(select(SpendAlert).where(SpendAlert.key == _claim_key(ref, choice),
+                                                  SpendAlert.threshold == 100,
+                                                  SpendAlert.period_start == ref.period_start)).first()
+    if first is None:
+        return None
+    by = f" by <@{first.waived_by}>" if first.waived_by else ""
+    return AlreadyDecided(f"this choice on the budget card was already made{by}; see /countersign budget")
+
+
 def _claim(session: Session, ref: CardRef, choice: str, user_id: str, now: datetime) -> CountersignError | None:
-    """The first click of each choice claims it on this card; None when this one did. Every raise is the same
-    choice: one raise per card, whatever its amount."""
-    key = f"answered:{choice.split()[0]}:{ref.alert_key}"[:128]
+    """The first click of each choice claims it on this card (None: this one did); a click racing it on another
+    replica meets the unique key and is refused like a replay."""
     try:
         with session.begin_nested():
-            session.add(SpendAlert(key=key, threshold=100, period_start=ref.period_start, waived_by=user_id,
-                                   created_at=now))
+            session.add(SpendAlert(key=_claim_key(ref, choice), threshold=100, period_start=ref.period_start,
+                                   waived_by=user_id, created_at=now))
             session.flush()
     except IntegrityError:
-        first = session.exec(select(SpendAlert).where(SpendAlert.key == key, SpendAlert.threshold == 100,
-                                                      SpendAlert.period_start == ref.period_start)).first()
-        by = f" by <@{first.waived_by}>" if first is not None and first.waived_by else ""
-        return AlreadyDecided(f"this choice on the budget card was already made{by}; see /countersign budget")
+        return _made(session, ref, choice) or AlreadyDecided("this choice on the budget card was already made")
     return None
 
 
@@ -100,7 +112,7 @@ def _answer(ctx: AppContext, ref: CardRef, user_id: str, where: Where | None, ch
     now = ctx.clock.now()
     with ctx.uow() as session:
         agent = agents.require_agent(session=session, name=ref.agent_name)
-        refusal = _refusal(session, ctx, agent, ref, user_id, where)
+        refusal = _refusal(session, ctx, agent, ref, user_id, where) or _made(session, ref, choice)
         if refusal is None and check is not None:
             refusal = check(session, agent)
         if refusal is None:
