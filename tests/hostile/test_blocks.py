@@ -21,6 +21,9 @@ from tests.hostile.strategies import MONEY, TEXT, Unsupported, for_function, for
 # Helpers that return pieces of a message, not a message or a view.
 PIECES = {"bot.blocks.common"}
 RATE = st.floats(0, 1)
+# Countersign's own sentences, drawn with their user mentions live: any user text quoted in them has had its
+# mentions neutralised where it was written (services/autonomy/flows.py), so only ids Countersign chose ping.
+SENTENCE = TEXT.map(lambda text: text.replace("<@", "@"))
 COUNT = st.integers(0, 10**6)
 
 
@@ -38,7 +41,7 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     row = st.fixed_dictionaries(
         {"action": TEXT, "level": st.sampled_from(["review", "auto", "deny"])},
         optional={"prompt_version": st.one_of(st.none(), TEXT), "granted_by": st.one_of(st.just("config"), TEXT),
-                  "demoted_reason": TEXT, "evidence": evidence, "proposal": st.sampled_from(["proposed", "none"]),
+                  "demoted_reason": SENTENCE, "evidence": evidence, "proposal": st.sampled_from(["proposed", "none"]),
                   "rule_met": st.booleans()})
     budget = st.fixed_dictionaries({
         "spent_usd": MONEY, "limit_usd": MONEY, "remaining_usd": MONEY,
@@ -47,6 +50,8 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     warning = for_hint(BudgetWarning)
     return {
         "autonomy.proposal_card": {"evidence": evidence, "rule": rule},
+        "autonomy.demoted_notice": {"reason": SENTENCE},
+        "spend.budget_resolved": {"outcome": SENTENCE},
         "autonomy.overview": {"data": st.fixed_dictionaries({"agent": TEXT, "owner": TEXT, "rule": rule,
                                                              "actions": st.lists(row, max_size=60)})},
         "spend.budget_warning": {"w": warning},
