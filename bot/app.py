@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners import authorize, payloads, register_listeners, replies
+from bot.listeners import authorize, payloads, register_listeners
 from services.config import Settings
 from services.context import AppContext
 
@@ -49,7 +49,6 @@ def build_app(ctx: AppContext, client: AsyncWebClient) -> AsyncApp:
     finally:
         bolt_log.removeFilter(quiet)
     authorize.install(ctx, client)
-    replies.install(app)
     payloads.install(app)
     register_listeners(app, ctx)
     return app

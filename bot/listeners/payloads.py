@@ -7,23 +7,26 @@ listener that reads `body["user"]["id"]` must be able to trust it is there. Chec
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.internals import parse_body
 from slack_bolt.response import BoltResponse
 
 log = logging.getLogger("countersign.slack")
 
+SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,30}$")  # what Slack's ids look like; nothing mrkdwn could misread
 WITH_USER = ("block_actions", "view_submission", "view_closed", "shortcut", "message_action", "block_suggestion")
-
-
-class MalformedPayload(Exception):
-    """A signed request whose payload lacks what Slack always sends; answered 400, never 500."""
 
 
 def _str(value: Any) -> bool:
     return isinstance(value, str) and bool(value)
+
+
+def _id(value: Any) -> bool:
+    return isinstance(value, str) and SLACK_ID.match(value) is not None
 
 
 def problem(body: Any) -> str | None:
@@ -31,8 +34,8 @@ def problem(body: Any) -> str | None:
     if not isinstance(body, dict):
         return f"the payload is a {type(body).__name__}, not an object"
     kind = body.get("type")
-    if kind in WITH_USER and not (isinstance(body.get("user"), dict) and _str(body["user"].get("id"))):
-        return f"{kind} without user.id"
+    if kind in WITH_USER and not (isinstance(body.get("user"), dict) and _id(body["user"].get("id"))):
+        return f"{kind} without a user.id shaped like a Slack id"
     if "team" in body and body["team"] is not None and not isinstance(body["team"], dict):
         return "team is not an object"
     if kind == "block_actions":
@@ -54,7 +57,7 @@ def problem(body: Any) -> str | None:
             return "view.state.values is not an object"
         if view.get("private_metadata") is not None and not isinstance(view["private_metadata"], str):
             return "view.private_metadata is not a string"
-    if "command" in body and not (_str(body.get("user_id")) and _str(body.get("channel_id"))
+    if "command" in body and not (_id(body.get("user_id")) and _id(body.get("channel_id"))
                                   and isinstance(body.get("text", ""), str)):
         return "a slash command without user_id, channel_id or text"
     if kind == "event_callback" and not isinstance(body.get("event"), dict):
@@ -63,7 +66,8 @@ def problem(body: Any) -> str | None:
 
 
 def install(app: AsyncApp) -> None:
-    """A global middleware: it runs after Bolt verified the signature, before any listener matches."""
+    """A global middleware, for Socket Mode (HTTP bodies are checked first by bot.http): it runs after Bolt
+    verified the request, before any listener matches."""
 
     @app.middleware
     async def refuse_malformed(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
@@ -74,12 +78,13 @@ def install(app: AsyncApp) -> None:
         return BoltResponse(status=400, body="")
 
 
-def unparsable(raw: str, content_type: str | None) -> str | None:
-    """Why Bolt could not even parse this body into an object (it would raise), or None."""
-    from slack_bolt.request.internals import parse_body
+def raw_problem(raw: str, content_type: str | None) -> str | None:
+    """Why this HTTP body is not a payload Slack would send (parsed as Bolt parses it), or None.
 
+    Checked before Bolt sees the body: Bolt raises on some shapes (a view that is not an object) while building
+    its own arguments, before any middleware of ours could answer."""
     try:
         parsed = parse_body(raw, content_type)
     except ValueError as exc:  # json.JSONDecodeError is a ValueError
         return f"unparsable payload ({type(exc).__name__})"
-    return None if isinstance(parsed, dict) else f"the payload is a {type(parsed).__name__}, not an object"
+    return problem(parsed)

@@ -4,7 +4,9 @@ Listeners never answer a refusal themselves: they raise the domain's error (serv
 which every listener is registered through, answers it, whatever the listener's kind and whether or not it
 has acked yet:
 - a slash command not yet acked: the ephemeral reply is the ack's body;
-- a modal not yet closed: the message shows on its first input; once closed, an ephemeral under the card;
+- a modal not yet closed: the message shows on its first input; once closed, an ephemeral in the channel of
+  the card it was opened from (private_metadata `c`, which the modal's listener checks against the card
+  before it acks);
 - a button: an ephemeral through the payload's response_url.
 Who was refused is audited by the domain (it raised the refusal), not here. A signed payload that is not
 shaped as Slack sends it (see bot.listeners.payloads) is a 400 and a log line, never a 500.
@@ -17,12 +19,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
-from slack_bolt.response import BoltResponse
+from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.payloads import MalformedPayload
 from services.errors import CountersignError
 
 log = logging.getLogger("countersign.slack")
@@ -111,17 +111,3 @@ def answering(listener: Listener) -> Listener:
 
     run.__name__ = run.__qualname__ = getattr(listener, "__name__", "listener")
     return run
-
-
-def install(app: AsyncApp) -> None:
-    """What escapes the listeners (a middleware's failure): logged, and a 400 for a malformed payload."""
-
-    @app.error
-    async def last_resort(error: Exception, response: BoltResponse | None = None) -> BoltResponse | None:
-        if isinstance(error, MalformedPayload):
-            log.warning("refused a signed but malformed Slack payload: %s", error)
-            status = 400
-        else:
-            log.error("Slack request failed outside a listener: %s", type(error).__name__, exc_info=error)
-            status = 500
-        return BoltResponse(status=status, body="") if response is not None else None

@@ -57,9 +57,11 @@ async def _decide(ctx: AppContext, ack: AsyncAck, client: AsyncWebClient, body: 
     draft_id, user = str(meta.get("d") or ""), body["user"]["id"]
     revision = meta.get("r")
 
+    # The card check comes first and before the ack, so its refusal shows in the modal: until it passes, the
+    # channel the metadata names is not one an answer may be posted to.
+    member = await draft_decider(ctx, body, context, draft_id, card=(meta.get("c"), meta.get("t")))
+
     async def work() -> flows.DecisionResult:
-        # The card check first: only then is the channel in the metadata one the answer may go to.
-        member = await draft_decider(ctx, body, context, draft_id, card=(meta.get("c"), meta.get("t")))
         return await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
                                        is_group_member=member, revision=revision, **decision)
 
