@@ -36,9 +36,13 @@ class Settings(BaseSettings):
     digest_model: str = Field("gpt-4o-mini", alias="COUNTERSIGN_DIGEST_MODEL")
     # Monthly cap on Countersign's own OpenAI spend (digest narratives); over it, digests use the template.
     llm_budget_usd: float = Field(5.0, alias="COUNTERSIGN_LLM_BUDGET_USD")
+    # Calls to OpenAI for digest narratives in any hour, on top of the monthly budget: `/countersign digest`
+    # typed again and again must not spend the month's budget in an afternoon.
+    llm_calls_per_hour: int = Field(12, ge=0, alias="COUNTERSIGN_LLM_CALLS_PER_HOUR")
     ack_remind_s: int = Field(3600, ge=1, alias="COUNTERSIGN_ACK_REMIND_S")  # acked, unresolved: remind after
     rejection_streak: int = Field(3, ge=1, alias="COUNTERSIGN_REJECTION_STREAK")  # consecutive rejections -> incident
-    draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")  # share of expiry; 0 = none
+    # The share of a draft's expiry after which its reviewers are reminded; 0 = never.
+    draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")
     # Pace of chat.postMessage per channel (Slack allows about 1/s); tests and benchmarks lower it.
     slack_channel_interval_s: float = Field(1.0, ge=0, alias="COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S")
     # How long a claimed outbox row is held before another sender may retry it (after a crash, say).
