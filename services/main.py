@@ -190,12 +190,14 @@ def _outbox_depth(engine: Engine) -> dict[str, float]:
 def startup_summary(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
+    from bot.startup import slack_line  # asks Slack's auth.test: the token is checked before "on" is said
+
     url = make_url(settings.database_url)
     db = f"{url.get_backend_name()} ({url.database})" if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
     return "\n".join([
         "Countersign",
         f"  database:  {db}",
-        f"  slack:     {settings.slack_status()}",
+        f"  slack:     {slack_line(settings)}",
         f"  listening: http://{settings.host}:{settings.port}",
         f"  admin API: {'on' if settings.admin_token else 'off (COUNTERSIGN_ADMIN_TOKEN unset)'}",
         f"  timezone:  {settings.timezone}",
