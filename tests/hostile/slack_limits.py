@@ -124,8 +124,9 @@ def slack_limit_problems(payload: dict[str, Any]) -> list[str]:
     blocks = payload.get("blocks") or []
     top = VIEW_BLOCKS if is_view else MESSAGE_BLOCKS
     limits.check(len(blocks) <= top, "blocks", f"{len(blocks)} blocks > {top}")
-    if is_view:
+    if is_view and payload.get("type") == "modal":  # a Home tab has no title
         limits.text(payload.get("title"), "title", VIEW_TITLE, plain_only=True)
+    if is_view:
         for key in ("submit", "close"):
             if key in payload:
                 limits.text(payload[key], key, VIEW_TITLE, plain_only=True)
