@@ -180,7 +180,8 @@ async def _connect_socket_mode(handler: Any, stop: asyncio.Event) -> None:
 def _outbox_depth(engine: Engine) -> dict[str, float]:
     with engine.connect() as connection:
         rows = connection.execute(
-            select(OutboxMessage.kind, func.count()).where(OutboxMessage.status == "pending").group_by(OutboxMessage.kind)  # type: ignore[arg-type]
+            select(OutboxMessage.kind, func.count())  # type: ignore[arg-type]
+            .where(OutboxMessage.status == "pending").group_by(OutboxMessage.kind)
         ).all()
     depth = {"slack": 0.0, "callback": 0.0}
     depth.update({kind: float(count) for kind, count in rows})
@@ -193,7 +194,8 @@ def startup_summary(settings: Settings) -> str:
     from bot.startup import slack_line  # asks Slack's auth.test: the token is checked before "on" is said
 
     url = make_url(settings.database_url)
-    db = f"{url.get_backend_name()} ({url.database})" if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
+    sqlite = url.get_backend_name() == "sqlite"
+    db = f"{url.get_backend_name()} ({url.database})" if sqlite else url.render_as_string(hide_password=True)
     return "\n".join([
         "Countersign",
         f"  database:  {db}",

@@ -10,7 +10,8 @@ from bot.blocks.common import escape, message, section, user
 def paused_notice(*, agent_name: str, by: str, reason: str | None) -> dict[str, Any]:
     who = user(by)
     why = f"\n>{escape(reason)}" if reason else ""
-    text = f":double_vertical_bar: *{escape(agent_name)}* was paused by {who}. Its writes are refused until resumed.{why}"
+    text = (f":double_vertical_bar: *{escape(agent_name)}* was paused by {who}. "
+            f"Its writes are refused until resumed.{why}")
     return message(escape(f"{agent_name} was paused"), [section(text)])
 
 

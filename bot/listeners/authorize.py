@@ -69,12 +69,12 @@ class Directory:
     async def member_of(self, user: str, groups: list[str] | set[str] | frozenset[str]) -> set[str]:
         ordered = sorted(groups)
         found = await asyncio.gather(*(self.members(g) for g in ordered))
-        return {g for g, users in zip(ordered, found) if user in users}
+        return {g for g, users in zip(ordered, found, strict=True) if user in users}
 
     async def in_channels(self, user: str, channels: set[str] | frozenset[str]) -> set[str]:
         ordered = sorted(channels)
         found = await asyncio.gather(*(self.channel_members(c) for c in ordered))
-        return {c for c, users in zip(ordered, found) if user in users}
+        return {c for c, users in zip(ordered, found, strict=True) if user in users}
 
 
 def install(ctx: AppContext, client: AsyncWebClient) -> None:
@@ -141,5 +141,6 @@ async def incident_reach(ctx: AppContext, body: dict[str, Any], context: Any, in
     found = directory(ctx)
     if user in route.people or found is None:
         return access.Reach()
-    groups, channels = await asyncio.gather(found.member_of(user, route.groups), found.in_channels(user, route.channels))
+    groups, channels = await asyncio.gather(found.member_of(user, route.groups),
+                                            found.in_channels(user, route.channels))
     return access.Reach(frozenset(groups), frozenset(channels))

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from bot.blocks import incidents as blocks
 from bot import notifier as outbox  # module access: bot.notifier imports this mixin at its top
+from bot.blocks import incidents as blocks
 from services.agents.models import Agent
 from services.incidents import access
 from services.incidents.models import EventPublic, Incident, IncidentEvent, IncidentPublic
@@ -38,7 +38,8 @@ class IncidentSlackNotifier:
         owner = incident.thread_owner
         if owner is None or owner not in incident.cards:
             return
-        outbox.post(session, channel=incident.cards[owner], msg=blocks.log_line(EventPublic.model_validate(event, from_attributes=True)), now=now,
+        line = blocks.log_line(EventPublic.model_validate(event, from_attributes=True))
+        outbox.post(session, channel=incident.cards[owner], msg=line, now=now,
              thread_key=card_key(incident, owner))
 
     def incident_nudge(self, *, session: Session, incident: Incident, recipient: str, now: datetime) -> None:

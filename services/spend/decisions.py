@@ -3,7 +3,8 @@
 Only the owner, a backup owner or a configured admin may answer, on the card itself. Each choice on a card
 applies once: its first click claims it (a unique row in spend_alerts, so two replicas can't both win) and any
 later click of it, a replay included, is refused. A raise applies only an amount the card offered, and only to
-the limit the card showed. Each answer is audited, each refusal too (`budget.answer_refused`), and the card is updated in place.
+the limit the card showed. Each answer is audited, each refusal too (`budget.answer_refused`), and the card
+is updated in place.
 """
 
 from __future__ import annotations

@@ -13,9 +13,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 # Slack clients send these as JSON strings inside form/query arguments.
@@ -415,7 +416,8 @@ class FakeSlack(BackgroundHTTP):
 
     def _m_views_update(self, a):
         view_id = a.get("view_id") or next(
-            (v["id"] for v in self._views.values() if a.get("external_id") and v["external_id"] == a["external_id"]), None)
+            (v["id"] for v in self._views.values()
+             if a.get("external_id") and v["external_id"] == a["external_id"]), None)
         old = self._views.get(view_id)
         if old is None:
             return _err("not_found")

@@ -59,7 +59,8 @@ class Limits:
                     self.check(isinstance(el[key], int) and low <= el[key] <= INPUT_MAX, f"{where}.{key}",
                                f"{el[key]} outside {low}..{INPUT_MAX}")
             if "initial_value" in el:
-                self.string(el["initial_value"], f"{where}.initial_value", min(el.get("max_length", INPUT_MAX), INPUT_MAX))
+                most = min(el.get("max_length", INPUT_MAX), INPUT_MAX)
+                self.string(el["initial_value"], f"{where}.initial_value", most)
         elif kind in ("static_select", "multi_static_select", "radio_buttons", "checkboxes", "overflow"):
             options = list(el.get("options", []))
             for group in el.get("option_groups", []):

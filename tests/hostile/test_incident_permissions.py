@@ -17,10 +17,17 @@ from services.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, CAROL, OWNER, REVIEW_CHANNEL, Harness
-from tests.services.incidents.helpers import CHAIN, card_for, h, incident, report, tick, wait_status  # noqa: F401
+from tests.services.incidents.helpers import CHAIN, card_for, incident, report, wait_status
 
 ADMIN = "U0ADMIN1"
 SNOOZE = f"{ids.INCIDENT_SNOOZE_PREFIX}1800"
+
+
+@pytest.fixture
+def h(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> Iterator[Harness]:
+    """The app on SQLite with the scheduler off: escalation steps wait, so each test sees only its clicks."""
+    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=FakeClock(), jobs=[]) as harness:
+        yield harness
 
 
 @pytest.fixture

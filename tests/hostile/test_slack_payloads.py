@@ -52,7 +52,8 @@ def test_malformed_and_unsigned_is_still_401(harness: Harness) -> None:
 
 def _view(kind: str, draft_id: str, card: dict[str, Any], **meta: Any) -> dict[str, Any]:
     callback = ids.DRAFT_REJECT_VIEW if kind == "reject" else ids.DRAFT_EDIT_VIEW
-    blocks_ = [{"type": "input", "block_id": ids.DRAFT_REASON_BLOCK if kind == "reject" else f"{ids.DRAFT_EDIT_BLOCK}_0",
+    block_id = ids.DRAFT_REASON_BLOCK if kind == "reject" else f"{ids.DRAFT_EDIT_BLOCK}_0"
+    blocks_ = [{"type": "input", "block_id": block_id,
                 "label": {"type": "plain_text", "text": "x"}, "element": {"type": "plain_text_input"}}]
     metadata = {"d": draft_id, "r": 0, "c": card["channel"], "t": card["ts"], "j": False, **meta}
     return {"type": "modal", "callback_id": callback, "private_metadata": json.dumps(metadata), "blocks": blocks_}

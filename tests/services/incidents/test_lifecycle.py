@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import ids
 from services.clock import FakeClock
 from testkit.fakes.slack import FakeSlack
-from tests.harness import ALICE, BACKUP, OWNER, Harness
+from tests.harness import BACKUP, OWNER, Harness
 from tests.services.incidents.helpers import (CHAIN, card_for, cards_in, h, incident,  # noqa: F401
                                               report, tick, wait_status)
 
