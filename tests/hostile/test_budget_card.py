@@ -21,8 +21,8 @@ RAISE_25, RAISE_50 = f"{ids.SPEND_RAISE_PREFIX}25", f"{ids.SPEND_RAISE_PREFIX}50
 
 
 @pytest.fixture
-def timed(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> Iterator[Harness]:
-    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=FakeClock(), jobs=[]) as h:
+def timed(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> Iterator[Harness]:
+    with Harness(db_url, slack=slack, receiver=receiver, clock=FakeClock(), jobs=[]) as h:
         yield h
 
 
@@ -95,3 +95,29 @@ def test_a_click_off_the_budget_card_is_refused(timed: Harness) -> None:
     key, card = paused_card(timed)
     assert "not on the budget card" in click(timed, card, RAISE_25, "elsewhere", channel="C0ELSEWHERE")
     assert limit(timed, key) == 4.0 and refusals(timed)[0]["choice"] == "raise 25%"
+
+
+def test_two_raises_at_once_apply_once(timed: Harness) -> None:
+    """The owner and a backup press Raise at the same moment: the card's one raise is claimed by one of them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.spend import decisions
+    from tests.harness import BACKUP
+
+    key, card = paused_card(timed)
+    value = next(e["value"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
+                 if e["action_id"] == RAISE_25)
+    ref, offered = decisions.CardRef.decode(value)
+
+    def press(user: str) -> str:
+        try:
+            return decisions.raise_budget(ctx=timed.ctx, ref=ref, percent=25, offered=offered, user_id=user,
+                                          where=(card["channel"], card["ts"]))
+        except Exception as exc:  # the loser's refusal is the result under test
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(press, [OWNER, BACKUP]))
+    assert sorted(r if r in ("AlreadyDecided", "Conflict") else "raised" for r in results) in (
+        ["AlreadyDecided", "raised"], ["Conflict", "raised"])
+    assert limit(timed, key) == 5.0
