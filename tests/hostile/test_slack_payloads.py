@@ -121,3 +121,21 @@ def test_titles_of_only_invisible_characters_are_422(harness: Harness, title: st
     incident = harness.client.post("/v1/incidents", headers=harness.bearer(agent["api_key"]),
                                    json={"kind": "error", "severity": "low", "summary": title})
     assert incident.status_code == 422 and [e["field"] for e in incident.json()["errors"]] == ["summary"]
+
+
+@pytest.mark.parametrize("where", [{"channel": "C0OTHER99"}, {"team": "T0STRANGER"}])
+def test_a_draft_click_from_elsewhere_is_audited(harness: Harness, where: dict[str, str]) -> None:
+    """Issue 15, finding 9: a click refused for its channel or workspace leaves a trace, like any refusal."""
+    from sqlmodel import select
+
+    from services.audit.models import AuditEntry
+
+    agent, draft, card = ask(harness)
+    click(harness, card, ids.DRAFT_APPROVE, "elsewhere", user=ALICE, **where)
+    assert "can't decide" in harness.slack.wait_for_response("elsewhere")[0]["text"]
+    with harness.ctx.read() as session:
+        [row] = session.exec(select(AuditEntry).where(AuditEntry.verb == "slack.click_refused")).all()
+    assert row.subject == f"draft:{draft['id']}" and row.actor_id == ALICE
+    assert row.details.get("channel") == where.get("channel", card["channel"])
+    assert row.details.get("team") == where.get("team", "T0TEAM")
+    assert status(harness, agent, draft["id"]) == "pending"
