@@ -139,3 +139,40 @@ def test_a_draft_click_from_elsewhere_is_audited(harness: Harness, where: dict[s
     assert row.details.get("channel") == where.get("channel", card["channel"])
     assert row.details.get("team") == where.get("team", "T0TEAM")
     assert status(harness, agent, draft["id"]) == "pending"
+
+
+INJECTED = "https://x.example/>*<!channel>*<https://evil.example/login|Click to resolve"
+
+
+@pytest.mark.parametrize("url", [INJECTED, "https://x.example/a|b", "https://x.example/ a", "javascript:alert(1)",
+                                 "https://x.example/<b>", "//x.example/", "https://x.example/\u2028"])
+def test_a_trace_url_that_could_break_out_of_a_link_is_422(harness: Harness, url: str) -> None:
+    """Issue 15, finding 5: the URL Countersign draws as a link is http(s) with no < > | or spaces, or refused."""
+    key = harness.register()["api_key"]
+    incident = harness.client.post("/v1/incidents", headers=harness.bearer(key), json={
+        "kind": "error", "severity": "critical", "summary": "s", "trace_url": url})
+    assert incident.status_code == 422 and [e["field"] for e in incident.json()["errors"]] == ["trace_url"]
+    draft = harness.client.post("/v1/drafts", headers=harness.bearer(key), json={
+        "action": "send_reply", "title": "t", "body": "b", "context": {"trace_url": url}})
+    assert draft.status_code == 422 and "trace_url" in draft.text
+    ok = harness.client.post("/v1/incidents", headers=harness.bearer(key), json={
+        "kind": "error", "severity": "low", "summary": "s", "trace_url": "https://trace.example/t/1?a=b&c=%7C"})
+    assert ok.status_code == 201, ok.text
+
+
+def test_a_stored_trace_url_from_before_the_check_is_drawn_as_text() -> None:
+    """A row stored before the API refused such URLs still can't put a live @channel on the owner's card."""
+    from datetime import UTC, datetime
+
+    from bot.blocks import incidents as incident_blocks
+    from services.incidents.models import IncidentPublic
+    from tests.hostile.mrkdwn import mrkdwn_injections
+
+    now = datetime(2026, 1, 5, tzinfo=UTC)
+    shown = IncidentPublic(id=1, agent="quoter", kind="error", severity="critical", summary="s", details={},
+                           dedup_key=None, run_id=None, trace_url=INJECTED, status="triggered", occurrences=1,
+                           last_occurred_at=now, acknowledged_by=None, acknowledged_at=None, resolved_by=None,
+                           resolved_at=None, resolution_note=None, snoozed_until=None, next_step_at=None,
+                           created_at=now, updated_at=now)
+    card = incident_blocks.incident_card(shown, recipient="U012OWNER")
+    assert mrkdwn_injections(card) == [] and "<!channel>" not in json.dumps(card)
