@@ -45,7 +45,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.action(ids.INCIDENT_ACK)
     @answering
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                         context: AsyncBoltContext) -> None:
+                          context: AsyncBoltContext) -> None:
         async def work() -> None:
             incident_id, user, _ = clicked(body)
             found = await reach(body, context, incident_id)
@@ -56,7 +56,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.action(ids.INCIDENT_RESOLVE)
     @answering
     async def resolve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                     context: AsyncBoltContext) -> None:
+                      context: AsyncBoltContext) -> None:
         await ack()
         incident_id, user, _ = clicked(body)
         found = await reach(body, context, incident_id)
@@ -71,7 +71,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.action(SNOOZE)
     @answering
     async def snooze(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                    context: AsyncBoltContext) -> None:
+                     context: AsyncBoltContext) -> None:
         async def work() -> None:
             incident_id, user, action_id = clicked(body)
             seconds = int(SNOOZE.match(action_id).group(1))  # type: ignore[union-attr]
@@ -84,7 +84,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.action(ids.INCIDENT_PAUSE)
     @answering
     async def pause(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                   context: AsyncBoltContext) -> None:
+                    context: AsyncBoltContext) -> None:
         async def work() -> tuple[str, bool]:
             incident_id, user, _ = clicked(body)
             await reach(body, context, incident_id)  # the card check; pausing itself is for owners and admins
@@ -97,7 +97,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.action(HALT)
     @answering
     async def halt_choice(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                         context: AsyncBoltContext) -> None:
+                          context: AsyncBoltContext) -> None:
         choice = HALT.match(body["actions"][0]["action_id"]).group(1)  # type: ignore[union-attr]
 
         async def work() -> None:

@@ -40,18 +40,18 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.action(RAISE)
     @answering
     async def raise_budget(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                          context: AsyncBoltContext) -> None:
+                           context: AsyncBoltContext) -> None:
         percent = int(RAISE.match(body["actions"][0]["action_id"]).group(1))  # type: ignore[union-attr]
         await answer(ack, respond, body, decisions.raise_budget, ctx=ctx, percent=percent)
 
     @app.action(ids.SPEND_RESUME_ONCE)
     @answering
     async def resume_once(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                         context: AsyncBoltContext) -> None:
+                          context: AsyncBoltContext) -> None:
         await answer(ack, respond, body, decisions.resume_once, ctx=ctx)
 
     @app.action(ids.SPEND_KEEP_PAUSED)
     @answering
     async def keep_paused(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
-                         context: AsyncBoltContext) -> None:
+                          context: AsyncBoltContext) -> None:
         await answer(ack, respond, body, decisions.keep_paused, ctx=ctx)
