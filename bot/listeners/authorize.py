@@ -101,11 +101,12 @@ def _team(body: dict[str, Any]) -> str | None:
     return (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
 
 
-def _check_workspace(ctx: AppContext, body: dict[str, Any], context: Any, subject: str, what: str) -> None:
+async def _check_workspace(ctx: AppContext, body: dict[str, Any], context: Any, subject: str, what: str) -> None:
     ours = getattr(getattr(context, "authorize_result", None), "team_id", None)
     team = _team(body)
     if team and ours and team != ours:
-        raise _refuse_click(ctx, body, subject, f"this request comes from another Slack workspace, so it can't {what}")
+        raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
+                                      f"this request comes from another Slack workspace, so it can't {what}")
 
 
 async def draft_decider(ctx: AppContext, body: dict[str, Any], context: Any, draft_id: str, *,
@@ -116,7 +117,7 @@ async def draft_decider(ctx: AppContext, body: dict[str, Any], context: Any, dra
     listed by name)."""
     who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
     subject = f"draft:{draft_id}"
-    await asyncio.to_thread(_check_workspace, ctx, body, context, subject, "decide this draft")
+    await _check_workspace(ctx, body, context, subject, "decide this draft")
     if card != (who.card_channel, who.card_ts):
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       "this button is not on the draft's card, so it can't decide it")
@@ -133,7 +134,7 @@ async def incident_reach(ctx: AppContext, body: dict[str, Any], context: Any, in
     or the modal's button was); returns the routed groups and channels the person is in."""
     route = await asyncio.to_thread(access.routing, ctx=ctx, incident_id=incident_id)
     subject = f"incident:{incident_id}"
-    await asyncio.to_thread(_check_workspace, ctx, body, context, subject, "act on this incident")
+    await _check_workspace(ctx, body, context, subject, "act on this incident")
     if card is not None and card not in route.cards:
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       "this button is not on one of the incident's cards, so it can't act on it")
