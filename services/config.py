@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     digest_model: str = Field("gpt-4o-mini", alias="COUNTERSIGN_DIGEST_MODEL")
     # Monthly cap on Countersign's own OpenAI spend (digest narratives); over it, digests use the template.
     llm_budget_usd: float = Field(5.0, alias="COUNTERSIGN_LLM_BUDGET_USD")
+    # Calls to OpenAI for digest narratives in any hour, on top of the monthly budget: `/countersign digest`
+    # typed again and again must not spend the month's budget in an afternoon.
+    llm_calls_per_hour: int = Field(12, ge=0, alias="COUNTERSIGN_LLM_CALLS_PER_HOUR")
     ack_remind_s: int = Field(3600, ge=1, alias="COUNTERSIGN_ACK_REMIND_S")  # acked, unresolved: remind after
     rejection_streak: int = Field(3, ge=1, alias="COUNTERSIGN_REJECTION_STREAK")  # consecutive rejections -> incident
     # Share of a draft's expiry after which its reminder goes out; 0 = none.

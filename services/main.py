@@ -56,9 +56,9 @@ def slack_group_members(settings: Settings) -> Callable[[str], Awaitable[frozens
     if not settings.slack_enabled:
         return None
     from bot.app import make_client
-    from bot.groups import ApproverGroups
+    from bot.groups import Directory
 
-    return ApproverGroups(make_client(settings)).members
+    return Directory(make_client(settings)).members
 
 
 def create_app(
@@ -87,16 +87,16 @@ def create_app(
 
     slack_app, slack_handler, slack_transport = None, None, None
     if settings.slack_enabled:
-        from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
-
         from bot.app import build_app, make_client
-        from bot.groups import ApproverGroups
+        from bot.groups import Directory
+        from bot.http import SlackEndpoint
         from bot.transport import SlackWebTransport
 
         client = slack_client or make_client(settings)
-        ctx.approver_groups = ApproverGroups(client)
+        ctx.approver_groups = Directory(client)
         slack_app = build_app(ctx, client)
-        slack_handler = AsyncSlackRequestHandler(slack_app)
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        slack_handler = SlackEndpoint(slack_app, secret or "unset-signing-secret")
         slack_transport = SlackWebTransport(client)
 
     @asynccontextmanager
@@ -221,13 +221,15 @@ def _outbox_depth(engine: Engine) -> dict[str, float]:
 def startup_summary(settings: Settings) -> str:
     from sqlalchemy.engine import make_url
 
+    from bot.startup import slack_line  # asks Slack's auth.test: the token is checked before "on" is said
+
     url = make_url(settings.database_url)
     sqlite = url.get_backend_name() == "sqlite"
     db = f"{url.get_backend_name()} ({url.database})" if sqlite else url.render_as_string(hide_password=True)
     return "\n".join([
         "Countersign",
         f"  database:  {db}",
-        f"  slack:     {settings.slack_status()}",
+        f"  slack:     {slack_line(settings)}",
         f"  listening: http://{settings.host}:{settings.port}",
         f"  admin API: {'on' if settings.admin_token else 'off (COUNTERSIGN_ADMIN_TOKEN unset)'}",
         f"  timezone:  {settings.timezone}",

@@ -8,12 +8,14 @@ from bot.blocks.common import escape, message, section, user
 
 
 def paused_notice(*, agent_name: str, by: str, reason: str | None) -> dict[str, Any]:
-    who = user(by) if by[:1] in ("U", "W") else escape(by)
+    who = user(by)
     why = f"\n>{escape(reason)}" if reason else ""
-    text = f":double_vertical_bar: *{escape(agent_name)}* was paused by {who}. Its writes are refused until resumed.{why}"
-    return message(f"{agent_name} was paused", [section(text)])
+    text = (f":double_vertical_bar: *{escape(agent_name)}* was paused by {who}. "
+            f"Its writes are refused until resumed.{why}")
+    return message(escape(f"{agent_name} was paused"), [section(text)])
 
 
 def resumed_notice(*, agent_name: str, by: str) -> dict[str, Any]:
-    who = user(by) if by[:1] in ("U", "W") else escape(by)
-    return message(f"{agent_name} was resumed", [section(f":arrow_forward: *{escape(agent_name)}* was resumed by {who}.")])
+    who = user(by)
+    return message(escape(f"{agent_name} was resumed"),
+                   [section(f":arrow_forward: *{escape(agent_name)}* was resumed by {who}.")])

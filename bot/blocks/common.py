@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 SECTION_TEXT_MAX = 3000
@@ -12,6 +13,8 @@ BUTTON_VALUE_MAX = 2000
 MAX_BLOCKS = 50
 MESSAGE_TEXT_MAX = 40000
 ELLIPSIS = "… (truncated)"
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
+CONVERSATION_ID = re.compile(r"^[CGS][A-Z0-9]{2,20}$")
 
 
 def clip(text: str, limit: int, marker: str = ELLIPSIS) -> str:
@@ -62,7 +65,14 @@ def actions(block_id: str, *elements: dict[str, Any]) -> dict[str, Any]:
 
 
 def user(user_id: str) -> str:
-    return f"<@{user_id}>"
+    """A mention for a real user id; anything else is shown as escaped text, so it can't forge a mention."""
+    return f"<@{user_id}>" if USER_ID.match(user_id) else escape(user_id)
+
+
+def escape_keeping_mentions(text: str) -> str:
+    """Escaped, except the user mentions Countersign's own sentences carry (`<@U…>`): a sentence may quote
+    user text, which must not be able to ping a channel or forge a link."""
+    return re.sub(r"&lt;@([UW][A-Z0-9]{2,20})&gt;", r"<@\1>", escape(text))
 
 
 def cap_blocks(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS) -> list[dict[str, Any]]:

@@ -145,7 +145,7 @@ def draft_card(draft: DraftCard) -> dict[str, Any]:
     if draft.status == "pending":
         blocks.append(_buttons(draft))
     outcome = "waiting for approval" if draft.status == "pending" else draft.status
-    return message(f"{clip(draft.agent, 100)}: {clip(draft.title, 300)} ({clip(outcome, 40)})", blocks)
+    return message(escape(f"{clip(draft.agent, 100)}: {clip(draft.title, 300)} ({clip(outcome, 40)})"), blocks)
 
 
 def _metadata(draft: DraftCard, channel: str | None, ts: str | None) -> str:
@@ -221,11 +221,11 @@ def pending_list(items: list[DraftCard]) -> dict[str, Any]:
 def reminder(draft: DraftCard) -> dict[str, Any]:
     text = (f":alarm_clock: Still waiting for a decision: *{escape(clip(draft.title, 200))}* "
             f"expires {_date(draft.expires_at)}.")
-    return message(f"Reminder: {clip(draft.title, 300)} is waiting", [section(text)])
+    return message(escape(f"Reminder: {clip(draft.title, 300)} is waiting"), [section(text)])
 
 
 def owner_reminder(draft: DraftCard) -> dict[str, Any]:
     where = _link(draft.link, f"*{escape(clip(draft.title, 200))}*")
     text = (f":alarm_clock: Your agent *{escape(clip(draft.agent, 100))}* is still waiting on {where}; nobody has "
             f"decided yet. It expires {_date(draft.expires_at)}, and then counts as denied.")
-    return message(f"{clip(draft.agent, 100)} is waiting on a decision", [section(text)])
+    return message(escape(f"{clip(draft.agent, 100)} is waiting on a decision"), [section(text)])

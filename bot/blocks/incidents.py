@@ -7,9 +7,22 @@ from datetime import datetime
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import (FIELD_TEXT_MAX, actions, button, clip, context, escape, header, message, plain,
-                               section, user)
+from bot.blocks.common import (
+    CONVERSATION_ID,
+    FIELD_TEXT_MAX,
+    actions,
+    button,
+    clip,
+    context,
+    escape,
+    header,
+    message,
+    plain,
+    section,
+    user,
+)
 from services.incidents.models import SNOOZE_CHOICES_S, Accountability, EventPublic, IncidentPublic
+from services.text import link_url_problem
 
 SEVERITY_ICON = {"low": ":large_blue_circle:", "high": ":large_orange_circle:", "critical": ":red_circle:"}
 HALT_LABELS = {"resume": "Resume the run", "abort": "Abort the run", "handoff": "Hand to a human"}
@@ -20,7 +33,7 @@ RUN_KEYS = {"halt_policy", "run_id", "last_step", "came_back_at", "came_back_ste
 
 def _who(actor: str) -> str:
     """A Slack user as a mention; a system actor or agent as plain words."""
-    return user(actor) if actor[:1] in ("U", "W") and actor[1:].isalnum() else escape(actor)
+    return user(actor)
 
 
 def _when(moment: datetime) -> str:
@@ -66,7 +79,7 @@ def incident_card(incident: IncidentPublic, *, recipient: str | None = None) -> 
     icon = SEVERITY_ICON.get(incident.severity, ":warning:")
     title = f"{incident.severity.upper()} incident #{incident.id} · {incident.agent} · {incident.kind}"
     blocks: list[dict[str, Any]] = [header(f"Incident #{incident.id}: {incident.kind}")]
-    if recipient and recipient.startswith("S"):
+    if recipient and recipient.startswith("S") and CONVERSATION_ID.match(recipient):
         blocks.append(section(f"<!subteam^{recipient}> this needs someone to look at it"))
     blocks.append(section(f"{icon} *{escape(incident.severity.upper())}* · agent *{escape(incident.agent)}* · "
                           f"kind `{escape(incident.kind)}`\n{escape(incident.summary)}"))
@@ -76,8 +89,9 @@ def incident_card(incident: IncidentPublic, *, recipient: str | None = None) -> 
     meta = [f"Occurrences: *{incident.occurrences}*", f"Opened {_when(incident.created_at)}"]
     if incident.occurrences > 1:
         meta.append(f"last {_when(incident.last_occurred_at)}")
-    if incident.trace_url:
-        meta.append(f"<{clip(incident.trace_url, 2000, '')}|Trace>")
+    if incident.trace_url:  # checked at the API; rows stored before that are drawn as text unless safe
+        safe = len(incident.trace_url) <= 2000 and link_url_problem(incident.trace_url) is None
+        meta.append(f"<{incident.trace_url}|Trace>" if safe else f"Trace: {escape(clip(incident.trace_url, 200))}")
     blocks.append(context(" · ".join(meta)))
     blocks.append(section(_status_line(incident)))
     if incident.status != "resolved":
@@ -123,7 +137,7 @@ STEP_WORDS = {
 
 def log_line(event: EventPublic) -> dict[str, Any]:
     """One line in the card's thread: who did what, to whom."""
-    verb = STEP_WORDS.get(event.verb, event.verb.replace("_", " "))
+    verb = STEP_WORDS.get(event.verb, escape(event.verb.replace("_", " ")))
     targets = ", ".join(_who(t) if t[:1] in ("U", "W") else _place(t) for t in event.targets)
     note = f" — {escape(clip(event.note, FIELD_TEXT_MAX))}" if event.note else ""
     prefix = ":arrow_heading_up: Escalation" if event.kind == "step" else _who(event.actor)
@@ -132,11 +146,9 @@ def log_line(event: EventPublic) -> dict[str, Any]:
 
 
 def _place(target: str) -> str:
-    if target.startswith("S"):
-        return f"<!subteam^{target}>"
-    if target.startswith(("C", "G")):
-        return f"<#{target}>"
-    return escape(target)
+    if not CONVERSATION_ID.match(target):
+        return escape(target)
+    return f"<!subteam^{target}>" if target.startswith("S") else f"<#{target}>"
 
 
 def nudge(incident: IncidentPublic, *, recipient: str) -> dict[str, Any]:
@@ -158,10 +170,14 @@ def owner_handed_over(*, agent_name: str, previous: str, new: str, by: str) -> d
     return message(f"{escape(agent_name)} has a new owner", [section(text)])
 
 
-def resolve_modal(incident_id: int, summary: str = "") -> dict[str, Any]:
-    """`summary` is whatever the clicked card said; the modal opens before any database work (3 s trigger)."""
+def resolve_modal(incident_id: int, summary: str = "", *, channel: str | None = None,
+                  ts: str | None = None) -> dict[str, Any]:
+    """`summary` is whatever the clicked card said. `channel` and `ts` name that card: the submission is checked
+    against the incident's cards as the click was (ids are short; clipping only guards the metadata limit)."""
+    meta = str(incident_id) if channel is None else json.dumps(
+        {"i": incident_id, "c": channel[:40], "t": (ts or "")[:40]}, separators=(",", ":"))
     return {
-        "type": "modal", "callback_id": ids.INCIDENT_RESOLVE_VIEW, "private_metadata": str(incident_id),
+        "type": "modal", "callback_id": ids.INCIDENT_RESOLVE_VIEW, "private_metadata": meta,
         "title": plain("Resolve incident", 24), "submit": plain("Resolve", 24), "close": plain("Cancel", 24),
         "blocks": [
             section(f"*Incident #{incident_id}*\n{escape(clip(summary, 500))}"),

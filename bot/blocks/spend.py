@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import ids
-from bot.blocks.common import actions, button, context, escape, header, message, section
+from bot.blocks.common import actions, button, context, escape, escape_keeping_mentions, header, message, section
 from services.spend.budgets import BudgetWarning
 
 RAISE_PRESETS = (25, 50, 100)
@@ -44,7 +44,7 @@ def budget_warning(w: BudgetWarning) -> dict[str, Any]:
     blocks = [section(f"{icon} *{escape(title)}*"), section("\n".join(_warning_lines(w)))]
     if w.threshold >= 1:
         blocks.append(context("The budget is set to warn only; the agent keeps running."))
-    return message(title, blocks)
+    return message(escape(title), blocks)
 
 
 def budget_paused_card(w: BudgetWarning, ref_value: str) -> dict[str, Any]:
@@ -64,14 +64,16 @@ def budget_paused_card(w: BudgetWarning, ref_value: str) -> dict[str, Any]:
                 "until the period ends. Owner, backup owners and admins only."),
         actions(ids.SPEND_PAUSE_BLOCK, *buttons),
     ]
-    return message(title, blocks)
+    return message(escape(title), blocks)
 
 
 def budget_resolved(*, agent_name: str, outcome: str) -> dict[str, Any]:
-    """The card after someone answered it: the buttons go, the answer stays."""
-    return message(f"{agent_name}: {outcome}", [
+    """The card after someone answered it: the buttons go, the answer stays. `outcome` is Countersign's own
+    sentence; only the mentions in it stay live."""
+    shown = escape_keeping_mentions(outcome)
+    return message(f"{escape(agent_name)}: {shown}", [
         section(f":moneybag: *Budget pause for {escape(agent_name)}*"),
-        section(outcome),
+        section(shown),
     ])
 
 
@@ -79,7 +81,7 @@ def unknown_model_notice(*, agent_name: str, model: str) -> dict[str, Any]:
     text = (f":grey_question: *{escape(agent_name)}* reported usage of `{escape(model)}`, a model with no known price. "
             "Those calls are recorded as *cost unknown*, not $0. Send `cost_usd` with the usage, or set a price: "
             f"`countersign budgets price-override {escape(model)} --input … --output …`.")
-    return message(f"{agent_name}: unknown price for {model}", [section(text),
+    return message(escape(f"{agent_name}: unknown price for {model}"), [section(text),
                                                                 context("You hear this once per model.")])
 
 
@@ -96,4 +98,4 @@ def budget_status(*, agent_name: str, status: str, budgets: list[dict[str, Any]]
         flags = (" *used up*" if b["exceeded"] else "") + (" _(waived this period)_" if b["waived"] else "")
         lines.append(f"• {escape(b['period'])} ({escape(scope)}): {usd(b['spent_usd'])} of {usd(b['limit_usd'])} "
                      f"`{_bar(share)}` {usd(b['remaining_usd'])} left{flags}")
-    return message(f"Budget for {agent_name}", [section("\n".join(lines))])
+    return message(escape(f"Budget for {agent_name}"), [section("\n".join(lines))])

@@ -10,11 +10,12 @@ from sqlmodel import Session
 from bot.blocks import incidents as blocks
 from bot.notifiers import outbox
 from services.agents.models import Agent
+from services.incidents import access
 from services.incidents.models import EventPublic, Incident, IncidentEvent, IncidentPublic
 
 
 def card_key(incident: Incident, recipient: str) -> str:
-    return f"incident:{incident.id}:{recipient}"
+    return access.card_key(incident.id, recipient)
 
 
 def view(incident: Incident) -> IncidentPublic:

@@ -118,7 +118,9 @@ def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: An
     action, version = details.get("action"), details.get("prompt_version")
     if not isinstance(action, str) or not action:
         return 0
-    reason = f"incident #{incident.id} ({incident.kind}, {incident.severity}) was opened: {incident.summary}"
+    # The reason is drawn with its mentions live (bot.blocks.autonomy): the agent's own words must not ping anyone.
+    summary = incident.summary.replace("<@", "@")
+    reason = f"incident #{incident.id} ({incident.kind}, {incident.severity}) was opened: {summary}"
     return sum(demote(session=session, ctx=ctx, agent=agent, state=state, reason=reason, actor=SYSTEM)
                for state in service.auto_states(session=session, agent_id=agent.id or 0, action=action)
                if not isinstance(version, str) or state.prompt_version == service.version_key(version))

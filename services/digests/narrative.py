@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from services import llm
 from services.context import AppContext
+from services.digests.models import DigestRun
 from services.digests.service import Digest
 from services.spend import service as spend
 from services.spend.models import INTERNAL_AGENT_ID, UsageCreate
 from services.spend.periods import current_period
 
 log = logging.getLogger("countersign.digests")
+CALLED = ("openai", "template-error")  # the narrative sources that cost an OpenAI request
 
 SYSTEM = ("You write a three-sentence summary of an AI agents' cost and approvals digest for busy managers. "
           "Lead with cost per approved outcome, then waste, then anything unusual. Plain words, no headings, "
@@ -23,7 +29,7 @@ SYSTEM = ("You write a three-sentence summary of an AI agents' cost and approval
 @dataclass(frozen=True)
 class Narrative:
     text: str
-    source: str  # openai | template | template-over-budget | template-error
+    source: str  # openai | template | template-over-budget | template-over-rate | template-error
     completion: llm.Completion | None = None
 
 
@@ -61,8 +67,11 @@ def write(*, ctx: AppContext, digest: Digest) -> Narrative:
     month = current_period("month", now, tz)
     with ctx.read() as session:
         spent = spend.spend_between(session=session, start=month.start, end=month.end, agent_ids=[INTERNAL_AGENT_ID])
+        called = calls_since(session=session, since=now - timedelta(hours=1))
     if spent >= ctx.settings.llm_budget_usd:
         return Narrative(fallback, "template-over-budget")
+    if called >= ctx.settings.llm_calls_per_hour:
+        return Narrative(fallback, "template-over-rate")
     from openai import OpenAIError
 
     try:
@@ -71,6 +80,12 @@ def write(*, ctx: AppContext, digest: Digest) -> Narrative:
         log.warning("digest narrative failed, using the template: %s", type(exc).__name__)
         return Narrative(fallback, "template-error")
     return Narrative(completion.text or fallback, "openai", completion)
+
+
+def calls_since(*, session: Session, since: datetime) -> int:
+    """Digests whose narrative went to OpenAI (answered or failed) since `since`, on every replica."""
+    return session.exec(select(func.count()).select_from(DigestRun).where(
+        col(DigestRun.narrative_source).in_(CALLED), col(DigestRun.posted_at) >= since)).one()
 
 
 def record_own_spend(*, session: object, ctx: AppContext, narrative: Narrative, request_id: str) -> None:

@@ -31,6 +31,7 @@ from services.errors import Forbidden, NotFound, field_error
 from services.outbox.service import enqueue_callback, slack_message
 
 Verdict = Literal["approve", "reject", "edit"]
+REASON_MAX = 2000  # what the reject modal allows
 
 
 @dataclass(frozen=True)
@@ -135,13 +136,14 @@ def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict
     """The draft, its agent, and why this person may not decide it (None: they may). Decided: AlreadyDecided."""
     draft = service.get_draft(session=session, draft_id=draft_id)
     agent = agent_of(session, draft.agent_id)
-    if draft.status != PENDING:
-        raise service.already_decided(draft)
     try:
         service.check_may_decide(agent=agent, draft=draft, user_id=user_id, verdict=verdict,
                                  is_group_member=is_group_member)
     except Forbidden as refusal:
-        return draft, agent, refusal
+        # Only those who may decide learn how a decided draft ended and who decided it.
+        return draft, agent, refusal if draft.status == PENDING else Forbidden("you can't decide this draft")
+    if draft.status != PENDING:
+        raise service.already_decided(draft)
     return draft, agent, None
 
 
@@ -166,6 +168,8 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
         raise field_error("verdict", "must be approve, reject or edit")
     if verdict == "reject" and not (reason or "").strip():
         raise field_error("reason", "a rejection needs a reason")
+    if reason is not None and len(reason.strip()) > REASON_MAX:  # the modal's limit, held on every path
+        raise field_error("reason", f"at most {REASON_MAX:,} characters")
     if verdict == "edit" and final_body is None:
         raise field_error("final_body", "an edit needs the edited text")
     with ctx.uow() as session:

@@ -11,7 +11,6 @@ import base64
 import binascii
 import re
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, col, or_, select
 

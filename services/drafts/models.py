@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 
 from services.agents.models import SLUG, Strict
 from services.db import UTCDateTime
+from services.text import has_visible, link_url_problem
 
 PENDING = "pending"
 FINAL_STATUSES = ("approved", "edited", "rejected", "expired", "auto_approved", "cancelled")
@@ -44,6 +45,18 @@ class DraftCreate(Strict):
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
+        if not has_visible(value):
+            raise ValueError("must show something: it holds only invisible characters")
+        return value
+
+    @field_validator("context")
+    @classmethod
+    def _trace_url(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """The one URL field a card draws as a link by name; held to what a Slack link can carry."""
+        url = value.get("trace_url")
+        problem = None if url is None else link_url_problem(url) if isinstance(url, str) else "must be a string"
+        if problem:
+            raise ValueError(f"trace_url {problem}")
         return value
 
     @field_validator("body")

@@ -17,9 +17,11 @@ from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.errors import field_error
-from services.incidents import service
+from services.incidents import access, service
 from services.incidents.escalation import log, point, run_step
 from services.incidents.models import SEVERITIES, Incident
+
+NOTE_MAX = 3000
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,9 @@ def _start(session: Session, ctx: AppContext, incident: Incident, agent: Agent, 
 
 
 # --- people acting on a card ---------------------------------------------------------------------------------
-def acknowledge(*, ctx: AppContext, incident_id: int, user: str) -> Incident:
+def acknowledge(*, ctx: AppContext, incident_id: int, user: str, reach: access.Reach | None = None) -> Incident:
+    """`reach`: the routed groups and channels chat found the person in (see access); None: none."""
+    access.require_may_act(ctx=ctx, incident_id=incident_id, user=user, action="acknowledge", reach=reach)
     with ctx.uow() as session:
         return acknowledge_in(session=session, ctx=ctx, incident_id=incident_id, user=user)
 
@@ -108,7 +112,11 @@ def acknowledge_in(*, session: Session, ctx: AppContext, incident_id: int, user:
     return incident
 
 
-def resolve(*, ctx: AppContext, incident_id: int, user: str, note: str | None = None) -> Incident:
+def resolve(*, ctx: AppContext, incident_id: int, user: str, note: str | None = None,
+            reach: access.Reach | None = None) -> Incident:
+    if note is not None and len(note) > NOTE_MAX:  # the modal's own limit, held on every path
+        raise field_error("note", f"at most {NOTE_MAX:,} characters")
+    access.require_may_act(ctx=ctx, incident_id=incident_id, user=user, action="resolve", reach=reach)
     with ctx.uow() as session:
         now = ctx.clock.now()
         incident = service.resolve(session=session, incident_id=incident_id, user=user, now=now, note=note)
@@ -116,7 +124,9 @@ def resolve(*, ctx: AppContext, incident_id: int, user: str, note: str | None = 
         return incident
 
 
-def snooze(*, ctx: AppContext, incident_id: int, user: str, seconds: int) -> Incident:
+def snooze(*, ctx: AppContext, incident_id: int, user: str, seconds: int,
+           reach: access.Reach | None = None) -> Incident:
+    access.require_may_act(ctx=ctx, incident_id=incident_id, user=user, action="snooze", reach=reach)
     with ctx.uow() as session:
         now = ctx.clock.now()
         incident = service.snooze(session=session, incident_id=incident_id, user=user, seconds=seconds, now=now)

@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 
 from services.agents.models import Strict
 from services.db import UTCDateTime
+from services.text import has_visible, link_url_problem
 
 KINDS = ("error", "anomaly", "policy_violation", "halted", "heartbeat_missed", "budget_exceeded",
          "repeated_rejections")
@@ -99,13 +100,23 @@ class IncidentCreate(Strict):
     details: dict[str, Any] | None = None
     run_id: str | None = Field(None, max_length=128)
     dedup_key: str | None = Field(None, max_length=255)
-    trace_url: str | None = Field(None, max_length=2000, pattern=r"^https?://\S+$")
+    trace_url: str | None = Field(None, max_length=2000, description="http(s) link drawn on the incident's cards")
 
     @field_validator("summary")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
+        if not has_visible(value):
+            raise ValueError("must show something: it holds only invisible characters")
+        return value
+
+    @field_validator("trace_url")
+    @classmethod
+    def _safe_link(cls, value: str | None) -> str | None:
+        problem = None if value is None else link_url_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 

@@ -13,9 +13,10 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 # Slack clients send these as JSON strings inside form/query arguments.
@@ -150,11 +151,13 @@ class FakeSlack(BackgroundHTTP):
 
     def __init__(self, token: str | None = "xoxb-test", *, users: dict | None = None,
                  usergroups: dict | None = None, strict: bool = False, team_id: str = "T0TEAM",
-                 bot_user_id: str = "U0BOT", bot_id: str = "B0BOT") -> None:
+                 bot_user_id: str = "U0BOT", bot_id: str = "B0BOT", channel_members: dict | None = None) -> None:
         super().__init__()
         self.token = token  # None: accept any xoxb- token
         self.users: dict[str, dict] = dict(users or {})
         self.usergroups: dict[str, list[str]] = {k: list(v) for k, v in (usergroups or {}).items()}
+        # conversations.members: channel id -> member user ids (a channel not listed is channel_not_found).
+        self.channel_members: dict[str, list[str]] = {k: list(v) for k, v in (channel_members or {}).items()}
         self.strict = strict  # unknown users fail; trigger_ids are single-use
         self.team_id, self.bot_user_id, self.bot_id = team_id, bot_user_id, bot_id
         # Counters never reset, so ids stay unique across reset().
@@ -175,6 +178,7 @@ class FakeSlack(BackgroundHTTP):
             self._versions: dict[tuple[str, str], list[dict]] = {}
             self._ephemerals: list[dict] = []
             self._views: dict[str, dict] = {}
+            self._homes: dict[str, dict] = {}
             self._files: dict[str, dict] = {}
             self._uploads: dict[str, bytes] = {}
             self._responses: dict[str, list] = {}
@@ -188,6 +192,7 @@ class FakeSlack(BackgroundHTTP):
     messages = property(lambda self: self._snap(self._messages))
     ephemerals = property(lambda self: self._snap(self._ephemerals))
     views = property(lambda self: self._snap(self._views))
+    homes = property(lambda self: self._snap(self._homes))  # user id -> the App Home view last published
     files = property(lambda self: self._snap(self._files))
     uploads = property(lambda self: self._snap(self._uploads))
     responses = property(lambda self: {k: list(v) for k, v in self._snap(self._responses).items()})
@@ -421,7 +426,8 @@ class FakeSlack(BackgroundHTTP):
 
     def _m_views_update(self, a):
         view_id = a.get("view_id") or next(
-            (v["id"] for v in self._views.values() if a.get("external_id") and v["external_id"] == a["external_id"]), None)
+            (v["id"] for v in self._views.values()
+             if a.get("external_id") and v["external_id"] == a["external_id"]), None)
         old = self._views.get(view_id)
         if old is None:
             return _err("not_found")
@@ -429,6 +435,27 @@ class FakeSlack(BackgroundHTTP):
             return _err("hash_conflict")
         view = self._new_view(a, view_id, old["root_view_id"], old["previous_view_id"])
         return {"ok": True, "view": view} if view else _err("invalid_arguments")
+
+    def _m_views_publish(self, a):
+        user = a.get("user_id")
+        if not user:
+            return _err("invalid_arguments")
+        if not isinstance(a.get("view"), dict) or a["view"].get("type") != "home":
+            return _err("invalid_arguments")
+        view = {**a["view"], "id": self._homes.get(user, {}).get("id") or self._next_id("V"), "team_id": self.team_id}
+        self._homes[user] = view
+        return {"ok": True, "view": view}
+
+    def _m_conversations_members(self, a):
+        channel = a.get("channel")
+        if channel not in self.channel_members:
+            return _err("channel_not_found")
+        members = self.channel_members[channel]
+        start = int(a.get("cursor") or 0)
+        size = max(1, min(int(a.get("limit") or 100), 1000))
+        page = members[start:start + size]
+        more = str(start + size) if start + size < len(members) else ""
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": more}}
 
     def _m_conversations_open(self, a):
         if a.get("channel"):

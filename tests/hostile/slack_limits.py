@@ -59,7 +59,8 @@ class Limits:
                     self.check(isinstance(el[key], int) and low <= el[key] <= INPUT_MAX, f"{where}.{key}",
                                f"{el[key]} outside {low}..{INPUT_MAX}")
             if "initial_value" in el:
-                self.string(el["initial_value"], f"{where}.initial_value", min(el.get("max_length", INPUT_MAX), INPUT_MAX))
+                most = min(el.get("max_length", INPUT_MAX), INPUT_MAX)
+                self.string(el["initial_value"], f"{where}.initial_value", most)
         elif kind in ("static_select", "multi_static_select", "radio_buttons", "checkboxes", "overflow"):
             options = list(el.get("options", []))
             for group in el.get("option_groups", []):
@@ -124,8 +125,9 @@ def slack_limit_problems(payload: dict[str, Any]) -> list[str]:
     blocks = payload.get("blocks") or []
     top = VIEW_BLOCKS if is_view else MESSAGE_BLOCKS
     limits.check(len(blocks) <= top, "blocks", f"{len(blocks)} blocks > {top}")
-    if is_view:
+    if is_view and payload.get("type") == "modal":  # a Home tab has no title
         limits.text(payload.get("title"), "title", VIEW_TITLE, plain_only=True)
+    if is_view:
         for key in ("submit", "close"):
             if key in payload:
                 limits.text(payload[key], key, VIEW_TITLE, plain_only=True)

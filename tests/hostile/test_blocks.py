@@ -1,5 +1,6 @@
 """Hypothesis on every Block Kit builder in bot/blocks/: any text, any length, any unicode gives blocks within
-Slack's limits. Builders are discovered, so a new one is fuzzed the day it lands."""
+Slack's limits, and no user text is drawn as live mrkdwn, in the blocks or in the notification `text`.
+Builders are discovered, so a new one is fuzzed the day it lands."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bot.blocks
+from tests.hostile.mrkdwn import assert_no_mrkdwn_injection, mrkdwn_injections
 from tests.hostile.slack_limits import assert_within_slack_limits, slack_limit_problems
 from tests.hostile.strategies import MONEY, TEXT, Unsupported, for_function, for_hint
 
 # Helpers that return pieces of a message, not a message or a view.
 PIECES = {"bot.blocks.common"}
 RATE = st.floats(0, 1)
+# Countersign's own sentences, drawn with their user mentions live: any user text quoted in them has had its
+# mentions neutralised where it was written (services/autonomy/flows.py), so only ids Countersign chose ping.
+SENTENCE = TEXT.map(lambda text: text.replace("<@", "@"))
 COUNT = st.integers(0, 10**6)
 
 
@@ -36,7 +41,7 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     row = st.fixed_dictionaries(
         {"action": TEXT, "level": st.sampled_from(["review", "auto", "deny"])},
         optional={"prompt_version": st.one_of(st.none(), TEXT), "granted_by": st.one_of(st.just("config"), TEXT),
-                  "demoted_reason": TEXT, "evidence": evidence, "proposal": st.sampled_from(["proposed", "none"]),
+                  "demoted_reason": SENTENCE, "evidence": evidence, "proposal": st.sampled_from(["proposed", "none"]),
                   "rule_met": st.booleans()})
     budget = st.fixed_dictionaries({
         "spent_usd": MONEY, "limit_usd": MONEY, "remaining_usd": MONEY,
@@ -45,6 +50,8 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     warning = for_hint(BudgetWarning)
     return {
         "autonomy.proposal_card": {"evidence": evidence, "rule": rule},
+        "autonomy.demoted_notice": {"reason": SENTENCE},
+        "spend.budget_resolved": {"outcome": SENTENCE},
         "autonomy.overview": {"data": st.fixed_dictionaries({"agent": TEXT, "owner": TEXT, "rule": rule,
                                                              "actions": st.lists(row, max_size=60)})},
         "spend.budget_warning": {"w": warning},
@@ -96,6 +103,7 @@ def test_builder_stays_within_slack_limits(name: str, fn: Any) -> None:
             raise AssertionError(f"{name} raised {exc!r}") from exc
         for surface in surfaces(result):
             assert_within_slack_limits(surface)
+            assert_no_mrkdwn_injection(surface)
 
     check()
 
@@ -127,3 +135,15 @@ def test_checker_catches_what_slack_refuses() -> None:
     assert len(slack_limit_problems(view)) == 3
     assert not slack_limit_problems({"text": "fine", "blocks": [{"type": "header", "text": {"type": "plain_text",
                                                                                               "text": "ok"}}]})
+
+
+def test_injection_checker_sees_what_the_fuzzer_smuggles() -> None:
+    """The mrkdwn checker is worth trusting: a live @channel or disguised link in `text` or a block is named."""
+    evil = "<https://evil.example/login|Click to resolve>"
+    assert mrkdwn_injections({"text": f"x <!channel> {evil}", "blocks": []}) == [
+        "text: live mrkdwn '<!channel>'", f"text: live mrkdwn {evil!r}"]
+    block = {"type": "section", "text": {"type": "mrkdwn", "text": "a < b"}}
+    assert mrkdwn_injections({"text": "t", "blocks": [block]}) == ["blocks[0].text: live mrkdwn '< b'"]
+    fine = "<@U012ABC> on <!date^1700000000^{date}|2023-11-14> <https://trace.example/1|Trace> &lt;!channel&gt;"
+    assert mrkdwn_injections({"text": fine, "blocks": [{"type": "context", "elements": [
+        {"type": "mrkdwn", "text": fine}]}]}) == []

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from services.main import startup_summary
+from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness, make_settings
 
 
@@ -47,12 +48,12 @@ def test_pause_resume_rotate_from_cli(sqlite_url: str) -> None:
     assert missing.returncode == 2 and "no agent named" in missing.stderr
 
 
-def test_startup_summary_says_why_slack_is_off() -> None:
+def test_startup_summary_says_why_slack_is_off(slack: FakeSlack) -> None:
     """The one-screen summary names the database, Slack's state and the reason, and the address."""
     off = startup_summary(make_settings("sqlite:///./x.db"))
     assert "sqlite" in off and "SLACK_BOT_TOKEN unset" in off and "http://127.0.0.1:8000" in off
     on = startup_summary(make_settings("postgresql://u:pw@db/cs", None, SLACK_BOT_TOKEN="xoxb-1",
-                                       SLACK_APP_TOKEN="xapp-1"))
+                                       SLACK_APP_TOKEN="xapp-1", SLACK_API_URL=slack.url))  # auth.test asks it
     assert "Socket Mode" in on and "pw" not in on
 
 

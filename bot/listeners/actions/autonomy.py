@@ -1,5 +1,6 @@
-"""Autonomy buttons: the owner's Promote / Not yet, and anyone reviewing's Looks right / Should not have passed.
-Each handler acks first, then does the database work in a thread and answers with an ephemeral line."""
+"""Autonomy buttons: the owner's Promote / Not yet, and a reviewer's Looks right / Should not have passed.
+Each handler commits the answer in a thread, then acks (bot.listeners.acking), then answers with an ephemeral
+line; refusals are raised and answered by bot.listeners.replies."""
 
 from __future__ import annotations
 
@@ -7,15 +8,17 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.listeners.acking import decide_then_ack
-from bot.listeners.actions.drafts import approver_groups, tell
+from bot.listeners.authorize import directory
+from bot.listeners.replies import answering, tell
 from services.autonomy import flows
 from services.autonomy.models import LOOKS_RIGHT, SHOULD_NOT_HAVE_PASSED
 from services.context import AppContext
-from services.errors import CountersignError, ValidationFailed
+from services.errors import ValidationFailed
 
 
 def _clicked(body: dict[str, Any]) -> tuple[str, str]:
@@ -23,28 +26,25 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str]:
 
 
 async def _in_groups(ctx: AppContext, draft_id: str, user: str) -> bool:
-    """Approver-group membership needs Slack; asked only when the agent has groups and a cache exists."""
-    cache = approver_groups(ctx)
-    if cache is None:
+    """Approver-group membership needs Slack; asked only when the agent has groups."""
+    found = directory(ctx)
+    if found is None:
         return False
     groups = await asyncio.to_thread(flows.approver_groups, ctx=ctx, draft_id=draft_id)
-    return bool(groups) and bool(await cache.member_of(user, groups))
+    return bool(groups) and bool(await found.member_of(user, groups))
 
 
 Work = Callable[[dict[str, Any]], Awaitable[str]]
 
 
 def _handler(work: Work) -> Callable[..., Awaitable[None]]:
-    """Commit the answer, ack, then tell the clicker privately; domain refusals become a polite warning."""
+    """Commit the answer, ack, then tell the clicker privately."""
 
-    async def handle(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        try:
-            text = await decide_then_ack(ack, work(body))
-        except CountersignError as exc:
-            text = f":warning: {exc.detail}"
-        await tell(respond, text)
+    async def handle(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                     context: AsyncBoltContext) -> None:
+        await tell(respond, await decide_then_ack(ack, work(body)))
 
-    return handle
+    return answering(handle)
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:

@@ -1,20 +1,19 @@
-"""`/countersign <subcommand>`: ack at once with the answer when it is quick, else ack and respond after."""
+"""`/countersign <subcommand>`: ack at once with the answer when it is quick, else ack and respond after.
+Each feature module adds its subcommands in its register(commands), called below like every other kind."""
 
 from __future__ import annotations
 
 import shlex
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
-from bot.listeners.commands import autonomy as _autonomy  # noqa: F401  (registers itself)
-from bot.listeners.commands import drafts as _drafts  # noqa: F401  (registers itself)
-from bot.listeners.commands import help as _help  # noqa: F401  (registers itself)
-from bot.listeners.commands import incidents as _incidents  # noqa: F401  (registers itself)
-from bot.listeners.commands import spend as _spend  # noqa: F401  (registers itself)
-from bot.listeners.commands import web as _web  # noqa: F401  (registers itself)
-from bot.listeners.commands.registry import SUBCOMMANDS
+from bot.listeners.commands import autonomy, drafts, incidents, spend, web
+from bot.listeners.commands import help as help_command
+from bot.listeners.commands.registry import Subcommands
+from bot.listeners.replies import answering
 from services.context import AppContext
 
 
@@ -34,11 +33,23 @@ def as_reply(result: str | dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
+def subcommands() -> Subcommands:
+    commands = Subcommands()
+    for module in (help_command, drafts, incidents, spend, autonomy, web):
+        module.register(commands)
+    return commands
+
+
 def register(app: AsyncApp, ctx: AppContext) -> None:
+    commands = subcommands()
+
     @app.command(ids.COMMAND)
-    async def countersign(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+    @answering
+    async def countersign(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                          context: AsyncBoltContext) -> None:
+        command = body
         name, args = parse(command.get("text", ""))
-        sub = SUBCOMMANDS.get(name)
+        sub = commands.get(name)
         if sub is None:
             await ack(response_type="ephemeral",
                       text=f"I don't know `{name}`. Try `/countersign help` for the list of commands.")

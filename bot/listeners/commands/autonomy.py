@@ -6,18 +6,17 @@ import asyncio
 from typing import Any
 
 from bot.blocks import autonomy as blocks
-from bot.listeners.commands.registry import subcommand
+from bot.listeners.commands.registry import Subcommands
 from services.autonomy import flows
 from services.context import AppContext
-from services.errors import CountersignError
 
 
-@subcommand("autonomy", "autonomy <agent>", "each action's autonomy level and the evidence behind it")
 async def autonomy(ctx: AppContext, command: dict[str, Any], args: list[str]) -> str | dict[str, Any]:
     if len(args) != 1:
         return "Usage: `/countersign autonomy <agent>`, e.g. `/countersign autonomy quoter`."
-    try:
-        data = await asyncio.to_thread(flows.overview, ctx=ctx, name=args[0])
-    except CountersignError as exc:
-        return f":warning: {exc.detail}"
+    data = await asyncio.to_thread(flows.overview, ctx=ctx, name=args[0])
     return blocks.overview(data.model_dump())
+
+
+def register(commands: Subcommands) -> None:
+    commands.add("autonomy", "autonomy <agent>", "each action's autonomy level and the evidence behind it", autonomy)

@@ -6,19 +6,22 @@ import asyncio
 from typing import Any
 
 from bot.blocks import drafts as blocks
-from bot.listeners.actions.drafts import approver_groups
-from bot.listeners.commands.registry import subcommand
+from bot.listeners.authorize import directory
+from bot.listeners.commands.registry import Subcommands
 from services.context import AppContext
 from services.drafts import flows
 
 
-@subcommand("pending", "pending", "the pending drafts you may decide, oldest first", slow=True)
 async def pending(ctx: AppContext, command: dict[str, Any], args: list[str]) -> dict[str, Any]:
     user = command["user_id"]
     groups: set[str] = set()
-    cache = approver_groups(ctx)
-    if cache is not None:
+    found = directory(ctx)
+    if found is not None:
         candidates = await asyncio.to_thread(flows.groups_with_pending, ctx=ctx)
-        groups = await cache.member_of(user, candidates)
+        groups = await found.member_of(user, candidates)
     items = await asyncio.to_thread(flows.pending_for, ctx=ctx, user_id=user, groups=groups)
     return blocks.pending_list(items)
+
+
+def register(commands: Subcommands) -> None:
+    commands.add("pending", "pending", "the pending drafts you may decide, oldest first", pending, slow=True)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 from typing import Any
 
 from bot.blocks import incidents as blocks
 from bot.blocks.common import escape, message, section
-from bot.listeners.commands.registry import Handler, subcommand
+from bot.listeners.commands.registry import Subcommands
 from services.context import AppContext
-from services.errors import CountersignError
 from services.incidents import people
 from services.incidents.models import IncidentPublic
 
@@ -24,20 +22,6 @@ def parse_user(text: str) -> str | None:
     return (found.group(1) or found.group(2)) if found else None
 
 
-def politely(handler: Handler) -> Handler:
-    """A refusal (not allowed, no such agent) is answered with its sentence rather than raised before the ack."""
-    @functools.wraps(handler)
-    async def run(ctx: AppContext, command: dict[str, Any], args: list[str]) -> str | dict[str, Any]:
-        try:
-            return await handler(ctx, command, args)
-        except CountersignError as exc:
-            return f":warning: {exc.detail}"
-
-    return run
-
-
-@subcommand("pause", "pause <agent> [reason]", "pause an agent: its writes are refused until resumed")
-@politely
 async def pause(ctx: AppContext, command: dict[str, Any], args: list[str]) -> str:
     if not args:
         return "Usage: `/countersign pause <agent> [reason]`"
@@ -47,8 +31,6 @@ async def pause(ctx: AppContext, command: dict[str, Any], args: list[str]) -> st
             if result else f"*{escape(args[0])}* was already paused.")
 
 
-@subcommand("resume", "resume <agent>", "resume a paused agent")
-@politely
 async def resume(ctx: AppContext, command: dict[str, Any], args: list[str]) -> str:
     if not args:
         return "Usage: `/countersign resume <agent>`"
@@ -56,8 +38,6 @@ async def resume(ctx: AppContext, command: dict[str, Any], args: list[str]) -> s
     return f":arrow_forward: Resumed *{escape(args[0])}*." if result else f"*{escape(args[0])}* was not paused."
 
 
-@subcommand("owner", "owner <agent> [@new-owner]", "who is accountable for an agent, or hand it over")
-@politely
 async def owner(ctx: AppContext, command: dict[str, Any], args: list[str]) -> str | dict[str, Any]:
     if not args:
         return "Usage: `/countersign owner <agent>` or `/countersign owner <agent> @new-owner`"
@@ -72,10 +52,15 @@ async def owner(ctx: AppContext, command: dict[str, Any], args: list[str]) -> st
     return blocks.accountability(info)
 
 
-@subcommand("incidents", "incidents", "open incidents of the agents you own or back up")
-@politely
 async def incidents(ctx: AppContext, command: dict[str, Any], args: list[str]) -> dict[str, Any]:
     found = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=command["user_id"])
     if not found:
         return message("No open incidents", [section("No open incidents for the agents you own or back up.")])
     return blocks.incident_list([IncidentPublic.of(i, []) for i in found])
+
+
+def register(commands: Subcommands) -> None:
+    commands.add("pause", "pause <agent> [reason]", "pause an agent: its writes are refused until resumed", pause)
+    commands.add("resume", "resume <agent>", "resume a paused agent", resume)
+    commands.add("owner", "owner <agent> [@new-owner]", "who is accountable for an agent, or hand it over", owner)
+    commands.add("incidents", "incidents", "open incidents of the agents you own or back up", incidents)

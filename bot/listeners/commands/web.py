@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.listeners.commands.registry import subcommand
-from bot.notifier import post
+from bot.listeners.commands.registry import Subcommands
+from bot.notifiers.outbox import post
 from services.audit.service import Actor
 from services.context import AppContext
 from services.signin import flows as signin
@@ -21,7 +21,6 @@ def link_message(url: str) -> dict[str, Any]:
     return {"text": text, "unfurl_links": False, "unfurl_media": False}
 
 
-@subcommand("web", "web", "a one-time link, by direct message, that signs you in to the web app", slow=True)
 async def web_link(ctx: AppContext, command: dict[str, Any], args: list[str]) -> str:
     user = command["user_id"]
 
@@ -32,3 +31,8 @@ async def web_link(ctx: AppContext, command: dict[str, Any], args: list[str]) ->
 
     await asyncio.to_thread(send)
     return ":email: I've sent you a sign-in link by direct message. It works once, for 10 minutes."
+
+
+def register(commands: Subcommands) -> None:
+    commands.add("web", "web", "a one-time link, by direct message, that signs you in to the web app", web_link,
+                 slow=True)

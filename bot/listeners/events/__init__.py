@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot.listeners.events import home
 from services.context import AppContext
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
-    pass
+    home.register(app, ctx)

@@ -1,6 +1,11 @@
-"""Edit and Reject modal submissions. Form mistakes are answered in the modal (before the ack closes it);
-the decision is committed before the ack (bot.listeners.acking), and a refusal reaches the person as an
-ephemeral under the card."""
+"""Edit and Reject modal submissions. Form mistakes are answered in the modal (before the ack closes it); the
+decision is committed before the ack (bot.listeners.acking), and a refusal reaches the person as an ephemeral
+under the card (bot.listeners.replies).
+
+A submission is only as trustworthy as its signature: its private_metadata could have been written by anyone
+holding a view. So the card it names must be the draft's own card, an edit must carry the revision it was
+opened at, and the reason is held to the modal's own limit.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,16 @@ import asyncio
 import json
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.listeners.acking import decide_then_ack
-from bot.listeners.actions.drafts import authorize
+from bot.listeners.authorize import draft_decider
+from bot.listeners.replies import answering, tell_in
 from services.context import AppContext
 from services.drafts import flows
-from services.errors import CountersignError
+from services.errors import ValidationFailed
 
 
 def _edited_text(values: dict[str, Any]) -> str:
@@ -24,7 +30,7 @@ def _edited_text(values: dict[str, Any]) -> str:
     parts = []
     for block, inputs in values.items():
         prefix, _, index = block.rpartition("_")
-        if prefix == ids.DRAFT_EDIT_BLOCK and index.isascii() and index.isdigit():
+        if prefix == ids.DRAFT_EDIT_BLOCK and index.isascii() and index.isdigit() and isinstance(inputs, dict):
             parts.append((int(index), (inputs.get(ids.DRAFT_EDIT_INPUT) or {}).get("value") or ""))
     return "".join(text for _, text in sorted(parts))
 
@@ -41,34 +47,41 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-async def _decide(ctx: AppContext, ack: AsyncAck, client: AsyncWebClient, body: dict[str, Any], context: Any,
+def _values(view: dict[str, Any]) -> dict[str, Any]:
+    return (view.get("state") or {}).get("values") or {}
+
+
+async def _decide(ctx: AppContext, ack: AsyncAck, client: AsyncWebClient, body: dict[str, Any],
+                  context: AsyncBoltContext,
                   meta: dict[str, Any], **decision: Any) -> None:
     draft_id, user = str(meta.get("d") or ""), body["user"]["id"]
+    revision = meta.get("r")
+
+    # The card check comes first and before the ack, so its refusal shows in the modal: until it passes, the
+    # channel the metadata names is not one an answer may be posted to.
+    member = await draft_decider(ctx, body, context, draft_id, card=(meta.get("c"), meta.get("t")))
 
     async def work() -> flows.DecisionResult:
-        member = await authorize(ctx, body, context, draft_id, from_card=False)
         return await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
-                                       is_group_member=member, revision=meta.get("r"), **decision)
+                                       is_group_member=member, revision=revision, **decision)
 
-    try:
-        result = await decide_then_ack(ack, work())
-    except CountersignError as exc:
-        text = f":warning: {exc.detail}"
-    else:
-        if result.final:
-            return
-        text = f":ballot_box_with_check: {result.message}"
-    if meta.get("c"):
-        await client.chat_postEphemeral(channel=meta["c"], user=user, text=text)
+    result = await decide_then_ack(ack, work())
+    if not result.final:
+        await tell_in(client, channel=meta.get("c"), user=user, text=f":ballot_box_with_check: {result.message}")
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     @app.view(ids.DRAFT_EDIT_VIEW)
-    async def edited(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
-                     context: Any) -> None:
+    @answering
+    async def edited(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                     context: AsyncBoltContext) -> None:
+        view = body["view"]
         meta = _metadata(view)
-        text = _edited_text((view.get("state") or {}).get("values") or {})
+        text = _edited_text(_values(view))
         first = f"{ids.DRAFT_EDIT_BLOCK}_0"
+        if not isinstance(meta.get("r"), int) or isinstance(meta.get("r"), bool):
+            # Without it the edited-since check is skipped: an old text could overwrite a newer edit.
+            raise ValidationFailed("This form lost the revision it was opened at; press Edit on the card again.")
         if not text.strip():
             await ack(response_action="errors", errors={first: "The edited draft can't be empty."})
             return
@@ -81,10 +94,16 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         await _decide(ctx, ack, client, body, context, meta, verdict="edit", final_body=text)
 
     @app.view(ids.DRAFT_REJECT_VIEW)
-    async def rejected(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient,
-                       context: Any) -> None:
-        reason = _reason((view.get("state") or {}).get("values") or {}).strip()
+    @answering
+    async def rejected(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                       context: AsyncBoltContext) -> None:
+        view = body["view"]
+        reason = _reason(_values(view)).strip()
         if not reason:
             await ack(response_action="errors", errors={ids.DRAFT_REASON_BLOCK: "Please say why, for the agent."})
+            return
+        if len(reason) > flows.REASON_MAX:
+            await ack(response_action="errors",
+                      errors={ids.DRAFT_REASON_BLOCK: f"At most {flows.REASON_MAX:,} characters, please."})
             return
         await _decide(ctx, ack, client, body, context, _metadata(view), verdict="reject", reason=reason)

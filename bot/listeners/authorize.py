@@ -1,0 +1,86 @@
+"""What only Slack can tell, checked one way for every listener: the workspace a request came from, the card a
+click was on, and whether a person is in a user group or a channel. Who may act is the domain's rule
+(services/drafts, services/incidents/access); this module only gathers the facts it needs from Slack.
+A click from another workspace or off the card is refused and audited (`slack.click_refused`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot.groups import Directory
+from services.audit.refusals import refuse
+from services.context import AppContext
+from services.drafts import flows as drafts
+from services.incidents import access
+
+CLICK_REFUSED = "slack.click_refused"
+
+
+def directory(ctx: AppContext) -> Directory | None:
+    """The Slack membership directory create_app put on the context (None when Slack is off)."""
+    found = ctx.approver_groups
+    return found if isinstance(found, Directory) else None
+
+
+def clicked_at(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, message ts) of the message a button was on."""
+    container = body.get("container") or {}
+    return container.get("channel_id") or (body.get("channel") or {}).get("id"), container.get("message_ts")
+
+
+def _refuse_click(ctx: AppContext, body: dict[str, Any], subject: str, why: str) -> Exception:
+    channel, ts = clicked_at(body)
+    return refuse(ctx=ctx, user=body["user"]["id"], verb=CLICK_REFUSED, subject=subject, why=why,
+                  details={"channel": channel, "ts": ts, "team": _team(body)})
+
+
+def _team(body: dict[str, Any]) -> str | None:
+    return (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+
+
+async def _check_workspace(ctx: AppContext, body: dict[str, Any], context: Any, subject: str, what: str) -> None:
+    ours = getattr(getattr(context, "authorize_result", None), "team_id", None)
+    team = _team(body)
+    if team and ours and team != ours:
+        raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
+                                      f"this request comes from another Slack workspace, so it can't {what}")
+
+
+async def draft_decider(ctx: AppContext, body: dict[str, Any], context: Any, draft_id: str, *,
+                        card: tuple[str | None, str | None]) -> bool:
+    """The request comes from our workspace and from the draft's own card (`card`: where the button was, or the
+    card a modal says it was opened from); a payload naming another channel or message decides nothing.
+    Returns whether the user is an approver through one of the agent's user groups (not asked when they are
+    listed by name)."""
+    who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
+    subject = f"draft:{draft_id}"
+    await _check_workspace(ctx, body, context, subject, "decide this draft")
+    if card != (who.card_channel, who.card_ts):
+        raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
+                                      "this button is not on the draft's card, so it can't decide it")
+    user = body["user"]["id"]
+    found = directory(ctx)
+    if user in who.approvers or not who.approver_groups or found is None:
+        return False
+    return bool(await found.member_of(user, who.approver_groups))
+
+
+async def incident_reach(ctx: AppContext, body: dict[str, Any], context: Any, incident_id: int, *,
+                         card: tuple[str | None, str | None] | None) -> access.Reach:
+    """The request comes from our workspace and from one of the incident's own cards (`card`: where the click
+    or the modal's button was); returns the routed groups and channels the person is in."""
+    route = await asyncio.to_thread(access.routing, ctx=ctx, incident_id=incident_id)
+    subject = f"incident:{incident_id}"
+    await _check_workspace(ctx, body, context, subject, "act on this incident")
+    if card is not None and card not in route.cards:
+        raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
+                                      "this button is not on one of the incident's cards, so it can't act on it")
+    user = body["user"]["id"]
+    found = directory(ctx)
+    if user in route.people or found is None:
+        return access.Reach()
+    groups, channels = await asyncio.gather(found.member_of(user, route.groups),
+                                            found.in_channels(user, route.channels))
+    return access.Reach(frozenset(groups), frozenset(channels))

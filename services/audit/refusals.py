@@ -1,0 +1,29 @@
+"""Every refusal of a person is audited, like a refused draft decision: who, what they tried, on what, and why.
+
+A refusal is recorded in a transaction of its own, opened after the caller's reading one closed (SQLite's single
+writer lock is never asked for twice) and committed even though the action itself is not: the attempt is the
+fact worth keeping. The caller raises what `refuse` returns.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.audit.service import Actor, record
+from services.context import AppContext
+from services.errors import CountersignError, Forbidden
+
+
+def audit_refusal(*, ctx: AppContext, user: str, verb: str, subject: str, why: str,
+                  details: dict[str, Any] | None = None) -> None:
+    with ctx.uow() as session:
+        record(session=session, actor=Actor.slack_user(user), verb=verb, subject=subject, now=ctx.clock.now(),
+               details={"why": why, **(details or {})})
+
+
+def refuse(*, ctx: AppContext, user: str, verb: str, subject: str, why: str,
+           details: dict[str, Any] | None = None, error: CountersignError | None = None) -> CountersignError:
+    """Audit the refusal and return the error to raise (a Forbidden saying `why`, unless another is given)."""
+    audit_refusal(ctx=ctx, user=user, verb=verb, subject=subject, why=error.detail if error else why,
+                  details=details)
+    return error or Forbidden(why)
