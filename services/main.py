@@ -24,6 +24,7 @@ from services.db import make_engine
 from services.domains import domain_modules
 from services.http import limits, problems
 from services.http.metrics import Metrics, MetricsMiddleware
+from services.http.strictjson import StrictJSONMiddleware
 from services.notify import Notifier
 from services.outbox.models import OutboxMessage
 from services.outbox.sender import OutboxSender
@@ -127,6 +128,7 @@ def create_app(
     app.state.ctx = ctx
     app.state.metrics = metrics
     problems.install(app)
+    app.add_middleware(StrictJSONMiddleware)  # inside the body limit: it reads a bounded body
     app.add_middleware(limits.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in domain_modules("api"):

@@ -61,7 +61,7 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction; the sealer links it into the chain after it commits."""
     # JSON round trip: what is hashed later must be exactly what the database gives back.
-    clean = json.loads(json.dumps(details or {}, default=str))
+    clean = json.loads(json.dumps(details or {}, default=str, allow_nan=False))
     entry = AuditEntry(created_at=now, actor_type=actor.type, actor_id=actor.id, verb=verb, subject=subject,
                        details=clean)
     session.add(entry)

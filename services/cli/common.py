@@ -35,7 +35,7 @@ def make_context(*, migrate: bool = True) -> AppContext:
 
 
 def emit(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    click.echo(json.dumps(data, indent=2, default=str, allow_nan=False))
 
 
 def attempt(fn: Callable[..., T], /, **kwargs: Any) -> T:
