@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     # How long a claimed outbox row is held before another sender may retry it (after a crash, say).
     outbox_lease_s: float = Field(120.0, gt=0, alias="COUNTERSIGN_OUTBOX_LEASE_S")
 
+    # Hostile-input limits (issue 15). Long-polls one agent may hold at once in one process; more get a 429.
+    long_poll_max_per_agent: int = Field(50, ge=1, alias="COUNTERSIGN_LONG_POLL_MAX_PER_AGENT")
+    # Requests per second per agent key when the agent sets none (burst: twice this).
+    rate_limit_per_s: float = Field(50.0, gt=0, alias="COUNTERSIGN_RATE_LIMIT_PER_S")
+    # Audit anchors: how often a signed checkpoint of the chain head is written, and where else it goes.
+    audit_anchor_every_s: float = Field(300.0, gt=0, alias="COUNTERSIGN_AUDIT_ANCHOR_EVERY_S")
+    audit_anchor_file: str | None = Field(None, alias="COUNTERSIGN_AUDIT_ANCHOR_FILE")
+    audit_anchor_channel: str | None = Field(None, alias="COUNTERSIGN_AUDIT_ANCHOR_CHANNEL")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

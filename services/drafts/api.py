@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -12,12 +11,12 @@ from fastapi.responses import JSONResponse
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
 from services.drafts import flows
 from services.drafts.models import PENDING, CancelRequest, DraftCreate
+from services.drafts.waiter import waiter_for
 from services.errors import CountersignError, Forbidden
 from services.http.idempotency import idempotent
 from services.http.problems import PROBLEM, TYPE_BASE
 
 router = APIRouter(tags=["drafts"])
-POLL_S = 0.25  # a decision made on another replica is noticed within this long, without a local wake-up
 MAX_WAIT_S = 60
 
 
@@ -49,22 +48,13 @@ WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="ho
 
 @router.get("/v1/drafts/{draft_id}")
 async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> dict[str, Any]:
-    """Each read is its own short transaction: nothing is held open while the request waits."""
-    wakeup = ctx.decision_wakeup.subscribe()
-    try:
-        deadline = time.monotonic() + (wait or 0)
-        while True:
-            wakeup.clear()
-            data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
-            remaining = deadline - time.monotonic()
-            if data["status"] != PENDING or remaining <= 0:
-                return data
-            try:
-                await asyncio.wait_for(wakeup.wait(), timeout=min(POLL_S, remaining))
-            except asyncio.TimeoutError:
-                pass
-    finally:
-        ctx.decision_wakeup.unsubscribe(wakeup)
+    """A pending draft with ?wait parks on the process's one waiter (no thread, no polling per request), then
+    reads once more; each read is its own short transaction."""
+    data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
+    if data["status"] != PENDING or not wait:
+        return data
+    await waiter_for(ctx).wait(agent_id=agent.id or 0, draft_id=draft_id, timeout=wait)
+    return await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
 
 
 @router.post("/v1/drafts/{draft_id}/cancel")
