@@ -10,6 +10,9 @@ admitted per agent (one UPSERT for all agents) and reads the other replicas' cou
 the last look is taken out of the local bucket too (down to minus one burst: debt is repaid before more is
 admitted). So together they admit the rate plus one sync interval's slack, and no request writes to the
 database. On SQLite (one process) there is nothing to share and nothing is written.
+
+A refused request is held HOLD_S before its 429 leaves, so a flood that ignores Retry-After cannot keep the
+event loop busy answering it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ SYNC_S = 0.2
 KEY_TTL_S = 5.0  # a changed rate_limit_per_s (or a revoked key) is seen within this long
 BURST = 2.0
 POLICY = "agent"
+# A refusal is answered after this hold: costs a parked coroutine, no thread. A client that ignores Retry-After
+# and retries at once then spins at (its connections / HOLD_S) requests per second instead of taking every
+# cycle of the event loop from the other agents.
+HOLD_S = 0.5
 Scope = dict[str, Any]
 
 
@@ -204,6 +211,7 @@ class RateLimitMiddleware:
         ok, bucket = self.limiter.check(*found)
         headers = bucket.headers()
         if not ok:
+            await asyncio.sleep(HOLD_S)
             await _too_many(send, bucket, headers)
             return
 
