@@ -68,7 +68,7 @@ class Bucket:
 
     @property
     def capacity(self) -> float:
-        return self.rate * BURST
+        return max(1.0, self.rate * BURST)  # below 0.5/s a burst of twice the rate would admit nothing
 
     def refill(self, now: float) -> None:
         self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
