@@ -33,7 +33,7 @@ from sqlmodel import Field, SQLModel, col, select
 
 from services.agents.models import Agent
 from services.context import AppContext
-from services.db import UTCDateTime
+from services.db import UTCDateTime, session_scope
 from services.http.problems import PROBLEM, TYPE_BASE
 from services.http.strictjson import strict_dumps
 
@@ -168,7 +168,7 @@ class RateLimiter:
 
     def _exchange(self, mine: dict[int, int], agents: list[int], purge: bool) -> dict[tuple[str, int], int]:
         now = datetime.now(timezone.utc)
-        with self.ctx.uow() as session:
+        with session_scope(self.ctx.engine) as session:  # not ctx.uow(): nothing here for the outbox to wake for
             if mine:
                 statement = pg_insert(RateLimitCounter).values(
                     [{"replica": self.replica, "agent_id": a, "admitted": n, "updated_at": now}
