@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
@@ -47,14 +47,30 @@ WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="ho
 
 
 @router.get("/v1/drafts/{draft_id}")
-async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> dict[str, Any]:
+async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, request: Request,
+                    wait: WaitSeconds = None) -> dict[str, Any]:
     """A pending draft with ?wait parks on the process's one waiter (no thread, no polling per request), then
-    reads once more; each read is its own short transaction."""
+    reads once more; each read is its own short transaction. A caller that hangs up frees its place at once."""
     data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
     if data["status"] != PENDING or not wait:
         return data
-    await waiter_for(ctx).wait(agent_id=agent.id or 0, draft_id=draft_id, timeout=wait)
+    waiting = asyncio.ensure_future(waiter_for(ctx).wait(agent_id=agent.id or 0, draft_id=draft_id, timeout=wait))
+    gone = asyncio.ensure_future(_hung_up(request))
+    try:
+        await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if gone.done():
+            return data  # nobody is listening; what we send no longer matters
+        waiting.result()  # a 429 from the per-agent cap is raised here
+    finally:
+        for task in (waiting, gone):
+            task.cancel()
     return await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
+
+
+async def _hung_up(request: Request) -> None:
+    """Returns when the client disconnects (a GET has no body, so the next message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.post("/v1/drafts/{draft_id}/cancel")

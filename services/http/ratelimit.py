@@ -103,7 +103,7 @@ class RateLimiter:
     keys: dict[str, tuple[int | None, float, float]] = field(default_factory=dict)  # hash -> id, rate, expiry
     admitted: dict[int, int] = field(default_factory=dict)
     written: dict[int, int] = field(default_factory=dict)
-    seen: dict[tuple[str, int], int] = field(default_factory=dict)
+    seen: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)  # -> count, when looked
     last_active: float = 0.0
     _task: asyncio.Task[None] | None = None
 
@@ -133,20 +133,21 @@ class RateLimiter:
         now = time.monotonic()
         bucket = self.buckets.get(agent_id)
         if bucket is None:
-            bucket = self.buckets[agent_id] = Bucket(rate=rate, tokens=rate * BURST, stamp=now)
+            bucket = self.buckets[agent_id] = Bucket(rate=rate, tokens=0.0, stamp=now)
+            bucket.tokens = bucket.capacity  # a new bucket starts full
         elif bucket.rate != rate:
             bucket.refill(now)
             bucket.rate = rate
         ok = bucket.take(now)
+        self.last_active = now
         if ok:
             self.admitted[agent_id] = self.admitted.get(agent_id, 0) + 1
-            self.last_active = now
-            if self.shared and (self._task is None or self._task.done()):
-                self._task = asyncio.get_running_loop().create_task(self._sync_forever())
+        if self.shared and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self._sync_forever())
         return ok, bucket
 
     async def _sync_forever(self) -> None:
-        """Runs while this replica admits agent calls; ends after a minute of quiet (restarted on demand)."""
+        """Runs while this replica sees agent calls; ends after a minute of quiet (restarted on demand)."""
         last_purge = 0.0
         while time.monotonic() - self.last_active < 60:
             await asyncio.sleep(SYNC_S)
@@ -159,12 +160,15 @@ class RateLimiter:
                 continue
             self.written.update(mine)
             last_purge = time.monotonic() if purge else last_purge
+            looked = time.monotonic()
             for (replica, agent_id), count in others.items():
                 before = self.seen.get((replica, agent_id))
-                self.seen[(replica, agent_id)] = count
+                self.seen[(replica, agent_id)] = (count, looked)
                 bucket = self.buckets.get(agent_id)
-                if before is not None and bucket is not None and count > before:
-                    bucket.debit(count - before)
+                # Only growth seen across one recent interval is a debt now; older growth (from before this
+                # replica's sync paused) has long since refilled every bucket.
+                if before is not None and bucket is not None and count > before[0] and looked - before[1] < 2.0:
+                    bucket.debit(count - before[0])
 
     def _exchange(self, mine: dict[int, int], agents: list[int], purge: bool) -> dict[tuple[str, int], int]:
         now = datetime.now(timezone.utc)

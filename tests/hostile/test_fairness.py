@@ -26,16 +26,26 @@ from tests.conftest import PG_URL
 USAGE = {"model": "gpt-4o-mini", "provider": "openai", "input_tokens": 10, "output_tokens": 5}
 
 
-def median_read(base_url: str, api_key: str, n: int = 60) -> float:
-    """Median latency of the other agent's simple read, sequential, on one kept-alive connection."""
+def median_read(base_url: str, api_key: str, batches: int = 6, n: int = 20) -> float:
+    """The other agent's read latency: the lowest of a few batch medians (sequential requests on one kept-alive
+    connection). Idle and loaded are measured alike, so a passing spike from other work on a shared machine
+    does not decide the comparison, while a starvation that lasts (the bug: seconds per read) still does."""
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60) as client:
         client.get("/v1/agents/me")  # connect and warm up
-        times = []
-        for _ in range(n):
-            started = time.perf_counter()
-            assert client.get("/v1/agents/me").status_code == 200
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        medians = []
+        for _ in range(batches):
+            times = []
+            for _ in range(n):
+                started = time.perf_counter()
+                assert client.get("/v1/agents/me").status_code == 200
+                times.append(time.perf_counter() - started)
+            medians.append(statistics.median(times))
+    return min(medians)
+
+
+def within_twice_idle(idle: float, loaded: float) -> None:
+    print(f"B's median: idle {idle * 1000:.1f} ms, under load {loaded * 1000:.1f} ms")
+    assert loaded <= 2 * idle, (idle, loaded)
 
 
 def new_drafts(base_url: str, api_key: str, count: int) -> list[str]:
@@ -107,9 +117,10 @@ def long_polls(base_url: str, api_key: str) -> Iterator[LongPolls]:
         polls.close()
 
 
+@pytest.mark.xdist_group("latency")  # with --dist loadgroup the latency tests share one worker
 def test_400_long_polls_do_not_starve_another_agent(tmp_path: Path) -> None:
     """Agent A holds 400 waits; B's read median stays within 2x idle; one more wait is a 429 with Retry-After;
-    a decision releases its waiter at once."""
+    a decision releases its waiter at once; hanging up frees the places."""
     with sqlite_database(tmp_path) as db, countersign_server(db, COUNTERSIGN_LONG_POLL_MAX_PER_AGENT=400) as server:
         a = register_agent(server.base_url, "waiter")
         b = register_agent(server.base_url, "reader")
@@ -119,24 +130,25 @@ def test_400_long_polls_do_not_starve_another_agent(tmp_path: Path) -> None:
             polls.start(drafts[:400], wait_s=60)
             until(lambda: waiting(server) == 400, 60, "400 long-polls to be parked")
             loaded = median_read(server.base_url, b["api_key"])
-            print(f"B's median: idle {idle * 1000:.1f} ms, with 400 long-polls {loaded * 1000:.1f} ms")
-            assert loaded <= 2 * idle, (idle, loaded)
 
             over = httpx.get(f"{server.base_url}/v1/drafts/{drafts[400]}", params={"wait": 5},
                              headers={"Authorization": f"Bearer {a['api_key']}"}, timeout=30)
             assert over.status_code == 429 and over.headers["retry-after"].isdigit(), over.text
             assert over.headers["content-type"].startswith("application/problem+json")
 
-            cancelled_at = time.monotonic()
             cancel = httpx.post(f"{server.base_url}/v1/drafts/{drafts[7]}/cancel",
                                 headers={"Authorization": f"Bearer {a['api_key']}"}, timeout=30)
             assert cancel.status_code == 200, cancel.text
+            cancelled_at = time.monotonic()
             until(lambda: drafts[7] in polls.answers, 5, "the decided draft's waiter to be answered")
             status, answered_at = polls.answers[drafts[7]]
-            assert status == 200 and answered_at - cancelled_at < 1.0
+            assert status == 200 and answered_at - cancelled_at < 0.5
             assert len(polls.answers) == 1  # the others still wait
+        until(lambda: waiting(server) == 0, 10, "the hung-up long-polls to be let go")  # their places free at once
+        within_twice_idle(idle, loaded)
 
 
+@pytest.mark.xdist_group("latency")
 @pytest.mark.skipif(not PG_URL, reason="COUNTERSIGN_TEST_POSTGRES_URL is not set")
 def test_decision_on_another_replica_releases_the_long_poll_promptly() -> None:
     """Two replicas on one PostgreSQL: a waiter on one is released within a second by a decision on the other,
@@ -149,28 +161,30 @@ def test_decision_on_another_replica_releases_the_long_poll_promptly() -> None:
             polls.start(drafts, wait_s=30)
             until(lambda: waiting(one) == 2, 30, "2 long-polls to be parked")
             for draft_id, where, within in [(drafts[0], two, 1.0), (drafts[1], one, 0.5)]:
-                cancelled_at = time.monotonic()
                 assert httpx.post(f"{where.base_url}/v1/drafts/{draft_id}/cancel", timeout=30,
                                   headers={"Authorization": f"Bearer {a['api_key']}"}).status_code == 200
+                cancelled_at = time.monotonic()  # the decision has committed once its answer is back
                 until(lambda d=draft_id: d in polls.answers, 5, f"the waiter on {draft_id}")
                 assert polls.answers[draft_id][1] - cancelled_at < within, where.name
 
 
+@pytest.mark.xdist_group("latency")
 def test_a_flooding_agent_cannot_slow_another(tmp_path: Path) -> None:
     """32 threads of POST /v1/usage from A: most get 429 with Retry-After, A is held to its rate, and B's
     read median stays within 2x its idle value."""
     rate = 50
     with sqlite_database(tmp_path) as db, countersign_server(db, COUNTERSIGN_RATE_LIMIT_PER_S=rate) as server:
         a = register_agent(server.base_url, "flooder")
-        b = register_agent(server.base_url, "reader")
+        b = register_agent(server.base_url, "reader", rate_limit_per_s=100_000)  # B measures; it must not be limited
         idle = median_read(server.base_url, b["api_key"])
-        seconds = 8.0
+        seconds = 12.0
         proc = flood.start(server.base_url, "/v1/usage", a["api_key"], seconds, 32, USAGE)
-        until(lambda: refused_so_far(server) > 200, 30, "the flood to be refused")  # measure in its steady state
-        loaded = median_read(server.base_url, b["api_key"], n=100)
+        # Measure in the flood's steady state: its burst spent and its threads refused (and held) by now.
+        until(lambda: refused_so_far(server) > 32, 30, "the flood to be refused")
+        loaded = median_read(server.base_url, b["api_key"])
         result = flood.result(proc)
-        print(f"B's median: idle {idle * 1000:.1f} ms, under the flood {loaded * 1000:.1f} ms; A: {result['statuses']}")
-        assert loaded <= 2 * idle, (idle, loaded)
+        print(f"A's answers: {result['statuses']}")
+        within_twice_idle(idle, loaded)
         refused = result["statuses"].get(429, 0)
         assert refused > 0 and result["with_retry_after"] == refused
         admitted = result["statuses"].get(201, 0)
@@ -178,6 +192,7 @@ def test_a_flooding_agent_cannot_slow_another(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not PG_URL, reason="COUNTERSIGN_TEST_POSTGRES_URL is not set")
+@pytest.mark.xdist_group("latency")
 def test_two_replicas_together_hold_the_limit_within_ten_percent() -> None:
     """A floods both PostgreSQL replicas at once; in steady state they together admit the agent's rate
     (within 10 %), with no database write per request."""
