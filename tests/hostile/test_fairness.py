@@ -222,11 +222,11 @@ def test_two_replicas_together_hold_the_limit_within_ten_percent() -> None:
     with pg_database(PG_URL or "") as db, countersign_server(db, name="one", **limited) as one, \
             countersign_server(db, name="two", **limited) as two:
         a = register_agent(one.base_url, "flooder")
-        seconds = 8.0
-        procs = [flood.start(server.base_url, "/v1/agents/me", a["api_key"], seconds, 8) for server in (one, two)]
+        seconds = 12.0
+        procs = [flood.start(server.base_url, "/v1/agents/me", a["api_key"], seconds, 16) for server in (one, two)]
         results = [flood.result(proc) for proc in procs]
         # Steady state: after both buckets' first burst is spent and the replicas have seen each other.
-        window = (3.0, seconds - 0.5)
+        window = (4.0, seconds - 0.5)
         admitted = sum(1 for r in results for t in r["admitted_at"] if window[0] <= t < window[1])
         expected = rate * (window[1] - window[0])
         print(f"two replicas admitted {admitted} in {window}, expected {expected:.0f}; "
