@@ -22,6 +22,11 @@ class SlackNotifier(AutonomySlackNotifier, DraftSlackNotifier, IncidentSlackNoti
         for person in {agent.owner, *agent.backup_owners}:
             post(session, channel=person, msg=msg, now=now)
 
+    def audit_anchor(self, *, session: Session, channel: str, line: str, now: datetime) -> None:
+        """A copy of an audit checkpoint kept outside the database (Slack's history): `countersign audit verify`
+        catches a trimmed chain against it."""
+        post(session, channel=channel, msg={"text": f"Countersign audit checkpoint: `{line}`"}, now=now)
+
     def agent_resumed(self, *, session: Session, agent: Agent, by: str, now: datetime) -> None:
         msg = agent_blocks.resumed_notice(agent_name=agent.name, by=by)
         for person in {agent.owner, *agent.backup_owners}:

@@ -73,6 +73,18 @@ class AgentPaused(CountersignError):
     type_slug = "agent-paused"
 
 
+class TooManyRequests(CountersignError):
+    """Over a limit for now: the answer carries Retry-After (whole seconds) and the caller may come back."""
+
+    status = 429
+    title = "Too many requests"
+    type_slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int, extra: dict[str, object] | None = None) -> None:
+        super().__init__(detail, extra=extra)
+        self.retry_after_s = max(1, int(retry_after_s))
+
+
 class Unavailable(CountersignError):
     status = 503
     title = "Service unavailable"

@@ -22,9 +22,12 @@ from services.config import Settings, get_settings
 from services.context import AppContext
 from services.db import make_engine
 from services.domains import domain_modules
+from services.drafts.waiter import waiter_for
 from services.events import Events
 from services.http import limits, openapi, problems
 from services.http.metrics import Metrics, MetricsMiddleware
+from services.http.ratelimit import RateLimiter, RateLimitMiddleware
+from services.http.strictjson import StrictJSONMiddleware
 from services.llm import build_client as build_llm
 from services.notify import Notifier
 from services.outbox.models import OutboxMessage
@@ -84,6 +87,8 @@ def create_app(
     metrics = Metrics()
     metrics.add_gauges("countersign_outbox_depth", "Outbox rows waiting for delivery", lambda: _outbox_depth(engine),
                        "kind")
+    metrics.add_gauges("countersign_long_polls", "Draft long-polls waiting in this process",
+                       lambda: {"waiting": float(waiter_for(ctx).waiting)}, "state")
 
     slack_app, slack_handler, slack_transport = None, None, None
     if settings.slack_enabled:
@@ -152,7 +157,10 @@ def create_app(
     app.state.ctx = ctx
     app.state.metrics = metrics
     problems.install(app)
+    app.add_middleware(StrictJSONMiddleware)  # inside the body limit: it reads a bounded body
     app.add_middleware(limits.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    ctx.extras["rate_limiter"] = limiter = RateLimiter(ctx)
+    app.add_middleware(RateLimitMiddleware, limiter=limiter)  # before the body is read: a 429 costs nothing
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in domain_modules("api"):
         app.include_router(module.router)

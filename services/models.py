@@ -10,6 +10,7 @@ from services.agents import secrets as _secrets  # noqa: F401
 from services.audit import models as _audit  # noqa: F401
 from services.domains import domain_modules
 from services.http import idempotency as _idempotency  # noqa: F401
+from services.http import ratelimit as _ratelimit  # noqa: F401
 from services.outbox import models as _outbox  # noqa: F401
 
 domain_modules("models")

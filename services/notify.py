@@ -86,6 +86,10 @@ class AutonomyNotifier(Protocol):
     def autonomy_demoted(self, *, session: Session, agent: Agent, state: Any, reason: str, now: datetime) -> None: ...
 
 
-class Notifier(AgentNotifier, DraftNotifier, IncidentNotifier, SpendNotifier, DigestNotifier, AutonomyNotifier,
-               Protocol):
+class AuditNotifier(Protocol):
+    def audit_anchor(self, *, session: Session, channel: str, line: str, now: datetime) -> None: ...
+
+
+class Notifier(AuditNotifier, AgentNotifier, DraftNotifier, IncidentNotifier, SpendNotifier, DigestNotifier,
+               AutonomyNotifier, Protocol):
     pass

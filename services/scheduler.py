@@ -14,6 +14,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete
 
+from services.audit.flows import anchor
 from services.audit.service import has_unsealed, seal
 from services.context import AppContext
 from services.domains import domain_modules
@@ -29,6 +30,11 @@ class Job:
     name: str
     run: Callable[[AppContext], object]
     every_s: float | None = None  # None: every tick (settings.tick_seconds)
+
+
+def anchor_audit_chain(ctx: AppContext) -> None:
+    """A signed checkpoint of the chain's head every COUNTERSIGN_AUDIT_ANCHOR_EVERY_S while it grows."""
+    anchor(ctx)
 
 
 def purge_idempotency_keys(ctx: AppContext) -> None:
@@ -67,6 +73,7 @@ def purge_done_followups(ctx: AppContext) -> None:
 FOUNDATION_JOBS = [
     Job("seal_audit_log", seal_audit_log),
     Job("events.followups", retry_followups),
+    Job("anchor_audit_chain", anchor_audit_chain, every_s=5),
     Job("purge_idempotency_keys", purge_idempotency_keys, every_s=3600),
     Job("purge_delivered_outbox", purge_delivered_outbox, every_s=3600),
     Job("purge_done_followups", purge_done_followups, every_s=3600),

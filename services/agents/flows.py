@@ -8,9 +8,22 @@ from services.agents import service
 from services.agents.models import Agent, AgentCreate, AgentCreated, AgentPublic, AgentUpdate, WebhookSecretRotated
 from services.audit.service import Actor
 from services.context import AppContext
+from services.errors import field_error
+from services.outbox.urls import UnsafeCallbackURL, validate_callback_url_text
+
+
+def _check_callback_url(ctx: AppContext, url: str | None) -> None:
+    """The schema refuses what is never allowed; the deployment's COUNTERSIGN_CALLBACK_DENY_PRIVATE is known here."""
+    if url is None or not ctx.settings.callback_deny_private:
+        return
+    try:
+        validate_callback_url_text(url, deny_private=True)
+    except UnsafeCallbackURL as exc:
+        raise field_error("callback_url", str(exc)) from exc
 
 
 def register_agent(*, session: Session, ctx: AppContext, data: AgentCreate, actor: Actor) -> AgentCreated:
+    _check_callback_url(ctx, data.callback_url)
     agent, creds = service.create_agent(session=session, data=data, actor=actor, now=ctx.clock.now(),
                                         secret_key=ctx.secret_key)
     public = AgentPublic.of(agent).model_dump()
@@ -19,6 +32,7 @@ def register_agent(*, session: Session, ctx: AppContext, data: AgentCreate, acto
 
 
 def update_agent(*, ctx: AppContext, name: str, data: AgentUpdate, actor: Actor) -> AgentPublic:
+    _check_callback_url(ctx, data.callback_url)
     with ctx.uow() as session:
         agent = service.require_agent(session=session, name=name)
         service.update_agent(session=session, agent=agent, data=data, actor=actor, now=ctx.clock.now())

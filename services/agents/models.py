@@ -33,6 +33,8 @@ UserId = Annotated[str, Field(pattern=USER_ID, description="Slack user id, e.g. 
 ChannelId = Annotated[str, Field(pattern=CHANNEL_ID, description="Slack channel id, e.g. C056REVIEW")]
 GroupId = Annotated[str, Field(pattern=GROUP_ID, description="Slack user group id, e.g. S090LEADS")]
 Money = Annotated[float, Field(ge=0, le=1_000_000)]
+# Requests per second for the agent's key (burst: twice this); None: COUNTERSIGN_RATE_LIMIT_PER_S.
+RatePerSecond = Annotated[float, Field(gt=0, le=100_000)]
 
 
 class Strict(BaseModel):
@@ -121,6 +123,7 @@ class AgentFields(Strict):
     team: str | None = Field(None, pattern=SLUG)
     actions: dict[Annotated[str, Field(pattern=SLUG)], ActionPolicy] = Field(default_factory=dict, max_length=200)
     autonomy_rule: AutonomyRule = Field(default_factory=AutonomyRule)
+    rate_limit_per_s: RatePerSecond | None = None
 
     @field_validator("callback_url")
     @classmethod
@@ -149,6 +152,7 @@ class AgentUpdate(Strict):
     team: str | None = Field(None, pattern=SLUG)
     actions: dict[Annotated[str, Field(pattern=SLUG)], ActionPolicy] | None = None
     autonomy_rule: AutonomyRule | None = None
+    rate_limit_per_s: RatePerSecond | None = None  # null: back to the server's default
 
     @field_validator("callback_url")
     @classmethod
@@ -180,6 +184,7 @@ class Agent(SQLModel, table=True):
     team: str | None = SQLField(default=None, max_length=63, index=True)
     actions: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
     autonomy_rule: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    rate_limit_per_s: float | None = None
     status: str = SQLField(default="active", max_length=16)
     paused_by: str | None = SQLField(default=None, max_length=64)
     paused_reason: str | None = SQLField(default=None, max_length=500)
@@ -238,6 +243,7 @@ class AgentPublic(BaseModel):
     team: str | None
     actions: dict[str, Any]
     autonomy_rule: dict[str, Any]
+    rate_limit_per_s: float | None
     status: str
     paused_by: str | None
     paused_reason: str | None

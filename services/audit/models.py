@@ -25,3 +25,17 @@ class AuditEntry(SQLModel, table=True):
     seq: int | None = Field(default=None, unique=True)
     prev_hash: str | None = Field(default=None, max_length=64)
     hash: str | None = Field(default=None, max_length=64, unique=True)
+
+
+class AuditCheckpoint(SQLModel, table=True):
+    """A signed note of the chain's head (how many sealed entries, and the last one's hash). Trimming the tail or
+    rewriting the chain no longer matches it, and without the key a new checkpoint cannot be forged."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    seq: int = Field(unique=True)  # entries 1..seq were sealed when it was taken
+    hash: str = Field(max_length=64)
+    mac: str = Field(max_length=64)  # HMAC-SHA256 over seq, hash and created_at
+    key_source: str = Field(max_length=16)  # "env" (COUNTERSIGN_SECRET_KEY) or "database" (weaker; said by verify)

@@ -22,7 +22,7 @@ from services.audit.models import AuditEntry
 from services.db import advisory_lock
 
 GENESIS = "0" * 64
-_AUDIT_LOCK = 0x436F756E  # any constant shared by every replica
+AUDIT_LOCK = 0x436F756E  # any constant shared by every replica
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def record(
 ) -> AuditEntry:
     """Append one entry in the caller's transaction; the sealer links it into the chain after it commits."""
     # JSON round trip: what is hashed later must be exactly what the database gives back.
-    clean = json.loads(json.dumps(details or {}, default=str))
+    clean = json.loads(json.dumps(details or {}, default=str, allow_nan=False))
     entry = AuditEntry(created_at=now, actor_type=actor.type, actor_id=actor.id, verb=verb, subject=subject,
                        details=clean)
     session.add(entry)
@@ -74,7 +74,7 @@ def has_unsealed(*, session: Session) -> bool:
 
 def seal(*, session: Session, limit: int = 5000) -> int:
     """Link committed, unsealed entries into the chain, oldest id first; returns how many were sealed."""
-    advisory_lock(session, _AUDIT_LOCK)
+    advisory_lock(session, AUDIT_LOCK)
     last = session.exec(select(AuditEntry).where(col(AuditEntry.seq).is_not(None))
                         .order_by(col(AuditEntry.seq).desc()).limit(1)).first()
     seq, prev = (last.seq or 0, last.hash or GENESIS) if last else (0, GENESIS)

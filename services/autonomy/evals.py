@@ -96,7 +96,7 @@ def lines(read: Callable[[], AbstractContextManager[Session]], *, agent_id: int 
         with read() as session:
             rows = batch(session=session, agent_id=agent_id, action=action, since=since, after=after)
         for row in rows:
-            yield json.dumps(row, ensure_ascii=False, default=str) + "\n"
+            yield json.dumps(row, ensure_ascii=False, default=str, allow_nan=False) + "\n"
         if len(rows) < BATCH:
             return
         last = rows[-1]

@@ -1,4 +1,5 @@
-"""`countersign audit verify`: exit non-zero, naming the first broken entry, if the chain does not hold."""
+"""`countersign audit verify`: read the chain without changing it; exit non-zero if it is broken, trimmed or
+rewritten against a checkpoint, or if a checkpoint is forged. `countersign audit checkpoint` takes one now."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import sys
 
 import click
 
+from services.audit.anchors import verify_anchors
+from services.audit.flows import anchor
 from services.audit.service import seal, verify
 from services.cli.common import cli, make_context
 
@@ -15,17 +18,40 @@ def audit() -> None:
     pass
 
 
-@audit.command("verify", help="Check the hash chain; non-zero exit if broken.")
-def verify_command() -> None:
+@audit.command("verify", help="Check the hash chain against its signed checkpoints; non-zero exit if broken. "
+                              "Read-only: entries not sealed yet are reported, not sealed.")
+@click.option("--anchor-file", default=None, metavar="PATH",
+              help="checkpoints to compare with (default: COUNTERSIGN_AUDIT_ANCHOR_FILE)")
+def verify_command(anchor_file: str | None) -> None:
     ctx = make_context()
-    with ctx.uow() as session:  # seal what committed since the last tick, so everything so far is checked
-        seal(session=session)
     with ctx.read() as session:
         report = verify(session=session)
-    if report.ok:
-        late = f"; {report.unsealed} committed since, sealed on the next tick" if report.unsealed else ""
-        click.echo(f"audit chain intact: {report.checked} entries checked{late}")
+        anchors = verify_anchors(session=session, secret_key=ctx.secret_key,
+                                 file_path=anchor_file or ctx.settings.audit_anchor_file)
+    for warning in anchors.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if report.unsealed:
+        click.echo(f"{report.unsealed} entries are unsealed (not yet linked into the chain, so not covered by this "
+                   "check); the scheduler seals them on its next tick", err=True)
+    if not report.ok:
+        click.echo(f"audit chain BROKEN at entry {report.broken_id}: {report.problem} "
+                   f"({report.checked} entries before it are intact)", err=True)
+        sys.exit(1)
+    if not anchors.ok:
+        for problem in anchors.problems:
+            click.echo(f"audit chain does not match its checkpoints: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain intact: {report.checked} sealed entries checked, {anchors.checked} checkpoints match"
+               + (f", {report.unsealed} unsealed" if report.unsealed else ""))
+
+
+@audit.command("checkpoint", help="Seal what has committed and take a signed checkpoint of the chain now.")
+def checkpoint_command() -> None:
+    ctx = make_context()
+    with ctx.uow() as session:
+        seal(session=session)
+    taken = anchor(ctx, force=True)
+    if taken is None:
+        click.echo("nothing new to checkpoint: the last checkpoint already covers the chain's head")
         return
-    click.echo(f"audit chain BROKEN at entry {report.broken_id}: {report.problem} "
-               f"({report.checked} entries before it are intact)", err=True)
-    sys.exit(1)
+    click.echo(f"checkpoint taken at entry {taken.seq}: {taken.hash}")

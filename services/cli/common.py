@@ -164,7 +164,7 @@ def make_context(*, migrate: bool = True, create: bool = False) -> AppContext:
 
 
 def emit(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
+    click.echo(json.dumps(data, indent=2, default=str, allow_nan=False))
 
 
 def attempt(fn: Callable[..., T], /, **kwargs: Any) -> T:

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
 from services.drafts import flows
 from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftList, DraftPublic
+from services.drafts.waiter import waiter_for
 from services.errors import CountersignError, Forbidden
 from services.http.idempotency import idempotent
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS, problems
 from services.http.problems import PROBLEM, TYPE_BASE
 
 router = APIRouter(tags=["drafts"])
-POLL_S = 0.25  # a decision made on another replica is noticed within this long, without a local wake-up
 MAX_WAIT_S = 60
 
 
@@ -56,23 +55,30 @@ WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="ho
 
 
 @router.get("/v1/drafts/{draft_id}", responses=AGENT_READ_ERRORS)
-async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, wait: WaitSeconds = None) -> DraftPublic:
-    """Each read is its own short transaction: nothing is held open while the request waits."""
-    wakeup = ctx.decision_wakeup.subscribe()
+async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, request: Request,
+                    wait: WaitSeconds = None) -> DraftPublic:
+    """A pending draft with ?wait parks on the process's one waiter (no thread, no polling per request), then
+    reads once more; each read is its own short transaction. A caller that hangs up frees its place at once."""
+    data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
+    if data.status != PENDING or not wait:
+        return data
+    waiting = asyncio.ensure_future(waiter_for(ctx).wait(agent_id=agent.id or 0, draft_id=draft_id, timeout=wait))
+    gone = asyncio.ensure_future(_hung_up(request))
     try:
-        deadline = time.monotonic() + (wait or 0)
-        while True:
-            wakeup.clear()
-            data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
-            remaining = deadline - time.monotonic()
-            if data.status != PENDING or remaining <= 0:
-                return data
-            try:
-                await asyncio.wait_for(wakeup.wait(), timeout=min(POLL_S, remaining))
-            except TimeoutError:
-                pass
+        await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if gone.done():
+            return data  # nobody is listening; what we send no longer matters
+        waiting.result()  # a 429 from the per-agent cap is raised here
     finally:
-        ctx.decision_wakeup.unsubscribe(wakeup)
+        for task in (waiting, gone):
+            task.cancel()
+    return await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
+
+
+async def _hung_up(request: Request) -> None:
+    """Returns when the client disconnects (a GET has no body, so the next message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.post("/v1/drafts/{draft_id}/cancel", responses=AGENT_WRITE_ERRORS)

@@ -55,7 +55,7 @@ def idempotent(
                 return replay
             status, payload = create(session)
             session.add(IdempotencyKey(scope=scope, key=key, request_hash=digest, status_code=status,
-                                       response=json.loads(json.dumps(payload, default=str)),
+                                       response=json.loads(json.dumps(payload, default=str, allow_nan=False)),
                                        created_at=ctx.clock.now()))
             session.flush()
     except IntegrityError:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.agents.models import ID_HINTS
-from services.errors import CountersignError
+from services.errors import CountersignError, TooManyRequests
 
 log = logging.getLogger("countersign.http")
 PROBLEM = "application/problem+json"
@@ -69,6 +69,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(CountersignError)
     async def _domain(_: Request, exc: CountersignError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         errors = [{"field": e.field, "message": e.message} for e in exc.errors] or None
         return problem(exc.status, exc.title, exc.detail, slug=exc.type_slug, errors=errors, headers=headers,
                        extra=exc.extra)

@@ -105,7 +105,7 @@ def enqueue_callback(
     row = OutboxMessage(
         kind="callback",
         method=event,
-        payload=json.loads(json.dumps(body, default=str)),
+        payload=json.loads(json.dumps(body, default=str, allow_nan=False)),
         order_key=order_key or f"callback:{delivery_id}",
         lane=f"callback:{agent_id}",
         priority=PRIORITY_PEOPLE,

@@ -90,17 +90,25 @@ def test_concurrent_appends_and_sealers_keep_one_line(db_url: str) -> None:
     assert report.ok and report.checked == 30 and report.unsealed == 0
 
 
-def test_cli_verify_seals_then_exits_by_result(sqlite_url: str) -> None:
-    """`countersign audit verify` seals what is pending, exits 0 on an intact chain and 1, naming the entry,
-    when broken."""
+def test_cli_verify_reads_only_then_exits_by_result(sqlite_url: str) -> None:
+    """`countersign audit verify` leaves pending entries unsealed (and says so); after `audit checkpoint` seals
+    them it exits 0 on an intact chain and 1, naming the entry, when broken."""
     engine = make_engine(sqlite_url)
     for n in range(3):
         _append(engine, n)
     env = {**os.environ, "DATABASE_URL": sqlite_url}
-    ok = subprocess.run([sys.executable, "-m", "services", "audit", "verify"], env=env, capture_output=True, text=True)
-    assert ok.returncode == 0 and "3 entries checked" in ok.stdout
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "services", "audit", *args], env=env, capture_output=True,
+                              text=True)
+
+    pending = cli("verify")
+    assert pending.returncode == 0 and "3 entries are unsealed" in pending.stderr
+    assert _verify(engine).unsealed == 3  # verify did not seal them
+    assert cli("checkpoint").returncode == 0
+    ok = cli("verify")
+    assert ok.returncode == 0 and "3 sealed entries checked, 1 checkpoints match" in ok.stdout
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET verb = 'forged' WHERE id = 2"))
-    broken = subprocess.run([sys.executable, "-m", "services", "audit", "verify"], env=env, capture_output=True,
-                            text=True)
+    broken = cli("verify")
     assert broken.returncode == 1 and "entry 2" in broken.stderr

@@ -1,0 +1,117 @@
+"""Strict JSON in: NaN, Infinity, -Infinity and numbers that overflow a double (1e309) are not JSON, and arrays
+or objects nested deeper than MAX_DEPTH are refused. Both are a 422 naming the field, answered before any route
+runs, so nothing is stored, no card is posted and an Idempotency-Key retry gets the same 422.
+
+Python's json module accepts those constants and turns 1e309 into inf; the database, the callback and the
+response encoders then choke (a 500 after the draft was stored) or emit a literal NaN, which no strict parser
+reads. Responses leave through Starlette's JSONResponse, which already encodes with allow_nan=False.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from services.http.problems import PROBLEM, TYPE_BASE
+
+MAX_DEPTH = 64
+Scope = dict[str, Any]
+
+
+class _NotANumber:
+    """Stands where the parser met a non-finite number, so the walk can name its field."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _finite_float(text: str) -> float | _NotANumber:
+    value = float(text)
+    return value if math.isfinite(value) else _NotANumber(text)
+
+
+def problems_in(document: Any, *, max_depth: int = MAX_DEPTH) -> list[dict[str, str]]:
+    """Every non-finite number (by its path) and the fields holding over-deep containers (by their name)."""
+    found: list[dict[str, str]] = []
+    stack: list[tuple[Any, str, str, int]] = [(document, "", "", 0)]  # value, path, top-level field, depth
+    while stack and len(found) < 20:
+        value, path, top, depth = stack.pop()
+        if isinstance(value, _NotANumber):
+            found.append({"field": path or "body",
+                          "message": f"{value.text} is not a finite JSON number (NaN and Infinity are not JSON)"})
+        elif isinstance(value, (dict, list)):
+            if depth >= max_depth:  # the deep path itself is noise; the field it sits in is what to fix
+                found.append({"field": top or "body", "message": f"nested deeper than {max_depth} levels"})
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, child in items:
+                child_path = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
+                stack.append((child, child_path, top or child_path, depth + 1))
+    return found
+
+
+def parse_strict(raw: bytes) -> list[dict[str, str]] | None:
+    """Problems in a JSON body; None when it isn't JSON at all (the route then answers 400 as usual)."""
+    try:
+        document = json.loads(raw, parse_constant=_NotANumber, parse_float=_finite_float)
+    except RecursionError:
+        return [{"field": "body", "message": f"nested deeper than {MAX_DEPTH} levels"}]
+    except ValueError:  # not JSON (or not UTF-8): the route's own parser says so
+        return None
+    return problems_in(document)
+
+
+def strict_dumps(value: Any, **kwargs: Any) -> str:
+    """json.dumps that refuses NaN and Infinity instead of writing something that is not JSON."""
+    return json.dumps(value, allow_nan=False, **kwargs)
+
+
+def _is_json(scope: Scope) -> bool:
+    headers = dict(scope.get("headers") or [])
+    content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return not content_type or content_type == b"application/json" or content_type.endswith(b"+json")
+
+
+class StrictJSONMiddleware:
+    """Runs inside BodyLimitMiddleware, so the body it reads is already bounded."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or not _is_json(scope):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        errors = parse_strict(body) if body else None
+        if errors:
+            await _refuse(send, errors)
+            return
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Any, errors: list[dict[str, str]]) -> None:
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+    body = strict_dumps({"type": TYPE_BASE + "validation-failed", "title": "Validation failed", "status": 422,
+                         "detail": detail, "errors": errors}).encode()
+    await send({"type": "http.response.start", "status": 422,
+                "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
