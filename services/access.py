@@ -48,7 +48,8 @@ def is_group_member(agent: Agent, viewer: Viewer) -> bool:
 
 
 def may_respond_to_incident(agent: Agent, viewer: Viewer) -> bool:
-    """Acknowledge, resolve, snooze: whoever sees the agent (pausing has its own, narrower rule)."""
+    """Whether the incident's page and buttons are shown: whoever sees the agent. Acting is then decided by the
+    incident flows under the Slack rule (services.incidents.access: the people it was routed to, and admins)."""
     return may_see(agent, viewer)
 
 

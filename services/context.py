@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -17,6 +17,9 @@ from services.config import Settings
 from services.db import read_scope, session_scope
 from services.events import PENDING_KEY, Events
 from services.notify import Notifier
+
+if TYPE_CHECKING:  # the waiter reads drafts through this context: a type-only import keeps that one-way
+    from services.drafts.waiter import DecisionWaiter
 
 
 @dataclass
@@ -62,6 +65,7 @@ class AppContext:
     approver_groups: GroupDirectory | None = None  # None when Slack is off: nobody is in any group
     outbox_wakeup: Wakeup = field(default_factory=Wakeup)
     decision_wakeup: Wakeup = field(default_factory=Wakeup)
+    decision_waiter: DecisionWaiter | None = None  # the process's one long-poll waiter, made on first use
 
     @contextmanager
     def uow(self) -> Iterator[Session]:

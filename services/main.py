@@ -159,8 +159,7 @@ def create_app(
     problems.install(app)
     app.add_middleware(StrictJSONMiddleware)  # inside the body limit: it reads a bounded body
     app.add_middleware(limits.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    ctx.extras["rate_limiter"] = limiter = RateLimiter(ctx)
-    app.add_middleware(RateLimitMiddleware, limiter=limiter)  # before the body is read: a 429 costs nothing
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(ctx))  # before the body is read: a 429 costs nothing
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in domain_modules("api"):
         app.include_router(module.router)

@@ -73,7 +73,7 @@ def digest_message(d: Digest, narrative: str) -> dict[str, Any]:
         context(f"Period {d.period.start.isoformat()} to {d.period.end.isoformat()} (end exclusive), compared with "
                 f"{d.previous.start.isoformat()} onward · Countersign's own LLM spend {usd(d.internal_usd)}"),
     ]
-    return message(f"Countersign digest {d.period_label}: cost per approved outcome {cpa}, "
+    return message(f"Countersign digest {escape(d.period_label)}: cost per approved outcome {cpa}, "
                    f"spend {usd(d.total_usd)}, waste {usd(d.waste_usd)}", blocks)
 
 

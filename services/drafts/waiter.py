@@ -105,7 +105,6 @@ class DecisionWaiter:
 
 def waiter_for(ctx: AppContext) -> DecisionWaiter:
     """The process's one waiter, made on first use (routes run on the one event loop, so no lock is needed)."""
-    waiter = ctx.extras.get("decision_waiter")
-    if waiter is None:
-        waiter = ctx.extras["decision_waiter"] = DecisionWaiter(ctx)
-    return waiter
+    if ctx.decision_waiter is None:
+        ctx.decision_waiter = DecisionWaiter(ctx)
+    return ctx.decision_waiter

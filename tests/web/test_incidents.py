@@ -36,10 +36,10 @@ def test_snooze_takes_only_the_offered_lengths(harness: Harness) -> None:
     """30 minutes snoozes; 7 minutes (not an offered choice) is refused on the page, nothing changed."""
     key = harness.register()["api_key"]
     opened = report(harness, key)
-    alice = signed_in(harness, ALICE)  # an approver sees the agent, so may respond
-    odd = submit(alice, f"/app/incidents/{opened['id']}/snooze", minutes="7")
+    owner = signed_in(harness, OWNER)  # routed to the owner, so the owner may respond
+    odd = submit(owner, f"/app/incidents/{opened['id']}/snooze", minutes="7")
     assert odd.status_code == 422 and "choose one of" in odd.text
-    assert submit(alice, f"/app/incidents/{opened['id']}/snooze", minutes="30").status_code == 303
+    assert submit(owner, f"/app/incidents/{opened['id']}/snooze", minutes="30").status_code == 303
     assert incident(harness, opened["id"]).status == "snoozed"
 
 

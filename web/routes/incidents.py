@@ -80,8 +80,9 @@ async def act(request: Request, incident_id: str, action: str) -> Response:
     try:
         done = await asyncio.to_thread(_act, ctx_of(request), viewer.user_id, number, action, form)
     except CountersignError as exc:
-        if exc.status == 403:  # pausing is narrower than responding: say no, and leave a trace
-            raise WebRefusal(403, "Not yours to pause", exc.detail, "Ask the agent's owner or an admin.",
+        if exc.status == 403:  # the incident flows hold the Slack rule (who it was routed to); say no, leave a trace
+            title = "Not yours to pause" if action == "pause" else "Not routed to you"
+            raise WebRefusal(403, title, exc.detail, "Ask the agent's owner or an admin.",
                              audit=True, subject=f"incident:{number}") from None
         if exc.status == 409:  # already acted on by someone else: a refusal, so it leaves a trace
             await asyncio.to_thread(signin.refused, ctx=ctx_of(request), user_id=viewer.user_id,

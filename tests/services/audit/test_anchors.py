@@ -22,6 +22,7 @@ from services.audit.service import Actor, record, seal, verify
 from services.clock import SystemClock
 from services.context import AppContext
 from services.db import make_engine
+from services.main import build_context
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness, make_settings
 
@@ -41,8 +42,8 @@ class RecordingNotifier:
 def make_ctx(url: str, tmp_path: Path, **settings: Any) -> AppContext:
     values = {"COUNTERSIGN_SECRET_KEY": SECRET, "COUNTERSIGN_AUDIT_ANCHOR_FILE": str(tmp_path / "anchors.jsonl"),
               **settings}
-    return AppContext(settings=make_settings(url, **values), engine=make_engine(url), clock=SystemClock(),
-                      notifier=RecordingNotifier())  # type: ignore[arg-type]
+    return build_context(make_settings(url, **values), engine=make_engine(url), clock=SystemClock(),
+                         notifier=RecordingNotifier())  # type: ignore[arg-type]
 
 
 def append(ctx: AppContext, n: int, start: int = 0) -> None:

@@ -13,14 +13,15 @@ from services.context import AppContext
 from services.drafts import flows
 from services.drafts.waiter import DecisionWaiter
 from services.errors import TooManyRequests
+from services.main import build_context
 from tests.harness import Harness
 from tests.services.drafts.helpers import new_draft
 
 
 def fresh_ctx(h: Harness, **settings: object) -> AppContext:
     """A second context on the same database: like another replica, with its own wake-ups."""
-    return AppContext(settings=h.settings.model_copy(update=settings), engine=h.ctx.engine, clock=h.ctx.clock,
-                      notifier=h.ctx.notifier)
+    return build_context(h.settings.model_copy(update=settings), engine=h.ctx.engine, clock=h.ctx.clock,
+                         notifier=h.ctx.notifier, events=h.ctx.events)
 
 
 def test_cap_per_agent_then_release_by_a_decision_elsewhere(harness: Harness) -> None:
