@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -15,6 +15,9 @@ from services.clock import Clock
 from services.config import Settings
 from services.db import read_scope, session_scope
 from services.notify import Notifier
+from services.writer import writer_for
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -55,10 +58,21 @@ class AppContext:
 
     @contextmanager
     def uow(self) -> Iterator[Session]:
-        """One transaction; the outbox is nudged after it commits so new deliveries leave at once."""
+        """One transaction; the outbox is nudged after it commits so new deliveries leave at once. A uow inside
+        a uow in the same thread raises NestedWriteScope at once (on SQLite it used to wait 30 s on itself)."""
         with session_scope(self.engine) as session:
             yield session
         self.outbox_wakeup.fire()
+
+    def write(self, unit: Callable[[Session], T]) -> T:
+        """Run `unit(session)` through the database's writer and return its result once it is committed.
+
+        On SQLite it shares a transaction with other requests' units (group commit, services.writer); on
+        PostgreSQL it is a short transaction of its own. Do the deciding reads before, so the unit only writes.
+        """
+        result = writer_for(self.engine).run(unit)
+        self.outbox_wakeup.fire()
+        return result
 
     @contextmanager
     def read(self) -> Iterator[Session]:
