@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request
 
-from services.agents import service as agents
+from services.agents import cache as agent_cache
 from services.agents.models import Agent
+from services.cache import StaleRead
 from services.context import AppContext
 from services.errors import AgentPaused, Unauthorized
 
@@ -31,8 +33,7 @@ def _bearer(authorization: str | None) -> str:
 
 def get_agent(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Agent:
     token = _bearer(authorization)
-    with ctx.read() as session:
-        agent = agents.get_agent_by_key(session=session, api_key=token)
+    agent = agent_cache.by_key(engine=ctx.engine, api_key=token)  # writes re-check it: services.agents.cache
     if agent is None:
         raise Unauthorized("unknown or revoked API key")
     return agent
@@ -58,6 +59,21 @@ def get_writable_agent(agent: CurrentAgent) -> Agent:
 
 
 WritingAgent = Annotated[Agent, Depends(get_writable_agent)]
+T = TypeVar("T")
+
+
+def write_as(ctx: AppContext, agent: Agent, attempt: Callable[[Agent], T], *, tries: int = 3) -> T:
+    """Run `attempt(agent)` (decide, then ctx.write); when the write finds the agent changed since it was read
+    (StaleRead), read it again past the cache, refuse with 401 or 423 if it must be, and try again."""
+    for _ in range(tries - 1):
+        try:
+            return attempt(agent)
+        except StaleRead:
+            fresh = agent_cache.reload(engine=ctx.engine, agent=agent)
+            if fresh is None:
+                raise Unauthorized("unknown or revoked API key") from None
+            agent = get_writable_agent(fresh)
+    return attempt(agent)
 
 
 def require_admin(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:

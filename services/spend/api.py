@@ -12,12 +12,13 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from services.agents.models import Agent
 from services.audit.service import Actor
-from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent
+from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent, write_as
 from services.errors import field_error
-from services.http.idempotency import idempotent
-from services.spend import admin, budgets, flows
-from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageCreate
+from services.http.idempotency import idempotent_write
+from services.spend import admin, budgets, ingest
+from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageBatch, UsageCreate
 
 router = APIRouter(tags=["spend"])
 ADMIN = Actor.admin()
@@ -26,12 +27,37 @@ ADMIN = Actor.admin()
 @router.post("/v1/usage", status_code=201)
 def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
-    def create(session: Any) -> tuple[int, dict[str, Any]]:
-        answer, created = flows.ingest(session=session, ctx=ctx, agent=agent, data=body)
-        return (201 if created else 200), answer
+    priced = ingest.price_all(engine=ctx.engine, events=[body])
 
-    return idempotent(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key, body=body.model_dump(mode="json"),
-                      create=create)
+    def attempt(agent: Agent) -> JSONResponse:
+        def unit(session: Any) -> tuple[int, dict[str, Any]]:
+            [done] = ingest.write_many(session=session, ctx=ctx, agent=agent, events=[body], priced=priced,
+                                       batch=False)
+            return (201 if done.created else 200), done.answer
+
+        return idempotent_write(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key,
+                                body=body.model_dump(mode="json"), unit=unit)
+
+    return write_as(ctx, agent, attempt)
+
+
+@router.post("/v1/usage/batch")
+def record_usage_batch(body: UsageBatch, agent: WritingAgent, ctx: Ctx,
+                       idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Up to 1,000 events in one call and one write: one result per event, in order, each with `created`
+    (False: its request_id was seen before, and the result is that first event). Budgets are as after the batch."""
+    priced = ingest.price_all(engine=ctx.engine, events=body.events)
+
+    def attempt(agent: Agent) -> JSONResponse:
+        def unit(session: Any) -> tuple[int, dict[str, Any]]:
+            done = ingest.write_many(session=session, ctx=ctx, agent=agent, events=body.events, priced=priced,
+                                     batch=True)
+            return 200, {"object": "list", "results": [{**d.answer, "created": d.created} for d in done]}
+
+        return idempotent_write(ctx, scope=f"agent:{agent.id}:usage-batch", key=idempotency_key,
+                                body=body.model_dump(mode="json"), unit=unit)
+
+    return write_as(ctx, agent, attempt)
 
 
 @router.post("/v1/budget/check")

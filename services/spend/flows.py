@@ -1,5 +1,6 @@
-"""Spend side effects: after an event is stored, tell the owner once about unknown models, open incidents for
-over-the-maximum calls and spikes, warn at thresholds, and pause at 100 % where the budget says so."""
+"""Spend side effects, once events are stored (by services.spend.ingest): tell the owner once about unknown
+models, open incidents for over-the-maximum calls and spikes, warn at thresholds, and pause at 100 % where the
+budget says so."""
 
 from __future__ import annotations
 
@@ -20,28 +21,23 @@ log = logging.getLogger("countersign.spend")
 BUDGET_ACTOR = Actor.system("budget")
 
 
-def ingest(*, session: Session, ctx: AppContext, agent: Agent, data: UsageCreate) -> tuple[dict[str, Any], bool]:
-    """Record one usage event and react to it; returns (answer, created). A repeated request_id is a no-op."""
-    now, tz = ctx.clock.now(), ctx.settings.tz
-    draft_status = None
-    if data.draft_id is not None:
-        draft_status = service.draft_for(session=session, agent_id=agent.id or 0, draft_id=data.draft_id).status
-    recorded = service.record_usage(session=session, agent_id=agent.id or 0, data=data, now=now, tz=tz,
-                                    draft_status=draft_status)
-    states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
-    if recorded.created:
-        after_spend(session=session, ctx=ctx, agent=agent, event=recorded.event, states=states)
-    return service.usage_answer(event=recorded.event, states=states), recorded.created
-
-
 def after_spend(*, session: Session, ctx: AppContext, agent: Agent, event: UsageEvent,
                 states: list[BudgetState]) -> None:
+    after_spend_many(session=session, ctx=ctx, agent=agent, events=[event], states=states)
+
+
+def after_spend_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[UsageEvent],
+                     states: list[BudgetState]) -> None:
+    """React to newly stored events: each unknown model and each over-the-maximum call once per event (the
+    once-only keys and incident dedup keep repeats quiet), then thresholds and spikes once, on the new totals."""
     now = ctx.clock.now()
-    if event.cost_usd is None and service.claim_once(session=session, key=f"unknown-model:{agent.id}:{event.model}"[:128],
-                                                     now=now):
-        ctx.notifier.spend_unknown_model(session=session, agent=agent, model=event.model, now=now)
+    for model in dict.fromkeys(e.model for e in events if e.cost_usd is None):
+        if service.claim_once(session=session, key=f"unknown-model:{agent.id}:{model}"[:128], now=now):
+            ctx.notifier.spend_unknown_model(session=session, agent=agent, model=model, now=now)
     cap = agent.max_cost_per_request_usd
-    if cap is not None and event.cost_usd is not None and event.cost_usd > cap:
+    for event in events:
+        if cap is None or event.cost_usd is None or event.cost_usd <= cap:
+            continue
         subject = f"draft {event.draft_id}" if event.draft_id else f"request {event.request_id or event.id}"
         open_incident(session=session, ctx=ctx, agent=agent, kind="budget_exceeded", severity="high",
                       summary=f"{agent.name}: {subject} cost ${event.cost_usd:.4f}, over the per-request "

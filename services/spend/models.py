@@ -41,6 +41,10 @@ class UsageCreate(Strict):
         return self
 
 
+class UsageBatch(Strict):
+    events: list[UsageCreate] = Field(min_length=1, max_length=1000, description="up to 1,000 usage events")
+
+
 class BudgetCheck(Strict):
     estimated_cost_usd: float = Field(ge=0, le=1_000_000)
 
