@@ -94,7 +94,7 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
     if route.mode != "auto":
         card = card_data(session, draft, agent, fresh=True)
         ctx.notifier.draft_posted(session=session, agent=agent, draft=card, now=now)
-    # The audit append serialises writers (its chain lock is held until commit), so it comes last.
+    # A plain INSERT in this transaction: no lock is taken; the sealer job chains the entry after it commits.
     record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key, now=now,
            details={"action": draft.action, "route": route.mode, "reasons": route.reasons,
                     "approvals_required": draft.approvals_required})
