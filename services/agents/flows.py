@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from services.agents import service
 from services.agents.models import Agent, AgentCreate, AgentCreated, AgentPublic, AgentUpdate
 from services.audit.service import Actor
 from services.context import AppContext
+from services.spend.service import budget_state
 
 
 def register_agent(*, session: Session, ctx: AppContext, data: AgentCreate, actor: Actor) -> AgentCreated:
@@ -15,6 +18,24 @@ def register_agent(*, session: Session, ctx: AppContext, data: AgentCreate, acto
                                         secret_key=ctx.secret_key)
     public = AgentPublic.of(agent).model_dump()
     return AgentCreated(**public, api_key=creds.api_key, webhook_secret=creds.webhook_secret)
+
+
+def list_agents(*, ctx: AppContext) -> list[AgentPublic]:
+    with ctx.read() as session:  # a read: it never queues behind writers
+        return [AgentPublic.of(agent) for agent in service.list_agents(session=session)]
+
+
+def show_agent(*, ctx: AppContext, name: str) -> AgentPublic:
+    with ctx.read() as session:
+        return AgentPublic.of(service.require_agent(session=session, name=name))
+
+
+def me(*, ctx: AppContext, agent: Agent) -> dict[str, Any]:
+    """The agent as the server sees it, with every budget that applies and what is left of it."""
+    public = AgentPublic.of(agent).model_dump(mode="json")
+    with ctx.read() as session:
+        public["budgets"] = budget_state(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
+    return public
 
 
 def update_agent(*, ctx: AppContext, name: str, data: AgentUpdate, actor: Actor) -> AgentPublic:

@@ -17,7 +17,7 @@ from services.audit.service import Actor
 from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent, write_as
 from services.errors import field_error
 from services.http.idempotency import idempotent_write
-from services.spend import admin, budgets, ingest
+from services.spend import flows, ingest
 from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageBatch, UsageCreate
 
 router = APIRouter(tags=["spend"])
@@ -62,38 +62,30 @@ def record_usage_batch(body: UsageBatch, agent: WritingAgent, ctx: Ctx,
 
 @router.post("/v1/budget/check")
 def budget_check(body: BudgetCheck, agent: CurrentAgent, ctx: Ctx) -> dict[str, Any]:
-    with ctx.read() as session:
-        states = budgets.budget_states(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
-    answer = budgets.check(agent=agent, states=states, estimate=body.estimated_cost_usd)
-    return {"allowed": answer.allowed, "reason": answer.reason, "remaining_usd": answer.remaining_usd,
-            "budgets": [s.public() for s in states]}
+    return flows.check_budget(ctx=ctx, agent=agent, estimate=body.estimated_cost_usd)
 
 
 @router.get("/v1/budgets", dependencies=[Admin])
 def list_budgets(ctx: Ctx) -> list[dict[str, Any]]:
-    with ctx.read() as session:
-        return admin.list_budgets(session=session)
+    return flows.list_budgets(ctx=ctx)
 
 
 @router.put("/v1/budgets", dependencies=[Admin])
 def set_budget(body: ScopedBudgetIn, ctx: Ctx) -> JSONResponse:
     """Create or replace the team or global budget for one period (201 when new, 200 when replaced)."""
-    with ctx.uow() as session:
-        budget, created = admin.set_budget(session=session, data=body, actor=ADMIN, now=ctx.clock.now())
+    budget, created = flows.set_budget(ctx=ctx, data=body, actor=ADMIN)
     return JSONResponse(budget, status_code=201 if created else 200)
 
 
 @router.delete("/v1/budgets/{budget_id}", status_code=204, dependencies=[Admin])
 def delete_budget(budget_id: RowId, ctx: Ctx) -> Response:
-    with ctx.uow() as session:
-        admin.delete_budget(session=session, budget_id=budget_id, actor=ADMIN, now=ctx.clock.now())
+    flows.delete_budget(ctx=ctx, budget_id=budget_id, actor=ADMIN)
     return Response(status_code=204)
 
 
 @router.get("/v1/prices", dependencies=[Admin])
 def list_prices(ctx: Ctx) -> list[dict[str, Any]]:
-    with ctx.read() as session:
-        return admin.list_prices(session=session)
+    return flows.list_prices(ctx=ctx)
 
 
 @router.put("/v1/prices/{model:path}", dependencies=[Admin])
@@ -101,12 +93,10 @@ def set_price(model: str, body: PriceOverrideIn, ctx: Ctx) -> dict[str, Any]:
     """A negotiated or internal rate for a model, checked before genai-prices."""
     if not 1 <= len(model) <= 128:
         raise field_error("model", "1 to 128 characters")
-    with ctx.uow() as session:
-        return admin.set_price(session=session, model=model, data=body, actor=ADMIN, now=ctx.clock.now())
+    return flows.set_price(ctx=ctx, model=model, data=body, actor=ADMIN)
 
 
 @router.delete("/v1/prices/{model:path}", status_code=204, dependencies=[Admin])
 def delete_price(model: str, ctx: Ctx) -> Response:
-    with ctx.uow() as session:
-        admin.delete_price(session=session, model=model, actor=ADMIN, now=ctx.clock.now())
+    flows.delete_price(ctx=ctx, model=model, actor=ADMIN)
     return Response(status_code=204)

@@ -13,9 +13,9 @@ from services.agents import flows as agent_flows
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.spend import budgets, service
+from services.spend import admin, budgets, service
 from services.spend.budgets import BudgetState, BudgetWarning
-from services.spend.models import UsageCreate, UsageEvent
+from services.spend.models import PriceOverrideIn, ScopedBudgetIn, UsageCreate, UsageEvent
 
 log = logging.getLogger("countersign.spend")
 BUDGET_ACTOR = Actor.system("budget")
@@ -127,3 +127,42 @@ def draft_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any
     if getattr(draft, "status", None) in service.WASTE_STATUSES:
         service.add_waste_for_draft(session=session, agent_id=agent.id or 0, draft_id=draft.id, now=ctx.clock.now(),
                                     tz=ctx.settings.tz)
+
+
+# --- the admin API's reads and changes, each owning its transaction (routes only call these) -------------------
+def check_budget(*, ctx: AppContext, agent: Agent, estimate: float) -> dict[str, Any]:
+    with ctx.read() as session:
+        states = budgets.budget_states(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
+    answer = budgets.check(agent=agent, states=states, estimate=estimate)
+    return {"allowed": answer.allowed, "reason": answer.reason, "remaining_usd": answer.remaining_usd,
+            "budgets": [s.public() for s in states]}
+
+
+def list_budgets(*, ctx: AppContext) -> list[dict[str, Any]]:
+    with ctx.read() as session:
+        return admin.list_budgets(session=session)
+
+
+def set_budget(*, ctx: AppContext, data: ScopedBudgetIn, actor: Actor) -> tuple[dict[str, Any], bool]:
+    with ctx.uow() as session:
+        return admin.set_budget(session=session, data=data, actor=actor, now=ctx.clock.now())
+
+
+def delete_budget(*, ctx: AppContext, budget_id: int, actor: Actor) -> None:
+    with ctx.uow() as session:
+        admin.delete_budget(session=session, budget_id=budget_id, actor=actor, now=ctx.clock.now())
+
+
+def list_prices(*, ctx: AppContext) -> list[dict[str, Any]]:
+    with ctx.read() as session:
+        return admin.list_prices(session=session)
+
+
+def set_price(*, ctx: AppContext, model: str, data: PriceOverrideIn, actor: Actor) -> dict[str, Any]:
+    with ctx.uow() as session:
+        return admin.set_price(session=session, model=model, data=data, actor=actor, now=ctx.clock.now())
+
+
+def delete_price(*, ctx: AppContext, model: str, actor: Actor) -> None:
+    with ctx.uow() as session:
+        admin.delete_price(session=session, model=model, actor=actor, now=ctx.clock.now())
