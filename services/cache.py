@@ -89,6 +89,13 @@ class ReadCache(Generic[V]):
             self._entries[key] = (value, current, now)
         return value
 
+    def peek(self, key: Hashable) -> tuple[bool, V | None]:
+        """(True, value) when a current entry is cached, without loading: for callers that must not block."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[1] == generation(self.tables) and time.monotonic() - entry[2] < self.ttl_s:
+            return True, entry[0]
+        return False, None
+
     def forget(self, key: Hashable) -> None:
         with self._lock:
             self._entries.pop(key, None)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request
+from fastapi.concurrency import run_in_threadpool
 
 from services.agents import cache as agent_cache
 from services.agents.models import Agent
@@ -15,7 +16,8 @@ from services.context import AppContext
 from services.errors import AgentPaused, Unauthorized
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    # async (like the two below): a plain function would cost a hop to the thread pool per dependency
     return request.app.state.ctx
 
 
@@ -31,9 +33,11 @@ def _bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-def get_agent(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Agent:
+async def get_agent(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> Agent:
     token = _bearer(authorization)
-    agent = agent_cache.by_key(engine=ctx.engine, api_key=token)  # writes re-check it: services.agents.cache
+    hit, agent = agent_cache.cached(engine=ctx.engine, api_key=token)  # writes re-check it: services.agents.cache
+    if not hit:  # a database read: off the event loop
+        agent = await run_in_threadpool(agent_cache.by_key, engine=ctx.engine, api_key=token)
     if agent is None:
         raise Unauthorized("unknown or revoked API key")
     return agent
@@ -51,7 +55,7 @@ def paused_error(agent: Agent) -> AgentPaused:
     )
 
 
-def get_writable_agent(agent: CurrentAgent) -> Agent:
+async def get_writable_agent(agent: CurrentAgent) -> Agent:
     """Writes from a paused agent are refused with 423, saying who paused it and why."""
     if agent.status == "paused":
         raise paused_error(agent)
@@ -72,11 +76,13 @@ def write_as(ctx: AppContext, agent: Agent, attempt: Callable[[Agent], T], *, tr
             fresh = agent_cache.reload(engine=ctx.engine, agent=agent)
             if fresh is None:
                 raise Unauthorized("unknown or revoked API key") from None
-            agent = get_writable_agent(fresh)
+            if fresh.status == "paused":
+                raise paused_error(fresh) from None
+            agent = fresh
     return attempt(agent)
 
 
-def require_admin(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_admin(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
     configured = ctx.settings.admin_token
     if configured is None or not configured.get_secret_value():
         raise Unauthorized("the admin API is disabled: COUNTERSIGN_ADMIN_TOKEN is not set")

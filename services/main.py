@@ -28,6 +28,7 @@ from services.notify import Notifier
 from services.outbox.models import OutboxMessage
 from services.outbox.sender import OutboxSender
 from services.scheduler import Job, start_scheduler
+from services.writer import writer_stats
 
 log = logging.getLogger("countersign")
 
@@ -61,6 +62,8 @@ def create_app(
     metrics = Metrics()
     metrics.add_gauges("countersign_outbox_depth", "Outbox rows waiting for delivery", lambda: _outbox_depth(engine),
                        "kind")
+    metrics.add_gauges("countersign_writer", "Group commit: transactions committed and units carried (SQLite)",
+                       lambda: writer_stats(engine), "count")
 
     slack_app, slack_handler, slack_transport = None, None, None
     if settings.slack_enabled:

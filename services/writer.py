@@ -137,3 +137,11 @@ def writer_for(engine: Engine) -> GroupCommitter | DirectWriter:
             writer = GroupCommitter(engine) if is_sqlite(engine) else DirectWriter(engine)
             _writers[engine] = writer
         return writer
+
+
+def writer_stats(engine: Engine) -> dict[str, float]:
+    """For /metrics: how many units the group committer carried in how many transactions (SQLite only)."""
+    writer = _writers.get(engine)
+    if not isinstance(writer, GroupCommitter):
+        return {}
+    return {"transactions": float(writer.batches), "units": float(writer.units)}

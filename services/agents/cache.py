@@ -1,19 +1,21 @@
 """The agent behind an API key, cached, and the version check a write makes against it.
 
 Every agent request starts with this lookup, so it is served from a ReadCache (services.cache): a local
-commit that writes the agents table drops it at once, and otherwise it lives `TTL_S`. A write does not trust
-it: `in_session` loads the agent again inside the write transaction and compares the fields that decide
-whether the write may happen at all (status, key, last update). Anything changed, here or on another
-replica, raises StaleRead and the caller reloads with `reload` (which raises 401 or 423 if it must).
+commit that writes the agents table drops it at once, and otherwise it lives `TTL_S`. The cached Agent is one
+detached instance shared by every request that presents the key: read it, never change it or add it to a
+session (every session write of an agent loads or merges its own).
+
+A write does not trust it: `in_session` reads the fields that decide whether the write may happen at all
+(status, key, last update) inside the write transaction, one indexed row, and raises StaleRead if they moved,
+here or on another replica; the caller reloads with `reload` (401 or 423 if it must) and tries again. It then
+hands the write a session-local copy (a merge without a load), so the write may change the agent safely.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from services.agents import secrets
@@ -22,8 +24,7 @@ from services.cache import ReadCache, StaleRead
 from services.db import read_scope
 
 TTL_S = 2.0
-_COLUMNS = [column.name for column in Agent.__table__.columns]  # type: ignore[attr-defined]
-_by_key: ReadCache[dict[str, Any] | None] = ReadCache("agents", ttl_s=TTL_S)
+_by_key: ReadCache[Agent | None] = ReadCache("agents", ttl_s=TTL_S)
 
 
 def version(agent: Agent) -> tuple[Any, ...]:
@@ -31,43 +32,42 @@ def version(agent: Agent) -> tuple[Any, ...]:
     return (agent.status, agent.api_key_hash, agent.updated_at)
 
 
-def _snapshot(agent: Agent) -> dict[str, Any]:
-    return {name: getattr(agent, name) for name in _COLUMNS}
+def _cache_key(engine: Engine, api_key: str) -> tuple[str, str] | None:
+    if not api_key.startswith(secrets.API_KEY_PREFIX):
+        return None
+    return str(engine.url), secrets.hash_api_key(api_key)
 
 
-def _copy(values: dict[str, Any]) -> Agent:
-    """A fresh detached Agent per caller: nobody can mutate (or attach to a session) the cached one."""
-    agent = Agent(**copy.deepcopy(values))
-    make_transient_to_detached(agent)
-    return agent
+def cached(*, engine: Engine, api_key: str) -> tuple[bool, Agent | None]:
+    """(True, agent or None) when the answer is cached; (False, None) when `by_key` must read the database."""
+    key = _cache_key(engine, api_key)
+    return (True, None) if key is None else _by_key.peek(key)
 
 
 def by_key(*, engine: Engine, api_key: str) -> Agent | None:
-    if not api_key.startswith(secrets.API_KEY_PREFIX):
+    key = _cache_key(engine, api_key)
+    if key is None:
         return None
-    key_hash = secrets.hash_api_key(api_key)
 
-    def load() -> dict[str, Any] | None:
-        with read_scope(engine) as session:
-            agent = session.exec(select(Agent).where(Agent.api_key_hash == key_hash)).first()
-            return _snapshot(agent) if agent is not None else None
+    def load() -> Agent | None:
+        with read_scope(engine) as session:  # expire_on_commit=False: the instance stays readable, detached
+            return session.exec(select(Agent).where(Agent.api_key_hash == key[1])).first()
 
-    values = _by_key.get((str(engine.url), key_hash), load)
-    return _copy(values) if values is not None else None
+    return _by_key.get(key, load)
 
 
 def in_session(*, session: Session, agent: Agent) -> Agent:
-    """The agent as this write transaction sees it; StaleRead if it is not the one the request was decided on."""
-    current = session.get(Agent, agent.id, populate_existing=True)
-    if current is None or version(current) != version(agent):
+    """The agent for this write transaction; StaleRead if it is not the one the request was decided on."""
+    row = session.execute(select(Agent.status, Agent.api_key_hash, Agent.updated_at)  # type: ignore[call-overload]
+                          .where(Agent.id == agent.id)).first()
+    if row is None or tuple(row) != version(agent):
         raise StaleRead(f"agent {agent.name!r} changed since it was read")
-    return current
+    return session.merge(agent, load=False)
 
 
 def reload(*, engine: Engine, agent: Agent) -> Agent | None:
     """The agent read again, past the cache: None if its key no longer works (rotated, or the agent is gone)."""
     _by_key.forget((str(engine.url), agent.api_key_hash))
     with read_scope(engine) as session:
-        fresh = session.exec(select(Agent).where(Agent.id == agent.id,
-                                                 Agent.api_key_hash == agent.api_key_hash)).first()
-        return _copy(_snapshot(fresh)) if fresh is not None else None
+        return session.exec(select(Agent).where(Agent.id == agent.id,
+                                                Agent.api_key_hash == agent.api_key_hash)).first()

@@ -15,7 +15,7 @@ from services.audit.service import Actor, record
 from services.context import AppContext
 from services.spend import admin, budgets, service
 from services.spend.budgets import BudgetState, BudgetWarning
-from services.spend.models import PriceOverrideIn, ScopedBudgetIn, UsageCreate, UsageEvent
+from services.spend.models import PriceOverrideIn, ScopedBudgetIn, StoredEvent, UsageCreate, UsageEvent
 
 log = logging.getLogger("countersign.spend")
 BUDGET_ACTOR = Actor.system("budget")
@@ -26,7 +26,7 @@ def after_spend(*, session: Session, ctx: AppContext, agent: Agent, event: Usage
     after_spend_many(session=session, ctx=ctx, agent=agent, events=[event], states=states)
 
 
-def after_spend_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[UsageEvent],
+def after_spend_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[UsageEvent] | list[StoredEvent],
                      states: list[BudgetState]) -> None:
     """React to newly stored events: each unknown model and each over-the-maximum call once per event (the
     once-only keys and incident dedup keep repeats quiet), then thresholds and spikes once, on the new totals."""

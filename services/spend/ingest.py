@@ -23,7 +23,7 @@ from services.context import AppContext
 from services.db import read_scope
 from services.errors import NotFound, field_error
 from services.spend import budgets, flows, service
-from services.spend.models import PriceOverride, SpendRollup, UsageCreate, UsageEvent
+from services.spend.models import PriceOverride, SpendRollup, StoredEvent, UsageCreate, UsageEvent
 from services.spend.periods import local_day
 from services.spend.pricing import Priced, from_genai_prices, from_override
 
@@ -114,11 +114,11 @@ def _row(agent_id: int, e: UsageCreate, p: Priced, day: date, now: Any) -> dict[
                 draft_id=None if e.draft_id is None else str(e.draft_id), day=day, created_at=now)
 
 
-def _insert(session: Session, agent_id: int, rows: dict[int, dict[str, Any]]) -> dict[int, UsageEvent]:
+def _insert(session: Session, agent_id: int, rows: dict[int, dict[str, Any]]) -> dict[int, StoredEvent]:
     """New events by position. Keyed ones skip a request_id stored before (ON CONFLICT DO NOTHING); unkeyed
     ones always insert, their ids returned in parameter order."""
     table = UsageEvent.__table__  # type: ignore[attr-defined]
-    stored: dict[int, UsageEvent] = {}
+    stored: dict[int, StoredEvent] = {}
     keyed = [i for i, r in rows.items() if r["request_id"] is not None]
     if keyed:
         statement = (service.dialect_insert(session, table)
@@ -127,12 +127,12 @@ def _insert(session: Session, agent_id: int, rows: dict[int, dict[str, Any]]) ->
         ids = {rid: id_ for id_, rid in session.execute(statement, [rows[i] for i in keyed]).all()}
         for i in keyed:
             if rows[i]["request_id"] in ids:
-                stored[i] = UsageEvent(id=ids[rows[i]["request_id"]], **rows[i])
+                stored[i] = StoredEvent(id=ids[rows[i]["request_id"]], **rows[i])
     plain = [i for i, r in rows.items() if r["request_id"] is None]
     if plain:
         statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
         for i, (id_,) in zip(plain, session.execute(statement, [rows[i] for i in plain]).all(), strict=True):
-            stored[i] = UsageEvent(id=id_, **rows[i])
+            stored[i] = StoredEvent(id=id_, **rows[i])
     return stored
 
 
@@ -144,7 +144,7 @@ def _by_requests(session: Session, agent_id: int, request_ids: list[str]) -> dic
     return {e.request_id or "": e for e in found}
 
 
-def _fold(session: Session, agent_id: int, events: list[UsageEvent], statuses: dict[str, str]) -> None:
+def _fold(session: Session, agent_id: int, events: list[StoredEvent], statuses: dict[str, str]) -> None:
     """One UPSERT per (model, day): concurrent writers add to the same row instead of overwriting it."""
     sums: dict[tuple[str, date], dict[str, Any]] = defaultdict(lambda: {
         "cost_usd": 0.0, "waste_usd": 0.0, "events": 0, "unknown_cost_events": 0,

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from services.agents.models import Agent
 from services.errors import NotFound
 from services.spend.budgets import BudgetState, budget_states, spent
-from services.spend.models import SpendAlert, SpendRollup, UsageCreate, UsageEvent
+from services.spend.models import SpendAlert, SpendRollup, StoredEvent, UsageCreate, UsageEvent
 from services.spend.periods import Period, local_day
 from services.spend.pricing import price_call
 
@@ -176,7 +176,7 @@ def detect_spike(*, session: Session, agent_id: int, now: datetime, tz: ZoneInfo
     return Spike(today, spent_today, trailing)
 
 
-def usage_answer(*, event: UsageEvent, states: list[BudgetState]) -> dict[str, Any]:
+def usage_answer(*, event: UsageEvent | StoredEvent, states: list[BudgetState]) -> dict[str, Any]:
     return {
         "id": event.id, "request_id": event.request_id, "model": event.model, "provider": event.provider,
         "cost_usd": event.cost_usd, "cost_source": event.cost_source, "cost_unknown": event.cost_usd is None,
