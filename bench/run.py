@@ -58,18 +58,18 @@ class Figures:
         self.extras: dict[str, dict[str, Any]] = {}
 
     def add(self, backend: str, what: str, concurrency: int, result: LoadResult | None,
-            bare: LoadResult | None = None, note: str = "", per_request: int = 1) -> None:
+            bare: LoadResult | None = None, note: str = "", per_request: int = 1, cpu_ms: float | None = None) -> None:
         self.rows.append({"backend": backend, "what": what, "c": concurrency, "result": result, "bare": bare,
-                          "note": note, "per": per_request})
+                          "note": note, "per": per_request, "cpu_ms": cpu_ms})
 
     def table(self) -> str:
         """One table: ingest rows with rates and latencies, then one row per other figure (its value in `note`)."""
         lines = ["| backend | measure | concurrency | per second | p50 ms | p99 ms | rate vs bare | p99 vs bare "
-                 "| note |", "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+                 "| server CPU ms/request | note |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for row in self.rows:
             r: LoadResult | None = row["result"]
             if r is None:
-                lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | n/a | n/a | n/a | n/a | n/a | "
+                lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | n/a | n/a | n/a | n/a | n/a | n/a | "
                              f"{row['note']} |")
                 continue
             bare: LoadResult | None = row["bare"]
@@ -78,22 +78,23 @@ class Figures:
             p99 = f"{r.p99_ms / bare.p99_ms:.2f}" if bare and bare.p99_ms else "—"
             bad = r.n - r.ok
             note = f"{bad} of {r.n} failed" if bad else row["note"]
+            cpu = f"{row['cpu_ms']:.2f}" if row["cpu_ms"] is not None else "—"
             lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | {rate:.0f} | {r.p50_ms:.1f} | "
-                         f"{r.p99_ms:.1f} | {ratio} | {p99} | {note} |")
+                         f"{r.p99_ms:.1f} | {ratio} | {p99} | {cpu} | {note} |")
         for backend, extra in self.extras.items():
             click = extra.get("click_result")
             if isinstance(click, LoadResult):
                 lines.append(f"| {backend} | button click ack, under drafts load at 16 | 4 | — | {click.p50_ms:.1f} | "
-                             f"{click.p99_ms:.1f} | — | — | {len(click.latencies)} clicks |")
+                             f"{click.p99_ms:.1f} | — | — | — | {len(click.latencies)} clicks |")
             else:
                 lines.append(f"| {backend} | button click ack, under drafts load at 16 | 4 | n/a | n/a | n/a | — | — "
-                             "| |")
+                             "| — | |")
             for key, label in (("writer", "group commit (SQLite): units per transaction"),
                                ("digest", "digest over 1,000,000 usage events"),
                                ("escalation", "escalation tick, 10,000 open incidents (100 due)"),
                                ("rss", "server resident memory after the run")):
                 if key in extra:
-                    lines.append(f"| {backend} | {label} | | | | | | | {extra[key]} |")
+                    lines.append(f"| {backend} | {label} | | | | | | | | {extra[key]} |")
         return "\n".join(lines)
 
 
@@ -140,30 +141,63 @@ def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures) -> N
         paths = _paths(server.base_url)
         bodies = _bodies()
         for c in CONCURRENCY:
+            cpu = Cpu(bare)
             ceiling = run_load(bare.base_url, lambda i, c=c: Request("POST", "/bare", json={
                 "title": f"Bench draft {i}", "body": "Hello, this is a benchmark draft. " * 8}), n=n, concurrency=c)
-            figures.add(backend, "bare insert (ceiling)", c, ceiling)
+            figures.add(backend, "bare insert (ceiling)", c, ceiling, cpu_ms=cpu.per_request(ceiling))
+            bare16 = ceiling
             for what, (path, body) in bodies.items():
                 per = BATCH if path.endswith("/batch") else 1
                 if path not in paths:
                     figures.add(backend, what, c, None, note="endpoint not built yet")
                     continue
                 count = max(n // per * 5, 20) if per > 1 else n
+                cpu = Cpu(server)
                 result = run_load(server.base_url, lambda i, p=path, b=body, c=c: Request(
                     "POST", p, json=b(i + c * n), headers=auth), n=count, concurrency=c)
                 figures.add(backend, what + (", events/s" if per > 1 else ""), c, result, ceiling,
-                            per_request=per)
+                            per_request=per, cpu_ms=cpu.per_request(result))
         if "/v1/drafts" in paths:
             cards = _wait_for_cards(slack, want=min(n, 300), timeout=30)
             if cards:
                 make_draft = lambda i: Request("POST", "/v1/drafts", json=bodies["drafts"][1](10 * n + i), headers=auth)  # noqa: E731
                 clicks = _clicks_under_load(server.base_url, slack, agent["api_key"], cards[:300], n, make_draft)
                 extra["click_result"] = clicks
+            _drafts_without_delivery(backend, db_url, n, figures, bare_result=bare16)
         writer = _writer_stats(server.base_url)
         if writer:
             extra["writer"] = writer
         rss = server.rss_kib()
         extra["rss"] = f"{rss / 1024:.0f} MiB" if rss else "n/a"
+
+
+def _drafts_without_delivery(backend: str, db_url: str, n: int, figures: Figures, bare_result: LoadResult) -> None:
+    """Drafts at 16 with Slack off (the cards wait in the outbox): the write path alone, without the same
+    process also posting every card, so the two costs can be told apart."""
+    with countersign_server(db_url, name="countersign-quiet") as quiet:
+        agent = register_agent(quiet.base_url, f"quiet-{uuid.uuid4().hex[:6]}")
+        auth = {"Authorization": f"Bearer {agent['api_key']}"}
+        body = _bodies()["drafts"][1]
+        cpu = Cpu(quiet)
+        result = run_load(quiet.base_url, lambda i: Request("POST", "/v1/drafts", json=body(20 * n + i), headers=auth),
+                          n=n, concurrency=16)
+        figures.add(backend, "drafts, Slack off (write path alone)", 16, result, bare_result,
+                    cpu_ms=cpu.per_request(result))
+
+
+class Cpu:
+    """The server's own CPU time over one cell, per answered request: a figure the machine's load bends less
+    than the rate (the server still pays for contention, and on PostgreSQL the database's CPU is not in it).
+    Work the server does in the background meanwhile (delivering cards) is counted: it is part of the cost."""
+
+    def __init__(self, server: Any) -> None:
+        self.server, self.start = server, server.cpu_seconds()
+
+    def per_request(self, result: LoadResult) -> float | None:
+        end = self.server.cpu_seconds()
+        if self.start is None or end is None or not result.ok:
+            return None
+        return (end - self.start) * 1000 / result.ok
 
 
 def _writer_stats(base_url: str) -> str | None:

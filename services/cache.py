@@ -12,17 +12,29 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 V = TypeVar("V")
 TTL_S = 1.0
 _TOUCHED = "countersign_touched_tables"
 _generations: defaultdict[str, int] = defaultdict(int)
+
+
+_engine_keys: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
+def engine_key(engine: Engine) -> str:
+    """Which database a cached value came from (rendering the URL each request showed up in profiles)."""
+    key = _engine_keys.get(engine)
+    if key is None:
+        key = _engine_keys[engine] = engine.url.render_as_string(hide_password=True)
+    return key
 
 
 class StaleRead(Exception):  # noqa: N818 - a signal to retry, not an error anyone sees

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from services.agents import secrets
 from services.agents.models import Agent
-from services.cache import ReadCache, StaleRead
+from services.cache import ReadCache, StaleRead, engine_key
 from services.db import read_scope
 
 TTL_S = 2.0
@@ -35,7 +35,7 @@ def version(agent: Agent) -> tuple[Any, ...]:
 def _cache_key(engine: Engine, api_key: str) -> tuple[str, str] | None:
     if not api_key.startswith(secrets.API_KEY_PREFIX):
         return None
-    return str(engine.url), secrets.hash_api_key(api_key)
+    return engine_key(engine), secrets.hash_api_key(api_key)
 
 
 def cached(*, engine: Engine, api_key: str) -> tuple[bool, Agent | None]:
@@ -67,7 +67,7 @@ def in_session(*, session: Session, agent: Agent) -> Agent:
 
 def reload(*, engine: Engine, agent: Agent) -> Agent | None:
     """The agent read again, past the cache: None if its key no longer works (rotated, or the agent is gone)."""
-    _by_key.forget((str(engine.url), agent.api_key_hash))
+    _by_key.forget((engine_key(engine), agent.api_key_hash))
     with read_scope(engine) as session:
         return session.exec(select(Agent).where(Agent.id == agent.id,
                                                 Agent.api_key_hash == agent.api_key_hash)).first()

@@ -25,7 +25,7 @@ from services.agents import cache as agent_cache
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.autonomy import service as levels
-from services.cache import ReadCache
+from services.cache import ReadCache, engine_key
 from services.context import AppContext
 from services.drafts import flows, service
 from services.drafts.models import Draft, DraftCreate, public
@@ -55,7 +55,7 @@ def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
     now = ctx.clock.now()
     if agent.policy_for(request.action).autonomy == "deny":
         return Plan(agent, request, now, None)
-    url = str(ctx.engine.url)
+    url = engine_key(ctx.engine)
     with ctx.read() as session:
         reasons = guard_reasons(agent=agent, request=request) + _critical.get(
             (url, agent.id), lambda: incident_guard(session=session, agent=agent))

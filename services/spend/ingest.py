@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from services.agents import cache as agent_cache
 from services.agents.models import Agent
-from services.cache import ReadCache
+from services.cache import ReadCache, engine_key
 from services.context import AppContext
 from services.db import read_scope
 from services.errors import NotFound, field_error
@@ -37,7 +37,7 @@ def price_all(*, engine: Engine, events: list[UsageCreate]) -> list[Priced]:
         with read_scope(engine) as session:
             return {row.model: row for row in session.exec(select(PriceOverride)).all()}
 
-    overrides = _overrides.get(str(engine.url), load)
+    overrides = _overrides.get(engine_key(engine), load)
     priced = []
     for e in events:
         if e.cost_usd is not None:
