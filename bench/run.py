@@ -248,11 +248,11 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL"),
                         help="PostgreSQL server URL; a fresh database is created per part (default: "
                              "$COUNTERSIGN_TEST_POSTGRES_URL)")
-    parser.add_argument("--quick", action="store_true", help="200 requests per cell instead of 2,000")
+    parser.add_argument("--quick", action="store_true", help="200 requests per cell instead of 1,000")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
     parser.add_argument("--no-jobs", action="store_true", help="skip the digest and escalation-tick figures")
     args = parser.parse_args()
-    n = 200 if args.quick else 2000
+    n = 200 if args.quick else 1000
     backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_database)]
     if args.pg:
         backends.append(("postgres", lambda: pg_database(args.pg)))

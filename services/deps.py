@@ -13,7 +13,7 @@ from services.agents import cache as agent_cache
 from services.agents.models import Agent
 from services.cache import StaleRead
 from services.context import AppContext
-from services.errors import AgentPaused, Unauthorized
+from services.errors import AgentPaused, Unauthorized, Unavailable
 
 
 async def get_ctx(request: Request) -> AppContext:
@@ -79,7 +79,10 @@ def write_as(ctx: AppContext, agent: Agent, attempt: Callable[[Agent], T], *, tr
             if fresh.status == "paused":
                 raise paused_error(fresh) from None
             agent = fresh
-    return attempt(agent)
+    try:
+        return attempt(agent)
+    except StaleRead:  # changed under every try: tell the caller to retry rather than fail with a 500
+        raise Unavailable("the agent changed while this request was being written; retry it") from None
 
 
 async def require_admin(ctx: Ctx, authorization: Annotated[str | None, Header()] = None) -> None:
