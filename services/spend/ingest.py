@@ -146,9 +146,7 @@ def _by_requests(session: Session, agent_id: int, request_ids: list[str]) -> dic
 
 def _fold(session: Session, agent_id: int, events: list[StoredEvent], statuses: dict[str, str]) -> None:
     """One UPSERT per (model, day): concurrent writers add to the same row instead of overwriting it."""
-    sums: dict[tuple[str, date], dict[str, Any]] = defaultdict(lambda: {
-        "cost_usd": 0.0, "waste_usd": 0.0, "events": 0, "unknown_cost_events": 0,
-        "input_tokens": 0, "output_tokens": 0, "cached_tokens": 0})
+    sums: dict[tuple[str, date], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(_ROLLUP_SUMS, 0))
     for e in events:
         total = sums[(e.model, e.day)]
         total["cost_usd"] += e.cost_usd or 0.0
@@ -160,10 +158,21 @@ def _fold(session: Session, agent_id: int, events: list[StoredEvent], statuses: 
             total["waste_usd"] += e.cost_usd or 0.0
     if not sums:
         return
-    table = SpendRollup.__table__  # type: ignore[attr-defined]
-    insert = service.dialect_insert(session, table)
-    statement = insert.on_conflict_do_update(
-        index_elements=["agent_id", "model", "day"],
-        set_={name: table.c[name] + insert.excluded[name] for name in next(iter(sums.values()))})
-    session.execute(statement, [{"agent_id": agent_id, "model": model, "day": day, **values}
-                                for (model, day), values in sums.items()])
+    rows = [{"agent_id": agent_id, "model": model, "day": day, **values} for (model, day), values in sums.items()]
+    session.execute(_rollup_upsert(session.get_bind().dialect.name, session), rows)
+
+
+_ROLLUP_SUMS = ("cost_usd", "waste_usd", "events", "unknown_cost_events", "input_tokens", "output_tokens",
+                "cached_tokens")
+_upserts: dict[str, Any] = {}
+
+
+def _rollup_upsert(dialect: str, session: Session) -> Any:
+    """Built once per dialect: constructing the statement each time showed up in the profile."""
+    if dialect not in _upserts:
+        table = SpendRollup.__table__  # type: ignore[attr-defined]
+        insert = service.dialect_insert(session, table)
+        _upserts[dialect] = insert.on_conflict_do_update(
+            index_elements=["agent_id", "model", "day"],
+            set_={name: table.c[name] + insert.excluded[name] for name in _ROLLUP_SUMS})
+    return _upserts[dialect]
