@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, select
 
 from services.agents import secrets
@@ -56,10 +56,13 @@ def by_key(*, engine: Engine, api_key: str) -> Agent | None:
     return _by_key.get(key, load)
 
 
+_VERSION = select(Agent.status, Agent.api_key_hash, Agent.updated_at).where(  # type: ignore[call-overload]
+    Agent.id == bindparam("agent_id"))  # built once: every write runs it
+
+
 def in_session(*, session: Session, agent: Agent) -> Agent:
     """The agent for this write transaction; StaleRead if it is not the one the request was decided on."""
-    row = session.execute(select(Agent.status, Agent.api_key_hash, Agent.updated_at)  # type: ignore[call-overload]
-                          .where(Agent.id == agent.id)).first()
+    row = session.execute(_VERSION, {"agent_id": agent.id}).first()
     if row is None or tuple(row) != version(agent):
         raise StaleRead(f"agent {agent.name!r} changed since it was read")
     return session.merge(agent, load=False)
