@@ -39,6 +39,7 @@ IDLE_S = 5.0  # an idle writer thread ends; the next unit starts another
 @dataclass
 class _Queued:
     unit: Unit[Any]
+    carry: str | None = None
     future: Future[Any] = field(default_factory=Future)
 
 
@@ -54,10 +55,16 @@ class GroupCommitter:
         self.units = 0
 
     def run(self, unit: Unit[T]) -> T:
+        return self.run_carrying(unit, None)[0]
+
+    def run_carrying(self, unit: Unit[T], carry: str | None) -> tuple[T, list[Any]]:
+        """`run`, also handing back what this unit (and only it) appended to the list `session.info[carry]`:
+        work a unit leaves for after the commit (an after-commit follow-up), which its caller then runs.
+        A unit that failed hands back nothing; its entries are dropped with its savepoint."""
         if write_scope_open():
             raise NestedWriteScope("a write unit was submitted from inside a write scope; it would wait for its own "
                                    "transaction to commit: pass the open session down instead")
-        queued = _Queued(unit)
+        queued = _Queued(unit, carry)
         with self._cond:
             self._queue.append(queued)
             if not self._running:
@@ -91,14 +98,18 @@ class GroupCommitter:
         try:
             with write_scope(), Session(self.engine, expire_on_commit=False) as session:
                 if len(batch) == 1:  # alone in its transaction: a failure rolls back the whole of it, no savepoint
-                    outcomes.append((batch[0], batch[0].unit(session), None))
+                    result = batch[0].unit(session)
+                    outcomes.append((batch[0], (result, _carried(session, batch[0].carry, 0)), None))
                 else:
                     for queued in batch:
+                        mark = len(session.info.get(queued.carry, ())) if queued.carry else 0
                         try:
                             with session.begin_nested():
                                 result = queued.unit(session)
-                            outcomes.append((queued, result, None))
+                            outcomes.append((queued, (result, _carried(session, queued.carry, mark)), None))
                         except Exception as exc:  # this unit alone is rolled back; the others go on
+                            if queued.carry and queued.carry in session.info:
+                                del session.info[queued.carry][mark:]
                             outcomes.append((queued, None, exc))
                 session.commit()
         except Exception as exc:  # the transaction failed as a whole: nobody's write is durable
@@ -114,6 +125,15 @@ class GroupCommitter:
                 queued.future.set_result(result)
 
 
+def _carried(session: Session, key: str | None, mark: int) -> list[Any]:
+    """What the unit appended to session.info[key] since `mark`, taken out so later units don't see it."""
+    if not key or key not in session.info:
+        return []
+    mine = list(session.info[key][mark:])
+    del session.info[key][mark:]
+    return mine
+
+
 class DirectWriter:
     """PostgreSQL: each unit is its own short transaction in the calling thread."""
 
@@ -121,8 +141,12 @@ class DirectWriter:
         self.engine = engine
 
     def run(self, unit: Unit[T]) -> T:
+        return self.run_carrying(unit, None)[0]
+
+    def run_carrying(self, unit: Unit[T], carry: str | None) -> tuple[T, list[Any]]:
         with session_scope(self.engine) as session:
-            return unit(session)
+            result = unit(session)
+        return result, _carried(session, carry, 0)
 
 
 _writers: weakref.WeakKeyDictionary[Engine, GroupCommitter | DirectWriter] = weakref.WeakKeyDictionary()

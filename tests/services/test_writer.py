@@ -130,3 +130,31 @@ def test_no_unit_is_answered_when_its_commit_fails(sqlite_url: str) -> None:
     assert "innocent" not in _names(engine)
     assert committer.run(_insert("next")) == "next"  # the writer carries on
     engine.dispose()
+
+
+def test_each_unit_gets_back_only_what_it_left_for_after_the_commit(sqlite_url: str) -> None:
+    """Work a unit leaves in session.info for after the commit (a follow-up) goes back to that unit's caller
+    alone; a failed unit's is dropped with its savepoint."""
+    engine = make_engine(sqlite_url)
+    committer = GroupCommitter(engine)
+    _, release = _hold_writer(committer, engine)
+
+    def leaving(tag: str, fail: bool = False):  # noqa: ANN202
+        def unit(session):  # noqa: ANN001, ANN202
+            session.info.setdefault("later", []).extend([f"{tag}-1", f"{tag}-2"])
+            if fail:
+                raise ValueError(tag)
+            return tag
+        return unit
+
+    units = [leaving("a"), leaving("b", fail=True), leaving("c")]
+    with ThreadPoolExecutor(3) as pool:
+        futures = [pool.submit(committer.run_carrying, unit, "later") for unit in units]
+        while len(committer._queue) < 3:
+            time.sleep(0.005)
+        release.set()
+        assert futures[0].result() == ("a", ["a-1", "a-2"])
+        assert isinstance(futures[1].exception(), ValueError)
+        assert futures[2].result() == ("c", ["c-1", "c-2"])
+    assert committer.run_carrying(leaving("alone"), "later") == ("alone", ["alone-1", "alone-2"])
+    engine.dispose()
