@@ -16,11 +16,11 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from testkit.live import countersign_server, pg_database, register_agent, sqlite_database
-from testkit.load import Request, run_load
 from bench.run import _bodies
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
+from testkit.live import countersign_server, pg_database, register_agent, sqlite_database
+from testkit.load import Request, run_load
 
 
 def py_spy() -> str:
