@@ -16,11 +16,11 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from testkit.live import countersign_server, pg_database, register_agent, sqlite_database
-from testkit.load import Request, run_load
 from bench.run import _bodies
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
+from testkit.live import countersign_server, pg_database, register_agent, sqlite_database
+from testkit.load import Request, run_load
 
 
 def py_spy() -> str:
@@ -30,14 +30,15 @@ def py_spy() -> str:
     return found
 
 
-def record(db_url: str, what: str, seconds: int, out: Path) -> str:
+def record(db_url: str, what: str, seconds: int, out: Path, gil: bool = False) -> str:
     path, body = _bodies()[what]
     with FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver, \
             countersign_server(db_url, slack_url=slack.url) as server:
         agent = register_agent(server.base_url, f"profile-{uuid.uuid4().hex[:6]}", callback_url=receiver.url)
         assert server.proc is not None
         sampler = subprocess.Popen([py_spy(), "record", "--pid", str(server.proc.pid), "--duration", str(seconds),
-                                    "--rate", "200", "--format", "raw", "--output", str(out)],
+                                    "--rate", "200", "--format", "raw", "--output", str(out),
+                                    *(["--gil"] if gil else [])],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         result = run_load(server.base_url, lambda i: Request("POST", path, json=body(i), headers={
             "Authorization": f"Bearer {agent['api_key']}"}), n=60 * seconds, concurrency=16)
@@ -82,13 +83,15 @@ def summarize(stacks: Path, top: int = 25) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", default=None, help="profile on a fresh PostgreSQL database next to this URL")
-    parser.add_argument("--what", default="drafts", choices=["drafts", "usage", "incidents"])
+    parser.add_argument("--what", default="drafts", choices=sorted(_bodies()))
     parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the GIL: where the one Python core's time goes")
     args = parser.parse_args()
     backend = "postgres" if args.pg else "sqlite"
     out = Path(__file__).with_name(f"profile-{args.what}-{backend}.txt")
     with (pg_database(args.pg) if args.pg else sqlite_database()) as url:
-        headline = record(url, args.what, args.seconds, out)
+        headline = record(url, args.what, args.seconds, out, gil=args.gil)
     print(headline)
     print(summarize(out))
     print(f"\ncollapsed stacks: {os.path.relpath(out)}")

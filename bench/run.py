@@ -1,9 +1,10 @@
 """The one command for the figures: `python -m bench.run [--pg URL] [--quick] [--out bench/RESULTS.md]`.
 
-Starts the real server (its own process) on SQLite and on PostgreSQL, drives it over loopback and prints one
-table: ingest rates with p50/p99 at concurrency 1 and 16, the bare one-insert ceiling and our ratio to it, p99
-Slack ack time for button clicks under load, digest and escalation-tick times, resident memory after the run.
-Parts whose endpoints or bench hooks have not landed yet are reported as n/a.
+Starts the real server (its own process) and the bare one-insert app (bench/bare.py) side by side on the same
+database, SQLite and then PostgreSQL, drives them over loopback and prints one table: at concurrency 1 and 16,
+the bare endpoint first and then each of ours right after it, with rates, p50/p99 and our ratios to the bare
+figures; usage batches in events per second; p99 Slack ack time for button clicks while drafts pour in;
+digest and escalation-tick times; resident memory after the run. The aims (issue 10) are checked in `aims`.
 """
 
 from __future__ import annotations
@@ -21,16 +22,17 @@ from typing import Any
 import httpx
 
 from bench import machine
-from testkit.live import bare_server, countersign_server, pg_database, register_agent, sqlite_database
-from testkit.load import LoadResult, Request, drive, run_load
-from testkit.clicks import click_request, pick_button
 from services import migrations
 from services.db import make_engine
+from testkit.clicks import click_request, pick_button
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
+from testkit.live import bare_server, countersign_server, pg_database, register_agent, sqlite_database
+from testkit.load import LoadResult, Request, drive, run_load
 
 REVIEW_CHANNEL = "C056REVIEW"
 CONCURRENCY = (1, 16)
+BATCH = 100  # events per POST /v1/usage/batch
 
 
 def _bodies() -> dict[str, tuple[str, Callable[[int], dict[str, Any]]]]:
@@ -41,6 +43,9 @@ def _bodies() -> dict[str, tuple[str, Callable[[int], dict[str, Any]]]]:
                                              "context": {"ticket": i}, "requested_by": "bench"}),
         "usage": ("/v1/usage", lambda i: {"model": "gpt-4o-mini", "provider": "openai", "input_tokens": 1200,
                                           "output_tokens": 300, "request_id": f"bench-{run}-{i}"}),
+        f"usage batch ({BATCH} events)": ("/v1/usage/batch", lambda i: {"events": [
+            {"model": "gpt-4o-mini", "provider": "openai", "input_tokens": 1200, "output_tokens": 300,
+             "request_id": f"bench-{run}-b{i}-{k}"} for k in range(BATCH)]}),
         "incidents": ("/v1/incidents", lambda i: {"kind": "bench", "severity": "low",
                                                   "summary": f"Bench incident {i}",
                                                   "dedup_key": f"bench-{run}-{i}"}),
@@ -52,36 +57,44 @@ class Figures:
         self.rows: list[dict[str, Any]] = []
         self.extras: dict[str, dict[str, Any]] = {}
 
-    def add(self, backend: str, what: str, concurrency: int, result: LoadResult | None, ceiling: float | None = None,
-            note: str = "") -> None:
-        self.rows.append({"backend": backend, "what": what, "c": concurrency, "result": result, "ceiling": ceiling,
-                          "note": note})
+    def add(self, backend: str, what: str, concurrency: int, result: LoadResult | None,
+            bare: LoadResult | None = None, note: str = "", per_request: int = 1, cpu_ms: float | None = None) -> None:
+        self.rows.append({"backend": backend, "what": what, "c": concurrency, "result": result, "bare": bare,
+                          "note": note, "per": per_request, "cpu_ms": cpu_ms})
 
     def table(self) -> str:
         """One table: ingest rows with rates and latencies, then one row per other figure (its value in `note`)."""
-        lines = ["| backend | measure | concurrency | per second | p50 ms | p99 ms | vs bare | note |",
-                 "|---|---|---:|---:|---:|---:|---:|---|"]
+        lines = ["| backend | measure | concurrency | per second | p50 ms | p99 ms | rate vs bare | p99 vs bare "
+                 "| server CPU ms/request | note |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
         for row in self.rows:
             r: LoadResult | None = row["result"]
             if r is None:
-                lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | n/a | n/a | n/a | n/a | {row['note']} |")
+                lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | n/a | n/a | n/a | n/a | n/a | n/a | "
+                             f"{row['note']} |")
                 continue
-            ratio = f"{r.throughput / row['ceiling']:.2f}" if row["ceiling"] else "—"
+            bare: LoadResult | None = row["bare"]
+            rate = r.throughput * row["per"]
+            ratio = f"{r.throughput / bare.throughput:.2f}" if bare and row["per"] == 1 else "—"
+            p99 = f"{r.p99_ms / bare.p99_ms:.2f}" if bare and bare.p99_ms else "—"
             bad = r.n - r.ok
             note = f"{bad} of {r.n} failed" if bad else row["note"]
-            lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | {r.throughput:.0f} | {r.p50_ms:.1f} | "
-                         f"{r.p99_ms:.1f} | {ratio} | {note} |")
+            cpu = f"{row['cpu_ms']:.2f}" if row["cpu_ms"] is not None else "—"
+            lines.append(f"| {row['backend']} | {row['what']} | {row['c']} | {rate:.0f} | {r.p50_ms:.1f} | "
+                         f"{r.p99_ms:.1f} | {ratio} | {p99} | {cpu} | {note} |")
         for backend, extra in self.extras.items():
             click = extra.get("click_result")
             if isinstance(click, LoadResult):
                 lines.append(f"| {backend} | button click ack, under drafts load at 16 | 4 | — | {click.p50_ms:.1f} | "
-                             f"{click.p99_ms:.1f} | — | {len(click.latencies)} clicks |")
+                             f"{click.p99_ms:.1f} | — | — | — | {len(click.latencies)} clicks |")
             else:
-                lines.append(f"| {backend} | button click ack, under drafts load at 16 | 4 | n/a | n/a | n/a | — | |")
-            for key, label in (("digest", "digest over 1,000,000 usage events"),
+                lines.append(f"| {backend} | button click ack, under drafts load at 16 | 4 | n/a | n/a | n/a | — | — "
+                             "| — | |")
+            for key, label in (("writer", "group commit (SQLite): units per transaction"),
+                               ("digest", "digest over 1,000,000 usage events"),
                                ("escalation", "escalation tick, 10,000 open incidents (100 due)"),
                                ("rss", "server resident memory after the run")):
-                lines.append(f"| {backend} | {label} | | | | | | {extra.get(key, 'n/a')} |")
+                if key in extra:
+                    lines.append(f"| {backend} | {label} | | | | | | | | {extra[key]} |")
         return "\n".join(lines)
 
 
@@ -118,41 +131,85 @@ def _clicks_under_load(base_url: str, slack: FakeSlack, key: str, cards: list[di
     return asyncio.run(both())
 
 
-def bench_countersign(backend: str, db_url: str, n: int, figures: Figures, ceiling: dict[int, float]) -> None:
+def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures) -> None:
+    """Both servers up on one database; at each concurrency the bare endpoint runs, then each of ours."""
     extra = figures.extras.setdefault(backend, {})
     with FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver, \
-            countersign_server(db_url, slack_url=slack.url) as server:
+            countersign_server(db_url, slack_url=slack.url) as server, bare_server(db_url) as bare:
         agent = register_agent(server.base_url, f"bench-{uuid.uuid4().hex[:6]}", callback_url=receiver.url)
         auth = {"Authorization": f"Bearer {agent['api_key']}"}
         paths = _paths(server.base_url)
         bodies = _bodies()
-        for what, (path, body) in bodies.items():
-            for c in CONCURRENCY:
+        for c in CONCURRENCY:
+            cpu = Cpu(bare)
+            ceiling = run_load(bare.base_url, lambda i, c=c: Request("POST", "/bare", json={
+                "title": f"Bench draft {i}", "body": "Hello, this is a benchmark draft. " * 8}), n=n, concurrency=c)
+            figures.add(backend, "bare insert (ceiling)", c, ceiling, cpu_ms=cpu.per_request(ceiling))
+            bare16 = ceiling
+            for what, (path, body) in bodies.items():
+                per = BATCH if path.endswith("/batch") else 1
                 if path not in paths:
                     figures.add(backend, what, c, None, note="endpoint not built yet")
                     continue
+                count = max(n // per * 5, 20) if per > 1 else n
+                cpu = Cpu(server)
                 result = run_load(server.base_url, lambda i, p=path, b=body, c=c: Request(
-                    "POST", p, json=b(i + c * n), headers=auth), n=n, concurrency=c)
-                figures.add(backend, what, c, result, ceiling.get(c))
+                    "POST", p, json=b(i + c * n), headers=auth), n=count, concurrency=c)
+                figures.add(backend, what + (", events/s" if per > 1 else ""), c, result, ceiling,
+                            per_request=per, cpu_ms=cpu.per_request(result))
         if "/v1/drafts" in paths:
             cards = _wait_for_cards(slack, want=min(n, 300), timeout=30)
             if cards:
                 make_draft = lambda i: Request("POST", "/v1/drafts", json=bodies["drafts"][1](10 * n + i), headers=auth)  # noqa: E731
                 clicks = _clicks_under_load(server.base_url, slack, agent["api_key"], cards[:300], n, make_draft)
                 extra["click_result"] = clicks
+            _drafts_without_delivery(backend, db_url, n, figures, bare_result=bare16)
+        writer = _writer_stats(server.base_url)
+        if writer:
+            extra["writer"] = writer
         rss = server.rss_kib()
         extra["rss"] = f"{rss / 1024:.0f} MiB" if rss else "n/a"
 
 
-def bench_bare(backend: str, db_url: str, n: int, figures: Figures) -> dict[int, float]:
-    ceiling: dict[int, float] = {}
-    with bare_server(db_url) as server:
-        for c in CONCURRENCY:
-            result = run_load(server.base_url, lambda i: Request("POST", "/bare", json={
-                "title": f"Bench draft {i}", "body": "Hello, this is a benchmark draft. " * 8}), n=n, concurrency=c)
-            figures.add(backend, "bare insert (ceiling)", c, result)
-            ceiling[c] = result.throughput
-    return ceiling
+def _drafts_without_delivery(backend: str, db_url: str, n: int, figures: Figures, bare_result: LoadResult) -> None:
+    """Drafts at 16 with Slack off (the cards wait in the outbox): the write path alone, without the same
+    process also posting every card, so the two costs can be told apart."""
+    with countersign_server(db_url, name="countersign-quiet") as quiet:
+        agent = register_agent(quiet.base_url, f"quiet-{uuid.uuid4().hex[:6]}")
+        auth = {"Authorization": f"Bearer {agent['api_key']}"}
+        body = _bodies()["drafts"][1]
+        cpu = Cpu(quiet)
+        result = run_load(quiet.base_url, lambda i: Request("POST", "/v1/drafts", json=body(20 * n + i), headers=auth),
+                          n=n, concurrency=16)
+        figures.add(backend, "drafts, Slack off (write path alone)", 16, result, bare_result,
+                    cpu_ms=cpu.per_request(result))
+
+
+class Cpu:
+    """The server's own CPU time over one cell, per answered request: a figure the machine's load bends less
+    than the rate (the server still pays for contention, and on PostgreSQL the database's CPU is not in it).
+    Work the server does in the background meanwhile (delivering cards) is counted: it is part of the cost."""
+
+    def __init__(self, server: Any) -> None:
+        self.server, self.start = server, server.cpu_seconds()
+
+    def per_request(self, result: LoadResult) -> float | None:
+        end = self.server.cpu_seconds()
+        if self.start is None or end is None or not result.ok:
+            return None
+        return (end - self.start) * 1000 / result.ok
+
+
+def _writer_stats(base_url: str) -> str | None:
+    """Units per group commit, from the server's metrics (SQLite only)."""
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith("countersign_writer{")}
+    batches = values.get('countersign_writer{count="transactions"}')
+    units = values.get('countersign_writer{count="units"}') or 0.0
+    if not batches:
+        return None
+    return f"{units:.0f} units in {batches:.0f} transactions: {units / batches:.1f} per commit on average"
 
 
 def hook(module: str, db_url: str) -> str:
@@ -172,13 +229,13 @@ def hook(module: str, db_url: str) -> str:
     return f"{float(seconds):.2f} s" if seconds is not None else str(result)
 
 
-def run(backends: list[tuple[str, Callable[[], Any]]], n: int) -> Figures:
+def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = True) -> Figures:
     figures = Figures()
     for backend, database in backends:
         with database() as url:
-            ceiling = bench_bare(backend, url, n, figures)
-        with database() as url:
-            bench_countersign(backend, url, n, figures, ceiling)
+            bench_side_by_side(backend, url, n, figures)
+        if not jobs:
+            continue
         with database() as url:
             figures.extras[backend]["digest"] = hook("bench.digest", url)
         with database() as url:
@@ -191,16 +248,17 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL"),
                         help="PostgreSQL server URL; a fresh database is created per part (default: "
                              "$COUNTERSIGN_TEST_POSTGRES_URL)")
-    parser.add_argument("--quick", action="store_true", help="200 requests per cell instead of 2,000")
+    parser.add_argument("--quick", action="store_true", help="200 requests per cell instead of 1,000")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    parser.add_argument("--no-jobs", action="store_true", help="skip the digest and escalation-tick figures")
     args = parser.parse_args()
-    n = 200 if args.quick else 2000
+    n = 200 if args.quick else 1000
     backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_database)]
     if args.pg:
         backends.append(("postgres", lambda: pg_database(args.pg)))
     before = machine.loadavg()
     started = time.monotonic()
-    figures = run(backends, n)
+    figures = run(backends, n, jobs=not args.no_jobs)
     report = machine.report(figures.table(), n=n, pg_url=args.pg, load_before=before,
                             minutes=(time.monotonic() - started) / 60)
     print(report)

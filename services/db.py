@@ -7,8 +7,9 @@ replicas share one database: due work is claimed with FOR UPDATE SKIP LOCKED.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import threading
+from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -52,10 +53,85 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+class NestedWriteScope(RuntimeError):
+    """A write scope was opened inside another one in the same thread.
+
+    On SQLite the inner one would wait for the writer lock its own thread holds (30 s, then fail); on
+    PostgreSQL it would commit on its own, outside the outer transaction. Either way it is a bug, so it fails
+    at once: pass the open session down instead.
+    """
+
+
+_scopes = threading.local()
+
+
+def write_scope_open() -> bool:
+    """True while this thread is inside a write scope (a uow, or the group-commit writer's transaction)."""
+    return bool(getattr(_scopes, "depth", 0))
+
+
+@contextmanager
+def write_scope() -> Iterator[None]:
+    """Mark this thread as writing; a second write scope inside it raises NestedWriteScope at once."""
+    if write_scope_open():
+        raise NestedWriteScope("a write scope (uow) is already open in this thread; pass its session down "
+                               "instead of opening another one inside it")
+    _scopes.depth = 1
+    try:
+        yield
+    finally:
+        _scopes.depth = 0
+
+
+class FairLock:
+    """A lock handed to waiters in arrival order (threading.Lock lets a releasing thread barge back in, which
+    starved a button click's decision behind a busy writer). Re-acquiring from the owning thread is a nested
+    write scope and fails at once instead of waiting on itself."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._locked = False
+        self._owner: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        me = threading.get_ident()
+        with self._mutex:
+            if self._locked and self._owner == me:
+                raise NestedWriteScope("this thread already holds the database writer lock: a write transaction "
+                                       "was opened inside another one")
+            if not self._locked:
+                self._locked, self._owner = True, me
+                return True
+            baton = threading.Lock()
+            baton.acquire()
+            self._waiters.append(baton)
+        if baton.acquire(timeout=timeout):
+            self._owner = me
+            return True
+        with self._mutex:
+            if baton in self._waiters:
+                self._waiters.remove(baton)
+                return False
+        baton.acquire()  # handed over just as we gave up: take it after all
+        self._owner = me
+        return True
+
+    def release(self) -> None:
+        with self._mutex:
+            self._owner = None
+            if self._waiters:
+                self._waiters.popleft().release()  # ownership passes straight to the oldest waiter
+            else:
+                self._locked = False
+
+
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        pool = {} if ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:") else {
+            "pool_size": 20, "max_overflow": 20}  # request threads read beside the writer thread
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -74,9 +150,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     # SQLite's own wait for the writer lock is a sleep-and-retry loop (sleeps of up to 100 ms, no queue), which
-    # gives long, unfair tails when this process's threads compete. They queue on a Python lock first and meet
-    # SQLite's lock only against other processes (the CLI, a second server).
-    writer = threading.Lock()
+    # gives long, unfair tails when this process's threads compete. They queue on a fair in-process lock first
+    # and meet SQLite's lock only against other processes (the CLI, a second server).
+    writer = FairLock()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -104,6 +180,14 @@ def _configure_sqlite(engine: Engine) -> None:
         if record is not None and record.info.pop("countersign_writer", False):
             writer.release()
 
+    def _end_open_transaction(dbapi_conn: Any, _record: Any, *_: Any) -> None:
+        # A COMMIT refused by a deferred constraint leaves SQLite's transaction open while SQLAlchemy thinks it
+        # ended, so the pool would hand out a connection still inside it ("cannot start a transaction within a
+        # transaction"). End it on the way back to the pool.
+        if dbapi_conn is not None and getattr(dbapi_conn, "in_transaction", False):
+            dbapi_conn.execute("ROLLBACK")
+
+    event.listen(engine.pool, "reset", _end_open_transaction)
     event.listen(engine, "commit", _release)
     event.listen(engine, "rollback", _release)
     event.listen(engine.pool, "reset", _release_record)
@@ -122,8 +206,8 @@ def read_scope(engine: Engine) -> Iterator[Session]:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+    """A unit of work: commit on success, roll back on any error. Not nestable (NestedWriteScope)."""
+    with write_scope(), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

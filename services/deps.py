@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.agents import service as agents
+from services.agents import cache as agent_cache
 from services.agents.models import Agent
+from services.cache import StaleRead
 from services.context import AppContext
-from services.errors import AgentPaused, Unauthorized
+from services.errors import AgentPaused, Unauthorized, Unavailable
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
+    # async (like the two below): a plain function would cost a hop to the thread pool per dependency
     return request.app.state.ctx
 
 
@@ -38,10 +42,11 @@ AgentBearer = Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_KEY)
 AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKEN)]
 
 
-def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
+async def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
     token = _bearer(request.headers.get("authorization"))
-    with ctx.read() as session:
-        agent = agents.get_agent_by_key(session=session, api_key=token)
+    hit, agent = agent_cache.cached(engine=ctx.engine, api_key=token)  # writes re-check it: services.agents.cache
+    if not hit:  # a database read: off the event loop
+        agent = await run_in_threadpool(agent_cache.by_key, engine=ctx.engine, api_key=token)
     if agent is None:
         raise Unauthorized("unknown or revoked API key")
     return agent
@@ -59,7 +64,7 @@ def paused_error(agent: Agent) -> AgentPaused:
     )
 
 
-def get_writable_agent(agent: CurrentAgent) -> Agent:
+async def get_writable_agent(agent: CurrentAgent) -> Agent:
     """Writes from a paused agent are refused with 423, saying who paused it and why."""
     if agent.status == "paused":
         raise paused_error(agent)
@@ -67,9 +72,29 @@ def get_writable_agent(agent: CurrentAgent) -> Agent:
 
 
 WritingAgent = Annotated[Agent, Depends(get_writable_agent)]
+T = TypeVar("T")
 
 
-def require_admin(request: Request, ctx: Ctx, _: AdminBearer) -> None:
+def write_as(ctx: AppContext, agent: Agent, attempt: Callable[[Agent], T], *, tries: int = 3) -> T:
+    """Run `attempt(agent)` (decide, then ctx.write); when the write finds the agent changed since it was read
+    (StaleRead), read it again past the cache, refuse with 401 or 423 if it must be, and try again."""
+    for _ in range(tries - 1):
+        try:
+            return attempt(agent)
+        except StaleRead:
+            fresh = agent_cache.reload(engine=ctx.engine, agent=agent)
+            if fresh is None:
+                raise Unauthorized("unknown or revoked API key") from None
+            if fresh.status == "paused":
+                raise paused_error(fresh) from None
+            agent = fresh
+    try:
+        return attempt(agent)
+    except StaleRead:  # changed under every try: tell the caller to retry rather than fail with a 500
+        raise Unavailable("the agent changed while this request was being written; retry it") from None
+
+
+async def require_admin(request: Request, ctx: Ctx, _: AdminBearer) -> None:
     configured = ctx.settings.admin_token
     if configured is None or not configured.get_secret_value():
         raise Unauthorized("the admin API is disabled: COUNTERSIGN_ADMIN_TOKEN is not set")

@@ -34,6 +34,7 @@ from services.outbox.models import OutboxMessage
 from services.outbox.sender import OutboxSender
 from services.scheduler import Job, start_scheduler
 from services.wiring import build_events
+from services.writer import writer_stats
 
 log = logging.getLogger("countersign")
 
@@ -89,6 +90,8 @@ def create_app(
                        "kind")
     metrics.add_gauges("countersign_long_polls", "Draft long-polls waiting in this process",
                        lambda: {"waiting": float(waiter_for(ctx).waiting)}, "state")
+    metrics.add_gauges("countersign_writer", "Group commit: transactions committed and units carried (SQLite)",
+                       lambda: writer_stats(engine), "count")
 
     slack_app, slack_handler, slack_transport = None, None, None
     if settings.slack_enabled:

@@ -94,6 +94,16 @@ class ServerProcess:
             return None
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server process has used so far (user + system, all its threads), from /proc (Linux)."""
+        if self.proc is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM, as a process manager would; uvicorn runs the lifespan shutdown."""
         if self.proc is None or self.proc.poll() is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from services.agents import flows, service
+from services.agents import flows
 from services.agents.models import (
     AgentCreate,
     AgentCreated,
@@ -22,7 +22,6 @@ from services.audit.service import Actor
 from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader
 from services.http.idempotency import idempotent
 from services.http.openapi import ADMIN_ERRORS, AGENT_READ_ERRORS
-from services.spend.service import budget_state
 
 router = APIRouter(tags=["agents"])
 ADMIN = Actor.admin()
@@ -39,23 +38,18 @@ def register_agent(body: AgentCreate, ctx: Ctx, idempotency_key: IdempotencyKeyH
 
 @router.get("/v1/agents", response_model=list[AgentPublic], dependencies=[Admin], responses=ADMIN_ERRORS)
 def list_agents(ctx: Ctx) -> list[AgentPublic]:
-    with ctx.uow() as session:
-        return [AgentPublic.of(agent) for agent in service.list_agents(session=session)]
+    return flows.list_agents(ctx=ctx)
 
 
 @router.get("/v1/agents/me", response_model=AgentMe, responses=AGENT_READ_ERRORS)
 def me(agent: CurrentAgent, ctx: Ctx) -> dict[str, Any]:
     """The agent as the server sees it, with every budget that applies and what is left of it."""
-    public = AgentPublic.of(agent).model_dump(mode="json")
-    with ctx.read() as session:
-        public["budgets"] = budget_state(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
-    return public
+    return flows.me(ctx=ctx, agent=agent)
 
 
 @router.get("/v1/agents/{name}", response_model=AgentPublic, dependencies=[Admin], responses=ADMIN_ERRORS)
 def show_agent(name: str, ctx: Ctx) -> AgentPublic:
-    with ctx.uow() as session:
-        return AgentPublic.of(service.require_agent(session=session, name=name))
+    return flows.show_agent(ctx=ctx, name=name)
 
 
 @router.patch("/v1/agents/{name}", response_model=AgentPublic, dependencies=[Admin], responses=ADMIN_ERRORS)

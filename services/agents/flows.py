@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlmodel import Session
 
 from services.agents import service
@@ -10,6 +12,7 @@ from services.audit.service import Actor
 from services.context import AppContext
 from services.errors import field_error
 from services.outbox.urls import UnsafeCallbackURL, validate_callback_url_text
+from services.spend.service import budget_state
 
 
 def _check_callback_url(ctx: AppContext, url: str | None) -> None:
@@ -29,6 +32,24 @@ def register_agent(*, session: Session, ctx: AppContext, data: AgentCreate, acto
     public = AgentPublic.of(agent).model_dump()
     return AgentCreated(**public, api_key=creds.api_key, webhook_secret=creds.webhook_secret,
                         warnings=agent.warnings())
+
+
+def list_agents(*, ctx: AppContext) -> list[AgentPublic]:
+    with ctx.read() as session:  # a read: it never queues behind writers
+        return [AgentPublic.of(agent) for agent in service.list_agents(session=session)]
+
+
+def show_agent(*, ctx: AppContext, name: str) -> AgentPublic:
+    with ctx.read() as session:
+        return AgentPublic.of(service.require_agent(session=session, name=name))
+
+
+def me(*, ctx: AppContext, agent: Agent) -> dict[str, Any]:
+    """The agent as the server sees it, with every budget that applies and what is left of it."""
+    public = AgentPublic.of(agent).model_dump(mode="json")
+    with ctx.read() as session:
+        public["budgets"] = budget_state(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
+    return public
 
 
 def update_agent(*, ctx: AppContext, name: str, data: AgentUpdate, actor: Actor) -> AgentPublic:

@@ -136,6 +136,17 @@ def level_for(*, session: Session, agent: Agent, action: str, prompt_version: st
     return ensure_state(session=session, agent_id=agent.id or 0, action=action, prompt_version=key, now=now).level
 
 
+def peek_level(*, session: Session, agent: Agent, action: str, prompt_version: str | None) -> str | None:
+    """`level_for` without its writes, for deciding before the write: None when level_for would have to write
+    first (a version or action never seen, or the admin's policy changed since it was last noticed)."""
+    row = session.get(AutonomyAction, (agent.id, action))
+    if row is None or row.configured != agent.policy_for(action).autonomy:
+        return None
+    state = get_state(session=session, agent_id=agent.id or 0, action=action,
+                      prompt_version=version_key(prompt_version))
+    return state.level if state is not None else None
+
+
 # --- evidence --------------------------------------------------------------------------------------------
 def evidence_for(*, session: Session, state: AutonomyState, rule: AutonomyRule) -> EvidenceFigures:
     rows = session.exec(select(AutonomyEvidence.outcome, AutonomyEvidence.edit_distance).where(

@@ -19,23 +19,18 @@ ADMIN = Actor.admin()
 
 @router.get("/v1/digests/schedules", response_model=list[SchedulePublic])
 def list_schedules(ctx: Ctx) -> list[dict[str, Any]]:
-    with ctx.read() as session:
-        return flows.list_schedules(session=session)
+    return flows.all_schedules(ctx=ctx)
 
 
 @router.post("/v1/digests/schedules", status_code=201, response_model=list[SchedulePublic])
 def add_schedules(body: ScheduleCreate, ctx: Ctx) -> JSONResponse:
     """One schedule from `cron`, or without it the defaults (daily 09:00, weekly Monday 09:00); returns a list."""
-    with ctx.uow() as session:
-        rows = flows.add_schedules(session=session, data=body, default_tz=ctx.settings.timezone, actor=ADMIN,
-                                   now=ctx.clock.now())
-    return JSONResponse(rows, status_code=201)
+    return JSONResponse(flows.create_schedules(ctx=ctx, data=body, actor=ADMIN), status_code=201)
 
 
 @router.delete("/v1/digests/schedules/{schedule_id}", status_code=204)
 def remove_schedule(schedule_id: RowId, ctx: Ctx) -> Response:
-    with ctx.uow() as session:
-        flows.remove_schedule(session=session, schedule_id=schedule_id, actor=ADMIN, now=ctx.clock.now())
+    flows.delete_schedule(ctx=ctx, schedule_id=schedule_id, actor=ADMIN)
     return Response(status_code=204)
 
 

@@ -72,6 +72,23 @@ def remove_schedule(*, session: Session, schedule_id: int, actor: Actor, now: da
            now=now)
 
 
+def create_schedules(*, ctx: AppContext, data: ScheduleCreate, actor: Actor) -> list[dict[str, Any]]:
+    """The admin API's add: its own transaction (the session-first functions above are for callers that hold one)."""
+    with ctx.uow() as session:
+        return add_schedules(session=session, data=data, default_tz=ctx.settings.timezone, actor=actor,
+                             now=ctx.clock.now())
+
+
+def all_schedules(*, ctx: AppContext) -> list[dict[str, Any]]:
+    with ctx.read() as session:
+        return list_schedules(session=session)
+
+
+def delete_schedule(*, ctx: AppContext, schedule_id: int, actor: Actor) -> None:
+    with ctx.uow() as session:
+        remove_schedule(session=session, schedule_id=schedule_id, actor=actor, now=ctx.clock.now())
+
+
 def latest_fire(*, schedule: DigestSchedule, after: datetime, now: datetime) -> datetime | None:
     """The most recent firing in (after, now], or None. Older missed firings are skipped: one catch-up."""
     trigger = CronTrigger.from_crontab(schedule.cron, timezone=ZoneInfo(schedule.timezone))

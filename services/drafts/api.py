@@ -3,42 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
-from services.drafts import flows
+from services.agents.models import Agent
+from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent, write_as
+from services.drafts import create, flows
 from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftList, DraftPublic
 from services.drafts.waiter import waiter_for
-from services.errors import CountersignError, Forbidden
-from services.http.idempotency import idempotent
+from services.http.idempotency import idempotent_write
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS, problems
-from services.http.problems import PROBLEM, TYPE_BASE
+from services.http.problems import PROBLEM
 
 router = APIRouter(tags=["drafts"])
 MAX_WAIT_S = 60
 
 
-def problem_body(error: CountersignError) -> dict[str, Any]:
-    return {"type": TYPE_BASE + error.type_slug, "title": error.title, "status": error.status,
-            "detail": error.detail, **(error.extra or {})}
-
-
 @router.post("/v1/drafts", status_code=201, response_model=DraftPublic, responses=problems(403) | AGENT_WRITE_ERRORS)
 def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
-    def create(session: Any) -> tuple[int, dict[str, Any]]:
-        try:
-            return 201, flows.create_draft(session=session, ctx=ctx, agent=agent, request=body).model_dump(mode="json")
-        except Forbidden as denied:
-            # A denial is an answer, not a failure: what routing recorded about it commits, and a retry with
-            # the same Idempotency-Key gets the same 403.
-            return denied.status, problem_body(denied)
+    """Decided outside the writer, written in a few inserts by it (services.drafts.create)."""
+    def attempt(agent: Agent) -> JSONResponse:
+        planned = create.plan(ctx=ctx, agent=agent, request=body)
+        return idempotent_write(ctx, scope=f"agent:{agent.id}:drafts", key=idempotency_key,
+                                body=body.model_dump(mode="json"),
+                                unit=lambda session: create.unit(session=session, ctx=ctx, plan=planned))
 
-    response = idempotent(ctx, scope=f"agent:{agent.id}:drafts", key=idempotency_key,
-                          body=body.model_dump(mode="json"), create=create)
+    response = write_as(ctx, agent, attempt)
     if response.status_code >= 400:
         response.headers["content-type"] = PROBLEM
     return response

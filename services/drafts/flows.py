@@ -72,10 +72,6 @@ def card_data(session: Session, draft: Draft, agent: Agent, *, fresh: bool = Fal
     return card(draft, agent_name=agent.name, approved_by=approved_by, link=link)
 
 
-def _public(data: DraftCard) -> DraftPublic:
-    return DraftPublic(**data.model_dump(include=set(DraftPublic.model_fields)))
-
-
 def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: DraftCreate) -> DraftPublic:
     """Store a draft, route it, post its card; an auto-routed draft is decided at once, a denied one refused."""
     now = ctx.clock.now()
@@ -95,7 +91,7 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
     if route.mode != "auto":
         posted = card_data(session, draft, agent, fresh=True)
         ctx.notifier.draft_posted(session=session, agent=agent, draft=posted, now=now)
-    # The audit append serialises writers (its chain lock is held until commit), so it comes last.
+    # A plain INSERT in this transaction: no lock is taken; the sealer job chains the entry after it commits.
     record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key, now=now,
            details={"action": draft.action, "route": route.mode, "reasons": route.reasons,
                     "approvals_required": draft.approvals_required})
@@ -103,7 +99,7 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
         # No card: earned autonomy means people aren't asked; the autonomy domain posts its audit samples.
         return announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"),
                         now=now, post_card=False)
-    return _public(posted)
+    return posted.public()
 
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
@@ -215,7 +211,7 @@ def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_i
         record(session=session, actor=actor, verb="draft.edited" if verdict == "edit" else "draft.vote",
                subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required,
                                                           **({"via": via} if via else {})})
-        data = _public(changed)
+        data = changed.public()
     return DecisionResult(draft=data, final=vote.final, approvals=vote.approvals, required=vote.required)
 
 

@@ -206,6 +206,10 @@ class DraftCard(DraftPublic):
     body_is_json: bool
     link: str | None = None  # only lists of drafts carry it; a single card is the thing linked to
 
+    def public(self) -> DraftPublic:
+        """The draft without what only a reviewer's surface needs: what the API and the callback carry."""
+        return DraftPublic(**self.model_dump(include=set(DraftPublic.model_fields)))
+
 
 def public(draft: Draft, *, agent_name: str, approved_by: list[str]) -> DraftPublic:
     """The draft as GET /v1/drafts/{id} shows it; the callback carries exactly this too."""

@@ -67,6 +67,40 @@ def idempotent(
     return JSONResponse(payload, status_code=status)
 
 
+def idempotent_write(
+    ctx: AppContext, *, scope: str, key: str | None, body: Any, unit: Callable[[Session], Created]
+) -> JSONResponse:
+    """`idempotent` for a write unit (ctx.write): the replay check is a read before the write, and the key row
+    is written in the unit, so it commits (or not) with the answer it stores."""
+    if key is None:
+        status, payload = ctx.write(unit)
+        return JSONResponse(payload, status_code=status)
+    if not key or len(key) > 255 or not key.isprintable():
+        raise field_error("Idempotency-Key", "must be 1 to 255 printable characters")
+    digest = body_hash(body)
+    with ctx.read() as session:
+        replay = _replay(session, scope, key, digest)
+    if replay is not None:
+        return replay
+
+    def keyed(session: Session) -> Created:
+        status, payload = unit(session)
+        session.add(IdempotencyKey(scope=scope, key=key, request_hash=digest, status_code=status,
+                                   response=json.loads(json.dumps(payload, default=str)), created_at=ctx.clock.now()))
+        session.flush()
+        return status, payload
+
+    try:
+        status, payload = ctx.write(keyed)
+    except IntegrityError:  # a concurrent duplicate committed the key first: answer what it answered
+        with ctx.read() as session:
+            replay = _replay(session, scope, key, digest)
+        if replay is None:
+            raise
+        return replay
+    return JSONResponse(payload, status_code=status)
+
+
 def _replay(session: Session, scope: str, key: str, digest: str) -> JSONResponse | None:
     row = session.get(IdempotencyKey, (scope, key))
     if row is None:

@@ -12,14 +12,15 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from services.agents.models import Agent
 from services.audit.service import Actor
-from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent
+from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent, write_as
 from services.errors import field_error
-from services.http.idempotency import idempotent
+from services.http.idempotency import idempotent_write
 from services.http.openapi import ADMIN_ERRORS, AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
-from services.spend import admin, budgets, flows
-from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageCreate
-from services.spend.public import BudgetCheckResult, PricePublic, ScopedBudgetPublic, UsageRecorded
+from services.spend import flows, ingest
+from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageBatch, UsageCreate
+from services.spend.public import BudgetCheckResult, PricePublic, ScopedBudgetPublic, UsageBatchRecorded, UsageRecorded
 
 router = APIRouter(tags=["spend"])
 ADMIN = Actor.admin()
@@ -30,49 +31,66 @@ ADMIN = Actor.admin()
                         **AGENT_WRITE_ERRORS})
 def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
-    def create(session: Any) -> tuple[int, dict[str, Any]]:
-        answer, created = flows.ingest(session=session, ctx=ctx, agent=agent, data=body)
-        return (201 if created else 200), answer
+    priced = ingest.price_all(engine=ctx.engine, events=[body])
 
-    return idempotent(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key, body=body.model_dump(mode="json"),
-                      create=create)
+    def attempt(agent: Agent) -> JSONResponse:
+        def unit(session: Any) -> tuple[int, dict[str, Any]]:
+            [done] = ingest.write_many(session=session, ctx=ctx, agent=agent, events=[body], priced=priced,
+                                       batch=False)
+            return (201 if done.created else 200), done.answer
+
+        return idempotent_write(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key,
+                                body=body.model_dump(mode="json"), unit=unit)
+
+    return write_as(ctx, agent, attempt)
+
+
+@router.post("/v1/usage/batch", response_model=UsageBatchRecorded, responses=AGENT_WRITE_ERRORS)
+def record_usage_batch(body: UsageBatch, agent: WritingAgent, ctx: Ctx,
+                       idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
+    """Up to 1,000 events in one call and one write: one result per event, in order, each with `created`
+    (False: its request_id was seen before, and the result is that first event). Budgets are as after the batch."""
+    priced = ingest.price_all(engine=ctx.engine, events=body.events)
+
+    def attempt(agent: Agent) -> JSONResponse:
+        def unit(session: Any) -> tuple[int, dict[str, Any]]:
+            done = ingest.write_many(session=session, ctx=ctx, agent=agent, events=body.events, priced=priced,
+                                     batch=True)
+            return 200, {"object": "list", "results": [{**d.answer, "created": d.created} for d in done]}
+
+        return idempotent_write(ctx, scope=f"agent:{agent.id}:usage-batch", key=idempotency_key,
+                                body=body.model_dump(mode="json"), unit=unit)
+
+    return write_as(ctx, agent, attempt)
 
 
 @router.post("/v1/budget/check", response_model=BudgetCheckResult, responses=AGENT_READ_ERRORS)
 def budget_check(body: BudgetCheck, agent: CurrentAgent, ctx: Ctx) -> dict[str, Any]:
-    with ctx.read() as session:
-        states = budgets.budget_states(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
-    answer = budgets.check(agent=agent, states=states, estimate=body.estimated_cost_usd)
-    return {"allowed": answer.allowed, "reason": answer.reason, "remaining_usd": answer.remaining_usd,
-            "budgets": [s.public() for s in states]}
+    return flows.check_budget(ctx=ctx, agent=agent, estimate=body.estimated_cost_usd)
 
 
 @router.get("/v1/budgets", dependencies=[Admin], response_model=list[ScopedBudgetPublic], responses=ADMIN_ERRORS)
 def list_budgets(ctx: Ctx) -> list[dict[str, Any]]:
-    with ctx.read() as session:
-        return admin.list_budgets(session=session)
+    return flows.list_budgets(ctx=ctx)
 
 
 @router.put("/v1/budgets", dependencies=[Admin], response_model=ScopedBudgetPublic,
             responses={201: {"model": ScopedBudgetPublic, "description": "a new budget"}, **ADMIN_ERRORS})
 def set_budget(body: ScopedBudgetIn, ctx: Ctx) -> JSONResponse:
     """Create or replace the team or global budget for one period (201 when new, 200 when replaced)."""
-    with ctx.uow() as session:
-        budget, created = admin.set_budget(session=session, data=body, actor=ADMIN, now=ctx.clock.now())
+    budget, created = flows.set_budget(ctx=ctx, data=body, actor=ADMIN)
     return JSONResponse(budget, status_code=201 if created else 200)
 
 
 @router.delete("/v1/budgets/{budget_id}", status_code=204, dependencies=[Admin], responses=ADMIN_ERRORS)
 def delete_budget(budget_id: RowId, ctx: Ctx) -> Response:
-    with ctx.uow() as session:
-        admin.delete_budget(session=session, budget_id=budget_id, actor=ADMIN, now=ctx.clock.now())
+    flows.delete_budget(ctx=ctx, budget_id=budget_id, actor=ADMIN)
     return Response(status_code=204)
 
 
 @router.get("/v1/prices", dependencies=[Admin], response_model=list[PricePublic], responses=ADMIN_ERRORS)
 def list_prices(ctx: Ctx) -> list[dict[str, Any]]:
-    with ctx.read() as session:
-        return admin.list_prices(session=session)
+    return flows.list_prices(ctx=ctx)
 
 
 @router.put("/v1/prices/{model:path}", dependencies=[Admin], response_model=PricePublic, responses=ADMIN_ERRORS)
@@ -80,12 +98,10 @@ def set_price(model: str, body: PriceOverrideIn, ctx: Ctx) -> dict[str, Any]:
     """A negotiated or internal rate for a model, checked before genai-prices."""
     if not 1 <= len(model) <= 128:
         raise field_error("model", "1 to 128 characters")
-    with ctx.uow() as session:
-        return admin.set_price(session=session, model=model, data=body, actor=ADMIN, now=ctx.clock.now())
+    return flows.set_price(ctx=ctx, model=model, data=body, actor=ADMIN)
 
 
 @router.delete("/v1/prices/{model:path}", status_code=204, dependencies=[Admin], responses=ADMIN_ERRORS)
 def delete_price(model: str, ctx: Ctx) -> Response:
-    with ctx.uow() as session:
-        admin.delete_price(session=session, model=model, actor=ADMIN, now=ctx.clock.now())
+    flows.delete_price(ctx=ctx, model=model, actor=ADMIN)
     return Response(status_code=204)

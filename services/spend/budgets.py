@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
@@ -69,9 +69,13 @@ def rules_for(*, session: Session, agent: Agent) -> list[BudgetRule]:
                         on_exceed=b.get("on_exceed", "alert"), thresholds=list(b.get("thresholds") or DEFAULT_THRESHOLDS))
              for i, b in enumerate(agent.budgets or [])]
     scopes = ["global"] + ([f"team:{agent.team}"] if agent.team else [])
-    for row in session.exec(select(ScopedBudget).where(col(ScopedBudget.scope_key).in_(scopes))):
+    for row in session.exec(_SCOPED, params={"scopes": scopes}):
         rules.append(scoped_rule(row))
     return rules
+
+
+# Built once: every usage write asks it.
+_SCOPED = select(ScopedBudget).where(col(ScopedBudget.scope_key).in_(bindparam("scopes", expanding=True)))
 
 
 def scoped_rule(row: ScopedBudget) -> BudgetRule:

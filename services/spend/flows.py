@@ -1,5 +1,6 @@
-"""Spend side effects: after an event is stored, tell the owner once about unknown models, open incidents for
-over-the-maximum calls and spikes, warn at thresholds, and pause at 100 % where the budget says so."""
+"""Spend side effects, once events are stored (by services.spend.ingest): tell the owner once about unknown
+models, open incidents for over-the-maximum calls and spikes, warn at thresholds, and pause at 100 % where the
+budget says so."""
 
 from __future__ import annotations
 
@@ -13,35 +14,30 @@ from services.audit.service import Actor, record
 from services.context import AppContext
 from services.drafts.models import Draft
 from services.incidents import flows as incidents
-from services.spend import budgets, service
+from services.spend import admin, budgets, service
 from services.spend.budgets import BudgetState, BudgetWarning
-from services.spend.models import UsageCreate, UsageEvent
+from services.spend.models import PriceOverrideIn, ScopedBudgetIn, StoredEvent, UsageCreate, UsageEvent
 
 BUDGET_ACTOR = Actor.system("budget")
 
 
-def ingest(*, session: Session, ctx: AppContext, agent: Agent, data: UsageCreate) -> tuple[dict[str, Any], bool]:
-    """Record one usage event and react to it; returns (answer, created). A repeated request_id is a no-op."""
-    now, tz = ctx.clock.now(), ctx.settings.tz
-    draft_status = None
-    if data.draft_id is not None:
-        draft_status = service.draft_for(session=session, agent_id=agent.id or 0, draft_id=data.draft_id).status
-    recorded = service.record_usage(session=session, agent_id=agent.id or 0, data=data, now=now, tz=tz,
-                                    draft_status=draft_status)
-    states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
-    if recorded.created:
-        after_spend(session=session, ctx=ctx, agent=agent, event=recorded.event, states=states)
-    return service.usage_answer(event=recorded.event, states=states), recorded.created
-
-
 def after_spend(*, session: Session, ctx: AppContext, agent: Agent, event: UsageEvent,
                 states: list[BudgetState]) -> None:
+    after_spend_many(session=session, ctx=ctx, agent=agent, events=[event], states=states)
+
+
+def after_spend_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[UsageEvent] | list[StoredEvent],
+                     states: list[BudgetState]) -> None:
+    """React to newly stored events: each unknown model and each over-the-maximum call once per event (the
+    once-only keys and incident dedup keep repeats quiet), then thresholds and spikes once, on the new totals."""
     now = ctx.clock.now()
-    unknown_key = f"unknown-model:{agent.id}:{event.model}"[:128]
-    if event.cost_usd is None and service.claim_once(session=session, key=unknown_key, now=now):
-        ctx.notifier.spend_unknown_model(session=session, agent=agent, model=event.model, now=now)
+    for model in dict.fromkeys(e.model for e in events if e.cost_usd is None):
+        if service.claim_once(session=session, key=f"unknown-model:{agent.id}:{model}"[:128], now=now):
+            ctx.notifier.spend_unknown_model(session=session, agent=agent, model=model, now=now)
     cap = agent.max_cost_per_request_usd
-    if cap is not None and event.cost_usd is not None and event.cost_usd > cap:
+    for event in events:
+        if cap is None or event.cost_usd is None or event.cost_usd <= cap:
+            continue
         subject = f"draft {event.draft_id}" if event.draft_id else f"request {event.request_id or event.id}"
         open_incident(session=session, ctx=ctx, agent=agent, kind="budget_exceeded", severity="high",
                       summary=f"{agent.name}: {subject} cost ${event.cost_usd:.4f}, over the per-request "
@@ -125,3 +121,42 @@ def draft_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Dra
     if draft.status in service.WASTE_STATUSES:
         service.add_waste_for_draft(session=session, agent_id=agent.id or 0, draft_id=draft.id, now=ctx.clock.now(),
                                     tz=ctx.settings.tz)
+
+
+# --- the admin API's reads and changes, each owning its transaction (routes only call these) -------------------
+def check_budget(*, ctx: AppContext, agent: Agent, estimate: float) -> dict[str, Any]:
+    with ctx.read() as session:
+        states = budgets.budget_states(session=session, agent=agent, now=ctx.clock.now(), tz=ctx.settings.tz)
+    answer = budgets.check(agent=agent, states=states, estimate=estimate)
+    return {"allowed": answer.allowed, "reason": answer.reason, "remaining_usd": answer.remaining_usd,
+            "budgets": [s.public() for s in states]}
+
+
+def list_budgets(*, ctx: AppContext) -> list[dict[str, Any]]:
+    with ctx.read() as session:
+        return admin.list_budgets(session=session)
+
+
+def set_budget(*, ctx: AppContext, data: ScopedBudgetIn, actor: Actor) -> tuple[dict[str, Any], bool]:
+    with ctx.uow() as session:
+        return admin.set_budget(session=session, data=data, actor=actor, now=ctx.clock.now())
+
+
+def delete_budget(*, ctx: AppContext, budget_id: int, actor: Actor) -> None:
+    with ctx.uow() as session:
+        admin.delete_budget(session=session, budget_id=budget_id, actor=actor, now=ctx.clock.now())
+
+
+def list_prices(*, ctx: AppContext) -> list[dict[str, Any]]:
+    with ctx.read() as session:
+        return admin.list_prices(session=session)
+
+
+def set_price(*, ctx: AppContext, model: str, data: PriceOverrideIn, actor: Actor) -> dict[str, Any]:
+    with ctx.uow() as session:
+        return admin.set_price(session=session, model=model, data=data, actor=actor, now=ctx.clock.now())
+
+
+def delete_price(*, ctx: AppContext, model: str, actor: Actor) -> None:
+    with ctx.uow() as session:
+        admin.delete_price(session=session, model=model, actor=actor, now=ctx.clock.now())

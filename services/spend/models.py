@@ -3,6 +3,7 @@ overrides, and the once-only keys behind warnings and notices."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -39,6 +40,10 @@ class UsageCreate(Strict):
         if self.cached_tokens > self.input_tokens:
             raise ValueError("cached_tokens is a part of input_tokens, so it cannot be larger")
         return self
+
+
+class UsageBatch(Strict):
+    events: list[UsageCreate] = Field(min_length=1, max_length=1000, description="up to 1,000 usage events")
 
 
 class BudgetCheck(Strict):
@@ -87,6 +92,28 @@ class UsageEvent(SQLModel, table=True):
     draft_id: str | None = SQLField(default=None, max_length=64, index=True)
     day: date = SQLField(sa_column=Column(Date, nullable=False))  # local day in COUNTERSIGN_TIMEZONE
     created_at: datetime = SQLField(sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """A usage event just inserted, as ingest answers with it: the row's fields without an ORM object per event
+    (building a thousand SQLModel instances cost more than inserting the rows)."""
+
+    id: int
+    agent_id: int
+    request_id: str | None
+    model: str
+    provider: str | None
+    input_tokens: int
+    output_tokens: int
+    cached_tokens: int
+    reasoning_tokens: int
+    cost_usd: float | None
+    cost_source: str
+    price: dict[str, Any] | None
+    draft_id: str | None
+    day: date
+    created_at: datetime
 
 
 class SpendRollup(SQLModel, table=True):

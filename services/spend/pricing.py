@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from genai_prices import Usage, calc_price
@@ -33,11 +34,11 @@ def price_call(
         return Priced(cost_usd, "agent", None)
     override = session.get(PriceOverride, model)
     if override is not None:
-        return _from_override(override, input_tokens, output_tokens, cached_tokens)
-    return _from_genai_prices(model, provider, input_tokens, output_tokens, cached_tokens)
+        return from_override(override, input_tokens, output_tokens, cached_tokens)
+    return from_genai_prices(model, provider, input_tokens, output_tokens, cached_tokens)
 
 
-def _from_override(row: PriceOverride, input_tokens: int, output_tokens: int, cached_tokens: int) -> Priced:
+def from_override(row: PriceOverride, input_tokens: int, output_tokens: int, cached_tokens: int) -> Priced:
     cached_rate = row.cached_input_per_mtok if row.cached_input_per_mtok is not None else row.input_per_mtok
     cost = (Decimal(input_tokens - cached_tokens) * Decimal(str(row.input_per_mtok))
             + Decimal(cached_tokens) * Decimal(str(cached_rate))
@@ -47,7 +48,8 @@ def _from_override(row: PriceOverride, input_tokens: int, output_tokens: int, ca
     return Priced(float(cost), "override", price)
 
 
-def _from_genai_prices(model: str, provider: str | None, input_tokens: int, output_tokens: int,
+@lru_cache(maxsize=4096)  # a pure lookup in genai-prices' bundled table, and ingest's costliest step
+def from_genai_prices(model: str, provider: str | None, input_tokens: int, output_tokens: int,
                        cached_tokens: int) -> Priced:
     usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=cached_tokens)
     try:

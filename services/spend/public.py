@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -38,6 +38,15 @@ class UsageRecorded(BaseModel):
     day: str = Field(description="the local day (COUNTERSIGN_TIMEZONE) it counts towards")
     created_at: str
     budgets: list[BudgetStatePublic]
+
+
+class UsageBatchItem(UsageRecorded):
+    created: bool = Field(description="false: its request_id was seen before, and this is that first event")
+
+
+class UsageBatchRecorded(BaseModel):
+    object: Literal["list"] = "list"
+    results: list[UsageBatchItem] = Field(description="one per event, in the order sent")
 
 
 class BudgetCheckResult(BaseModel):

@@ -8,14 +8,14 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
 from services.drafts.models import Draft
 from services.errors import NotFound
 from services.spend.budgets import BudgetState, budget_states, spent
-from services.spend.models import SpendAlert, SpendRollup, UsageCreate, UsageEvent
+from services.spend.models import SpendAlert, SpendRollup, StoredEvent, UsageCreate, UsageEvent
 from services.spend.periods import Period, local_day
 from services.spend.pricing import price_call
 
@@ -133,6 +133,16 @@ def spend_between(*, session: Session, start: date, end: date, agent_ids: list[i
     return spent(session=session, period=Period("span", start, end), agent_ids=agent_ids)
 
 
+# One agent's spend over [start, end): built once, since every usage write asks it (the spike check).
+_AGENT_SPEND = select(func.coalesce(func.sum(SpendRollup.cost_usd), 0.0)).where(
+    col(SpendRollup.agent_id) == bindparam("agent_id"), col(SpendRollup.day) >= bindparam("start"),
+    col(SpendRollup.day) < bindparam("end"))
+
+
+def agent_spend_between(*, session: Session, agent_id: int, start: date, end: date) -> float:
+    return float(session.execute(_AGENT_SPEND, {"agent_id": agent_id, "start": start, "end": end}).scalar_one())
+
+
 @dataclass(frozen=True)
 class Spike:
     day: date
@@ -147,17 +157,17 @@ def detect_spike(*, session: Session, agent_id: int, now: datetime, tz: ZoneInfo
     An agent with no spend in the trailing window has no baseline, so it cannot spike (its budgets still apply).
     """
     today = local_day(now, tz)
-    spent_today = spend_between(session=session, start=today, end=today + timedelta(days=1), agent_ids=[agent_id])
+    spent_today = agent_spend_between(session=session, agent_id=agent_id, start=today, end=today + timedelta(days=1))
     if spent_today <= floor_usd:
         return None
-    trailing = spend_between(session=session, start=today - timedelta(days=SPIKE_WINDOW_DAYS), end=today,
-                             agent_ids=[agent_id]) / SPIKE_WINDOW_DAYS
+    trailing = agent_spend_between(session=session, agent_id=agent_id, start=today - timedelta(days=SPIKE_WINDOW_DAYS),
+                                   end=today) / SPIKE_WINDOW_DAYS
     if trailing <= 0 or spent_today <= multiplier * trailing:
         return None
     return Spike(today, spent_today, trailing)
 
 
-def usage_answer(*, event: UsageEvent, states: list[BudgetState]) -> dict[str, Any]:
+def usage_answer(*, event: UsageEvent | StoredEvent, states: list[BudgetState]) -> dict[str, Any]:
     return {
         "id": event.id, "request_id": event.request_id, "model": event.model, "provider": event.provider,
         "cost_usd": event.cost_usd, "cost_source": event.cost_source, "cost_unknown": event.cost_usd is None,

@@ -1,0 +1,76 @@
+"""The agent behind an API key, cached, and the version check a write makes against it.
+
+Every agent request starts with this lookup, so it is served from a ReadCache (services.cache): a local
+commit that writes the agents table drops it at once, and otherwise it lives `TTL_S`. The cached Agent is one
+detached instance shared by every request that presents the key: read it, never change it or add it to a
+session (every session write of an agent loads or merges its own).
+
+A write does not trust it: `in_session` reads the fields that decide whether the write may happen at all
+(status, key, last update) inside the write transaction, one indexed row, and raises StaleRead if they moved,
+here or on another replica; the caller reloads with `reload` (401 or 423 if it must) and tries again. It then
+hands the write a session-local copy (a merge without a load), so the write may change the agent safely.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, bindparam
+from sqlmodel import Session, select
+
+from services.agents import secrets
+from services.agents.models import Agent
+from services.cache import ReadCache, StaleRead, engine_key
+from services.db import read_scope
+
+TTL_S = 2.0
+_by_key: ReadCache[Agent | None] = ReadCache("agents", ttl_s=TTL_S)
+
+
+def version(agent: Agent) -> tuple[Any, ...]:
+    """What a write checks: a pause, a resume, a key rotation and any admin change all move one of these."""
+    return (agent.status, agent.api_key_hash, agent.updated_at)
+
+
+def _cache_key(engine: Engine, api_key: str) -> tuple[str, str] | None:
+    if not api_key.startswith(secrets.API_KEY_PREFIX):
+        return None
+    return engine_key(engine), secrets.hash_api_key(api_key)
+
+
+def cached(*, engine: Engine, api_key: str) -> tuple[bool, Agent | None]:
+    """(True, agent or None) when the answer is cached; (False, None) when `by_key` must read the database."""
+    key = _cache_key(engine, api_key)
+    return (True, None) if key is None else _by_key.peek(key)
+
+
+def by_key(*, engine: Engine, api_key: str) -> Agent | None:
+    key = _cache_key(engine, api_key)
+    if key is None:
+        return None
+
+    def load() -> Agent | None:
+        with read_scope(engine) as session:  # expire_on_commit=False: the instance stays readable, detached
+            return session.exec(select(Agent).where(Agent.api_key_hash == key[1])).first()
+
+    return _by_key.get(key, load)
+
+
+_VERSION = select(Agent.status, Agent.api_key_hash, Agent.updated_at).where(  # type: ignore[call-overload]
+    Agent.id == bindparam("agent_id"))  # built once: every write runs it
+
+
+def in_session(*, session: Session, agent: Agent) -> Agent:
+    """The agent for this write transaction; StaleRead if it is not the one the request was decided on."""
+    row = session.execute(_VERSION, {"agent_id": agent.id}).first()
+    if row is None or tuple(row) != version(agent):
+        raise StaleRead(f"agent {agent.name!r} changed since it was read")
+    return session.merge(agent, load=False)
+
+
+def reload(*, engine: Engine, agent: Agent) -> Agent | None:
+    """The agent read again, past the cache: None if its key no longer works (rotated, or the agent is gone)."""
+    _by_key.forget((engine_key(engine), agent.api_key_hash))
+    with read_scope(engine) as session:
+        return session.exec(select(Agent).where(Agent.id == agent.id,
+                                                Agent.api_key_hash == agent.api_key_hash)).first()

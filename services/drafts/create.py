@@ -1,0 +1,93 @@
+"""POST /v1/drafts on the write path: decide outside the writer, then a few inserts inside it.
+
+`plan` reads what decides the route (the agent's policy, its earned level, an open critical incident) from
+small caches (services.cache: dropped by any local commit that writes those tables, else kept 1 s) and builds
+the draft and its card data. The common case, a draft for people to review, then needs only `_write_review`
+in the transaction: check the agent is unchanged (StaleRead otherwise), insert the draft, its card's outbox
+row and its audit entry, and publish `draft.created`.
+
+Why a stale read can't let a draft through that should not pass: a route that skips people (auto) or refuses
+the draft (deny), and a level that has never been seen, are decided again inside the transaction by the full
+`flows.create_draft`. A stale cache can only send a draft to review that the exact reads would also have sent
+to review, at worst without the "open critical incident" reason on its card for up to a second.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from services.agents import cache as agent_cache
+from services.agents.models import Agent
+from services.audit.service import Actor, record
+from services.autonomy import service as levels
+from services.cache import ReadCache, engine_key
+from services.context import AppContext
+from services.drafts import flows, service
+from services.drafts.models import Draft, DraftCard, DraftCreate, card
+from services.drafts.routing import Route, guard_reasons, incident_guard
+from services.errors import CountersignError, Forbidden
+from services.http.problems import TYPE_BASE
+
+Created = tuple[int, dict[str, Any]]
+_critical: ReadCache[list[str]] = ReadCache("incidents")
+_levels: ReadCache[str | None] = ReadCache("autonomy_states", "autonomy_actions")
+
+
+@dataclass(frozen=True)
+class Plan:
+    agent: Agent
+    request: DraftCreate
+    now: datetime
+    review: tuple[Draft, DraftCard] | None  # the draft and its card data; None: decide it in the write
+
+
+def problem_body(error: CountersignError) -> dict[str, Any]:
+    return {"type": TYPE_BASE + error.type_slug, "title": error.title, "status": error.status,
+            "detail": error.detail, **(error.extra or {})}
+
+
+def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
+    now = ctx.clock.now()
+    if agent.policy_for(request.action).autonomy == "deny":
+        return Plan(agent, request, now, None)
+    url = engine_key(ctx.engine)
+    with ctx.read() as session:
+        reasons = guard_reasons(agent=agent, request=request) + _critical.get(
+            (url, agent.id), lambda: incident_guard(session=session, agent=agent))
+        level = _levels.get((url, agent.id, request.action, request.prompt_version), lambda: levels.peek_level(
+            session=session, agent=agent, action=request.action, prompt_version=request.prompt_version))
+    if level is None or (level == "auto" and not reasons):
+        return Plan(agent, request, now, None)
+    draft = service.build_draft(agent=agent, request=request, route=Route("review", reasons), now=now,
+                                remind_fraction=ctx.settings.draft_reminder_at)
+    return Plan(agent, request, now, (draft, card(draft, agent_name=agent.name, approved_by=[])))
+
+
+def unit(*, session: Session, ctx: AppContext, plan: Plan) -> Created:
+    """The write: a planned review draft, or the whole decision made inside the transaction."""
+    agent = agent_cache.in_session(session=session, agent=plan.agent)
+    if plan.review is None:
+        try:
+            created = flows.create_draft(session=session, ctx=ctx, agent=agent, request=plan.request)
+            return 201, created.model_dump(mode="json")
+        except Forbidden as denied:
+            # A denial is an answer, not a failure: what routing recorded about it commits, and a retry with
+            # the same Idempotency-Key gets the same 403.
+            return denied.status, problem_body(denied)
+    return 201, _write_review(session, ctx, agent, plan)
+
+
+def _write_review(session: Session, ctx: AppContext, agent: Agent, plan: Plan) -> dict[str, Any]:
+    assert plan.review is not None
+    draft, posted = plan.review
+    session.add(draft)
+    ctx.events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
+    ctx.notifier.draft_posted(session=session, agent=agent, draft=posted, now=plan.now)
+    record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key,
+           now=plan.now, details={"action": draft.action, "route": "review", "reasons": draft.review_reasons,
+                                  "approvals_required": draft.approvals_required})
+    return posted.public().model_dump(mode="json")

@@ -1,0 +1,178 @@
+"""Usage ingest, one event or a thousand: priced before the write, then a few batched statements in it.
+
+`price_all` runs outside the writer (genai-prices and the cached overrides are pure lookups). `write_many`
+is the write unit: it checks the agent is still the one the request was decided on, inserts the new events
+in one statement (a repeated `request_id`, in the batch or from before, gets the first event back), folds
+them into the rollups with one UPSERT per (model, day), reads the budgets once, and reacts once per batch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from services.agents import cache as agent_cache
+from services.agents.models import Agent
+from services.cache import ReadCache, engine_key
+from services.context import AppContext
+from services.db import read_scope
+from services.errors import NotFound, field_error
+from services.spend import budgets, flows, service
+from services.spend.models import PriceOverride, SpendRollup, StoredEvent, UsageCreate, UsageEvent
+from services.spend.periods import local_day
+from services.spend.pricing import Priced, from_genai_prices, from_override
+
+_overrides: ReadCache[dict[str, PriceOverride]] = ReadCache("price_overrides")
+_TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
+
+
+def price_all(*, engine: Engine, events: list[UsageCreate]) -> list[Priced]:
+    """What each event cost: the agent's figure, else an override (cached), else genai-prices, else unknown."""
+    def load() -> dict[str, PriceOverride]:
+        with read_scope(engine) as session:
+            return {row.model: row for row in session.exec(select(PriceOverride)).all()}
+
+    overrides = _overrides.get(engine_key(engine), load)
+    priced = []
+    for e in events:
+        if e.cost_usd is not None:
+            priced.append(Priced(e.cost_usd, "agent", None))
+        elif e.model in overrides:
+            priced.append(from_override(overrides[e.model], e.input_tokens, e.output_tokens, e.cached_tokens))
+        else:
+            priced.append(from_genai_prices(e.model, e.provider, e.input_tokens, e.output_tokens, e.cached_tokens))
+    return priced
+
+
+@dataclass(frozen=True)
+class Ingested:
+    answer: dict[str, Any]
+    created: bool
+
+
+def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[UsageCreate],
+               priced: list[Priced], batch: bool) -> list[Ingested]:
+    """The write unit. `batch`: errors name `events[i].<field>`; a single event's unknown draft is a 404."""
+    agent = agent_cache.in_session(session=session, agent=agent)
+    agent_id = agent.id or 0
+    now, tz = ctx.clock.now(), ctx.settings.tz
+    day = local_day(now, tz)
+    statuses = _draft_statuses(session, agent_id, events, batch)
+    first_of: dict[str, int] = {}
+    fresh: list[int] = []  # positions whose event is inserted now (others repeat an earlier request_id)
+    for i, e in enumerate(events):
+        if e.request_id is not None:
+            if e.request_id in first_of:
+                continue
+            first_of[e.request_id] = i
+        fresh.append(i)
+    rows = {i: _row(agent_id, events[i], priced[i], day, now) for i in fresh}
+    stored = _insert(session, agent_id, rows)
+    repeats = [e.request_id for i, e in enumerate(events) if e.request_id is not None and i not in stored]
+    earlier = _by_requests(session, agent_id, [r for r in repeats if r is not None])
+    new_events = [stored[i] for i in sorted(stored)]
+    _fold(session, agent_id, new_events, statuses)
+    states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
+    if new_events:
+        flows.after_spend_many(session=session, ctx=ctx, agent=agent, events=new_events, states=states)
+    out = []
+    for i, e in enumerate(events):
+        if i in stored:
+            out.append(Ingested(service.usage_answer(event=stored[i], states=states), True))
+        else:
+            first = stored.get(first_of.get(e.request_id or "", -1)) or earlier[e.request_id or ""]
+            out.append(Ingested(service.usage_answer(event=first, states=states), False))
+    return out
+
+
+def _draft_statuses(session: Session, agent_id: int, events: list[UsageCreate], batch: bool) -> dict[str, str]:
+    """The status of each draft the events name; one that is missing or another agent's is refused."""
+    from services.drafts.models import Draft
+
+    wanted = {str(e.draft_id) for e in events if e.draft_id is not None}
+    if not wanted:
+        return {}
+    found = {d: (a, s) for d, a, s in session.exec(select(Draft.id, Draft.agent_id, Draft.status)
+                                                   .where(col(Draft.id).in_(wanted))).all()}
+    for i, e in enumerate(events):
+        if e.draft_id is not None and found.get(str(e.draft_id), (None,))[0] != agent_id:
+            if batch:
+                raise field_error(f"events[{i}].draft_id", f"no draft {str(e.draft_id)[:60]!r} of this agent")
+            raise NotFound(f"no draft {str(e.draft_id)[:60]!r}")
+    return {d: s for d, (_, s) in found.items()}
+
+
+def _row(agent_id: int, e: UsageCreate, p: Priced, day: date, now: Any) -> dict[str, Any]:
+    return dict(agent_id=agent_id, request_id=e.request_id, model=e.model, provider=e.provider,
+                input_tokens=e.input_tokens, output_tokens=e.output_tokens, cached_tokens=e.cached_tokens,
+                reasoning_tokens=e.reasoning_tokens, cost_usd=p.cost_usd, cost_source=p.source, price=p.price,
+                draft_id=None if e.draft_id is None else str(e.draft_id), day=day, created_at=now)
+
+
+def _insert(session: Session, agent_id: int, rows: dict[int, dict[str, Any]]) -> dict[int, StoredEvent]:
+    """New events by position. Keyed ones skip a request_id stored before (ON CONFLICT DO NOTHING); unkeyed
+    ones always insert, their ids returned in parameter order."""
+    table = UsageEvent.__table__  # type: ignore[attr-defined]
+    stored: dict[int, StoredEvent] = {}
+    keyed = [i for i, r in rows.items() if r["request_id"] is not None]
+    if keyed:
+        statement = (service.dialect_insert(session, table)
+                     .on_conflict_do_nothing(index_elements=["agent_id", "request_id"])
+                     .returning(table.c.id, table.c.request_id))
+        ids = {rid: id_ for id_, rid in session.execute(statement, [rows[i] for i in keyed]).all()}
+        for i in keyed:
+            if rows[i]["request_id"] in ids:
+                stored[i] = StoredEvent(id=ids[rows[i]["request_id"]], **rows[i])
+    plain = [i for i, r in rows.items() if r["request_id"] is None]
+    if plain:
+        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        for i, (id_,) in zip(plain, session.execute(statement, [rows[i] for i in plain]).all(), strict=True):
+            stored[i] = StoredEvent(id=id_, **rows[i])
+    return stored
+
+
+def _by_requests(session: Session, agent_id: int, request_ids: list[str]) -> dict[str, UsageEvent]:
+    if not request_ids:
+        return {}
+    found = session.exec(select(UsageEvent).where(UsageEvent.agent_id == agent_id,
+                                                  col(UsageEvent.request_id).in_(set(request_ids)))).all()
+    return {e.request_id or "": e for e in found}
+
+
+def _fold(session: Session, agent_id: int, events: list[StoredEvent], statuses: dict[str, str]) -> None:
+    """One UPSERT per (model, day): concurrent writers add to the same row instead of overwriting it."""
+    sums: dict[tuple[str, date], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(_ROLLUP_SUMS, 0))
+    for e in events:
+        total = sums[(e.model, e.day)]
+        total["cost_usd"] += e.cost_usd or 0.0
+        total["events"] += 1
+        total["unknown_cost_events"] += int(e.cost_usd is None)
+        for name in _TOKENS:
+            total[name] += getattr(e, name)
+        if e.draft_id is not None and statuses.get(e.draft_id) in service.WASTE_STATUSES:
+            total["waste_usd"] += e.cost_usd or 0.0
+    if not sums:
+        return
+    rows = [{"agent_id": agent_id, "model": model, "day": day, **values} for (model, day), values in sums.items()]
+    session.execute(_rollup_upsert(session.get_bind().dialect.name, session), rows)
+
+
+_ROLLUP_SUMS = ("cost_usd", "waste_usd", "events", "unknown_cost_events", "input_tokens", "output_tokens",
+                "cached_tokens")
+_upserts: dict[str, Any] = {}
+
+
+def _rollup_upsert(dialect: str, session: Session) -> Any:
+    """Built once per dialect: constructing the statement each time showed up in the profile."""
+    if dialect not in _upserts:
+        table = SpendRollup.__table__  # type: ignore[attr-defined]
+        insert = service.dialect_insert(session, table)
+        _upserts[dialect] = insert.on_conflict_do_update(
+            index_elements=["agent_id", "model", "day"],
+            set_={name: table.c[name] + insert.excluded[name] for name in _ROLLUP_SUMS})
+    return _upserts[dialect]
