@@ -129,7 +129,8 @@ class FairLock:
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        pool = {} if ":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite+pysqlite:") else {
+        database = make_url(url).database
+        pool = {} if database in (None, "", ":memory:") else {
             "pool_size": 20, "max_overflow": 20}  # request threads read beside the writer thread
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         _configure_sqlite(engine)

@@ -21,6 +21,7 @@ from services.agents.models import Agent
 from services.cache import ReadCache, engine_key
 from services.context import AppContext
 from services.db import read_scope
+from services.drafts.models import Draft
 from services.errors import NotFound, field_error
 from services.spend import budgets, flows, service
 from services.spend.models import PriceOverride, SpendRollup, StoredEvent, UsageCreate, UsageEvent
@@ -92,8 +93,6 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
 
 def _draft_statuses(session: Session, agent_id: int, events: list[UsageCreate], batch: bool) -> dict[str, str]:
     """The status of each draft the events name; one that is missing or another agent's is refused."""
-    from services.drafts.models import Draft
-
     wanted = {str(e.draft_id) for e in events if e.draft_id is not None}
     if not wanted:
         return {}
