@@ -133,11 +133,13 @@ def time_ingest(url: str, n: int) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     with countersign_server(url, name="digest-bench") as server:
-        key = register_agent(server.base_url, "bench-ingest", budgets=[{"period": "month", "limit_usd": 1e6}])["api_key"]
+        key = register_agent(server.base_url, "bench-ingest",
+                             budgets=[{"period": "month", "limit_usd": 1e6}])["api_key"]
         headers = {"Authorization": f"Bearer {key}"}
         stamp = time.time_ns()
         for concurrency in (1, 16):
-            result = run_load(server.base_url, lambda i, c=concurrency: Request("POST", "/v1/usage", headers=headers, json={
+            result = run_load(server.base_url, lambda i, c=concurrency: Request(
+                "POST", "/v1/usage", headers=headers, json={
                 "model": "gpt-4o-mini", "provider": "openai", "input_tokens": 1200, "output_tokens": 300,
                 "cached_tokens": 200, "request_id": f"ingest-{stamp}-{c}-{i}"}), n=n, concurrency=concurrency)
             if result.ok != n:

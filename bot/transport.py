@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any
 
@@ -29,7 +28,7 @@ class SlackWebTransport:
                 response = await self.client.api_call(method, json=args)
         except SlackApiError as exc:
             raise _classify(exc) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError, SlackRequestError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, SlackRequestError, OSError) as exc:
             raise SlackTransientError(f"{type(exc).__name__}: {exc}") from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 

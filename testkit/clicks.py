@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from testkit.fakes.signing import block_actions_body, signed_headers
 from testkit.live import SIGNING_SECRET
 from testkit.load import Request
-from testkit.fakes.signing import block_actions_body, signed_headers
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:

@@ -153,3 +153,19 @@ def any_db_harness(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -
     """The same, once on SQLite and once on PostgreSQL."""
     with Harness(db_url, slack=slack, receiver=receiver) as h:
         yield h
+
+
+# A Harness whose clock only the test moves and whose jobs run only when the test calls run_jobs(): the
+# incident, escalation and run tests drive time themselves.
+@pytest.fixture
+def h(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
+    """The app on SQLite; time moves only when the test advances the clock and calls run_jobs()."""
+    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:
+        yield harness
+
+
+@pytest.fixture
+def any_h(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
+    """The same on SQLite and on PostgreSQL, for the paths whose SQL differs (locks, conditional updates)."""
+    with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:
+        yield harness

@@ -122,7 +122,8 @@ def _row_lines(row: dict[str, Any]) -> list[str]:
     if row.get("evidence"):
         lines.append(_evidence_lines(row["evidence"]))
         if level == "review" and row.get("rule_met"):
-            lines.append("promotion rule met" + (": proposal with the owner" if row.get("proposal") == "proposed" else ""))
+            proposed = ": proposal with the owner" if row.get("proposal") == "proposed" else ""
+            lines.append("promotion rule met" + proposed)
         elif level == "review":
             lines.append("promotion rule not met yet")
     return lines

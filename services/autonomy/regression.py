@@ -71,7 +71,8 @@ def check(*, session: Session, agent_id: int, action: str, dimension: str, value
     return Finding(dimension, old, new, comparison)
 
 
-def claim(*, session: Session, agent_id: int, action: str, finding: Finding, now: datetime) -> AutonomyRegression | None:
+def claim(*, session: Session, agent_id: int, action: str, finding: Finding,
+          now: datetime) -> AutonomyRegression | None:
     """The alert row for this pair, or None when the pair was already reported."""
     row = AutonomyRegression(agent_id=agent_id, action=action, dimension=finding.dimension, old=finding.old.value,
                              new=finding.new.value, figures=finding.as_dict(), created_at=now)

@@ -12,7 +12,8 @@ from services.autonomy.models import AutonomySample
 from services.autonomy.service import _insert_once, version_key
 from services.errors import AlreadyDecided, NotFound
 
-VERDICT_WORDS = {"looks_right": "marked it *Looks right*", "should_not_have_passed": "marked it *Should not have passed*"}
+VERDICT_WORDS = {"looks_right": "marked it *Looks right*",
+                 "should_not_have_passed": "marked it *Should not have passed*"}
 
 
 def create(*, session: Session, draft: Any, now: datetime) -> bool:

@@ -16,8 +16,18 @@ from sqlmodel import Session, col, select
 
 from services.agents.models import Agent, AutonomyRule
 from services.audit.service import Actor, record
-from services.autonomy.models import (APPROVED, AUTO, EDITED, EXPIRED, REJECTED, REVIEW, AutonomyAction,
-                                      AutonomyEvidence, AutonomyState, EvidenceFigures)
+from services.autonomy.models import (
+    APPROVED,
+    AUTO,
+    EDITED,
+    EXPIRED,
+    REJECTED,
+    REVIEW,
+    AutonomyAction,
+    AutonomyEvidence,
+    AutonomyState,
+    EvidenceFigures,
+)
 from services.autonomy.stats import edit_distance
 from services.errors import AlreadyDecided, NotFound
 

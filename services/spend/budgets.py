@@ -65,8 +65,9 @@ class BudgetState:
 
 
 def rules_for(*, session: Session, agent: Agent) -> list[BudgetRule]:
-    rules = [BudgetRule(key=f"agent:{agent.id}:{i}", scope="agent", period=b["period"], limit_usd=float(b["limit_usd"]),
-                        on_exceed=b.get("on_exceed", "alert"), thresholds=list(b.get("thresholds") or DEFAULT_THRESHOLDS))
+    rules = [BudgetRule(key=f"agent:{agent.id}:{i}", scope="agent", period=b["period"],
+                        limit_usd=float(b["limit_usd"]), on_exceed=b.get("on_exceed", "alert"),
+                        thresholds=list(b.get("thresholds") or DEFAULT_THRESHOLDS))
              for i, b in enumerate(agent.budgets or [])]
     scopes = ["global"] + ([f"team:{agent.team}"] if agent.team else [])
     for row in session.exec(_SCOPED, params={"scopes": scopes}):

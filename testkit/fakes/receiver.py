@@ -11,8 +11,9 @@ import hmac
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .slack import BackgroundHTTP, poll
 
@@ -105,7 +106,8 @@ class FakeAgentReceiver(BackgroundHTTP):
 
         def describe():
             seen = [(d.event, d.delivery_id, d.status) for d in self.deliveries]
-            return f"wanted {count} deliver{'y' if count == 1 else 'ies'}{' (ok only)' if ok_only else ''} within {timeout}s; saw {seen}"
+            what = f"{count} deliver{'y' if count == 1 else 'ies'}{' (ok only)' if ok_only else ''}"
+            return f"wanted {what} within {timeout}s; saw {seen}"
         return poll(found, timeout, describe)
 
     def _status_for_next(self) -> int:

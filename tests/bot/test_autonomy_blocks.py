@@ -32,7 +32,8 @@ def test_answered_card_has_no_buttons_and_says_who() -> None:
     """Once answered the card loses its buttons and names the owner and the outcome."""
     promoted = blocks.proposal_answered(agent_name="quoter", action="q", prompt_version="", promoted=True,
                                         by="U012OWNER")
-    assert _buttons(promoted) == {} and "<@U012OWNER> promoted" in json.dumps(promoted) and "(none)" in json.dumps(promoted)
+    text = json.dumps(promoted)
+    assert _buttons(promoted) == {} and "<@U012OWNER> promoted" in text and "(none)" in text
     later = blocks.proposal_answered(agent_name="quoter", action="q", prompt_version="v1", promoted=False,
                                      by="U012OWNER", repropose_in=20)
     assert "Not yet" in json.dumps(later) and "after 20 more decisions" in json.dumps(later)

@@ -6,7 +6,7 @@ from bot import ids
 from bot.listeners.commands.incidents import parse_user
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, CAROL, OWNER, Harness
-from tests.services.incidents.helpers import CHAIN, card_for, h, incident, report  # noqa: F401
+from tests.services.incidents.helpers import CHAIN, card_for, incident, report
 
 
 def test_pause_button_makes_the_agents_writes_423(h: Harness, slack: FakeSlack) -> None:

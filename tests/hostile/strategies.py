@@ -89,7 +89,8 @@ def model(cls: type[BaseModel], depth: int = 0) -> st.SearchStrategy[Any]:
     return st.fixed_dictionaries(fields).map(lambda values: cls.model_construct(**values))
 
 
-def for_function(fn: Any, overrides: dict[str, st.SearchStrategy[Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+def for_function(fn: Any,
+                 overrides: dict[str, st.SearchStrategy[Any]] | None = None) -> st.SearchStrategy[dict[str, Any]]:
     """Keyword arguments for `fn`; raises Unsupported when a parameter's type can't be drawn."""
     hints = typing.get_type_hints(fn, include_extras=True)
     overrides = overrides or {}

@@ -172,7 +172,8 @@ def test_deeply_nested_json_is_a_clean_4xx(harness: Harness, depth: int) -> None
     for path, field in [("/v1/agents", "callback_url"), ("/v1/drafts", "body"), ("/v1/drafts", "context"),
                         ("/v1/incidents", "details")]:
         for nested in (arrays, objects):
-            raw = json.dumps({**DRAFT, **INCIDENT, "name": "deep", "owner": "U012OWNER"})[:-1] + f', "{field}": {nested}}}'
+            fields = json.dumps({**DRAFT, **INCIDENT, "name": "deep", "owner": "U012OWNER"})
+            raw = fields[:-1] + f', "{field}": {nested}}}'
             auth = harness.admin if path == "/v1/agents" else harness.bearer(agent["api_key"])
             response = harness.client.post(path, content=raw, headers={**auth, "Content-Type": "application/json"})
             problem(response, (400, 404, 405, 413, 422))

@@ -49,7 +49,8 @@ def full_run(h: Harness, slack: FakeSlack, receiver: FakeAgentReceiver) -> tuple
     keep(h.click(cards[0], ids.DRAFT_APPROVE, user=ALICE))
     keep(h.click(cards[1], ids.DRAFT_APPROVE, user="U0NOTANAPPROVER"))
     keep(h.client.post(f"/v1/drafts/{drafts[2]['id']}/cancel", headers=auth))
-    keep(h.client.post("/v1/usage", json={"model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 5}, headers=auth))
+    keep(h.client.post("/v1/usage", json={"model": "gpt-4o-mini", "input_tokens": 10, "output_tokens": 5},
+                       headers=auth))
     keep(h.client.post("/v1/incidents", json={"kind": "error", "severity": "low", "summary": "s"}, headers=auth))
     receiver.wait_for(1, ok_only=True, timeout=20)
     # Wrong credentials of every kind, including near misses of the real ones.

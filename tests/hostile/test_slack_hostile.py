@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from testkit.clicks import click_request
 from bot import ids
+from testkit.clicks import click_request
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, REVIEW_CHANNEL, SIGNING_SECRET, Harness, find_element
@@ -64,7 +64,8 @@ def test_forged_and_stale_clicks_change_nothing(harness: Harness, slack: FakeSla
     assert harness.slack_post(body, secret="not-the-secret").status_code == 401
     assert harness.slack_post(body, timestamp=int(time.time()) - 301).status_code == 401
     assert harness.slack_post(body, timestamp=int(time.time()) + 301).status_code == 401
-    unsigned = harness.client.post("/slack/events", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    unsigned = harness.client.post("/slack/events", content=body,
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert unsigned.status_code == 401
     time.sleep(0.3)
     assert status(harness, agent, draft["id"]) == "pending"

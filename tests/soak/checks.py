@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from testkit.clicks import buttons
 from services.db import make_engine
 from services.outbox.models import OutboxMessage
+from testkit.clicks import buttons
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.soak.traffic import REVIEW_CHANNEL, Ledger

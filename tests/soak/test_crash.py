@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from testkit.live import countersign_server, register_agent
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
+from testkit.live import countersign_server, register_agent
 from tests.soak import checks
 from tests.soak.traffic import ALICE, QUICK_CHAIN, Ledger, Traffic, warm_up_bolt
 

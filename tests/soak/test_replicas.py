@@ -13,10 +13,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from testkit.live import ADMIN_TOKEN, ServerProcess, countersign_server, pg_database, register_agent
 from services.db import make_engine
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
+from testkit.live import ADMIN_TOKEN, ServerProcess, countersign_server, pg_database, register_agent
 from tests.soak import checks
 from tests.soak.traffic import ALICE, QUICK_CHAIN, REVIEW_CHANNEL, Traffic, warm_up_bolt
 

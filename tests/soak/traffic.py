@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 
-from testkit.live import SIGNING_SECRET
 from testkit.clicks import click_request, pick_button
 from testkit.fakes.signing import signed_headers, slash_command_body
 from testkit.fakes.slack import FakeSlack
+from testkit.live import SIGNING_SECRET
 
 REVIEW_CHANNEL = "C056REVIEW"
 ALICE = "U078ALICE"

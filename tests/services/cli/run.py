@@ -7,12 +7,6 @@ from typing import Any
 from click.testing import CliRunner
 
 import services.cli.agents  # noqa: F401  (each import attaches its commands)
-import services.cli.audit  # noqa: F401
-import services.cli.budgets  # noqa: F401
-import services.cli.digest  # noqa: F401
-import services.cli.drafts  # noqa: F401
-import services.cli.evals  # noqa: F401
-import services.cli.outbox  # noqa: F401
 from services.cli.common import cli as countersign
 from services.config import get_settings
 

@@ -4,31 +4,12 @@ what the fake Slack holds (cards, thread lines)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from services.clock import FakeClock
-from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 
 CHAIN = [{"notify": "owner"}, {"wait_s": 60}, {"notify": "backups"}, {"wait_s": 60}, {"notify": "channel"}]
-
-
-@pytest.fixture
-def h(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
-    """The app on SQLite; time moves only when the test advances the clock and calls run_jobs()."""
-    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:
-        yield harness
-
-
-@pytest.fixture
-def any_h(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
-    """The same on SQLite and on PostgreSQL, for the paths whose SQL differs (locks, conditional updates)."""
-    with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:
-        yield harness
 
 
 def report(h: Harness, key: str, **fields: Any) -> dict[str, Any]:

@@ -13,7 +13,16 @@ from services.wiring import INCIDENT_OPENED, build_events
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
-from tests.services.incidents.helpers import CHAIN, any_h, card_for, cards_in, h, incident, report, thread_of, tick, wait_status  # noqa: F401  (fixtures)
+from tests.services.incidents.helpers import (
+    CHAIN,
+    card_for,
+    cards_in,
+    incident,
+    report,
+    thread_of,
+    tick,
+    wait_status,
+)
 
 
 def test_reported_incident_dms_the_owner_with_a_card(h: Harness, slack: FakeSlack) -> None:
@@ -131,7 +140,8 @@ def test_thread_under_the_owner_card_logs_steps_and_actions(h: Harness, slack: F
 def test_usergroup_step_mentions_the_group_in_the_review_channel(h: Harness, slack: FakeSlack,
                                                                  clock: FakeClock) -> None:
     """A `usergroup:S…` step posts the card to the review channel with the group mentioned."""
-    key = h.register(escalation_chain=[{"notify": "owner"}, {"wait_s": 5}, {"notify": "usergroup:S090LEADS"}])["api_key"]
+    chain = [{"notify": "owner"}, {"wait_s": 5}, {"notify": "usergroup:S090LEADS"}]
+    key = h.register(escalation_chain=chain)["api_key"]
     report(h, key)
     clock.advance(5)
     tick(h)

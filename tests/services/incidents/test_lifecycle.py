@@ -6,8 +6,7 @@ from bot import ids
 from services.clock import FakeClock
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, Harness
-from tests.services.incidents.helpers import (CHAIN, card_for, cards_in, h, incident,  # noqa: F401
-                                              report, tick, wait_status)
+from tests.services.incidents.helpers import CHAIN, card_for, cards_in, incident, report, tick, wait_status
 
 
 def test_resolve_opens_a_modal_and_the_note_lands_on_every_card(h: Harness, slack: FakeSlack,

@@ -13,7 +13,7 @@ from services.incidents.streaks import count_rejections
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, OWNER, Harness
 from tests.services.drafts.helpers import card, new_draft
-from tests.services.incidents.helpers import card_for, h  # noqa: F401
+from tests.services.incidents.helpers import card_for
 
 
 def decide(h: Harness, *statuses: str, action: str = "quote_freight_lane") -> None:

@@ -10,7 +10,7 @@ from services.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import CAROL, OWNER, Harness
-from tests.services.incidents.helpers import any_h, card_for, h, incident, thread_of, tick  # noqa: F401
+from tests.services.incidents.helpers import card_for, incident, thread_of, tick
 
 
 def start(h: Harness, key: str, **fields: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from click.testing import CliRunner
 from sqlmodel import select
 
 import services.cli.budgets  # noqa: F401  (attaches its commands)
-import services.cli.digest  # noqa: F401
 from services.cli.common import cli as countersign
 from services.config import get_settings
 from services.outbox.models import OutboxMessage

@@ -8,7 +8,8 @@ from tests.harness import OWNER, Harness
 
 
 def usage(h: Harness, key: str, **body: object) -> object:
-    return h.client.post("/v1/usage", json={"model": "gpt-4o-mini", "provider": "openai", **body}, headers=h.bearer(key))
+    return h.client.post("/v1/usage", json={"model": "gpt-4o-mini", "provider": "openai", **body},
+                         headers=h.bearer(key))
 
 
 def test_genai_prices_with_cached_tokens(harness: Harness) -> None:
