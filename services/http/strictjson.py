@@ -13,6 +13,7 @@ import json
 import math
 from typing import Any
 
+from services.http.limits import replaying
 from services.http.problems import PROBLEM, TYPE_BASE
 
 MAX_DEPTH = 64
@@ -96,16 +97,7 @@ class StrictJSONMiddleware:
         if errors:
             await _refuse(send, errors)
             return
-        sent = False
-
-        async def replay() -> dict[str, Any]:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 async def _refuse(send: Any, errors: list[dict[str, str]]) -> None:
