@@ -6,8 +6,9 @@ import threading
 import time
 
 from services.drafts import flows
+from services.drafts.waiter import waiter_for
 from testkit.fakes.receiver import FakeAgentReceiver
-from testkit.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack, poll
 from tests.harness import ALICE, Harness
 from tests.services.drafts.helpers import get, new_draft
 
@@ -31,7 +32,8 @@ def test_decision_on_another_replica_releases_the_long_poll(sqlite_url: str, sla
         answer: dict = {}
         waiter = threading.Thread(target=lambda: answer.update(get(a, key, draft["id"], wait=20).json()))
         waiter.start()
-        time.sleep(0.3)
+        # Decide only once A's request is parked on its waiter: ordered by a signal, not by a sleep.
+        poll(lambda: True if waiter_for(a.ctx).waiting else None, 10, lambda: "the long-poll never started waiting")
         decided_at = time.monotonic()
         flows.decide(ctx=b.ctx, draft_id=draft["id"], user_id=ALICE, verdict="approve")
         waiter.join(10)

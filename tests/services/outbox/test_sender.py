@@ -80,7 +80,8 @@ def test_every_message_arrives_in_order_once_under_429_and_500(db_url: str, slac
 
 
 def test_restart_mid_queue_sends_nothing_twice(db_url: str, slack) -> None:
-    """A sender that dies after some deliveries is replaced; the new one finishes without repeats."""
+    """A sender that stops between deliveries (each one settled) is replaced; the new one finishes without
+    repeats. A kill between a send and its settle is the SIGKILL test's case (tests/soak/test_outbox_crash.py)."""
     engine = make_engine(db_url)
     _queue_cards(engine, 6)
 
