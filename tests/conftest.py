@@ -28,7 +28,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", default=False, help="run the long soak tests")
 
 
+# The longest tests (live servers, SIGKILLs, whole-spec fuzzing, a fresh interpreter per module) go first, so
+# the xdist workers are not left waiting on one of them at the end of the run.
+LONG_FIRST = ("tests/soak/", "tests/test_imports.py", "tests/hostile/test_schemathesis.py",
+              "tests/hostile/test_fairness.py", "tests/services/test_cli.py", "tests/web/test_browser.py",
+              "tests/client/", "tests/test_openapi.py")
+
+
+def _long_rank(item: pytest.Item) -> int:
+    path = item.nodeid
+    return next((rank for rank, prefix in enumerate(LONG_FIRST) if path.startswith(prefix)), len(LONG_FIRST))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items.sort(key=_long_rank)  # stable: within a rank, the files keep their order
     if config.getoption("--runslow"):
         return
     skip = pytest.mark.skip(reason="long run: pass --runslow")
