@@ -115,10 +115,12 @@ def test_two_senders_with_short_leases_and_a_slow_slack_post_each_card_once(db_u
     """Draining one channel takes several leases; renewals and fencing keep the second sender off its rows."""
     engines = [make_engine(db_url), make_engine(db_url)]
     _queue(engines[0], "C0ONE", 24)
-    slack.set_delay(0.08)
+    slack.set_delay(0.12)  # about 3 s to drain: twice the lease
 
     async def scenario() -> None:
-        senders = [make_sender(e, slack, lease_s=0.6, heartbeat_s=0.2) for e in engines]
+        # A lease a CPU-starved CI worker cannot outstall between two beats (a stall longer than the lease is the
+        # one case a lease cannot cover; README: Delivery), yet short enough that the drain needs renewals.
+        senders = [make_sender(e, slack, lease_s=1.5, heartbeat_s=0.3) for e in engines]
         async with running(senders[0]), running(senders[1]):  # leaving waits for every send in flight
             await until(lambda: _pending(engines[0]) == 0, 30, "every card")
 
@@ -171,10 +173,10 @@ def test_a_send_slower_than_the_lease_keeps_its_claim(sqlite_url: str, slack) ->
     """Slack takes longer than a whole lease to answer; the heartbeat renews the claim, so nobody posts it again."""
     engines = [make_engine(sqlite_url), make_engine(sqlite_url)]
     _queue(engines[0], "C0ONE", 3)
-    slack.set_delay(1.0)
+    slack.set_delay(2.0)  # each answer takes longer than the whole lease
 
     async def scenario() -> None:
-        senders = [make_sender(e, slack, lease_s=0.6, heartbeat_s=0.2) for e in engines]
+        senders = [make_sender(e, slack, lease_s=1.2, heartbeat_s=0.2) for e in engines]
         async with running(senders[0]), running(senders[1]):
             await until(lambda: _pending(engines[0]) == 0, 30, "every card")
 
