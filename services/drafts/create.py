@@ -29,8 +29,8 @@ from services.context import AppContext
 from services.drafts import flows, service
 from services.drafts.models import Draft, DraftCard, DraftCreate, card
 from services.drafts.routing import Route, guard_reasons, incident_guard
-from services.errors import CountersignError, Forbidden
-from services.http.problems import TYPE_BASE
+from services.errors import Forbidden
+from services.http.problems import error_body
 
 Created = tuple[int, dict[str, Any]]
 _critical: ReadCache[list[str]] = ReadCache("incidents")
@@ -43,11 +43,6 @@ class Plan:
     request: DraftCreate
     now: datetime
     review: tuple[Draft, DraftCard] | None  # the draft and its card data; None: decide it in the write
-
-
-def problem_body(error: CountersignError) -> dict[str, Any]:
-    return {"type": TYPE_BASE + error.type_slug, "title": error.title, "status": error.status,
-            "detail": error.detail, **(error.extra or {})}
 
 
 def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
@@ -77,7 +72,7 @@ def unit(*, session: Session, ctx: AppContext, plan: Plan) -> Created:
         except Forbidden as denied:
             # A denial is an answer, not a failure: what routing recorded about it commits, and a retry with
             # the same Idempotency-Key gets the same 403.
-            return denied.status, problem_body(denied)
+            return denied.status, error_body(denied)
     return 201, _write_review(session, ctx, agent, plan)
 
 

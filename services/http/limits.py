@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from services.http.problems import problem_body, send_problem
 
 Scope = dict[str, Any]
 
@@ -39,16 +40,9 @@ class BodyLimitMiddleware:
         await self.app(scope, replaying(b"".join(chunks), receive), send)
 
     async def _refuse(self, send: Any) -> None:
-        body = json.dumps({
-            "type": "https://countersign.dev/problems/payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"request bodies are limited to {self.max_bytes} bytes",
-        }).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/problem+json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, problem_body(413, "Payload too large",
+                                              f"request bodies are limited to {self.max_bytes} bytes",
+                                              slug="payload-too-large"))
 
 
 def replaying(body: bytes, receive: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -18,14 +19,37 @@ PROBLEM = "application/problem+json"
 TYPE_BASE = "https://countersign.dev/problems/"
 
 
-def problem(status: int, title: str, detail: str, *, slug: str, errors: list[dict[str, str]] | None = None,
-            headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> JSONResponse:
+def problem_body(status: int, title: str, detail: str, *, slug: str, errors: list[dict[str, str]] | None = None,
+                 extra: dict[str, Any] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"type": TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
     if extra:
         body.update(extra)
+    return body
+
+
+def error_body(exc: CountersignError) -> dict[str, Any]:
+    """A domain error as its problem+json body: what the handler below sends, and what an idempotent create
+    stores when its answer is a refusal (so a retry gets the same body)."""
+    errors = [{"field": e.field, "message": e.message} for e in exc.errors] or None
+    return problem_body(exc.status, exc.title, exc.detail, slug=exc.type_slug, errors=errors, extra=exc.extra)
+
+
+def problem(status: int, title: str, detail: str, *, slug: str, errors: list[dict[str, str]] | None = None,
+            headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> JSONResponse:
+    body = problem_body(status, title, detail, slug=slug, errors=errors, extra=extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+async def send_problem(send: Any, body: dict[str, Any], *, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    """Answer with a problem straight over ASGI: for middleware that refuses before the app (and its exception
+    handlers) ever runs. Strict JSON, as everything Countersign emits."""
+    raw = json.dumps(body, allow_nan=False).encode()
+    await send({"type": "http.response.start", "status": body["status"],
+                "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(raw)).encode()),
+                            *(headers or [])]})
+    await send({"type": "http.response.body", "body": raw})
 
 
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -71,9 +95,7 @@ def install(app: FastAPI) -> None:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         if isinstance(exc, TooManyRequests):
             headers = {"Retry-After": str(exc.retry_after_s)}
-        errors = [{"field": e.field, "message": e.message} for e in exc.errors] or None
-        return problem(exc.status, exc.title, exc.detail, slug=exc.type_slug, errors=errors, headers=headers,
-                       extra=exc.extra)
+        return JSONResponse(error_body(exc), status_code=exc.status, media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

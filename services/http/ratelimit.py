@@ -34,8 +34,7 @@ from sqlmodel import Field, SQLModel, col, select
 from services.agents.models import Agent
 from services.context import AppContext
 from services.db import UTCDateTime, session_scope
-from services.http.problems import PROBLEM, TYPE_BASE
-from services.http.strictjson import strict_dumps
+from services.http.problems import problem_body, send_problem
 
 log = logging.getLogger("countersign.ratelimit")
 SYNC_S = 0.2
@@ -229,10 +228,7 @@ class RateLimitMiddleware:
 
 async def _too_many(send: Any, bucket: Bucket, headers: list[tuple[bytes, bytes]]) -> None:
     retry = bucket.retry_after()
-    body = strict_dumps({"type": TYPE_BASE + "too-many-requests", "title": "Too many requests", "status": 429,
-                         "detail": f"this agent's key is limited to {bucket.rate:g} requests per second "
-                                   f"(bursts of {bucket.capacity:g}); retry after {retry} s"}).encode()
-    await send({"type": "http.response.start", "status": 429,
-                "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode()),
-                            (b"retry-after", str(retry).encode()), *headers]})
-    await send({"type": "http.response.body", "body": body})
+    detail = (f"this agent's key is limited to {bucket.rate:g} requests per second "
+              f"(bursts of {bucket.capacity:g}); retry after {retry} s")
+    await send_problem(send, problem_body(429, "Too many requests", detail, slug="too-many-requests"),
+                       headers=[(b"retry-after", str(retry).encode()), *headers])

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from services.http.limits import replaying
-from services.http.problems import PROBLEM, TYPE_BASE
+from services.http.problems import problem_body, send_problem
 
 MAX_DEPTH = 64
 Scope = dict[str, Any]
@@ -102,8 +102,4 @@ class StrictJSONMiddleware:
 
 async def _refuse(send: Any, errors: list[dict[str, str]]) -> None:
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-    body = strict_dumps({"type": TYPE_BASE + "validation-failed", "title": "Validation failed", "status": 422,
-                         "detail": detail, "errors": errors}).encode()
-    await send({"type": "http.response.start", "status": 422,
-                "headers": [(b"content-type", PROBLEM.encode()), (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    await send_problem(send, problem_body(422, "Validation failed", detail, slug="validation-failed", errors=errors))
