@@ -14,16 +14,16 @@ from services.context import AppContext
 from services.errors import CountersignError, Forbidden
 
 
-def audit_refusal(*, ctx: AppContext, user: str, verb: str, subject: str, why: str,
+def audit_refusal(*, ctx: AppContext, actor: Actor, verb: str, subject: str, why: str,
                   details: dict[str, Any] | None = None) -> None:
     with ctx.uow() as session:
-        record(session=session, actor=Actor.slack_user(user), verb=verb, subject=subject, now=ctx.clock.now(),
+        record(session=session, actor=actor, verb=verb, subject=subject, now=ctx.clock.now(),
                details={"why": why, **(details or {})})
 
 
 def refuse(*, ctx: AppContext, user: str, verb: str, subject: str, why: str,
            details: dict[str, Any] | None = None, error: CountersignError | None = None) -> CountersignError:
     """Audit the refusal and return the error to raise (a Forbidden saying `why`, unless another is given)."""
-    audit_refusal(ctx=ctx, user=user, verb=verb, subject=subject, why=error.detail if error else why,
-                  details=details)
+    audit_refusal(ctx=ctx, actor=Actor.slack_user(user), verb=verb, subject=subject,
+                  why=error.detail if error else why, details=details)
     return error or Forbidden(why)

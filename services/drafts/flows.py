@@ -22,6 +22,7 @@ from typing import Literal
 from sqlmodel import Session, select
 
 from services.agents.models import Agent
+from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.drafts import listing, service
@@ -180,13 +181,9 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
 
 def _audit_refusal(ctx: AppContext, draft: Draft, user_id: str, verdict: str, refusal: Forbidden,
                    via: str | None = None) -> None:
-    """Record who was refused, in a transaction of its own (opened only after the reading one closed, so
-    SQLite's single writer lock is never asked for twice), then raise the refusal."""
-    with ctx.uow() as session:
-        record(session=session, actor=Actor.slack_user(user_id), verb="draft.decision_refused",
-               subject=draft.card_key, now=ctx.clock.now(),
-               details={"verdict": verdict, "why": refusal.detail, **({"via": via} if via else {})})
-    raise refusal
+    """Record who was refused (services.audit.refusals: a transaction of its own), then raise the refusal."""
+    raise refuse(ctx=ctx, user=user_id, verb="draft.decision_refused", subject=draft.card_key, why=refusal.detail,
+                 details={"verdict": verdict, **({"via": via} if via else {})}, error=refusal)
 
 
 def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_id: str, verdict: str,

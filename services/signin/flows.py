@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from services.audit.refusals import audit_refusal
 from services.audit.service import Actor, record
 from services.config import Settings
 from services.context import AppContext
@@ -77,6 +78,4 @@ def refused(*, ctx: AppContext, user_id: str | None, subject: str, why: str,
             details: dict[str, Any] | None = None) -> None:
     """Audit a refusal of a person in the web app (an anonymous one is recorded as such)."""
     actor = Actor.slack_user(user_id) if user_id else Actor("anonymous", "web")
-    with ctx.uow() as session:
-        record(session=session, actor=actor, verb="web.refused", subject=subject[:128], now=ctx.clock.now(),
-               details={"why": why[:500], **(details or {})})
+    audit_refusal(ctx=ctx, actor=actor, verb="web.refused", subject=subject[:128], why=why[:500], details=details)
