@@ -45,19 +45,14 @@ def idempotent(
         with ctx.uow() as session:
             status, payload = create(session)
         return JSONResponse(payload, status_code=status)
-    if not key or len(key) > 255 or not key.isprintable():
-        raise field_error("Idempotency-Key", "must be 1 to 255 printable characters")
-    digest = body_hash(body)
+    digest = _checked_digest(key, body)
     try:
         with ctx.uow() as session:
             replay = _replay(session, scope, key, digest)
             if replay is not None:
                 return replay
             status, payload = create(session)
-            session.add(IdempotencyKey(scope=scope, key=key, request_hash=digest, status_code=status,
-                                       response=json.loads(json.dumps(payload, default=str, allow_nan=False)),
-                                       created_at=ctx.clock.now()))
-            session.flush()
+            _remember(session, ctx, scope=scope, key=key, digest=digest, status=status, payload=payload)
     except IntegrityError:
         with ctx.uow() as session:
             replay = _replay(session, scope, key, digest)
@@ -75,9 +70,7 @@ def idempotent_write(
     if key is None:
         status, payload = ctx.write(unit)
         return JSONResponse(payload, status_code=status)
-    if not key or len(key) > 255 or not key.isprintable():
-        raise field_error("Idempotency-Key", "must be 1 to 255 printable characters")
-    digest = body_hash(body)
+    digest = _checked_digest(key, body)
     with ctx.read() as session:
         replay = _replay(session, scope, key, digest)
     if replay is not None:
@@ -85,9 +78,7 @@ def idempotent_write(
 
     def keyed(session: Session) -> Created:
         status, payload = unit(session)
-        session.add(IdempotencyKey(scope=scope, key=key, request_hash=digest, status_code=status,
-                                   response=json.loads(json.dumps(payload, default=str)), created_at=ctx.clock.now()))
-        session.flush()
+        _remember(session, ctx, scope=scope, key=key, digest=digest, status=status, payload=payload)
         return status, payload
 
     try:
@@ -99,6 +90,21 @@ def idempotent_write(
             raise
         return replay
     return JSONResponse(payload, status_code=status)
+
+
+def _checked_digest(key: str, body: Any) -> str:
+    if not key or len(key) > 255 or not key.isprintable():
+        raise field_error("Idempotency-Key", "must be 1 to 255 printable characters")
+    return body_hash(body)
+
+
+def _remember(session: Session, ctx: AppContext, *, scope: str, key: str, digest: str, status: int,
+              payload: Any) -> None:
+    """Store the first answer under its key, as strict JSON, in the transaction that made it."""
+    session.add(IdempotencyKey(scope=scope, key=key, request_hash=digest, status_code=status,
+                               response=json.loads(json.dumps(payload, default=str, allow_nan=False)),
+                               created_at=ctx.clock.now()))
+    session.flush()
 
 
 def _replay(session: Session, scope: str, key: str, digest: str) -> JSONResponse | None:
