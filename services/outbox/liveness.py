@@ -1,12 +1,17 @@
 """Live senders: each running sender beats its row in `outbox_senders` and renews its claims; the others free the
 claims of a sender that stopped beating (or, on the same host, whose process is gone) instead of waiting out the
 lease. A SIGKILLed sender's rows are thus sent again within a few heartbeats, whatever COUNTERSIGN_OUTBOX_LEASE_S
-is, and at once by a sender restarted on the same host."""
+is, and at once by a sender restarted on the same host.
+
+"Stopped beating" is judged on the watcher's own monotonic clock (its beat has not moved for as long as it said it
+might be silent), never by comparing the other's timestamps with ours: hosts' clocks differ, and a clock that
+jumps (or a test's fake clock moved by hand) would otherwise make a live sender look dead and its rows go twice."""
 
 from __future__ import annotations
 
 import os
 import socket
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -79,12 +84,33 @@ def _set_claim(session: Session, ids: list[int], **values: Any) -> None:
         session.execute(update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**values))
 
 
-def reap(engine: Engine, *, sender_id: str, now: datetime) -> int:
+@dataclass
+class Watch:
+    """What one sender has seen of the others' beats: each beat value and when (on our monotonic clock) we first
+    saw it. A sender is silent once its beat has stood still for its own allowance (`expires_at - beat_at`)."""
+
+    seen: dict[str, tuple[datetime, float]] = field(default_factory=dict)
+
+    def silent(self, beats: list[OutboxSenderBeat], now_s: float) -> set[str]:
+        current = {b.id: b for b in beats}
+        self.seen = {k: v for k, v in self.seen.items() if k in current}  # forget senders that left
+        gone = set()
+        for sender in beats:
+            first = self.seen.get(sender.id)
+            if first is None or first[0] != sender.beat_at:
+                self.seen[sender.id] = (sender.beat_at, now_s)
+                continue
+            if now_s - first[1] >= (sender.expires_at - sender.beat_at).total_seconds():
+                gone.add(sender.id)
+        return gone
+
+
+def reap(engine: Engine, *, sender_id: str, watch: Watch, now_s: float) -> int:
     """Free every claim of senders that are gone; returns how many rows became due again."""
     with read_scope(engine) as session:
-        others = session.exec(select(OutboxSenderBeat).where(OutboxSenderBeat.id != sender_id)).all()
+        others = list(session.exec(select(OutboxSenderBeat).where(OutboxSenderBeat.id != sender_id)).all())
     host = this_host()
-    gone = [s.id for s in others if s.expires_at < now or (s.host == host and process_gone(s.pid))]
+    gone = watch.silent(others, now_s) | {s.id for s in others if s.host == host and process_gone(s.pid)}
     if not gone:
         return 0
     with session_scope(engine) as session:

@@ -56,6 +56,7 @@ class OutboxSender:
     _paused_until: dict[str, float] = field(default_factory=dict)
     _row_s: dict[str, float] = field(default_factory=dict)  # observed seconds per row, per lane
     _registered: bool = False
+    _watch: liveness.Watch = field(default_factory=liveness.Watch)
     _wake: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
@@ -124,7 +125,8 @@ class OutboxSender:
         await asyncio.to_thread(liveness.beat, self.engine, sender_id=self.id, now=self.clock.now(),
                                 beat_s=self.beat_s, lease_s=self.lease_s, started_at=self.started_at,
                                 tokens=list(self._claims))
-        freed = await asyncio.to_thread(liveness.reap, self.engine, sender_id=self.id, now=self.clock.now())
+        freed = await asyncio.to_thread(liveness.reap, self.engine, sender_id=self.id, watch=self._watch,
+                                        now_s=asyncio.get_running_loop().time())
         if freed:
             log.info("outbox: %d rows claimed by senders that are gone are due again", freed)
             if self._wake is not None:

@@ -1,8 +1,6 @@
-"""Slack-side details of drafts: /countersign pending, long drafts in the edit modal, JSON edits, the quick ack."""
+"""Slack-side details of drafts: /countersign pending, long drafts in the edit modal, JSON edits, the click answer."""
 
 from __future__ import annotations
-
-import time
 
 from bot import ids
 from tests.harness import ALICE, BOB, CAROL, Harness
@@ -69,10 +67,10 @@ def test_json_draft_edit_must_stay_json(harness: Harness) -> None:
     assert get(harness, key, draft["id"], wait=5).json()["final_body"] == {"price": 1790}
 
 
-def test_button_ack_is_quick(harness: Harness) -> None:
-    """The HTTP answer to a click comes back well inside Slack's three seconds."""
+def test_a_click_is_answered_with_its_decision_already_recorded(harness: Harness) -> None:
+    """The HTTP answer to a click means the decision is committed: an agent polling right after sees it. (How fast
+    that answer comes is measured by `python -m bench.run`, the click ack figures, not asserted here.)"""
     key = harness.register()["api_key"]
-    posted = card(harness, new_draft(harness, key)["id"])
-    started = time.monotonic()
-    assert harness.click(posted, ids.DRAFT_APPROVE, user=ALICE).status_code == 200
-    assert time.monotonic() - started < 1.0
+    draft = new_draft(harness, key)
+    assert harness.click(card(harness, draft["id"]), ids.DRAFT_APPROVE, user=ALICE).status_code == 200
+    assert get(harness, key, draft["id"]).json()["status"] == "approved"

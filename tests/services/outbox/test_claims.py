@@ -130,13 +130,16 @@ def test_two_senders_with_short_leases_and_a_slow_slack_post_each_card_once(db_u
 
 
 def test_a_dead_senders_claims_are_freed_before_its_lease_ends(db_url: str) -> None:
-    """Stopped beating, or (on this host) its process is gone: its claims are due again; a live one's are not."""
+    """Stopped beating for longer than it said it might, or (on this host) its process is gone: its claims are due
+    again; a live one's are not. Silence is timed on the watcher's own clock, so every timestamp here is the same
+    (as a clock that jumped, or a skewed host, would make them) and only the watcher's seconds move."""
     engine = make_engine(db_url)
     now = SystemClock().now()
     exited = subprocess.Popen([sys.executable, "-c", "pass"])
     exited.wait()
-    senders = {"stale": ("elsewhere:boot", 1, now - timedelta(seconds=1)),
-               "alive": ("elsewhere:boot", 1, now + timedelta(seconds=30)),
+    senders = {"stale": ("elsewhere:boot", 1, now + timedelta(seconds=1)),
+               "alive": ("elsewhere:boot", 1, now + timedelta(seconds=1)),
+               "patient": ("elsewhere:boot", 1, now + timedelta(seconds=30)),
                "exited": (liveness.this_host(), exited.pid, now + timedelta(seconds=30))}
     with session_scope(engine) as session:
         for sender_id, (host, pid, expires) in senders.items():
@@ -145,11 +148,20 @@ def test_a_dead_senders_claims_are_freed_before_its_lease_ends(db_url: str) -> N
     for sender_id in senders:
         _queue(engine, f"C{sender_id}", 2)
         assert _claim(engine, f"slack:C{sender_id}", sender_id, lease_s=600) is not None
-    assert liveness.reap(engine, sender_id="me", now=now) == 4
+    watch = liveness.Watch()
+    assert liveness.reap(engine, sender_id="me", watch=watch, now_s=100.0) == 2  # only the exited one, at once
+    with session_scope(engine) as session:  # "alive" beats (whatever its clock says); "stale" does not
+        beat = session.get(OutboxSenderBeat, "alive")
+        assert beat is not None
+        beat.beat_at, beat.expires_at = now - timedelta(hours=1), now - timedelta(hours=1) + timedelta(seconds=1)
+    assert liveness.reap(engine, sender_id="me", watch=watch, now_s=105.0) == 2
     with session_scope(engine) as session:
         held = Counter(r.claimed_by for r in session.exec(select(OutboxMessage)).all())
-        assert held == {None: 4, "alive": 2}
-        assert {s.id for s in session.exec(select(OutboxSenderBeat)).all()} == {"alive"}
+        assert held == {None: 4, "alive": 2, "patient": 2}
+        assert {s.id for s in session.exec(select(OutboxSenderBeat)).all()} == {"alive", "patient"}
+    # Then "alive" falls silent too (1 s after its last beat), and "patient" only once its 30 s are up.
+    assert liveness.reap(engine, sender_id="me", watch=watch, now_s=129.0) == 2
+    assert liveness.reap(engine, sender_id="me", watch=watch, now_s=131.0) == 2
 
 
 def test_a_restarted_sender_takes_over_a_silent_ones_claims_within_seconds(sqlite_url: str, slack) -> None:
