@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +24,20 @@ def make_client(settings: Settings) -> AsyncWebClient:
     client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=15)
     client.retry_handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=1)]
     return client
+
+
+@asynccontextmanager
+async def shared_session(client: AsyncWebClient) -> AsyncIterator[None]:
+    """One aiohttp session for every Web API call `client` (and Bolt's per-request copies of it) makes while the
+    app runs: kept-alive connections, where slack_sdk would otherwise open a session and a connection per call.
+    Opened inside the running loop, which the session belongs to."""
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+    client.session = session
+    try:
+        yield
+    finally:
+        client.session = None
+        await session.close()
 
 
 class _ClientTokenWarning(logging.Filter):

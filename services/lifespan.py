@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,7 @@ class Background:
     run: bool = True
     jobs: list[Job] | None = None
     slack: SlackTransport | None = None
+    slack_connections: Callable[[], AbstractAsyncContextManager[None]] | None = None  # opened in the running loop
     socket_mode: Callable[[], Any] | None = None
     http_client: httpx.AsyncClient | None = None
     channel_interval_s: float | None = None
@@ -40,6 +41,12 @@ def make_lifespan(ctx: AppContext, background: Background) -> Callable[[FastAPI]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with background.slack_connections() if background.slack_connections else nullcontext():
+            async with running():
+                yield
+
+    @asynccontextmanager
+    async def running() -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         # asyncio.to_thread runs Slack decisions and the outbox's database work; the stock pool (cores + 4
         # threads) made a click's decision queue behind the sender's on a two-core machine.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,7 @@ class SlackParts:
     app: Any
     endpoint: Any
     transport: SlackTransport
+    connections: Callable[[], AbstractAsyncContextManager[None]]  # the client's HTTP session, for the lifespan
 
 
 def wire_slack(ctx: AppContext, client: Any | None) -> SlackParts | None:
@@ -77,7 +79,7 @@ def wire_slack(ctx: AppContext, client: Any | None) -> SlackParts | None:
     settings = ctx.settings
     if not settings.slack_enabled:
         return None
-    from bot.app import build_app, make_client
+    from bot.app import build_app, make_client, shared_session
     from bot.groups import Directory
     from bot.http import SlackEndpoint
     from bot.transport import SlackWebTransport
@@ -86,7 +88,8 @@ def wire_slack(ctx: AppContext, client: Any | None) -> SlackParts | None:
     ctx.approver_groups = Directory(client)
     slack_app = build_app(ctx, client)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    return SlackParts(slack_app, SlackEndpoint(slack_app, secret or "unset-signing-secret"), SlackWebTransport(client))
+    return SlackParts(slack_app, SlackEndpoint(slack_app, secret or "unset-signing-secret"), SlackWebTransport(client),
+                      lambda: shared_session(client))
 
 
 def socket_mode_handler(settings: Settings, slack: SlackParts | None) -> Callable[[], Any] | None:
@@ -134,6 +137,7 @@ def create_app(
     ctx = build_context(settings, engine=engine, clock=clock, notifier=notifier, events=events, llm=llm)
     slack = wire_slack(ctx, slack_client)
     background = Background(run=run_background, jobs=jobs, slack=slack.transport if slack else None,
+                            slack_connections=slack.connections if slack else None,
                             socket_mode=socket_mode_handler(settings, slack), http_client=http_client,
                             channel_interval_s=channel_interval_s)
     app = FastAPI(title="Countersign", version="0.1.0", lifespan=make_lifespan(ctx, background),

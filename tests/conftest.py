@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -33,6 +34,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 LONG_FIRST = ("tests/soak/", "tests/test_imports.py", "tests/hostile/test_schemathesis.py",
               "tests/hostile/test_fairness.py", "tests/services/test_cli.py", "tests/web/test_browser.py",
               "tests/client/", "tests/test_openapi.py")
+
+
+# Tests that share one costly module- or session-wide fixture (a live server, a browser), or must not run beside
+# each other (latency bounds), go to one xdist worker together, so the fixture starts once, not once per worker.
+# (xdist's own `--dist loadgroup` no longer works with pytest 9, which ignores the node id it rewrites.)
+SHARED_WORKER = {"tests/client/": "client-live-server", "tests/web/test_browser.py": "chromium",
+                 "tests/test_openapi.py": "openapi-server", "tests/hostile/test_schemathesis.py": "schemathesis-server",
+                 "tests/hostile/test_fairness.py": "latency"}
+
+
+def shared_worker(nodeid: str) -> str | None:
+    return next((group for prefix, group in SHARED_WORKER.items() if nodeid.startswith(prefix)), None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Load balancing test by test, except that each SHARED_WORKER group is one unit of work."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_worker(nodeid) or nodeid
+
+    return SharedFixtureScheduling(config, log)
 
 
 def _long_rank(item: pytest.Item) -> int:
@@ -83,7 +107,8 @@ def _pg_copy(template: str) -> tuple[str, str]:
     admin = create_engine(normalize_url(PG_URL or ""), isolation_level="AUTOCOMMIT")
     name = f"cs_t_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        # FILE_COPY: a few files copied, several times cheaper than WAL-logging every page of the template.
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY = FILE_COPY'))
     admin.dispose()
     return name, make_url(normalize_url(PG_URL or "")).set(database=name).render_as_string(hide_password=False)
 
