@@ -1,5 +1,5 @@
 """What the running service hands to routes, flows and jobs: settings, database, clock, notifier, the event
-wiring, the OpenAI client and the chat's user-group directory. Built in one place: services.main.build_context."""
+wiring, the OpenAI client and the chat's user-group directory. Built in one place: services.assembly.build_context."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenAI client, built from settings by services.main.build_context and kept on AppContext.llm. None when
+"""The OpenAI client, built from settings by services.assembly.build_context and kept on AppContext.llm. None when
 OPENAI_API_KEY is unset: callers fall back to templates. Tests hand in a client over an httpx MockTransport."""
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from services import migrations
-from services.clock import Clock, SystemClock
+from services.assembly import build_context
+from services.clock import Clock
 from services.config import Settings, get_settings
 from services.context import AppContext
 from services.db import make_engine
@@ -28,30 +29,12 @@ from services.http.ops import build_metrics, install_ops
 from services.http.ratelimit import RateLimiter, RateLimitMiddleware
 from services.http.strictjson import StrictJSONMiddleware
 from services.lifespan import Background, make_lifespan
-from services.llm import build_client as build_llm
 from services.notify import Notifier
 from services.outbox.transport import SlackTransport
 from services.scheduler import Job
-from services.wiring import build_events
 from web.app import install as install_web
 
 log = logging.getLogger("countersign")
-
-
-def default_notifier() -> Notifier:
-    """Chat goes through Slack (written to the outbox); the CLI uses this too, so bot/ is wired only here."""
-    from bot.notifier import SlackNotifier
-
-    return SlackNotifier()
-
-
-def build_context(settings: Settings, *, engine: Engine, clock: Clock | None = None, notifier: Notifier | None = None,
-                  events: Events | None = None, llm: Any | None = None) -> AppContext:
-    """The context every route, flow and job gets; the app, the CLI and the benchmarks all build it here.
-    `llm`: an openai.OpenAI client (tests hand in one over a fake transport); None builds it from settings."""
-    return AppContext(settings=settings, engine=engine, clock=clock or SystemClock(),
-                      notifier=notifier if notifier is not None else default_notifier(),
-                      events=events or build_events(), llm=llm if llm is not None else build_llm(settings))
 
 
 def slack_group_members(settings: Settings) -> Callable[[str], Awaitable[frozenset[str]]] | None:

@@ -150,10 +150,10 @@ def make_context(*, migrate: bool = True, create: bool = False) -> AppContext:
     """An AppContext for one command. `create`: this command may create the database (it writes something
     a person asked for); every other command needs an existing one."""
     from services import migrations
+    from services.assembly import build_context
     from services.clock import SystemClock
     from services.config import get_settings
     from services.db import make_engine
-    from services.main import build_context
 
     settings = get_settings()
     check_database(settings, create=create)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import func, select
 
+from services.assembly import build_context
 from services.audit.anchors import sign, signing_key, verify_anchors
 from services.audit.flows import anchor
 from services.audit.models import AuditCheckpoint, AuditEntry
@@ -22,7 +23,6 @@ from services.audit.service import Actor, record, seal, verify
 from services.clock import SystemClock
 from services.context import AppContext
 from services.db import make_engine
-from services.main import build_context
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness, make_settings
 

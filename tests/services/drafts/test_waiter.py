@@ -9,11 +9,11 @@ import time
 import pytest
 
 from services.agents import service as agents
+from services.assembly import build_context
 from services.context import AppContext
 from services.drafts import flows
 from services.drafts.waiter import DecisionWaiter
 from services.errors import TooManyRequests
-from services.main import build_context
 from tests.harness import Harness
 from tests.services.drafts.helpers import new_draft
 
