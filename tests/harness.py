@@ -47,8 +47,10 @@ class Harness:
                  events: Events | None = None, llm: Any | None = None, **settings: Any) -> None:
         self.slack, self.receiver = slack, receiver
         self.settings = make_settings(db_url, slack, **settings)
+        # migrate=False: every fixture database is a copy of one migrated template (tests/conftest.py); migrating
+        # on start is what the live-server tests do, on empty databases.
         self.app = create_app(self.settings, clock=clock, run_background=run_background, jobs=jobs,
-                              channel_interval_s=0.0, events=events, llm=llm)
+                              channel_interval_s=0.0, events=events, llm=llm, migrate=False)
         self.client = TestClient(self.app, raise_server_exceptions=False)
 
     def __enter__(self) -> Harness:
