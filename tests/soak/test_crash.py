@@ -18,6 +18,7 @@ from tests.soak import checks
 from tests.soak.traffic import ALICE, QUICK_CHAIN, Ledger, Traffic, warm_up_bolt
 
 LEASE_S = 3
+BEFORE_KILL, AFTER_RESTART = 20, 10  # drafts accepted before the kill, and after the restart
 
 
 @pytest.mark.timeout(300)  # live servers, drains (and a digest minute) can outlast 120 s on a busy box
@@ -30,19 +31,29 @@ def test_sigkill_mid_traffic_then_restart(tmp_path: Path) -> None:
         agents = [register_agent(server.base_url, f"crash-{i}", callback_url=receiver.url, approvers=[ALICE],
                                  escalation_chain=QUICK_CHAIN) for i in range(2)]
         warm_up_bolt(server.base_url)
-        receiver.fail_rate(0.2)  # retries are pending across the crash
+        receiver.fail_rate(0.2, seed=7)  # retries are pending across the crash (seed 7 fails the 2nd delivery)
         traffic = Traffic([server.base_url], agents, slack, seed=7)
+        ledger = traffic.ledger
+        stop = threading.Event()
         results: list[Ledger] = []
-        driver = threading.Thread(target=lambda: results.append(asyncio.run(traffic.run(18))))
+        driver = threading.Thread(target=lambda: results.append(asyncio.run(traffic.run(120, stop=stop))))
         driver.start()
-        time.sleep(7)
-        killed_at = time.time()
-        server.kill()
-        time.sleep(1.5)
-        server.start()
-        restarted_at = time.time()
-        warm_up_bolt(server.base_url)
-        driver.join(60)
+        try:
+            # Kill once drafts are flowing, clicks have been acked and a callback failed: work is pending in every
+            # queue, a delivery retry among it.
+            checks.wait_until(lambda: len(ledger.drafts) >= BEFORE_KILL and any(dict(ledger.clicked).values())
+                              and any(d.failed for d in receiver.deliveries), 60, "traffic before the kill")
+            killed_at = time.time()
+            server.kill()
+            time.sleep(0.5)
+            server.start()
+            restarted_at = time.time()
+            warm_up_bolt(server.base_url)
+            accepted = len(ledger.drafts)  # and traffic goes on against the restarted server for a while
+            checks.wait_until(lambda: len(ledger.drafts) >= accepted + AFTER_RESTART, 60, "traffic after the restart")
+        finally:
+            stop.set()
+            driver.join(60)
         [ledger] = results
         assert not ledger.errors, ledger.errors[:10]
         assert ledger.unavailable > 0, "the kill should have been felt by the traffic"

@@ -16,8 +16,8 @@ from services.db import make_engine
 from testkit.live import countersign_server, register_agent
 
 CLIENTS = 16
-KILL_AFTER = {"drafts": 40, "usage": 400}  # acknowledged writes of each kind before each kill
-KILLS = 3
+KILL_AFTER = {"drafts": 20, "usage": 200}  # acknowledged writes of each kind before each kill
+KILLS = 2
 
 
 @dataclass
@@ -64,14 +64,14 @@ async def _client(base_url: str, key: str, n: int, acks: Acks, stop: threading.E
                     acks.failed += 1
             except httpx.HTTPError:
                 acks.failed += 1
-                await asyncio.sleep(0.05)  # the server is down: don't spin
+                await asyncio.sleep(0.2)  # the server is down: don't spin
             if acks.ready():
                 acks.enough.set()
 
 
 @pytest.mark.timeout(300)
 def test_every_acknowledged_write_survives_a_sigkill(db_url: str) -> None:
-    """Clients keep a ledger of 2xx answers; after three kill -9s and restarts, every one of them is stored."""
+    """Clients keep a ledger of 2xx answers; after two kill -9s and restarts, every one of them is stored."""
     acks, stop = Acks(), threading.Event()
     with countersign_server(db_url) as server:
         key = register_agent(server.base_url, "crashy")["api_key"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -22,7 +22,8 @@ from tests.soak.traffic import ALICE, QUICK_CHAIN, REVIEW_CHANNEL, Traffic, warm
 
 PG = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
 BUDGET_OWNER, DIGEST_CHANNEL = "U0BUDGET1", "C0DIGEST1"
-SETTINGS = {"COUNTERSIGN_TICK_SECONDS": 0.2, "COUNTERSIGN_DRAFT_REMINDER_AT": 0.01}  # reminders 6 s into 600
+SETTINGS = {"COUNTERSIGN_TICK_SECONDS": 0.2, "COUNTERSIGN_DRAFT_REMINDER_AT": 0.005}  # reminders 3 s into 600
+TRAFFIC_DRAFTS = 40  # traffic until this many drafts are accepted: a few seconds
 
 
 @pytest.fixture
@@ -30,10 +31,14 @@ def replicas() -> Iterator[tuple[str, FakeSlack, FakeAgentReceiver, list[ServerP
     if not PG:
         pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
     with pg_database(PG) as url, FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver:
-        # One after the other: the first migrates, the second finds the schema current.
-        with countersign_server(url, slack_url=slack.url, name="replica-a", **SETTINGS) as first, \
-                countersign_server(url, slack_url=slack.url, name="replica-b", **SETTINGS) as second:
-            yield url, slack, receiver, [first, second]
+        servers = [countersign_server(url, slack_url=slack.url, name=f"replica-{n}", **SETTINGS) for n in "ab"]
+        try:
+            with ThreadPoolExecutor(2) as pool:  # side by side: migrations take an advisory lock
+                list(pool.map(lambda server: server.start(), servers))
+            yield url, slack, receiver, servers
+        finally:
+            for server in servers:
+                server.__exit__(None, None, None)
 
 
 async def spend(servers: list[str], key: str, n: int) -> list[int]:
@@ -43,6 +48,22 @@ async def spend(servers: list[str], key: str, n: int) -> list[int]:
             f"{servers[i % 2]}/v1/usage", headers={"Authorization": f"Bearer {key}"},
             json={"model": "gpt-4o-mini", "cost_usd": 0.01, "request_id": f"spend-{i}"}) for i in range(n)))
     return [r.status_code for r in replies]
+
+
+def reminders(slack: FakeSlack) -> Counter[str]:
+    """Draft reminders posted, by the card thread they went to."""
+    return Counter(c.args["thread_ts"] for c in slack.calls_to("chat.postMessage", ok_only=True)
+                   if c.response.get("channel") == REVIEW_CHANNEL and c.args.get("thread_ts")
+                   and "remind" in str(c.args.get("text", "")).lower())
+
+
+def db_execute(url: str, sql: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
 
 
 def db_count(url: str, sql: str) -> int:
@@ -60,10 +81,12 @@ def test_two_replicas_do_each_scheduled_thing_once(replicas) -> None:  # type: i
     url, slack, receiver, servers = replicas
     bases = [s.base_url for s in servers]
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    started = time.monotonic()
     schedule = httpx.post(f"{bases[0]}/v1/digests/schedules", headers=admin,
                           json={"channel": DIGEST_CHANNEL, "cron": "* * * * *", "period": "day"})
     assert schedule.status_code == 201, schedule.text
+    # As if the schedule had been made two minutes ago: its last minute's firing is due at once, so both
+    # replicas' digest jobs (every 10 s) race for it during the traffic instead of after a wait for the minute.
+    db_execute(url, "UPDATE digest_schedules SET created_at = created_at - interval '2 minutes'")
     agents = [register_agent(bases[i % 2], f"replica-{i}", callback_url=receiver.url, approvers=[ALICE],
                              escalation_chain=QUICK_CHAIN, draft_expiry_s=600) for i in range(2)]
     budgeted = register_agent(bases[1], "budgeted", owner=BUDGET_OWNER, backup_owners=[],
@@ -72,13 +95,14 @@ def test_two_replicas_do_each_scheduled_thing_once(replicas) -> None:  # type: i
     for base in bases:
         warm_up_bolt(base)
     assert set(asyncio.run(spend(bases, budgeted["api_key"], 20))) == {201}
-    ledger = asyncio.run(Traffic(bases, agents, slack, seed=3).run(20))
+    ledger = asyncio.run(Traffic(bases, agents, slack, seed=3).run(
+        120, until=lambda ledger: len(ledger.drafts) >= TRAFFIC_DRAFTS))
     assert not ledger.errors, ledger.errors[:10]
     checks.wait_until(lambda: checks.incidents_done(bases[1], ledger, 3), 30, "escalations to finish")
     checks.check_incidents(bases[0], ledger, chain_steps=3)
-    # A digest fires at each minute boundary; wait for the first one after the schedule was made.
     checks.wait_until(lambda: db_count(url, "SELECT count(*) FROM digest_runs WHERE status = 'posted'") >= 1,
-                      max(5.0, 80 - (time.monotonic() - started)), "a scheduled digest")
+                      60, "a scheduled digest")
+    checks.wait_until(lambda: reminders(slack), 30, "a draft reminder")  # 3 s into a draft left pending
     counts = checks.wait_drained(url)
     assert counts.get("dead", 0) == 0, counts
     summary = checks.check_drafts(bases[1], ledger, slack, receiver)
@@ -89,9 +113,7 @@ def test_two_replicas_do_each_scheduled_thing_once(replicas) -> None:  # type: i
     digests = [c for c in ok_posts if c.response.get("channel") == DIGEST_CHANNEL and not c.args.get("thread_ts")]
     runs = db_count(url, "SELECT count(*) FROM digest_runs")
     assert runs >= 1 and len(digests) == runs, (len(digests), runs)
-    reminders = Counter(c.args["thread_ts"] for c in ok_posts
-                        if c.response.get("channel") == REVIEW_CHANNEL and c.args.get("thread_ts")
-                        and "remind" in str(c.args.get("text", "")).lower())
-    assert reminders and max(reminders.values()) == 1, reminders.most_common(3)
-    print(f"replicas: {summary}, reminders {len(reminders)}, digests {runs}, budget alerts {len(budget_alerts)}")
+    reminded = reminders(slack)
+    assert reminded and max(reminded.values()) == 1, reminded.most_common(3)
+    print(f"replicas: {summary}, reminders {len(reminded)}, digests {runs}, budget alerts {len(budget_alerts)}")
     assert "audit chain intact" in checks.audit_verify(url)

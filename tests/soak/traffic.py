@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,13 +130,15 @@ class Traffic:
             if r is not None and r.status_code == 201:
                 self.runs[r.json()["run_id"]] = agent["api_key"]
 
-    async def run(self, seconds: float, *, concurrency: int = 4) -> Ledger:
+    async def run(self, seconds: float, *, concurrency: int = 4, stop: threading.Event | None = None,
+                  until: Callable[[Ledger], bool] | None = None) -> Ledger:
+        """Traffic for `seconds`, or less: until `stop` is set, or until `until(ledger)` holds (a volume reached)."""
         ops = [(self.draft, 35), (self.usage, 25), (self.incident, 10), (self.heartbeat, 10), (self.click, 20)]
         deadline = time.monotonic() + seconds
 
         async def worker(n: int, client: httpx.AsyncClient) -> None:
             rng = random.Random(self.seed * 1000 + n)
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline and not (stop and stop.is_set()) and not (until and until(self.ledger)):
                 op = rng.choices([o for o, _ in ops], weights=[w for _, w in ops])[0]
                 await op(client, rng)
                 await asyncio.sleep(rng.random() * 0.02)
