@@ -49,8 +49,7 @@ def poll(found: Callable[[], Any], timeout: float, describe: Callable[[], str]) 
 
 class _Handler(BaseHTTPRequestHandler):
     fake: Any
-    # HTTP/1.0 closes each connection, so stop() never waits on idle keep-alives.
-    protocol_version = "HTTP/1.0"
+    protocol_version = "HTTP/1.0"  # closes each connection; a fake that keeps them open says HTTP/1.1
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -87,7 +86,10 @@ class _Server(ThreadingHTTPServer):
 
 
 class BackgroundHTTP:
-    """Serves `_dispatch` on an ephemeral 127.0.0.1 port from a daemon thread."""
+    """Serves `_dispatch` on an ephemeral 127.0.0.1 port from a daemon thread (a daemon thread per connection, so
+    stop() never waits on a client's idle keep-alive)."""
+
+    protocol_version = "HTTP/1.0"
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -96,7 +98,8 @@ class BackgroundHTTP:
 
     def start(self):
         if self._server is None:
-            self._server = _Server(("127.0.0.1", 0), type("Handler", (_Handler,), {"fake": self}))
+            handler = type("Handler", (_Handler,), {"fake": self, "protocol_version": self.protocol_version})
+            self._server = _Server(("127.0.0.1", 0), handler)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
                 name=type(self).__name__, daemon=True)
@@ -148,6 +151,8 @@ def _parse_args(query: str, headers: dict, body: bytes) -> dict[str, Any]:
 
 class FakeSlack(BackgroundHTTP):
     """Slack Web API subset on `url`; state is exposed as snapshot copies, safe to read any time."""
+
+    protocol_version = "HTTP/1.1"  # keeps connections open, as Slack does, so a client's connection reuse counts
 
     def __init__(self, token: str | None = "xoxb-test", *, users: dict | None = None,
                  usergroups: dict | None = None, strict: bool = False, team_id: str = "T0TEAM",
