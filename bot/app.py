@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,18 +20,39 @@ log = logging.getLogger("countersign.slack")
 BOLT_LOG = "countersign.bolt"
 
 
+class Client(AsyncWebClient):
+    """The bot's Web API client. While the app runs it shares one aiohttp session (kept-alive connections) across
+    every call, Bolt's per-request copies included, where slack_sdk would open a session and a connection per
+    call. A session belongs to the loop it was opened in, so a call from any other loop (a second test client,
+    a CLI's own asyncio.run) gets the one-off session slack_sdk makes by default."""
+
+    _shared: tuple[aiohttp.ClientSession, asyncio.AbstractEventLoop] | None = None
+
+    @property  # type: ignore[override]
+    def session(self) -> aiohttp.ClientSession | None:
+        shared = self._shared
+        if shared is None or shared[0].closed:
+            return None
+        try:
+            return shared[0] if asyncio.get_running_loop() is shared[1] else None
+        except RuntimeError:
+            return None
+
+    @session.setter
+    def session(self, value: aiohttp.ClientSession | None) -> None:
+        self._shared = None if value is None else (value, asyncio.get_running_loop())
+
+
 def make_client(settings: Settings) -> AsyncWebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client = AsyncWebClient(token=token, base_url=settings.slack_api_url, timeout=15)
+    client = Client(token=token, base_url=settings.slack_api_url, timeout=15)
     client.retry_handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=1)]
     return client
 
 
 @asynccontextmanager
 async def shared_session(client: AsyncWebClient) -> AsyncIterator[None]:
-    """One aiohttp session for every Web API call `client` (and Bolt's per-request copies of it) makes while the
-    app runs: kept-alive connections, where slack_sdk would otherwise open a session and a connection per call.
-    Opened inside the running loop, which the session belongs to."""
+    """Open the session `client` shares while the app runs, in the running loop, and close it at the end."""
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
     client.session = session
     try:
