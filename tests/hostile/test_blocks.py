@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import bot.blocks
 from tests.hostile.mrkdwn import assert_no_mrkdwn_injection, mrkdwn_injections
 from tests.hostile.slack_limits import assert_within_slack_limits, slack_limit_problems
-from tests.hostile.strategies import MONEY, TEXT, Unsupported, for_function, for_hint
+from tests.hostile.strategies import MONEY, TEXT, Unsupported, for_function, for_hint, lists
 
 # Helpers that return pieces of a message, not a message or a view.
 PIECES = {"bot.blocks.common"}
@@ -53,10 +53,10 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         "autonomy.demoted_notice": {"reason": SENTENCE},
         "spend.budget_resolved": {"outcome": SENTENCE},
         "autonomy.overview": {"data": st.fixed_dictionaries({"agent": TEXT, "owner": TEXT, "rule": rule,
-                                                             "actions": st.lists(row, max_size=60)})},
+                                                             "actions": lists(row)})},
         "spend.budget_warning": {"w": warning},
         "spend.budget_paused_card": {"w": warning},
-        "spend.budget_status": {"budgets": st.lists(budget, max_size=30)},
+        "spend.budget_status": {"budgets": lists(budget)},
         "digests.digest_message": {"d": for_hint(Digest)},
     }
 
