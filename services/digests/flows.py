@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from services.context import AppContext
 from services.digests import narrative
 from services.digests.chart import render_chart
 from services.digests.models import DEFAULT_SCHEDULES, DigestRun, DigestSchedule, ScheduleCreate
-from services.digests.service import compute_digest, report_period
+from services.digests.service import Digest, compute_digest, report_period
 from services.errors import NotFound, field_error
 from services.spend.periods import period_containing
 from services.spend.service import dialect_insert
@@ -118,8 +119,9 @@ def run_due(ctx: AppContext) -> int:
             if run_id is not None:
                 claimed.append(run_id)
         claimed += _reclaim_stale(session, now)
+    prepared: dict[tuple[str, str], Prepared] = {}
     for run_id in claimed:
-        deliver(ctx=ctx, run_id=run_id)
+        deliver(ctx=ctx, run_id=run_id, prepared=prepared)
     return len(claimed)
 
 
@@ -145,29 +147,48 @@ def _reclaim_stale(session: Session, now: datetime) -> list[int]:
     return taken
 
 
-def deliver(*, ctx: AppContext, run_id: int) -> bool:
-    """Compute, draw and narrate outside any write transaction; then post only if the run is still ours."""
+@dataclass
+class Prepared:
+    """One period's digest, chart and narrative: computed, drawn and narrated (an LLM call) once for every channel
+    it goes to in one sending."""
+
+    digest: Digest
+    chart: bytes | None
+    story: narrative.Narrative
+    spend_recorded: bool = False  # the narrative's own LLM spend is counted once, with the first post
+
+
+def deliver(*, ctx: AppContext, run_id: int, prepared: dict[tuple[str, str], Prepared] | None = None) -> bool:
+    """Compute, draw and narrate outside any write transaction; then post only if the run is still ours.
+    `prepared`: what this sending already made, by (period, start), shared by its runs."""
     with ctx.read() as session:
         run = session.get(DigestRun, run_id)
         if run is None or run.status != "claimed":
             return False
-        period = period_containing(run.period, date.fromisoformat(run.period_start))
-        digest = compute_digest(session=session, period=period, now=ctx.clock.now(), tz=ctx.settings.tz)
-    chart = render_chart(digest)
-    story = narrative.write(ctx=ctx, digest=digest)
+        key = (run.period, run.period_start)
+        ready = (prepared or {}).get(key)
+        if ready is None:
+            period = period_containing(run.period, date.fromisoformat(run.period_start))
+            digest = compute_digest(session=session, period=period, now=ctx.clock.now(), tz=ctx.settings.tz)
+    if ready is None:
+        ready = Prepared(digest, render_chart(digest), narrative.write(ctx=ctx, digest=digest))
+        if prepared is not None:
+            prepared[key] = ready
     now = ctx.clock.now()
     with ctx.uow() as session:
         flipped = session.execute(update(DigestRun)
                                   .where(col(DigestRun.id) == run_id, col(DigestRun.status) == "claimed")
-                                  .values(status="posted", posted_at=now, narrative_source=story.source))
+                                  .values(status="posted", posted_at=now, narrative_source=ready.story.source))
         if not flipped.rowcount:
             return False
-        narrative.record_own_spend(session=session, ctx=ctx, narrative=story, request_id=f"digest:{run_id}")
-        ctx.notifier.digest(session=session, channel=run.channel, digest=digest, narrative=story.text,
-                            chart_png=chart, key=f"digest:{run_id}", now=now)
+        if not ready.spend_recorded:
+            narrative.record_own_spend(session=session, ctx=ctx, narrative=ready.story, request_id=f"digest:{run_id}")
+        ctx.notifier.digest(session=session, channel=run.channel, digest=ready.digest, narrative=ready.story.text,
+                            chart_png=ready.chart, key=f"digest:{run_id}", now=now)
         record(session=session, actor=Actor.system("digests"), verb="digest.posted", subject=f"digest:{run_id}",
                now=now, details={"channel": run.channel, "period": run.period, "period_start": run.period_start,
-                        "narrative": story.source, "chart": chart is not None})
+                        "narrative": ready.story.source, "chart": ready.chart is not None})
+    ready.spend_recorded = True
     return True
 
 
@@ -185,5 +206,6 @@ def send_now(*, ctx: AppContext, channel: str | None, period: str = "day", actor
                        period_start=start, fire_at=now, now=now) for ch in channels]
         record(session=session, actor=actor, verb="digest.requested", subject="digest:adhoc", now=now,
                details={"channels": channels, "period": period, "so_far": so_far})
-    sent = [r for r in runs if r is not None and deliver(ctx=ctx, run_id=r)]
+    prepared: dict[tuple[str, str], Prepared] = {}
+    sent = [r for r in runs if r is not None and deliver(ctx=ctx, run_id=r, prepared=prepared)]
     return sent

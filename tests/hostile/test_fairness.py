@@ -62,7 +62,7 @@ def within_twice_idle(idle: tuple[float, float], loaded: tuple[float, float]) ->
     assert loaded[0] / loaded[1] <= 2 * idle[0] / idle[1], (idle, loaded)
 
 
-@pytest.fixture(scope="module")  # idle between the tests that read it (one xdist group): one server for them all
+@pytest.fixture(scope="module")  # idle between the tests that read it (one worker, SHARED_WORKER): one server for all
 def control(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reader]:
     with sqlite_database(tmp_path_factory.mktemp("control")) as db, countersign_server(db, name="control") as server:
         yield server.base_url, register_agent(server.base_url, "reader", rate_limit_per_s=100_000)["api_key"]
@@ -145,7 +145,6 @@ def long_polls(base_url: str, api_key: str) -> Iterator[LongPolls]:
         polls.close()
 
 
-@pytest.mark.xdist_group("latency")  # with --dist loadgroup the latency tests share one worker
 def test_400_long_polls_do_not_starve_another_agent(tmp_path: Path, control: Reader) -> None:
     """Agent A holds 400 waits; B's read median stays within 2x idle; one more wait is a 429 with Retry-After;
     a decision releases its waiter at once; hanging up frees the places."""
@@ -176,7 +175,6 @@ def test_400_long_polls_do_not_starve_another_agent(tmp_path: Path, control: Rea
         within_twice_idle(idle, loaded)
 
 
-@pytest.mark.xdist_group("latency")
 def test_a_flooding_agent_cannot_slow_another(tmp_path: Path, control: Reader) -> None:
     """32 threads of POST /v1/usage from A: most get 429 with Retry-After, A is held to its rate, and B's
     read median stays within 2x its idle value."""
@@ -216,7 +214,6 @@ def replicas() -> Iterator[tuple[ServerProcess, ServerProcess]]:
         yield one, two
 
 
-@pytest.mark.xdist_group("latency")
 @pytest.mark.skipif(not PG_URL, reason="COUNTERSIGN_TEST_POSTGRES_URL is not set")
 def test_decision_on_another_replica_releases_the_long_poll_promptly(
         replicas: tuple[ServerProcess, ServerProcess]) -> None:
@@ -237,7 +234,6 @@ def test_decision_on_another_replica_releases_the_long_poll_promptly(
 
 
 @pytest.mark.skipif(not PG_URL, reason="COUNTERSIGN_TEST_POSTGRES_URL is not set")
-@pytest.mark.xdist_group("latency")
 def test_two_replicas_together_hold_the_limit_within_ten_percent(replicas: tuple[ServerProcess, ServerProcess]) -> None:
     """A floods both PostgreSQL replicas at once; in steady state they together admit the agent's rate
     (within 10 %), with no database write per request."""

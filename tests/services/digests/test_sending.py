@@ -107,3 +107,25 @@ def test_openai_failure_and_own_budget_fall_back_to_the_template(sqlite_url: str
             sources = [r.narrative_source for r in session.exec(select(DigestRun).order_by(DigestRun.id))]
         assert sources == ["template-error", "openai", "template-over-budget"] and len(openai.requests) == 2
         assert len(h.slack.messages_in(CHANNEL)) == 3
+
+
+def test_one_sending_to_several_channels_narrates_and_counts_its_spend_once(sqlite_url: str, slack: FakeSlack,
+                                                                             clock: FakeClock) -> None:
+    """Sent to every scheduled channel at once: each channel gets the digest, with one OpenAI call among them and
+    that call's spend counted once."""
+    openai = FakeOpenAI([httpx.Response(200, json=completion("Once for all."))] * 3)
+    with Harness(sqlite_url, slack=slack, clock=clock, jobs=[], llm=openai.client) as h:
+        seed(h)
+        for channel in ("C0ONE", "C0TWO", "C0THREE"):
+            created = h.client.post("/v1/digests/schedules", headers=h.admin,
+                                    json={"channel": channel, "period": "day", "cron": "0 9 * * *"})
+            assert created.status_code == 201, created.text
+        assert h.client.post("/v1/digests/send", json={}, headers=h.admin).status_code == 202
+        h.drain()
+        for channel in ("C0ONE", "C0TWO", "C0THREE"):
+            assert "Once for all." in str(h.slack.messages_in(channel)[0]["blocks"])
+        assert len(openai.requests) == 1
+        with h.ctx.read() as session:
+            own = session.exec(select(SpendRollup).where(SpendRollup.agent_id == 0,
+                                                         SpendRollup.model == "gpt-4o-mini-2024-07-18")).one()
+        assert own.cost_usd == pytest.approx(1000 * 0.15e-6 + 100 * 0.6e-6)
