@@ -27,7 +27,7 @@ OURS = ("services", "bot", "web")
 SCRIPTS = {"services.__main__", "services.migrations.env"}
 
 CHILD = r"""
-import importlib, json, os, sys, traceback
+import gc, importlib, json, os, sys, traceback
 modules, third_party = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 for name in third_party:
     try:
@@ -36,6 +36,10 @@ for name in third_party:
         pass  # optional extras; a module that needs one fails below, where it should
 ours = sorted(m for m in sys.modules if m.split(".")[0] in ("services", "bot", "web"))
 assert not ours, f"the parent loaded our modules: {ours}"
+# The children only import and exit: keep the cyclic collector off, and out of the parent's objects, so a child
+# neither walks nor copies (copy-on-write) the whole inherited heap. Most of a child's cost was exactly that.
+gc.disable()
+gc.freeze()
 failures, running = {}, {}
 
 
@@ -188,13 +192,14 @@ def test_our_modules_are_not_imported_inside_functions() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+@pytest.mark.timeout(300)  # ~15 s alone; it starts beside the soak tests, on two cores shared by four workers
 def test_every_module_imports_on_its_own() -> None:
     """A module that only imports when another of ours was imported first hides a cycle; none may."""
     modules = our_modules()
     assert len(modules) > 100 and "bot.notifiers.drafts" in modules and "services.drafts.flows" in modules
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(modules), json.dumps(third_party(modules))],
-                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+                          capture_output=True, text=True, cwd=ROOT, env=env, timeout=280)
     assert done.returncode == 0, done.stderr[-3000:]
     failures = json.loads(done.stdout.strip().splitlines()[-1])
     assert failures == {}, "\n\n".join(f"{name}:\n{why}" for name, why in failures.items())
