@@ -48,6 +48,9 @@ async def _check_workspace(ctx: AppContext, body: dict[str, Any], context: Any, 
                                       f"this request comes from another Slack workspace, so it can't {what}")
 
 
+CARD_RECORD_WAIT_S = 2.0  # within the ack budget, leaving a modal's trigger (3 s) time to open
+
+
 async def draft_decider(ctx: AppContext, body: dict[str, Any], context: Any, draft_id: str, *,
                         card: tuple[str | None, str | None]) -> bool:
     """The request comes from our workspace and from the draft's own card (`card`: where the button was, or the
@@ -57,6 +60,13 @@ async def draft_decider(ctx: AppContext, body: dict[str, Any], context: Any, dra
     who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
     subject = f"draft:{draft_id}"
     await _check_workspace(ctx, body, context, subject, "decide this draft")
+    # Slack shows the card the moment it is posted; the outbox records where it landed a moment later (seconds on
+    # a busy host). A click in between waits for that record rather than being refused as coming from elsewhere.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CARD_RECORD_WAIT_S
+    while who.card_ts is None and card[1] is not None and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+        who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
     if card != (who.card_channel, who.card_ts):
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       "this button is not on the draft's card, so it can't decide it")
@@ -74,6 +84,11 @@ async def incident_reach(ctx: AppContext, body: dict[str, Any], context: Any, in
     route = await asyncio.to_thread(access.routing, ctx=ctx, incident_id=incident_id)
     subject = f"incident:{incident_id}"
     await _check_workspace(ctx, body, context, subject, "act on this incident")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CARD_RECORD_WAIT_S  # a card just posted may not be recorded yet (see draft_decider)
+    while card is not None and card not in route.cards and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+        route = await asyncio.to_thread(access.routing, ctx=ctx, incident_id=incident_id)
     if card is not None and card not in route.cards:
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       "this button is not on one of the incident's cards, so it can't act on it")

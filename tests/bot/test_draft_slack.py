@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from bot import ids
+from services.outbox.models import SlackMessage
 from tests.harness import ALICE, BOB, CAROL, Harness
-from tests.services.drafts.helpers import card, get, new_draft, wait_ephemeral
+from tests.services.drafts.helpers import card, ephemeral_texts, get, new_draft, wait_ephemeral
 
 
 def test_pending_lists_what_the_caller_may_decide_oldest_first_with_links(harness: Harness) -> None:
@@ -74,3 +78,30 @@ def test_a_click_is_answered_with_its_decision_already_recorded(harness: Harness
     draft = new_draft(harness, key)
     assert harness.click(card(harness, draft["id"]), ids.DRAFT_APPROVE, user=ALICE).status_code == 200
     assert get(harness, key, draft["id"]).json()["status"] == "approved"
+
+
+def test_a_click_that_beats_the_record_of_its_card_waits_for_it(harness: Harness) -> None:
+    """Slack shows a card as soon as it is posted; the outbox records where it landed a moment later. A click in
+    that moment (here: the record appears 0.4 s after the click) decides, instead of being refused as a button
+    from another message."""
+    key = harness.register()["api_key"]
+    draft = new_draft(harness, key)
+    posted = card(harness, draft["id"])
+    harness.drain()
+    with harness.ctx.uow() as session:
+        row = session.get(SlackMessage, f"draft:{draft['id']}")
+        assert row is not None
+        saved = SlackMessage(key=row.key, channel=row.channel, ts=row.ts, created_at=row.created_at)
+        session.delete(row)
+
+    def record_late() -> None:
+        time.sleep(0.4)
+        with harness.ctx.uow() as session:
+            session.add(saved)
+
+    late = threading.Thread(target=record_late)
+    late.start()
+    assert harness.click(posted, ids.DRAFT_APPROVE, user=ALICE).status_code == 200
+    late.join()
+    assert get(harness, key, draft["id"]).json()["status"] == "approved"
+    assert not any("not on the draft's card" in t for t in ephemeral_texts(harness))

@@ -85,3 +85,13 @@ def cs(live: Live, agent: dict[str, Any]) -> Iterator[Countersign]:
 def acs_factory(live: Live, agent: dict[str, Any]) -> Any:
     """AsyncCountersign is built inside the test's own event loop (its connections belong to that loop)."""
     return lambda: AsyncCountersign(api_key=agent["api_key"], base_url=live.base_url)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed live test shows the tail of the shared server's log (gone with its temporary folder otherwise)."""
+    outcome = yield
+    report = outcome.get_result()
+    live = getattr(item, "funcargs", {}).get("live")
+    if report.failed and isinstance(live, Live):
+        report.sections.append(("countersign server log (tail)", live.server.log_text()[-6000:]))

@@ -4,6 +4,7 @@ Approve, Edit or Reject button (signed, as Slack would send it) and fills in the
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -64,8 +65,12 @@ class Reviewer:
         return draft_id
 
     def decide_later(self, marker: str, verdict: str, **kw: Any) -> Future[str]:
-        """decide() in the background, for a caller that blocks until the decision arrives."""
-        return self._pool.submit(self.decide, marker, verdict, **kw)
+        """decide() in the background, for a caller that blocks until the decision arrives. If the reviewer
+        fails, it says why on stderr (the test's report shows it) even when the caller never asks the future."""
+        future = self._pool.submit(self.decide, marker, verdict, **kw)
+        future.add_done_callback(lambda f: f.exception() and print(
+            f"reviewer failed to {verdict} {marker}: {f.exception()!r}", file=sys.stderr))
+        return future
 
     def later(self, fn: Callable[[], T]) -> Future[T]:
         return self._pool.submit(fn)
