@@ -64,7 +64,7 @@ async def draft_decider(ctx: AppContext, body: dict[str, Any], context: Any, dra
     # a busy host). A click in between waits for that record rather than being refused as coming from elsewhere.
     loop = asyncio.get_running_loop()
     deadline = loop.time() + CARD_RECORD_WAIT_S
-    while who.card_ts is None and card[1] is not None and loop.time() < deadline:
+    while who.card_posting and card[1] is not None and loop.time() < deadline:
         await asyncio.sleep(0.05)
         who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
     if card != (who.card_channel, who.card_ts):
@@ -84,11 +84,6 @@ async def incident_reach(ctx: AppContext, body: dict[str, Any], context: Any, in
     route = await asyncio.to_thread(access.routing, ctx=ctx, incident_id=incident_id)
     subject = f"incident:{incident_id}"
     await _check_workspace(ctx, body, context, subject, "act on this incident")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + CARD_RECORD_WAIT_S  # a card just posted may not be recorded yet (see draft_decider)
-    while card is not None and card not in route.cards and loop.time() < deadline:
-        await asyncio.sleep(0.05)
-        route = await asyncio.to_thread(access.routing, ctx=ctx, incident_id=incident_id)
     if card is not None and card not in route.cards:
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       "this button is not on one of the incident's cards, so it can't act on it")

@@ -29,7 +29,7 @@ from services.drafts import listing, service
 from services.drafts.models import PENDING, Draft, DraftCard, DraftCreate, DraftList, DraftPublic, card
 from services.drafts.routing import route_draft
 from services.errors import Forbidden, NotFound, field_error
-from services.outbox.service import enqueue_callback, slack_message
+from services.outbox.service import enqueue_callback, posting, slack_message
 
 Verdict = Literal["approve", "reject", "edit"]
 REASON_MAX = 2000  # what the reject modal allows
@@ -56,6 +56,7 @@ class Deciders:
     approver_groups: list[str]
     card_channel: str | None  # where the card landed, so a click can be checked against it
     card_ts: str | None
+    card_posting: bool = False  # the card is on its way (or posted, not yet recorded)
 
 
 def agent_of(session: Session, agent_id: int) -> Agent:
@@ -125,7 +126,8 @@ def deciders(*, ctx: AppContext, draft_id: str) -> Deciders:
         agent = agent_of(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
         posted = slack_message(session=session, key=f"draft:{draft_id}")
         return Deciders(agent.name, agent.deciders(), list(agent.approver_groups),
-                        posted.channel if posted else None, posted.ts if posted else None)
+                        posted.channel if posted else None, posted.ts if posted else None,
+                        posted is None and posting(session=session, key=f"draft:{draft_id}"))
 
 
 def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict: str,

@@ -130,3 +130,9 @@ def pending_count(*, session: Session, kind: str | None = None) -> int:
 
 def slack_message(*, session: Session, key: str) -> SlackMessage | None:
     return session.get(SlackMessage, key)
+
+
+def posting(*, session: Session, key: str) -> bool:
+    """Whether the message recorded under `key` is still to be posted, or posted and not yet recorded."""
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.message_key == key, OutboxMessage.status == "pending").limit(1)).first() is not None

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
+
+from sqlmodel import select
 
 from bot import ids
-from services.outbox.models import SlackMessage
+from services.outbox.models import OutboxMessage, SlackMessage
 from tests.harness import ALICE, BOB, CAROL, Harness
 from tests.services.drafts.helpers import card, ephemeral_texts, get, new_draft, wait_ephemeral
 
@@ -88,16 +91,20 @@ def test_a_click_that_beats_the_record_of_its_card_waits_for_it(harness: Harness
     draft = new_draft(harness, key)
     posted = card(harness, draft["id"])
     harness.drain()
-    with harness.ctx.uow() as session:
-        row = session.get(SlackMessage, f"draft:{draft['id']}")
+    key_of_card = f"draft:{draft['id']}"
+    with harness.ctx.uow() as session:  # back to the moment Slack has answered and the settle has not run
+        row = session.get(SlackMessage, key_of_card)
         assert row is not None
         saved = SlackMessage(key=row.key, channel=row.channel, ts=row.ts, created_at=row.created_at)
         session.delete(row)
+        post = session.exec(select(OutboxMessage).where(OutboxMessage.message_key == key_of_card)).one()
+        post.status, post.claim_token, post.claimed_until = "pending", "settling", datetime(2100, 1, 1, tzinfo=UTC)
 
     def record_late() -> None:
         time.sleep(0.4)
         with harness.ctx.uow() as session:
             session.add(saved)
+            session.exec(select(OutboxMessage).where(OutboxMessage.message_key == key_of_card)).one().status = "sent"
 
     late = threading.Thread(target=record_late)
     late.start()
