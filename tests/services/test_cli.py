@@ -10,6 +10,7 @@ import sys
 from services.main import startup_summary
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness, make_settings
+from tests.services.cli.run import cli
 
 
 def _cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
@@ -38,14 +39,15 @@ def test_agents_add_without_owner_says_why(sqlite_url: str) -> None:
 
 
 def test_pause_resume_rotate_from_cli(sqlite_url: str) -> None:
-    """pause, resume and rotate-key work by name and report the new state."""
-    assert _cli("agents", "add", "a1", "--owner", "U1OWNER", url=sqlite_url).returncode == 0
-    assert "paused" in _cli("agents", "pause", "a1", "--reason", "testing", url=sqlite_url).stdout
-    assert '"paused_reason": "testing"' in _cli("agents", "show", "a1", url=sqlite_url).stdout
-    assert "active" in _cli("agents", "resume", "a1", url=sqlite_url).stdout
-    assert "cs_agent_" in _cli("agents", "rotate-key", "a1", url=sqlite_url).stdout
-    missing = _cli("agents", "show", "nobody", url=sqlite_url)
-    assert missing.returncode == 2 and "no agent named" in missing.stderr
+    """pause, resume and rotate-key work by name and report the new state (in process: the two tests above run
+    the real entry point, a process per command)."""
+    assert cli("agents", "add", "a1", "--owner", "U1OWNER", url=sqlite_url).exit_code == 0
+    assert "paused" in cli("agents", "pause", "a1", "--reason", "testing", url=sqlite_url).stdout
+    assert '"paused_reason": "testing"' in cli("agents", "show", "a1", url=sqlite_url).stdout
+    assert "active" in cli("agents", "resume", "a1", url=sqlite_url).stdout
+    assert "cs_agent_" in cli("agents", "rotate-key", "a1", url=sqlite_url).stdout
+    missing = cli("agents", "show", "nobody", url=sqlite_url)
+    assert missing.exit_code == 2 and "no agent named" in missing.stderr
 
 
 def test_startup_summary_says_why_slack_is_off(slack: FakeSlack) -> None:
@@ -59,8 +61,8 @@ def test_startup_summary_says_why_slack_is_off(slack: FakeSlack) -> None:
 
 def test_rotate_webhook_secret_from_cli(sqlite_url: str) -> None:
     """`agents rotate-webhook-secret` prints the new whsec_ secret once and until when the old one still signs."""
-    assert _cli("agents", "add", "a1", "--owner", "U1OWNER", url=sqlite_url).returncode == 0
-    rotated = _cli("agents", "rotate-webhook-secret", "a1", url=sqlite_url)
-    assert rotated.returncode == 0, rotated.stderr
+    assert cli("agents", "add", "a1", "--owner", "U1OWNER", url=sqlite_url).exit_code == 0
+    rotated = cli("agents", "rotate-webhook-secret", "a1", url=sqlite_url)
+    assert rotated.exit_code == 0, rotated.stderr
     assert re.search(r"webhook_secret: whsec_[A-Za-z0-9+/]{43}=", rotated.stdout)
     assert "also signs until" in rotated.stdout

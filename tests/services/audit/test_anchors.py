@@ -5,9 +5,6 @@ against a real database and `countersign audit verify` must catch it, read-only.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,7 @@ from services.context import AppContext
 from services.db import make_engine
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness, make_settings
+from tests.services.cli.run import cli
 
 SECRET = "anchor-test-secret-key"
 
@@ -64,12 +62,10 @@ def chain_and_anchors(ctx: AppContext) -> tuple[Any, Any]:
                                                       file_path=ctx.settings.audit_anchor_file)
 
 
-def cli_verify(url: str, tmp_path: Path, secret: str = SECRET) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COUNTERSIGN_")}
-    env.update({"DATABASE_URL": url, "COUNTERSIGN_SECRET_KEY": secret,
-                "COUNTERSIGN_AUDIT_ANCHOR_FILE": str(tmp_path / "anchors.jsonl")})
-    return subprocess.run([sys.executable, "-m", "services", "audit", "verify"], env=env, capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parents[3], timeout=120)
+def cli_verify(url: str, tmp_path: Path, secret: str = SECRET) -> Any:
+    """`countersign audit verify`, in process (tests/services/audit/test_chain.py runs it as a process too)."""
+    return cli("audit", "verify", url=url, COUNTERSIGN_SECRET_KEY=secret or None,
+               COUNTERSIGN_AUDIT_ANCHOR_FILE=str(tmp_path / "anchors.jsonl"))
 
 
 def anchored_chain(url: str, tmp_path: Path, n: int = 8) -> AppContext:
@@ -106,7 +102,7 @@ def test_trimmed_tail_is_caught(db_url: str, tmp_path: Path) -> None:
     assert chain.ok  # the chain alone cannot see it
     assert not anchors.ok and "deleted from the end" in anchors.problems[0]
     result = cli_verify(db_url, tmp_path)
-    assert result.returncode == 1 and "deleted from the end" in result.stderr, result.stderr
+    assert result.exit_code == 1 and "deleted from the end" in result.stderr, result.stderr
 
 
 def _reseal_everything(ctx: AppContext) -> None:
@@ -127,7 +123,7 @@ def test_deleted_middle_and_recomputed_chain_is_caught(db_url: str, tmp_path: Pa
     assert chain.ok and chain.checked == 8
     assert not anchors.ok and any("rewritten" in p for p in anchors.problems), anchors.problems
     result = cli_verify(db_url, tmp_path)
-    assert result.returncode == 1 and "rewritten" in result.stderr
+    assert result.exit_code == 1 and "rewritten" in result.stderr
 
 
 def test_forged_checkpoint_is_caught(db_url: str, tmp_path: Path) -> None:
@@ -168,7 +164,7 @@ def test_verify_does_not_seal_and_reports_unsealed_rows(db_url: str, tmp_path: P
                           "VALUES (:t, 'admin', 'mallory', 'agent.updated', 'agent:x', '{}')"),
                      {"t": datetime(2026, 1, 1)})
     result = cli_verify(db_url, tmp_path)
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     assert "1 entries are unsealed" in result.stderr and "3 sealed entries checked" in result.stdout
     with ctx.read() as session:
         unsealed = session.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.seq == None)).one()  # noqa: E711
@@ -183,7 +179,7 @@ def test_without_the_secret_key_verify_warns(sqlite_url: str, tmp_path: Path) ->
     taken = anchor(ctx)
     assert taken is not None and taken.key_source == "database"
     result = cli_verify(sqlite_url, tmp_path, secret="")
-    assert result.returncode == 0 and "COUNTERSIGN_SECRET_KEY is unset" in result.stderr
+    assert result.exit_code == 0 and "COUNTERSIGN_SECRET_KEY is unset" in result.stderr
 
 
 def test_checkpoint_posted_to_slack_through_the_notifier(sqlite_url: str, slack: FakeSlack, tmp_path: Path) -> None:
