@@ -56,10 +56,12 @@ def median_reads(target: Reader, control: Reader, batches: int = 6, n: int = 20)
 
 
 def within_twice_idle(idle: tuple[float, float], loaded: tuple[float, float]) -> None:
-    """B's median under the attack is at most twice its idle median, both taken relative to the control."""
+    """B's median under the attack is at most twice its idle median, both taken relative to the control. The
+    control is the same server, idle, so at rest the two medians match; an idle B measured faster than the control
+    is the machine's noise (seen: 0.5x on a busy CI host) and is counted as equal rather than halving the bound."""
     print(f"B's median: idle {idle[0] * 1000:.1f} ms (control {idle[1] * 1000:.1f}), "
           f"under load {loaded[0] * 1000:.1f} ms (control {loaded[1] * 1000:.1f})")
-    assert loaded[0] / loaded[1] <= 2 * idle[0] / idle[1], (idle, loaded)
+    assert loaded[0] / loaded[1] <= 2 * max(idle[0] / idle[1], 1.0), (idle, loaded)
 
 
 @pytest.fixture(scope="module")  # idle between the tests that read it (one worker, SHARED_WORKER): one server for all
