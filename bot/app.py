@@ -43,7 +43,7 @@ class Client(AsyncWebClient):
         self._shared = None if value is None else (value, asyncio.get_running_loop())
 
 
-def make_client(settings: Settings) -> AsyncWebClient:
+def make_client(settings: Settings) -> Client:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client = Client(token=token, base_url=settings.slack_api_url, timeout=15)
     client.retry_handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=1)]
@@ -52,7 +52,12 @@ def make_client(settings: Settings) -> AsyncWebClient:
 
 @asynccontextmanager
 async def shared_session(client: AsyncWebClient) -> AsyncIterator[None]:
-    """Open the session `client` shares while the app runs, in the running loop, and close it at the end."""
+    """Open the session `client` shares while the app runs, in the running loop, and close it at the end. Only a
+    `Client` keeps its session to the loop that opened it, so any other client (one a caller handed in) keeps
+    slack_sdk's session per call."""
+    if not isinstance(client, Client):
+        yield
+        return
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
     client.session = session
     try:

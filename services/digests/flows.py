@@ -161,19 +161,18 @@ class Prepared:
 def deliver(*, ctx: AppContext, run_id: int, prepared: dict[tuple[str, str], Prepared] | None = None) -> bool:
     """Compute, draw and narrate outside any write transaction; then post only if the run is still ours.
     `prepared`: what this sending already made, by (period, start), shared by its runs."""
+    prepared = {} if prepared is None else prepared
     with ctx.read() as session:
         run = session.get(DigestRun, run_id)
         if run is None or run.status != "claimed":
             return False
         key = (run.period, run.period_start)
-        ready = (prepared or {}).get(key)
-        if ready is None:
-            period = period_containing(run.period, date.fromisoformat(run.period_start))
-            digest = compute_digest(session=session, period=period, now=ctx.clock.now(), tz=ctx.settings.tz)
-    if ready is None:
-        ready = Prepared(digest, render_chart(digest), narrative.write(ctx=ctx, digest=digest))
-        if prepared is not None:
-            prepared[key] = ready
+        digest = None if key in prepared else compute_digest(
+            session=session, period=period_containing(run.period, date.fromisoformat(run.period_start)),
+            now=ctx.clock.now(), tz=ctx.settings.tz)
+    if digest is not None:  # drawn and narrated outside the read session
+        prepared[key] = Prepared(digest, render_chart(digest), narrative.write(ctx=ctx, digest=digest))
+    ready = prepared[key]
     now = ctx.clock.now()
     with ctx.uow() as session:
         flipped = session.execute(update(DigestRun)

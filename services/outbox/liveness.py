@@ -92,8 +92,8 @@ class Watch:
     seen: dict[str, tuple[datetime, float]] = field(default_factory=dict)
 
     def silent(self, beats: list[OutboxSenderBeat], now_s: float) -> set[str]:
-        current = {b.id: b for b in beats}
-        self.seen = {k: v for k, v in self.seen.items() if k in current}  # forget senders that left
+        present = {b.id for b in beats}
+        self.seen = {k: v for k, v in self.seen.items() if k in present}  # forget senders that left
         gone = set()
         for sender in beats:
             first = self.seen.get(sender.id)
