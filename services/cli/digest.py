@@ -6,7 +6,7 @@ import click
 from pydantic import ValidationError
 
 from services.audit.service import Actor
-from services.cli.common import attempt, cli, emit, fail, make_context, validation_failed
+from services.cli.common import attempt, cli, database_options, emit, fail, make_context, validation_failed
 from services.digests import flows
 from services.digests.models import ScheduleCreate
 from services.errors import CountersignError
@@ -42,6 +42,7 @@ def schedule() -> None:
 @click.option("--cron", help='Crontab expression, e.g. "0 9 * * mon-fri".')
 @click.option("--timezone", "timezone_", help="IANA zone for the cron expression; default COUNTERSIGN_TIMEZONE.")
 @click.option("--period", type=click.Choice(["day", "week", "month"]), help="What each digest covers.")
+@database_options
 def add(channel: str, cron: str | None, timezone_: str | None, period: str | None) -> None:
     try:
         data = ScheduleCreate(channel=channel, cron=cron, timezone=timezone_, period=period)
