@@ -44,6 +44,8 @@ COMMANDS = {
     "serve": ("serve", "Migrate the database, then run the HTTP server, the Slack app and the scheduler."),
     "web": ("web", "The review web app at /app/."),
     "demo": ("demo", "Try Countersign without Slack: a throwaway database, a demo agent, and the web app."),
+    "runs": ("runs", "Runs of critical processes: list them, show one, and answer a halted one (resume, abort, "
+                     "hand over) without Slack."),
 }
 
 
