@@ -11,7 +11,8 @@ from tests.services.cli.run import cli
 
 READ_ONLY = [("agents", "list"), ("agents", "show", "quoter"), ("drafts", "list"), ("outbox",),
              ("evals", "export"), ("audit", "verify"), ("budgets", "list"), ("digest", "schedule", "list"),
-             ("agents", "pause", "quoter"), ("drafts", "approve", "drf_1", "--as", "U012OWNER"), ("digest", "send")]
+             ("agents", "pause", "quoter"), ("drafts", "approve", "drf_1", "--as", "U012OWNER"), ("digest", "send"),
+             ("digest", "show"), ("runs", "list")]
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
