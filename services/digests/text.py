@@ -86,17 +86,23 @@ def footnote(d: Digest) -> str:
             f"Countersign's own LLM spend {usd(d.internal_usd)}")
 
 
+def sections(d: Digest) -> list[tuple[str, list[str]]]:
+    """The digest's sections after its headline and narrative, each a title and its lines, in the Slack order."""
+    return [("Spend by agent", spend_rows(d.by_agent)), ("Spend by team", spend_rows(d.by_team)),
+            ("Spend by model", spend_rows(d.by_model)),
+            ("Budgets" + (" (as of now)" if d.so_far else ""), [budget_row(b) for b in d.budgets] or ["none set"]),
+            ("Approvals", approval_rows(d.approvals)), ("Incidents", incident_rows(d.incidents)),
+            ("Agents paused", paused_rows(d.paused))]
+
+
+def title(d: Digest, agent: str | None = None) -> str:
+    return f"Countersign digest: {d.period_label}" + (f", agent {agent}" if agent else "")
+
+
 def render_text(d: Digest, narrative: str, *, agent: str | None = None) -> str:
-    sections: list[tuple[str, list[str]]] = [
-        ("Spend by agent", spend_rows(d.by_agent)), ("Spend by team", spend_rows(d.by_team)),
-        ("Spend by model", spend_rows(d.by_model)),
-        ("Budgets" + (" (as of now)" if d.so_far else ""), [budget_row(b) for b in d.budgets] or ["none set"]),
-        ("Approvals", approval_rows(d.approvals)), ("Incidents", incident_rows(d.incidents)),
-        ("Agents paused", paused_rows(d.paused))]
-    out = [f"Countersign digest: {d.period_label}" + (f", agent {agent}" if agent else ""), "", *headline(d), "",
-           narrative]
-    for title, rows in sections:
-        out += ["", title, *(f"  {row}" for row in rows)]
+    out = [title(d, agent), "", *headline(d), "", narrative]
+    for name, rows in sections(d):
+        out += ["", name, *(f"  {row}" for row in rows)]
     return "\n".join([*out, "", footnote(d)]) + "\n"
 
 

@@ -181,8 +181,8 @@ def seed_spend(live: Live, name: str, history: list[tuple[float, float]]) -> str
 
 
 def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, chromium: Any) -> None:
-    """Finance sees its two agents' charts against their budget lines, cost per approved outcome and waste; the
-    pages fit a 390 px wide phone."""
+    """Finance sees its two agents' charts against their budget lines, cost per approved outcome and waste, and a
+    digest with its chart; the pages fit a 390 px wide phone."""
     seed_spend(live, "quoter-eu", [(1.1, 0), (1.6, 0.2), (2.3, 0.45), (1.2, 0), (0.9, 0.1), (1.7, 0), (1.4, 0.05),
                                    (2.05, 0.3), (1.3, 0), (1.55, 0.1), (1.2, 0), (0.8, 0), (1.45, 0.2)])
     last = seed_spend(live, "quoter-us", [(0.6, 0), (0.7, 0.1), (0.9, 0), (1.1, 0.2), (0.8, 0), (0.75, 0), (1.3, 0.4),
@@ -193,12 +193,15 @@ def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, 
     assert page.locator("#daily svg").count() == 2 and page.locator("line.budget").count() == 2
     assert page.locator("#per-outcome rect").count() == 2 and page.locator("#waste rect").count() == 2
     page.screenshot(path=str(SCREENSHOTS / "spend.png"), full_page=True)
+    page.goto(f"{live.base_url}/app/digests?period=week&so_far=1&agent=quoter-us")
+    assert "Countersign digest:" in page.locator(".digest h2").inner_text()
+    assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth") > 0  # drawn under the CSP
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
         small = phone.new_page()
         sign_in(small, live, FINANCE)
         for path in ("/app/", "/app/spend", "/app/incidents", "/app/agents", "/app/agents/quoter-us", "/app/audit",
-                     f"/app/drafts/{last}", "/app/runs"):
+                     f"/app/drafts/{last}", "/app/runs", "/app/digests"):
             small.goto(f"{live.base_url}{path}")
             assert small.evaluate("document.documentElement.scrollWidth") <= 390, path
     finally:
