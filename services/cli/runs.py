@@ -51,7 +51,8 @@ def list_command(agent_name: str | None, limit: int, format_: str) -> None:
         click.echo("no runs" + (" for this agent" if agent_name else " yet"))
     for line in lines:
         run = line.run
-        waiting = f"  waits for: {'|'.join(line.choices)}" if line.choices else ""
+        said = "waits for" if run.status == "halted" else "may still choose"  # a run that came back runs on
+        waiting = f"  {said}: {'|'.join(line.choices)}" if line.choices else ""
         click.echo(f"{run.id}  {line.agent:<16} {run.status:<10} {(run.name or run.run_id)[:40]:<40} "
                    f"last step: {run.last_step or '—'}{waiting}")
 
@@ -89,7 +90,8 @@ def show(run_ref: str, format_: str) -> None:
         if value is not None:
             click.echo(f"  {label + ':':<11} {value}")
     if found.choices:
-        click.echo(f"\nwaits for an answer: countersign runs decide {run.id} {'|'.join(found.choices)} --as U…")
+        click.echo(f"\n{'waits for an answer' if run.status == 'halted' else 'may still be answered'}: "
+                   f"countersign runs decide {run.id} {'|'.join(found.choices)} --as U…")
     click.echo("\nhistory:")
     for item in history:
         click.echo(f"  {item['at'][:19]}Z  {item['what']:<22} {item['by']}")

@@ -193,7 +193,8 @@ def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, 
     assert page.locator("#daily svg").count() == 2 and page.locator("line.budget").count() == 2
     assert page.locator("#per-outcome rect").count() == 2 and page.locator("#waste rect").count() == 2
     page.screenshot(path=str(SCREENSHOTS / "spend.png"), full_page=True)
-    page.goto(f"{live.base_url}/app/digests?period=week&so_far=1&agent=quoter-us")
+    # The server's first chart imports matplotlib (on a fresh machine it also builds its font cache): allow for it.
+    page.goto(f"{live.base_url}/app/digests?period=week&so_far=1&agent=quoter-us", timeout=60_000)
     assert "Countersign digest:" in page.locator(".digest h2").inner_text()
     assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth") > 0  # drawn under the CSP
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)

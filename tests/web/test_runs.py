@@ -21,7 +21,7 @@ def test_a_halted_run_is_answered_from_the_web(h: Harness, clock: FakeClock) -> 
     owner = signed_in(h, OWNER)
     listing = owner.get("/app/runs")
     assert listing.status_code == 200 and "nightly-reprice" in listing.text
-    assert "an answer: resume, abort" in listing.text
+    assert '<td class="choices">resume, abort</td>' in listing.text
     run_id = listing.text.split('href="/app/runs/')[1].split('"')[0]
     page = owner.get(f"/app/runs/{run_id}")
     assert page.status_code == 200 and "3/7 lanes" in page.text and "run.halted" in page.text
