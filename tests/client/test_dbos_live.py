@@ -1,0 +1,147 @@
+"""Decisions delivered into DBOS, with every part real: a DBOS application (on SQLite, and on PostgreSQL when
+COUNTERSIGN_TEST_POSTGRES_URL is set) whose bridge is served over HTTP, the live Countersign server calling it
+back, and a person clicking in the fake Slack."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+pytest.importorskip("dbos", reason="the [dbos] extra is not installed")
+
+import uvicorn  # noqa: E402
+from countersign_client import Countersign, NotApproved  # noqa: E402
+from countersign_client import dbos as cs_dbos  # noqa: E402
+from dbos import DBOS  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from testkit.live import free_port, pg_database  # noqa: E402
+from tests.client.conftest import Live  # noqa: E402
+from tests.client.engines import callback_row, signed_callback, wait_for  # noqa: E402
+
+PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
+CLIENT: dict[str, Countersign] = {}  # the application's client, set by the fixture (workflows take plain inputs)
+
+
+@DBOS.workflow()
+def refund_flow(spec: dict[str, Any]) -> dict[str, Any]:
+    try:
+        decision = cs_dbos.approval(CLIENT["cs"], action="refund", title=spec["title"], body=spec["body"],
+                                    timeout_s=spec.get("timeout_s"), raise_unless_approved=bool(spec.get("raise")))
+    except NotApproved as exc:
+        return {"raised": type(exc).__name__, "reason": exc.reason}
+    return decision.to_dict()
+
+
+class App:
+    """The DBOS application: its system database, the bridge on a loopback port, an agent calling it back."""
+
+    def __init__(self, live: Live, system_db: str) -> None:
+        self.live, self.system_db = live, system_db
+        self.port = free_port()
+        self.agent = live.agent(callback_url=f"http://127.0.0.1:{self.port}/countersign")
+        self.secret = self.agent["webhook_secret"]
+        CLIENT["cs"] = Countersign(api_key=self.agent["api_key"], base_url=live.base_url)
+        DBOS(config={"name": "countersign-dbos-test", "system_database_url": system_db, "log_level": "WARNING",
+                     "notification_listener_polling_interval_sec": 0.1})
+        DBOS.launch()
+        self.bridge = cs_dbos.Bridge(self.secret)
+        self.server = uvicorn.Server(uvicorn.Config(self.bridge, host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        wait_for(lambda: self.server.started, 10, "the bridge's HTTP server")
+
+    def start(self, **spec: Any) -> tuple[Any, str]:
+        spec.setdefault("title", f"Refund {uuid.uuid4().hex[:8]}")
+        spec.setdefault("body", "Refund $40 on order A-1001")
+        return DBOS.start_workflow(refund_flow, spec), spec["title"]
+
+    def messages(self, workflow_id: str) -> int:
+        engine = create_engine(self.system_db)
+        table = "notifications" if self.system_db.startswith("sqlite") else "dbos.notifications"
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text(f"SELECT count(*) FROM {table} WHERE destination_uuid = :w"),
+                                        {"w": workflow_id}).scalar())
+        finally:
+            engine.dispose()
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        DBOS.destroy()
+        CLIENT.pop("cs").close()
+
+
+def _backends() -> list[str]:
+    return ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+@pytest.fixture(scope="module", params=_backends())
+def app(request: pytest.FixtureRequest, live: Live, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
+    if request.param == "sqlite":
+        urls: Any = iter([f"sqlite:///{tmp_path_factory.mktemp('dbos') / 'dbos.sqlite'}"])
+        cleanup = None
+    else:
+        cleanup = pg_database(str(PG_URL))
+        urls = iter([cleanup.__enter__().replace("postgresql+psycopg://", "postgresql://")])
+    try:
+        application = App(live, next(urls))
+    except Exception as exc:  # noqa: BLE001 - the engine cannot start here: say why and skip
+        print(f"skipping the DBOS tests on {request.param}: {exc!r}", file=sys.stderr)
+        pytest.skip(f"DBOS cannot start on {request.param}: {exc!r}")
+    try:
+        yield application
+    finally:
+        application.close()
+        if cleanup is not None:
+            cleanup.__exit__(None, None, None)
+
+
+def test_edit_and_reject_reach_the_workflow(app: App) -> None:
+    """An edit arrives as final_body, a reject with its reason; the raising variant raises Rejected."""
+    (edited, t1), (rejected, t2), (raising, t3) = app.start(), app.start(), app.start(**{"raise": True})
+    draft_id = app.live.reviewer.decide(t1, "edit", text="Refund $25 on order A-1001")
+    app.live.reviewer.decide(t2, "reject", reason="duplicate of A-0999")
+    app.live.reviewer.decide(t3, "reject", reason="not our customer")
+    done = edited.get_result()
+    assert (done["status"], done["approved"], done["final_body"]) == ("edited", True, "Refund $25 on order A-1001")
+    no = rejected.get_result()
+    assert (no["status"], no["approved"], no["reason"]) == ("rejected", False, "duplicate of A-0999")
+    assert raising.get_result() == {"raised": "Rejected", "reason": "not our customer"}
+    assert CLIENT["cs"].drafts.get(draft_id).raw["metadata"]["dbos"] == {"workflow_id": edited.workflow_id}
+
+
+def test_timeout_returns_an_expired_decision_and_withdraws_the_draft(app: App) -> None:
+    handle, title = app.start(timeout_s=1)
+    draft_id = app.live.reviewer.draft_id(title)
+    done = handle.get_result()
+    assert (done["status"], done["approved"], done["draft_id"]) == ("expired", False, draft_id)
+    assert CLIENT["cs"].drafts.get(draft_id).status == "cancelled"
+
+
+def test_the_same_callback_twice_and_at_a_second_bridge_is_one_message(app: App) -> None:
+    """Countersign's callback again at this bridge and (other signature scheme) at a second bridge: one message."""
+    handle, title = app.start()
+    draft_id = app.live.reviewer.decide(title, "approve")
+    assert handle.get_result()["status"] == "approved"
+    row = wait_for(lambda: (r := callback_row(app.live.db_url, draft_id)) and r["status"] == "sent" and r, 10,
+                   "the callback marked sent")
+    second = cs_dbos.Bridge(app.secret)
+    for bridge, standard in ((app.bridge, True), (second, False), (second, True)):
+        status, _ = _run(bridge.handle(*signed_callback(row, app.secret, standard=standard)))
+        assert status == 200
+    assert app.messages(handle.workflow_id) == 1
+
+
+def _run(coro: Any) -> Any:
+    import asyncio
+
+    return asyncio.run(coro)
