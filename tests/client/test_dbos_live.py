@@ -4,7 +4,9 @@ back, and a person clicking in the fake Slack."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import threading
 import uuid
@@ -22,7 +24,7 @@ from dbos import DBOS  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from testkit.live import free_port, pg_database  # noqa: E402
-from tests.client.conftest import Live  # noqa: E402
+from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
 from tests.client.engines import callback_row, signed_callback, wait_for  # noqa: E402
 
 PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
@@ -145,3 +147,20 @@ def _run(coro: Any) -> Any:
     import asyncio
 
     return asyncio.run(coro)
+
+
+def test_the_refund_example_refunds_the_amount_as_edited(app: App, tmp_path: Any) -> None:
+    """examples/dbos_refund.py as a user runs it (the bridge in its own process): the edit is what is refunded."""
+    if not app.system_db.startswith("sqlite"):
+        pytest.skip("the example runs once, on its default SQLite")
+    port, order = free_port(), f"A-{uuid.uuid4().hex[:6]}"
+    agent = app.live.agent(callback_url=f"http://127.0.0.1:{port}/countersign")
+    env = child_env(COUNTERSIGN_URL=app.live.base_url, COUNTERSIGN_API_KEY=agent["api_key"],
+                    COUNTERSIGN_WEBHOOK_SECRET=agent["webhook_secret"], BRIDGE_PORT=str(port),
+                    DBOS_SYSTEM_DATABASE_URL=f"sqlite:///{tmp_path / 'refunds.sqlite'}")
+    edit = app.live.reviewer.decide_later(order, "edit", text=json.dumps({"order_id": order, "amount": 10.0}))
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "dbos_refund.py"), order, "12.50"], env=env,
+                          capture_output=True, text=True, timeout=90, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == f"refunded 10.0 EUR on {order}"
+    edit.result(timeout=30)

@@ -6,6 +6,8 @@ second bridge, an activity's answer lost, a timeout; each must end with the deci
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -22,7 +24,7 @@ from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
 
 from testkit.live import free_port  # noqa: E402
-from tests.client.conftest import Live, child_env  # noqa: E402
+from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
 from tests.client.engines import (  # noqa: E402
     Process,
     bridge_process,
@@ -207,3 +209,17 @@ async def _post(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, s
     async with httpx.AsyncClient(timeout=10) as http:
         response = await http.post(f"http://127.0.0.1:{port}/countersign", content=body, headers=headers)
     return response.status_code, response.json().get("result")
+
+
+def test_the_refund_example_refunds_the_amount_as_edited(rig: Rig) -> None:
+    """examples/temporal_refund.py as a user runs it (its own worker, the bridge beside it): the reviewer's edit
+    is the amount refunded."""
+    order = f"A-{uuid.uuid4().hex[:6]}"
+    env = child_env(TEMPORAL_ADDRESS=rig.address, COUNTERSIGN_URL=rig.live.base_url,
+                    COUNTERSIGN_API_KEY=rig.agent["api_key"], REFUND_TASK_QUEUE=f"refunds-{order}")
+    edit = rig.live.reviewer.decide_later(order, "edit", text=json.dumps({"order_id": order, "amount": 10.0}))
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / "temporal_refund.py"), order, "12.50"], env=env,
+                          capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == f"refunded 10.0 EUR on {order}"
+    edit.result(timeout=30)
