@@ -23,9 +23,9 @@ from countersign_client import dbos as cs_dbos  # noqa: E402
 from dbos import DBOS  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from testkit.engines import callback_row, signed_callback, wait_for  # noqa: E402
 from testkit.live import free_port, pg_database  # noqa: E402
 from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
-from tests.client.engines import callback_row, signed_callback, wait_for  # noqa: E402
 
 PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
 CLIENT: dict[str, Countersign] = {}  # the application's client, set by the fixture (workflows take plain inputs)

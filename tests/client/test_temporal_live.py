@@ -23,9 +23,7 @@ from countersign_client.temporal import Bridge  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client, WorkflowHandle  # noqa: E402
 
-from testkit.live import free_port  # noqa: E402
-from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
-from tests.client.engines import (  # noqa: E402
+from testkit.engines import (  # noqa: E402
     Process,
     bridge_process,
     callback_row,
@@ -34,7 +32,9 @@ from tests.client.engines import (  # noqa: E402
     wait_for,
     wait_http,
 )
-from tests.client.temporal_worker import LOSE_ANSWER, WORKFLOW  # noqa: E402
+from testkit.live import free_port  # noqa: E402
+from testkit.temporal_worker import LOSE_ANSWER, WORKFLOW  # noqa: E402
+from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Rig:
         return bridge
 
     def start_worker(self) -> Process:
-        return Process([sys.executable, "-m", "tests.client.temporal_worker", "--temporal", self.address,
+        return Process([sys.executable, "-m", "testkit.temporal_worker", "--temporal", self.address,
                         "--task-queue", self.task_queue, "--base-url", self.live.base_url,
                         "--api-key", self.agent["api_key"]], self.env, name="worker").start()
 

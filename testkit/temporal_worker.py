@@ -1,7 +1,7 @@
 """A Temporal worker in its own process, for the durable-engine tests and the benchmark: one workflow that asks
 for approval as its input says and returns the decision (or the exception the raising variant gave).
 
-    python -m tests.client.temporal_worker --temporal HOST:PORT --task-queue Q --base-url URL --api-key KEY
+    python -m testkit.temporal_worker --temporal HOST:PORT --task-queue Q --base-url URL --api-key KEY
 
 A draft whose title contains LOSE_ANSWER has the answer to its first POST lost on the way back (the request
 reached Countersign; the worker sees a broken connection), so the activity fails and Temporal retries it.
