@@ -69,6 +69,8 @@ class Bridge(CallbackReceiver):
                 return f"workflow {workflow_id} is not running: nothing to signal"
             raise RetryLater(f"Temporal refused the signal to {workflow_id}: {exc.status.name} {exc.message}") \
                 from exc
+        except RuntimeError as exc:  # a lazy client's "Failed client connect": Temporal is not reachable yet
+            raise RetryLater(f"Temporal is not reachable: {exc}") from exc
         return f"signalled workflow {workflow_id}"
 
 
