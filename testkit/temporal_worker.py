@@ -63,8 +63,10 @@ async def serve(args: argparse.Namespace) -> None:
 
     client = await Client.connect(args.temporal, namespace=args.namespace)
     cs = Countersign(api_key=args.api_key, base_url=args.base_url, max_retries=0, transport=LoseFirstAnswer())
+    # A killed worker's workflow tasks wait on its sticky queue this long before any worker may take them
+    # (Temporal's default is 5 s); the crash test restarts the worker at once, so one second is enough.
     worker = Worker(client, task_queue=args.task_queue, workflows=[ApprovalFlow],
-                    activities=cs_temporal.activities(cs))
+                    activities=cs_temporal.activities(cs), sticky_queue_schedule_to_start_timeout=timedelta(seconds=1))
     print("worker ready", flush=True)
     await worker.run()
 

@@ -23,7 +23,7 @@ from countersign_client import dbos as cs_dbos  # noqa: E402
 from dbos import DBOS  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from testkit.engines import callback_row, signed_callback, wait_for  # noqa: E402
+from testkit.engines import Process, callback_row, signed_callback, wait_for  # noqa: E402
 from testkit.live import free_port, pg_database  # noqa: E402
 from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
 
@@ -164,3 +164,38 @@ def test_the_refund_example_refunds_the_amount_as_edited(app: App, tmp_path: Any
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == f"refunded 10.0 EUR on {order}"
     edit.result(timeout=30)
+
+
+def test_approved_while_the_application_is_killed_is_delivered_after_recovery(live: Live, tmp_path: Any) -> None:
+    """SIGKILL the DBOS application (its bridge with it) while its workflow waits; approve: Countersign's delivery
+    fails and is retried; restart the application: DBOS recovers the workflow, the retried callback reaches the
+    new bridge, and the workflow completes with the decision, one message."""
+    from dbos import DBOSClient
+
+    port, tag = free_port(), uuid.uuid4().hex[:8]
+    agent = live.agent(callback_url=f"http://127.0.0.1:{port}/countersign")
+    db, workflow_id, title = f"sqlite:///{tmp_path / 'crash.sqlite'}", f"crash-{tag}", f"Refund {tag}"
+    argv = [sys.executable, "-m", "testkit.dbos_app", "--db", db, "--port", str(port), "--base-url",
+            live.base_url, "--api-key", agent["api_key"], "--secret", agent["webhook_secret"]]
+    first = Process([*argv, "--start", workflow_id, title], child_env(), name="dbos-app").start()
+    try:
+        live.reviewer.card(title)
+    finally:
+        first.kill()
+    draft_id = live.reviewer.decide(title, "approve")
+    wait_for(lambda: (r := callback_row(live.db_url, draft_id)) and r["attempts"] >= 1 and r["status"] == "pending",
+             30, "a failed delivery to the killed application")
+    second = Process(argv, child_env(), name="dbos-app").start()
+    client = DBOSClient(system_database_url=db)
+    try:
+        handle = client.retrieve_workflow(workflow_id)
+        try:
+            wait_for(lambda: handle.get_status().status in ("SUCCESS", "ERROR"), 60, "the recovered workflow",
+                     every=0.2)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the application's log:\n{second.tail()}") from None
+        assert handle.get_result()["status"] == "approved"
+    finally:
+        second.stop()
+        client.destroy()
+    assert live.count_drafts(title) == 1
