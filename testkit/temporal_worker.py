@@ -14,12 +14,13 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+# Imported as the contract shows it, not passed through: the client must load inside the workflow sandbox.
+from countersign_client import Countersign, NotApproved
+from countersign_client import temporal as cs_temporal
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     import httpx
-    from countersign_client import Countersign, NotApproved
-    from countersign_client import temporal as cs_temporal
 
 WORKFLOW = "CountersignApproval"
 LOSE_ANSWER = "[lose-first-answer]"
