@@ -23,6 +23,7 @@ from typing import Any
 try:
     from dbos import DBOS
     from dbos import error as dbos_errors
+    from sqlalchemy.exc import SQLAlchemyError
 except ImportError as missing:  # pragma: no cover - depends on what is installed
     raise ImportError("this integration needs: pip install 'countersign-client[dbos]'") from missing
 
@@ -113,6 +114,6 @@ class Bridge(CallbackReceiver):
                                   idempotency_key=f"countersign:{webhook_id or decision.draft_id}")
         except dbos_errors.DBOSNonExistentWorkflowError:
             return f"no workflow {workflow_id} in this application's database: nothing to send"
-        except Exception as exc:  # noqa: BLE001 - the system database or DBOS itself is not ready: retry later
+        except (dbos_errors.DBOSException, SQLAlchemyError, OSError) as exc:  # DBOS or its database not ready
             raise RetryLater(f"DBOS could not take the decision: {type(exc).__name__}: {exc}") from exc
         return f"sent to workflow {workflow_id}"

@@ -29,7 +29,7 @@ from typing import Any
 try:
     from temporalio import activity, workflow
     from temporalio.common import RetryPolicy
-    from temporalio.exceptions import ApplicationError
+    from temporalio.exceptions import ActivityError, ApplicationError
 except ImportError as missing:  # pragma: no cover - depends on what is installed
     raise ImportError("this integration needs: pip install 'countersign-client[temporal]'") from missing
 
@@ -51,6 +51,7 @@ SIGNAL = TOPIC
 CREATE_ACTIVITY = "countersign.create_draft"
 CANCEL_ACTIVITY = "countersign.cancel_draft"
 _ACTIVITY_TIMEOUT = timedelta(seconds=60)
+_WITHDRAW_FOR = timedelta(minutes=5)  # after its timeout, how long a workflow tries to withdraw its draft
 # Worth another attempt: the server or the network is down, we are over the rate, or the agent is paused.
 _RETRYABLE = (APIConnectionError, ServerError, RateLimited, AgentPaused)
 
@@ -69,6 +70,8 @@ def activities(cs: Any) -> list[Callable[..., Any]]:
         except CountersignError as exc:  # refused as asked (422, 403, ...): retrying cannot change the answer
             raise ApplicationError(str(exc), {"status": exc.status, "type": exc.type, "errors": exc.errors},
                                    type=type(exc).__name__, non_retryable=True) from exc
+        except (TypeError, ValueError) as exc:  # a field the client does not take: the same on every attempt
+            raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=True) from exc
 
     @activity.defn(name=CREATE_ACTIVITY)
     async def create_draft_activity(request: dict[str, Any]) -> dict[str, Any]:
@@ -170,8 +173,12 @@ async def wait_for_decision(draft_id: str, *, timeout: timedelta | None = None,
             return inbox.decisions[draft_id]
         reason = f"no decision within {timeout}: the workflow stopped waiting"
         if withdraw_on_timeout:
-            draft = await workflow.execute_activity(CANCEL_ACTIVITY, args=[draft_id, reason],
-                                                    start_to_close_timeout=_ACTIVITY_TIMEOUT)
+            try:
+                draft = await workflow.execute_activity(CANCEL_ACTIVITY, args=[draft_id, reason],
+                                                        start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                                                        schedule_to_close_timeout=_WITHDRAW_FOR)
+            except ActivityError:  # Countersign unreachable all that time: the timeout still ends the wait
+                return Decision.expired(draft_id, f"{reason}; the draft could not be withdrawn")
             if draft.get("status") not in ("pending", "cancelled"):
                 return Decision.from_data(draft)
         return Decision.expired(draft_id, reason)
