@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
     import httpx
 
 WORKFLOW = "CountersignApproval"
+WAIT_ONLY = "CountersignWaitOnly"
 LOSE_ANSWER = "[lose-first-answer]"
 
 
@@ -38,6 +39,17 @@ class ApprovalFlow:
         except NotApproved as exc:
             return {"raised": type(exc).__name__, "reason": exc.reason}
         return {**decision.to_dict(), "resumed_at": workflow.now().timestamp()}
+
+
+@workflow.defn(name=WAIT_ONLY)
+class WaitOnlyFlow:
+    """Sleeps first, then waits for a decision on a draft id it is given: a signal sent during the sleep (before
+    the wait began) must still be the answer."""
+
+    @workflow.run
+    async def run(self, draft_id: str) -> dict[str, Any]:
+        await workflow.sleep(timedelta(seconds=1))
+        return (await cs_temporal.wait_for_decision(draft_id, timeout=timedelta(seconds=30))).to_dict()
 
 
 class LoseFirstAnswer(httpx.BaseTransport):
@@ -66,7 +78,7 @@ async def serve(args: argparse.Namespace) -> None:
     cs = Countersign(api_key=args.api_key, base_url=args.base_url, max_retries=0, transport=LoseFirstAnswer())
     # A killed worker's workflow tasks wait on its sticky queue this long before any worker may take them
     # (Temporal's default is 5 s); the crash test restarts the worker at once, so one second is enough.
-    worker = Worker(client, task_queue=args.task_queue, workflows=[ApprovalFlow],
+    worker = Worker(client, task_queue=args.task_queue, workflows=[ApprovalFlow, WaitOnlyFlow],
                     activities=cs_temporal.activities(cs), sticky_queue_schedule_to_start_timeout=timedelta(seconds=1))
     print("worker ready", flush=True)
     await worker.run()

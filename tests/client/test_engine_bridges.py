@@ -112,3 +112,25 @@ def test_a_decision_raises_the_clients_errors_unless_approved() -> None:
         Decision.from_data({"id": "d", "status": "rejected", "reason": "no thanks"}).raise_unless_approved()
     with pytest.raises(Expired):
         Decision.expired("d", "no decision within 1:00:00").raise_unless_approved()
+
+
+def test_the_bridge_command_builds_its_temporal_tls_from_its_options(tmp_path: Any) -> None:
+    """--tls alone, an API key (Temporal Cloud), or certificate files: TLS as asked; a cert without its key is
+    refused before anything starts."""
+    pytest.importorskip("temporalio")
+    from countersign_client._temporal_bridge import _parser, _tls
+    from temporalio.service import TLSConfig
+
+    def tls(*argv: str) -> Any:
+        return _tls(_parser().parse_args(["--secret", SECRET, *argv]))
+
+    assert tls() is False and tls("--tls") is True and tls("--api-key", "k") is True
+    (tmp_path / "ca.pem").write_bytes(b"CA")
+    (tmp_path / "c.pem").write_bytes(b"CERT")
+    (tmp_path / "k.pem").write_bytes(b"KEY")
+    config = tls("--tls-ca", str(tmp_path / "ca.pem"), "--tls-cert", str(tmp_path / "c.pem"), "--tls-key",
+                 str(tmp_path / "k.pem"), "--tls-server-name", "temporal.internal")
+    assert config == TLSConfig(server_root_ca_cert=b"CA", domain="temporal.internal", client_cert=b"CERT",
+                               client_private_key=b"KEY")
+    with pytest.raises(SystemExit, match="go together"):
+        tls("--tls-cert", str(tmp_path / "c.pem"))

@@ -33,7 +33,7 @@ from testkit.engines import (  # noqa: E402
     wait_http,
 )
 from testkit.live import free_port  # noqa: E402
-from testkit.temporal_worker import LOSE_ANSWER, WORKFLOW  # noqa: E402
+from testkit.temporal_worker import LOSE_ANSWER, WAIT_ONLY, WORKFLOW  # noqa: E402
 from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
 
 
@@ -223,3 +223,30 @@ def test_the_refund_example_refunds_the_amount_as_edited(rig: Rig) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == f"refunded 10.0 EUR on {order}"
     edit.result(timeout=30)
+
+
+def test_a_decision_signalled_before_the_workflow_waits_is_its_answer(rig: Rig) -> None:
+    """The callback reaches the bridge while the workflow is still busy before its wait: the signal is kept and
+    the wait returns it at once."""
+    workflow_id = f"early-{uuid.uuid4().hex[:10]}"
+    handle = rig.run(rig.client.start_workflow(WAIT_ONLY, "drf_early", id=workflow_id, task_queue=rig.task_queue))
+    draft = {"id": "drf_early", "status": "rejected", "reason": "too early to say yes", "decided_by": ["U078ALICE"],
+             "metadata": {"temporal": {"namespace": "default", "workflow_id": workflow_id}}}
+    row = {"delivery_id": f"dlv_{uuid.uuid4().hex}", "payload": {"event": "draft.decided", "data": draft}}
+    row["payload"]["id"] = row["delivery_id"]
+    status, answer = rig.run(_post_json(rig.bridge_port, *signed_callback(row, rig.secret)))
+    assert (status, answer["result"]) == (200, "delivered")
+    flow = Flow(handle, "early")
+    done = rig.result(flow)
+    assert (done["status"], done["reason"]) == ("rejected", "too early to say yes")
+    [signalled] = rig.events(flow, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED)
+    [slept] = rig.events(flow, EventType.EVENT_TYPE_TIMER_FIRED)
+    assert signalled.event_id < slept.event_id  # it came while the workflow still slept
+
+
+async def _post_json(port: int, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    import httpx
+
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(f"http://127.0.0.1:{port}/countersign", content=body, headers=headers)
+    return response.status_code, response.json()
