@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from countersign_client._durable import TOPIC, CallbackReceiver, Decision, RetryLater
 
-SIGNAL_RPC_TIMEOUT = timedelta(seconds=10)  # well inside Countersign's wait for our answer
+SIGNAL_RPC_TIMEOUT = timedelta(seconds=5)  # inside Countersign's 10 s wait for our answer: a slow signal is a 503
 log = logging.getLogger("countersign_client.temporal")
 
 
