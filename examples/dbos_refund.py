@@ -3,9 +3,10 @@
     COUNTERSIGN_URL=http://127.0.0.1:8000 COUNTERSIGN_API_KEY=... COUNTERSIGN_WEBHOOK_SECRET=whsec_... \\
         python examples/dbos_refund.py A-1001 12.50
 
-The bridge is served from the application's own process on BRIDGE_PORT (default 8787): point the agent's
-callback_url at http://<this host>:8787/countersign. DBOS keeps its state in DBOS_SYSTEM_DATABASE_URL (default: a
-SQLite file here; PostgreSQL in production), so a refund waiting for its approval survives a restart.
+The bridge is served (by uvicorn, `pip install uvicorn`) from the application's own process on BRIDGE_PORT
+(default 8787): point the agent's callback_url at http://<this host>:8787/countersign. DBOS keeps its state in
+DBOS_SYSTEM_DATABASE_URL (default: a SQLite file here; PostgreSQL in production), so a refund waiting for its
+approval survives a restart.
 """
 
 from __future__ import annotations
