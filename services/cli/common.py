@@ -173,8 +173,9 @@ def check_database(settings: Settings, *, create: bool, confirmed: bool = True) 
         return
     if not create:
         click.echo(f"error: no database at {path}; nothing was created.\n"
-                   "  Run this from the directory where `countersign serve` runs, or set DATABASE_URL to the "
-                   "database it uses (for SQLite an absolute path: sqlite:////path/to/countersign.db).", err=True)
+                   "  Run this from the directory where `countersign serve` runs, or pass --database URL (or set "
+                   "DATABASE_URL) naming the database it uses (for SQLite an absolute path: "
+                   "sqlite:////path/to/countersign.db).", err=True)
         sys.exit(NO_DATABASE)
     if not confirmed:
         click.echo(f"error: no database at {path}; nothing was created.\n"

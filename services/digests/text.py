@@ -71,10 +71,13 @@ def paused_rows(paused: list[tuple[str, str | None, str | None]]) -> list[str]:
 
 def headline(d: Digest) -> list[str]:
     cpa = usd(d.cost_per_approved_usd) if d.cost_per_approved_usd is not None else "n/a (no approved outcomes)"
+    cpa_trend, spend_trend = trend(d.cost_per_approved_usd, d.previous_cost_per_approved_usd), \
+        trend(d.total_usd, d.previous_usd)
     share = f" ({d.waste_usd / d.total_usd:.0%} of spend)" if d.total_usd else ""
-    lines = [f"Cost per approved outcome: {cpa} {trend(d.cost_per_approved_usd, d.previous_cost_per_approved_usd)}",
-             f"{usd(d.total_usd)} spent for {d.approved_outcomes} approved outcome(s); "
-             f"{trend(d.total_usd, d.previous_usd)} spend vs the previous period",
+    compared = ("nothing spent in the previous period either" if spend_trend == "–"
+                else f"{spend_trend} spend vs the previous period")
+    lines = [f"Cost per approved outcome: {cpa}" + ("" if cpa_trend == "–" else f" {cpa_trend}"),
+             f"{usd(d.total_usd)} spent for {d.approved_outcomes} approved outcome(s); {compared}",
              f"Waste: {usd(d.waste_usd)}{share} on drafts that were rejected or expired"]
     if d.unknown_cost_events:
         lines.append(f"{d.unknown_cost_events} usage event(s) with unknown cost are not in these totals")
