@@ -63,7 +63,6 @@ def test_digest_show_prints_it_and_sends_nothing(sqlite_url: str, tmp_path: Path
 def test_send_without_a_channel_points_at_show(sqlite_url: str) -> None:
     """No channel and no schedule: one clear line naming --channel and the show command for the same digest;
     with a channel but no Slack, it says the digest waits and how to read it now."""
-    seed(sqlite_url)
     refused = cli("digest", "send", "--so-far", url=sqlite_url)
     assert refused.exit_code == 2 and refused.stderr.count("no digest schedule exists") == 1
     assert "`countersign digest show --period day --so-far`" in refused.stderr
