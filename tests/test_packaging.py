@@ -5,6 +5,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+import yaml
+
+from services.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,3 +36,27 @@ def test_ci_runs_the_readme_test_command() -> None:
     command = ("python3.11 -m venv .venv && .venv/bin/pip install -q -e '.[test]' "
                "-e './client[openai-agents,langgraph,pydantic-ai,mcp,test]' && .venv/bin/python -m pytest")
     assert command in readme and command in (ROOT / ".ci/run").read_text()
+
+
+def test_compose_passes_every_setting() -> None:
+    """Whatever a user puts in .env reaches the containers: compose.yaml's environment names every setting
+    services/config.py reads (host and port are the image's), COUNTERSIGN_PUBLIC_URL and the admin users too."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    passed = set(compose["x-countersign"]["environment"])
+    settings = {field.alias for field in Settings.model_fields.values()} - {"COUNTERSIGN_HOST", "COUNTERSIGN_PORT"}
+    assert settings - passed == set(), "compose.yaml drops these settings"
+    assert passed - settings == set(), "compose.yaml passes settings Countersign does not read"
+    replicas = [s for name, s in compose["services"].items() if name.startswith("countersign")]
+    assert replicas and all(s["environment"] == compose["x-countersign"]["environment"] for s in replicas)
+
+
+def test_empty_settings_read_as_unset_and_admin_users_split_on_commas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose passes a variable left out of .env as empty: that means the default, not a parse error;
+    COUNTERSIGN_ADMIN_USERS takes commas (and a JSON list)."""
+    monkeypatch.setenv("COUNTERSIGN_MAX_BODY_BYTES", "")
+    monkeypatch.setenv("COUNTERSIGN_CALLBACK_DENY_PRIVATE", "")
+    monkeypatch.setenv("COUNTERSIGN_ADMIN_USERS", "U1AAAA, U2BBBB")
+    read = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (read.max_body_bytes, read.callback_deny_private, read.admin_users) == (262144, False, ["U1AAAA", "U2BBBB"])
+    monkeypatch.setenv("COUNTERSIGN_ADMIN_USERS", '["U3CCCC"]')
+    assert Settings(_env_file=None).admin_users == ["U3CCCC"]  # type: ignore[call-arg]

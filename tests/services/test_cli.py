@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 
@@ -66,3 +67,16 @@ def test_rotate_webhook_secret_from_cli(sqlite_url: str) -> None:
     assert rotated.exit_code == 0, rotated.stderr
     assert re.search(r"webhook_secret: whsec_[A-Za-z0-9+/]{43}=", rotated.stdout)
     assert "also signs until" in rotated.stdout
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(sqlite_url: str) -> None:
+    """A taken port: one line naming it and --port, exit 1, and no summary claiming to listen."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", str(port), url=sqlite_url)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"countersign: port {port} on 127.0.0.1 is already in use; stop what uses it "
+                                     "or choose another with --port.")
+    assert "listening" not in result.stdout

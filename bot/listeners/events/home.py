@@ -11,18 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks.home import home_view
 from bot.listeners.authorize import directory
 from bot.listeners.replies import answering
-from services.config import Settings
 from services.context import AppContext
 from services.drafts import flows as drafts
 from services.incidents import people
 from services.incidents.models import IncidentPublic
-
-
-def web_url(settings: Settings) -> str:
-    """Where people reach the web app: COUNTERSIGN_PUBLIC_URL when the settings carry it (the web app's own
-    setting), else the address the service listens on."""
-    public = getattr(settings, "public_url", None)
-    return public or f"http://{settings.host}:{settings.port}"
+from services.signin import addresses
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -40,7 +33,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
             groups = await found.member_of(user, await asyncio.to_thread(drafts.groups_with_pending, ctx=ctx))
         pending = await asyncio.to_thread(drafts.pending_for, ctx=ctx, user_id=user, groups=groups)
         incidents = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=user)
-        view = home_view(pending=pending,
-                         incidents=[IncidentPublic.of(i, []) for i in incidents], web_url=web_url(ctx.settings),
+        web_url = await asyncio.to_thread(addresses.web_base_url, ctx=ctx)
+        view = home_view(pending=pending, incidents=[IncidentPublic.of(i, []) for i in incidents], web_url=web_url,
                          now=ctx.clock.now())
         await client.views_publish(user_id=user, view=view)
