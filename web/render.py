@@ -11,6 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from services.drafts.service import status_words
+
 # The pages load only what Countersign serves; the login token is in a path, so no referrer ever leaves.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -68,7 +70,8 @@ def pretty_json(value: Any) -> str:
 
 env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]),
                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people)
+env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people,
+                   status_words=status_words)
 
 
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
