@@ -63,6 +63,9 @@ def demo(port: int, interval: float) -> None:
                         COUNTERSIGN_PUBLIC_URL=f"http://127.0.0.1:{port}", COUNTERSIGN_ADMIN_USERS="")
     app = create_app(settings)
     ctx = app.state.ctx
+    ctx.sign_in_hint = ("Press Enter in the terminal where countersign demo runs: it prints a new sign-in link."
+                        if sys.stdin is not None and sys.stdin.isatty() else
+                        "Stop the demo (Ctrl-C) and start it again for a new sign-in link.")
     agent_name, api_key, secret = register(ctx, owner=DEMO_USER, callback_url=receiver.url)
     receiver.secret = secret
     seed_history(ctx, agent_name)
