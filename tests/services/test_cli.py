@@ -1,4 +1,5 @@
-"""The README's path: register an agent from the CLI, then call the API with the key it printed."""
+"""The CLI's agent commands and serve's start-up (the README's whole walkthrough runs in
+tests/test_readme_walkthrough.py)."""
 
 from __future__ import annotations
 
@@ -10,27 +11,13 @@ import sys
 
 from services.main import startup_summary
 from testkit.fakes.slack import FakeSlack
-from tests.harness import Harness, make_settings
+from tests.harness import make_settings
 from tests.services.cli.run import cli
 
 
 def _cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url}
     return subprocess.run([sys.executable, "-m", "services", *args], env=env, capture_output=True, text=True)
-
-
-def test_agents_add_then_me(sqlite_url: str) -> None:
-    """`countersign agents add` prints a key once; that key authenticates GET /v1/agents/me."""
-    added = _cli("agents", "add", "quoter", "--owner", "U012OWNER", "--channel", "C056REVIEW",
-                 "--approver", "U078ALICE", url=sqlite_url)
-    assert added.returncode == 0, added.stderr
-    key = re.search(r"api_key:\s+(\S+)", added.stdout).group(1)  # type: ignore[union-attr]
-    assert "webhook_secret:" in added.stdout
-    with Harness(sqlite_url) as h:
-        me = h.client.get("/v1/agents/me", headers=h.bearer(key))
-        assert me.status_code == 200 and me.json()["review_channel"] == "C056REVIEW"
-    listed = _cli("agents", "list", url=sqlite_url)
-    assert "quoter" in listed.stdout and key not in listed.stdout
 
 
 def test_agents_add_without_owner_says_why(sqlite_url: str) -> None:
