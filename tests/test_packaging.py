@@ -60,3 +60,15 @@ def test_empty_settings_read_as_unset_and_admin_users_split_on_commas(monkeypatc
     assert (read.max_body_bytes, read.callback_deny_private, read.admin_users) == (262144, False, ["U1AAAA", "U2BBBB"])
     monkeypatch.setenv("COUNTERSIGN_ADMIN_USERS", '["U3CCCC"]')
     assert Settings(_env_file=None).admin_users == ["U3CCCC"]  # type: ignore[call-arg]
+
+
+def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
+    """A build from a working folder must not send (or bake in) the venv, databases, .env or git history, and
+    must keep what the Dockerfile copies."""
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    for pattern in (".venv/", ".env", "*.db", ".git/", "**/__pycache__/"):
+        assert pattern in ignored, pattern
+    copied = [line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ") and "--from" not in line]
+    assert copied and not any(name.rstrip("/") in {p.rstrip("/") for p in ignored} for name in copied)
