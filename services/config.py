@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
-from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -34,8 +32,7 @@ class Settings(BaseSettings):
     # Key that encrypts webhook secrets at rest; when unset a key is generated and kept in the database.
     secret_key: SecretStr | None = Field(None, alias="COUNTERSIGN_SECRET_KEY")
     # Slack users allowed to pause, resume and hand over any agent.
-    # Comma-separated (a JSON list is accepted too); NoDecode keeps pydantic-settings from requiring JSON.
-    admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="COUNTERSIGN_ADMIN_USERS")
+    admin_users: list[str] = Field(default_factory=list, alias="COUNTERSIGN_ADMIN_USERS")
     max_body_bytes: int = Field(256 * 1024, alias="COUNTERSIGN_MAX_BODY_BYTES")
     scheduler_enabled: bool = Field(True, alias="COUNTERSIGN_SCHEDULER")
     tick_seconds: float = Field(1.0, alias="COUNTERSIGN_TICK_SECONDS")
@@ -80,8 +77,6 @@ class Settings(BaseSettings):
     @field_validator("admin_users", mode="before")
     @classmethod
     def _split_users(cls, value: object) -> object:
-        if isinstance(value, str) and value.strip().startswith("["):
-            return json.loads(value)
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
