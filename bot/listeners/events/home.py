@@ -12,19 +12,12 @@ from bot.blocks.home import home_view
 from bot.blocks.people import away_section
 from bot.listeners.authorize import directory
 from bot.listeners.replies import answering
-from services.config import Settings
 from services.context import AppContext
 from services.drafts import flows as drafts
 from services.incidents import people
 from services.incidents.models import IncidentPublic
 from services.people import flows as away
-
-
-def web_url(settings: Settings) -> str:
-    """Where people reach the web app: COUNTERSIGN_PUBLIC_URL when the settings carry it (the web app's own
-    setting), else the address the service listens on."""
-    public = getattr(settings, "public_url", None)
-    return public or f"http://{settings.host}:{settings.port}"
+from services.signin import addresses
 
 
 async def publish_home(ctx: AppContext, client: AsyncWebClient, user: str) -> None:
@@ -36,8 +29,8 @@ async def publish_home(ctx: AppContext, client: AsyncWebClient, user: str) -> No
     pending = await asyncio.to_thread(drafts.pending_for, ctx=ctx, user_id=user, groups=groups)
     incidents = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=user)
     mine, standing_in = await asyncio.to_thread(away.status, ctx=ctx, user_id=user)
-    view = home_view(pending=pending,
-                     incidents=[IncidentPublic.of(i, []) for i in incidents], web_url=web_url(ctx.settings),
+    web_url = await asyncio.to_thread(addresses.web_base_url, ctx=ctx)
+    view = home_view(pending=pending, incidents=[IncidentPublic.of(i, []) for i in incidents], web_url=web_url,
                      now=ctx.clock.now(), away=away_section(mine=mine, standing_in=standing_in))
     await client.views_publish(user_id=user, view=view)
 
