@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from services.context import AppContext
 from services.errors import CountersignError
 from services.signin import flows as signin
-from web.auth import WebRefusal
+from web.auth import WebRefusal, client_of
 from web.render import error_page
 from web.routes import agents, audit, drafts, incidents, login, spend
 
@@ -39,7 +39,8 @@ def create_web_app(ctx: AppContext) -> FastAPI:
         if exc.audit:
             viewer = getattr(request.state, "viewer", None)
             await asyncio.to_thread(signin.refused, ctx=ctx, user_id=viewer.user_id if viewer else None,
-                                    subject=exc.subject, why=exc.detail)
+                                    subject=exc.subject, why=exc.detail,
+                                    source=None if viewer else client_of(request))
         return error_page(request, exc.status, exc.title, exc.detail, exc.todo)
 
     @app.exception_handler(CountersignError)

@@ -16,6 +16,7 @@ from fastapi import Request
 
 from services.access import Viewer, resolve_viewer
 from services.context import AppContext
+from services.http.clientaddr import client_address
 from services.signin import flows as signin
 from services.signin.models import WebSession
 from services.signin.service import SESSION_TTL
@@ -45,6 +46,11 @@ class Form:
 
 def ctx_of(request: Request) -> AppContext:
     return request.app.state.ctx
+
+
+def client_of(request: Request) -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For believed): the source a refusal is counted under."""
+    return client_address(request.scope, ctx_of(request).settings.trusted_proxies)
 
 
 def is_loopback(request: Request) -> bool:

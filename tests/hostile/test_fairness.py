@@ -177,30 +177,49 @@ def test_400_long_polls_do_not_starve_another_agent(tmp_path: Path, control: Rea
         within_twice_idle(idle, loaded)
 
 
-def test_a_flooding_agent_cannot_slow_another(tmp_path: Path, control: Reader) -> None:
-    """32 threads of POST /v1/usage from A: most get 429 with Retry-After, A is held to its rate, and B's
-    read median stays within 2x its idle value."""
-    rate = 50
+def flood_beside_reader(tmp_path: Path, control: Reader, rate: float, path: str, body: Any) -> dict[str, Any]:
+    """Agent A floods `path` with `body` from 32 threads on a fresh server (A limited to `rate`); B's read median
+    under the flood stays within 2x its idle value. A's answers, for the caller's checks."""
     with sqlite_database(tmp_path) as db, countersign_server(db, COUNTERSIGN_RATE_LIMIT_PER_S=rate) as server:
         a = register_agent(server.base_url, "flooder")
         # B measures, so it must not meet its own limit.
         b = (server.base_url, register_agent(server.base_url, "reader", rate_limit_per_s=100_000)["api_key"])
         idle = median_reads(b, control)
         # It floods until B's reads under it are taken (at most a minute), then stops: CPU for nothing else.
-        proc = flood.start(server.base_url, "/v1/usage", a["api_key"], 60.0, 32, USAGE, stoppable=True)
+        proc = flood.start(server.base_url, path, a["api_key"], 60.0, 32, body, stoppable=True)
         try:
             # Measure in the flood's steady state: its burst spent and its threads refused (and held) by now.
             until(lambda: refused_so_far(server) > 32, 30, "the flood to be refused")
             loaded = median_reads(b, control)
         finally:
             result = flood.result(proc)  # stops it
-        seconds = result["seconds"]
-        print(f"A's answers in {seconds:.1f} s: {result['statuses']}")
+        print(f"A's answers on {path} in {result['seconds']:.1f} s: {result['statuses']}")
         within_twice_idle(idle, loaded)
-        refused = result["statuses"].get(429, 0)
-        assert refused > 0 and result["with_retry_after"] == refused
-        admitted = result["statuses"].get(201, 0)
-        assert admitted <= rate * seconds * 1.1 + 2 * rate, admitted
+        return result
+
+
+def test_a_flooding_agent_cannot_slow_another(tmp_path: Path, control: Reader) -> None:
+    """32 threads of POST /v1/usage from A: most get 429 with Retry-After, A is held to its rate, and B's
+    read median stays within 2x its idle value."""
+    rate = 50
+    result = flood_beside_reader(tmp_path, control, rate, "/v1/usage", USAGE)
+    refused = result["statuses"].get(429, 0)
+    assert refused > 0 and result["with_retry_after"] == refused
+    admitted = result["statuses"].get(201, 0)
+    assert admitted <= rate * result["seconds"] * 1.1 + 2 * rate, admitted
+
+
+INVALID_BATCH = {"events": [{"model": "", "input_tokens": -1, "output_tokens": "many"}] * 1000}
+
+
+def test_invalid_batches_cannot_slow_another_agent(tmp_path: Path, control: Reader) -> None:
+    """32 threads of invalid 1,000-event usage batches from A: each costs 10 tokens (one per 100 events), so
+    at most a tenth of A's rate is validated at all, and B's read median stays within 2x its idle value."""
+    rate = 50
+    result = flood_beside_reader(tmp_path, control, rate, "/v1/usage/batch", INVALID_BATCH)
+    validated = result["statuses"].get(422, 0)
+    assert result["statuses"].get(429, 0) > 0 and validated > 0
+    assert validated <= (rate * result["seconds"] * 1.1 + 2 * rate) / 10, validated
 
 
 REPLICA_RATE = 40  # requests/s per agent on the replicas: the waiter never comes near it, the flooder far past
