@@ -98,7 +98,12 @@ async def read_form(request: Request) -> Form:
         raise WebRefusal(413, "Too much text", "The form was larger than the 512 KB this page accepts.",
                          "Shorten the text and submit again.")
     parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return Form({name: values[-1] for name, values in parsed.items()})
+    fields = {name: values[-1] for name, values in parsed.items()}
+    with_nul = sorted(name for name, value in fields.items() if "\x00" in name + value)
+    if with_nul:  # no database stores it as text (PostgreSQL refuses it outright)
+        raise WebRefusal(422, "Text with a NUL character", f"The field {with_nul[0][:40]!r} held a NUL character "
+                         "(\\0), which can't be stored, so nothing was changed.", "Remove it and submit again.")
+    return Form(fields)
 
 
 async def changing(request: Request) -> tuple[Viewer, Form]:
