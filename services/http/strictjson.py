@@ -113,6 +113,12 @@ def _is_json(scope: Scope) -> bool:
     return not content_type or content_type == b"application/json" or content_type.endswith(b"+json")
 
 
+def _nul_in_address(scope: Scope) -> bool:
+    """A NUL in an API path or query string (the web app under /app answers those with its own pages)."""
+    path = scope["path"]
+    return not path.startswith("/app") and ("\x00" in path or b"%00" in scope.get("query_string", b""))
+
+
 class StrictJSONMiddleware:
     """Runs inside BodyLimitMiddleware, so the body it reads is already bounded."""
 
@@ -120,7 +126,7 @@ class StrictJSONMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and ("\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")):
+        if scope["type"] == "http" and _nul_in_address(scope):
             where = "path" if "\x00" in scope["path"] else "query"
             await _refuse(send, [{"field": where, "message": NUL_MESSAGE}])
             return
