@@ -40,6 +40,7 @@ def demo(port: int, interval: float) -> None:
     from services.demo.agent import DemoAgent
     from services.demo.receiver import CallbackPrinter
     from services.demo.setup import register, seed_history
+    from services.http.deadlines import server_options
     from services.main import create_app
     from services.signin import flows as signin
 
@@ -88,7 +89,8 @@ def demo(port: int, interval: float) -> None:
 
         threading.Thread(target=new_links, name="demo-links", daemon=True).start()
     try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                    **server_options(settings))
     finally:
         agent.close()
         receiver.stop()

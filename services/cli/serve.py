@@ -15,6 +15,7 @@ from services.cli.common import cli
 @click.option("--port", type=int, default=None, help="Overrides COUNTERSIGN_PORT.")
 def serve(host: str | None, port: int | None) -> None:
     from services.config import get_settings
+    from services.http.deadlines import server_options
     from services.main import create_app, startup_summary
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -27,4 +28,5 @@ def serve(host: str | None, port: int | None) -> None:
         settings.port = port
     click.echo(startup_summary(settings))
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info", access_log=False,
+                **server_options(settings))
