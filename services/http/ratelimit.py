@@ -107,10 +107,11 @@ class RateLimiter:
         digest = hashlib.sha256(token.encode()).hexdigest()
         cached = self.keys.get(digest)
         proven = cached is not None and cached[0] is not None  # seen valid before: a refresh, not an attempt
+        charged: Bucket | None = None
         if not proven:
-            admitted, bucket = self.anon_take(address)
+            admitted, charged = self.anon_take(address)
             if not admitted:
-                return None, bucket
+                return None, charged
         now = time.monotonic()
         if cached is None or cached[2] < now:
             if len(self.keys) > MAX_TRACKED:
@@ -119,8 +120,8 @@ class RateLimiter:
             cached = self.keys[digest] = (agent_id, rate, now + KEY_TTL_S)
         if cached[0] is None:
             return None, None
-        if not proven:
-            self.anon[address].refund()
+        if charged is not None:  # the key is valid: its token was not an unauthenticated request's
+            charged.refund()
         return (cached[0], cached[1]), None
 
     def _lookup(self, digest: str) -> tuple[int | None, float]:
