@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.http.clientaddr import parse_networks
+
 
 class Settings(BaseSettings):
     # An empty value (`X=` in .env, or compose's `${X:-}` for a variable the user left out) means "unset": the
@@ -65,6 +67,16 @@ class Settings(BaseSettings):
     audit_anchor_file: str | None = Field(None, alias="COUNTERSIGN_AUDIT_ANCHOR_FILE")
     audit_anchor_channel: str | None = Field(None, alias="COUNTERSIGN_AUDIT_ANCHOR_CHANNEL")
 
+    # Trust (third release). Unauthenticated requests (an unknown key, a wrong admin token, a sign-in attempt)
+    # per client address per second (burst: twice this).
+    anon_rate_limit_per_s: float = Field(10.0, gt=0, alias="COUNTERSIGN_ANON_RATE_LIMIT_PER_S")
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: IPs or CIDRs, comma-separated.
+    trusted_proxies: str = Field("", alias="COUNTERSIGN_TRUSTED_PROXIES")
+    # A request's headers must arrive within this long of its first byte, its body within this long of its
+    # headers; else the connection is closed (a slow client holds no connection for long).
+    header_timeout_s: float = Field(10.0, gt=0, alias="COUNTERSIGN_HEADER_TIMEOUT_S")
+    body_timeout_s: float = Field(30.0, gt=0, alias="COUNTERSIGN_BODY_TIMEOUT_S")
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -79,6 +91,12 @@ class Settings(BaseSettings):
     def _split_users(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        parse_networks(value)  # a bad entry stops start-up with a one-line reason
         return value
 
     @property

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from services.audit.tally import RefusalTally
 from services.clock import Clock
 from services.config import Settings
 from services.db import read_scope, session_scope
@@ -71,6 +72,7 @@ class AppContext:
     # How a person gets a new sign-in link here, when it is not the usual way (the demo prints one on Enter).
     sign_in_hint: str | None = None
     decision_waiter: DecisionWaiter | None = None  # the process's one long-poll waiter, made on first use
+    refusal_tally: RefusalTally = field(default_factory=RefusalTally)  # repeated refusals per source, per minute
 
     @contextmanager
     def uow(self) -> Iterator[Session]:

@@ -24,9 +24,10 @@ from services.db import make_engine
 from services.domains import domain_modules
 from services.events import Events
 from services.http import docs, limits, openapi, problems
+from services.http.admission import RateLimitMiddleware
 from services.http.metrics import MetricsMiddleware
 from services.http.ops import build_metrics, install_ops
-from services.http.ratelimit import RateLimiter, RateLimitMiddleware
+from services.http.ratelimit import RateLimiter
 from services.http.strictjson import StrictJSONMiddleware
 from services.lifespan import Background, make_lifespan
 from services.notify import Notifier

@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import delete
 
 from services.audit.flows import anchor
+from services.audit.refusals import write_due_refusals
 from services.audit.service import has_unsealed, seal
 from services.context import AppContext
 from services.domains import domain_modules
@@ -77,6 +78,7 @@ FOUNDATION_JOBS = [
     Job("purge_idempotency_keys", purge_idempotency_keys, every_s=3600),
     Job("purge_delivered_outbox", purge_delivered_outbox, every_s=3600),
     Job("purge_done_followups", purge_done_followups, every_s=3600),
+    Job("audit.repeated_refusals", write_due_refusals, every_s=10),
 ]
 
 

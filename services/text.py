@@ -1,4 +1,5 @@
-"""Checks on text people will read in chat: a link Slack can draw safely, a title that shows something.
+"""Checks on text people will read in chat: a link Slack can draw safely, a title that shows something, and
+invisible characters drawn visibly.
 
 Slack's mrkdwn writes a link as `<url|label>`, so a URL holding `<`, `>` or `|` can close the link early and
 smuggle in `<!channel>` or a disguised link of its own; a space or a newline ends it. Such URLs are refused at
@@ -35,3 +36,19 @@ def has_visible(text: str) -> bool:
             continue
         return True
     return False
+
+
+# Characters that change what text appears to say without showing themselves: bidirectional overrides, embeddings,
+# isolates and marks (`Refund $\u202e00001` reads as an amount reversed), zero-width spaces and joiners that split
+# or hide words, invisible operators, the byte-order mark, and tag characters (invisible ASCII twins).
+# ZWJ and ZWNJ (U+200D, U+200C) stay: emoji sequences and Persian or Indic spelling need them, and they
+# reorder nothing.
+_INVISIBLE = [0x061C, 0x115F, 0x1160, 0x180E, 0x200B, 0x200E, 0x200F, *range(0x202A, 0x202F),
+              *range(0x2060, 0x2065), *range(0x2066, 0x206A), 0x3164, 0xFEFF, 0xFFA0, *range(0xE0000, 0xE0080)]
+_SHOWN = {code: f"\u27e8U+{code:04X}\u27e9" for code in _INVISIBLE}
+
+
+def visible(text: str) -> str:
+    """`text` with each invisible or direction-changing character shown as `⟨U+202E⟩`: what every surface that
+    people read (Slack cards, web pages, the CLI) draws, so a reviewer sees exactly what they are approving."""
+    return text.translate(_SHOWN)

@@ -12,14 +12,15 @@ from importlib import resources
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from services.context import AppContext
 from services.errors import CountersignError
 from services.signin import flows as signin
-from web.auth import WebRefusal
+from web.auth import WebRefusal, client_of
+from web.guard import GuardMiddleware
 from web.render import error_page
 from web.routes import agents, audit, digests, drafts, incidents, login, people, runs, spend
 
@@ -39,7 +40,8 @@ def create_web_app(ctx: AppContext) -> FastAPI:
         if exc.audit:
             viewer = getattr(request.state, "viewer", None)
             await asyncio.to_thread(signin.refused, ctx=ctx, user_id=viewer.user_id if viewer else None,
-                                    subject=exc.subject, why=exc.detail)
+                                    subject=exc.subject, why=exc.detail,
+                                    source=None if viewer else client_of(request))
         return error_page(request, exc.status, exc.title, exc.detail, exc.todo)
 
     @app.exception_handler(CountersignError)
@@ -83,6 +85,11 @@ HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Coun
 def install(app: FastAPI, ctx: AppContext) -> None:
     """Mount the web app at /app and answer GET / with a page pointing at it and at the API docs."""
     app.mount("/app", create_web_app(ctx))
+    app.add_middleware(GuardMiddleware)  # relative redirects; the pages' headers on / and /docs
+
+    @app.get("/app", include_in_schema=False)
+    def app_root() -> RedirectResponse:
+        return RedirectResponse("/app/", status_code=307)  # a path: the Host header never names where to go
 
     @app.get("/", include_in_schema=False)
     def home() -> HTMLResponse:

@@ -1,8 +1,8 @@
 """Who is asking: the session cookie, the person behind it (a Slack user id), and the CSRF check on changes.
 
-The cookie is HttpOnly and SameSite=Lax, and Secure unless the app is reached on a loopback address (where
-there is no TLS to require). Forms are parsed here, by hand, as application/x-www-form-urlencoded: anything
-else is refused politely rather than half-read.
+The cookie is HttpOnly and SameSite=Lax, and Secure whenever the browser is on https (web.guard: the public URL,
+the connection, or a trusted proxy says so; never the Host header). Forms are parsed here, by hand, as
+application/x-www-form-urlencoded: anything else is refused politely rather than half-read.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from fastapi import Request
 
 from services.access import Viewer, resolve_viewer
 from services.context import AppContext
+from services.http.clientaddr import client_address
 from services.signin import flows as signin
 from services.signin.models import WebSession
 from services.signin.service import SESSION_TTL
+from web import guard
 
 COOKIE = "cs_session"
-LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")
 MAX_FORM_BYTES = 512 * 1024
 
 
@@ -47,25 +48,26 @@ def ctx_of(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
-def is_loopback(request: Request) -> bool:
-    host = (request.url.hostname or "").lower()
-    return host in LOOPBACK or host.startswith("127.")
+def client_of(request: Request) -> str:
+    """The client's address (a trusted proxy's X-Forwarded-For believed): the source a refusal is counted under."""
+    return client_address(request.scope, ctx_of(request).settings.trusted_proxies)
 
 
 def set_session_cookie(response: object, request: Request, token: str) -> None:
     response.set_cookie(COOKIE, token, max_age=int(SESSION_TTL.total_seconds()), path="/app",  # type: ignore[attr-defined]
-                        httponly=True, samesite="lax", secure=not is_loopback(request))
+                        httponly=True, samesite="lax", secure=guard.https(request))
 
 
 def clear_session_cookie(response: object, request: Request) -> None:
     response.delete_cookie(COOKIE, path="/app", httponly=True, samesite="lax",  # type: ignore[attr-defined]
-                           secure=not is_loopback(request))
+                           secure=guard.https(request))
 
 
 def cross_site(request: Request) -> bool:
-    """Browsers say where a request comes from (Fetch Metadata); a change started on another site is refused
-    even before its token is looked at. Old browsers send nothing, and the token alone decides."""
-    return request.headers.get("sec-fetch-site", "").lower() == "cross-site"
+    """Browsers say where a request comes from: Fetch Metadata, and `Origin` (sent on every cross-site POST, also
+    by browsers without Fetch Metadata). A change started on another site is refused before its token is looked
+    at. A request with neither (old browsers, scripts) is decided by its token alone."""
+    return request.headers.get("sec-fetch-site", "").lower() == "cross-site" or guard.foreign_origin(request)
 
 
 async def signed_in(request: Request) -> Viewer:
@@ -92,7 +94,12 @@ async def read_form(request: Request) -> Form:
         raise WebRefusal(413, "Too much text", "The form was larger than the 512 KB this page accepts.",
                          "Shorten the text and submit again.")
     parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return Form({name: values[-1] for name, values in parsed.items()})
+    fields = {name: values[-1] for name, values in parsed.items()}
+    with_nul = sorted(name for name, value in fields.items() if "\x00" in name + value)
+    if with_nul:  # no database stores it as text (PostgreSQL refuses it outright)
+        raise WebRefusal(422, "Text with a NUL character", f"The field {with_nul[0][:40]!r} held a NUL character "
+                         "(\\0), which can't be stored, so nothing was changed.", "Remove it and submit again.")
+    return Form(fields)
 
 
 async def changing(request: Request) -> tuple[Viewer, Form]:

@@ -10,8 +10,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from services.drafts.service import status_words
+from services.text import visible
 
 # The pages load only what Countersign serves; the login token is in a path, so no referrer ever leaves.
 SECURITY_HEADERS = {
@@ -99,9 +101,17 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def shown(value: Any) -> Any:
+    """Every value a template prints: invisible and direction-changing characters drawn visibly (`⟨U+202E⟩`,
+    services.text.visible), HTML already made safe kept safe."""
+    if isinstance(value, Markup):
+        return Markup(visible(str(value)))
+    return visible(value) if isinstance(value, str) else value
+
+
 env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]),
-                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people,
+                  undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=shown)
+env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people, visible=visible,
                    status_words=status_words, details_text=details_text, actor_words=actor_words)
 
 

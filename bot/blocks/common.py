@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from services.text import visible
+
 SECTION_TEXT_MAX = 3000
 FIELD_TEXT_MAX = 2000
 HEADER_MAX = 150
@@ -28,12 +30,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+# Every text object on a card or modal goes through these two: invisible and direction-changing characters are
+# drawn visibly (services.text.visible) before the text is clipped to Slack's limits.
 def mrkdwn(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
-    return {"type": "mrkdwn", "text": clip(text, limit) or " "}
+    return {"type": "mrkdwn", "text": clip(visible(text), limit) or " "}
 
 
 def plain(text: str, limit: int = SECTION_TEXT_MAX) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": True}
+    return {"type": "plain_text", "text": clip(visible(text), limit) or " ", "emoji": True}
 
 
 def section(text: str) -> dict[str, Any]:
@@ -84,4 +88,4 @@ def cap_blocks(blocks: list[dict[str, Any]], limit: int = MAX_BLOCKS) -> list[di
 
 
 def message(text: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"text": clip(text, MESSAGE_TEXT_MAX), "blocks": cap_blocks(blocks)}
+    return {"text": clip(visible(text), MESSAGE_TEXT_MAX), "blocks": cap_blocks(blocks)}

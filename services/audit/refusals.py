@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.audit.service import Actor, record
+from services.audit.tally import Refusal
 from services.context import AppContext
 from services.errors import CountersignError, Forbidden
 
@@ -27,3 +28,24 @@ def refuse(*, ctx: AppContext, user: str, verb: str, subject: str, why: str,
     audit_refusal(ctx=ctx, actor=Actor.slack_user(user), verb=verb, subject=subject,
                   why=error.detail if error else why, details=details)
     return error or Forbidden(why)
+
+
+def audit_repeated(*, ctx: AppContext, source: str, refusal: Refusal) -> None:
+    """Audit a refusal of someone known only by where they come from (a client address): at most one entry per
+    source and verb a minute, carrying how many refusals it stands for (services.audit.tally)."""
+    count = ctx.refusal_tally.note(source, refusal, ctx.clock.now())
+    if count is not None:
+        write_counted(ctx, source, count, refusal)
+
+
+def write_due_refusals(ctx: AppContext) -> int:
+    """The job: write the counts that waited a minute for a next refusal that did not come."""
+    due = ctx.refusal_tally.due(ctx.clock.now())
+    for source, count, refusal in due:
+        write_counted(ctx, source, count, refusal)
+    return len(due)
+
+
+def write_counted(ctx: AppContext, source: str, count: int, refusal: Refusal) -> None:
+    audit_refusal(ctx=ctx, actor=refusal.actor, verb=refusal.verb, subject=refusal.subject, why=refusal.why,
+                  details={**refusal.details, "source": source, "count": count})

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from services.text import visible
+
 if TYPE_CHECKING:
     from services.config import Settings
     from services.context import AppContext
@@ -224,7 +226,7 @@ def attempt(fn: Callable[..., T], /, **kwargs: Any) -> T:
 
 def fail(error: CountersignError) -> NoReturn:
     """One message per problem: a field error whose text the detail already says is not printed again."""
-    click.echo(f"error: {error.detail}", err=True)
+    click.echo(f"error: {visible(error.detail)}", err=True)
     for item in error.errors:
         if f"{item.field}: {item.message}" not in error.detail:
             click.echo(f"  {item.field}: {item.message}", err=True)

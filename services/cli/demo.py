@@ -41,6 +41,7 @@ def demo(port: int, interval: float) -> None:
     from services.demo.agent import DemoAgent
     from services.demo.receiver import CallbackPrinter
     from services.demo.setup import register, seed_history
+    from services.http.deadlines import server_options
     from services.main import create_app
     from services.signin import flows as signin
 
@@ -91,7 +92,7 @@ def demo(port: int, interval: float) -> None:
 
         threading.Thread(target=new_links, name="demo-links", daemon=True).start()
     try:
-        run_on(app, listener, log_level="warning")
+        run_on(app, listener, log_level="warning", **server_options(settings))
     finally:
         agent.close()
         receiver.stop()

@@ -21,6 +21,7 @@ from services.context import AppContext
 from services.drafts import flows
 from services.drafts.listing import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
 from services.errors import CountersignError, Forbidden, field_error
+from services.text import visible
 
 
 @cli.group(help="List drafts and decide them without Slack, as a Slack user, under the rules of a click.")
@@ -48,7 +49,7 @@ def list_command(agent_name: str | None, status: str | None, action: str | None,
     if not page.data:
         click.echo("no drafts" + (" match" if status or action or agent_name else " yet"))
     for d in page.data:
-        title = d.title if len(d.title) <= 60 else d.title[:59] + "…"
+        title = visible(d.title if len(d.title) <= 60 else d.title[:59] + "…")
         created = d.created_at.strftime("%Y-%m-%dT%H:%M:%S")
         click.echo(f"{d.id}  {created}Z  {d.agent:<16} {d.status:<13} {d.action:<20} {title}")
     if page.next_cursor:

@@ -46,7 +46,7 @@ def bind_or_exit(host: str, port: int) -> socket.socket:
         sys.exit(PORT_IN_USE)
 
 
-def run_on(app: Any, sock: socket.socket, *, log_level: str) -> None:
+def run_on(app: Any, sock: socket.socket, *, log_level: str, **options: Any) -> None:
     """Serve until Ctrl-C or SIGTERM. uvicorn re-raises the signal it stopped for once it has shut down; with
     SIGTERM's default action that would end the process before the caller's `finally` cleans up, so SIGTERM
     raises SystemExit here instead."""
@@ -56,5 +56,5 @@ def run_on(app: Any, sock: socket.socket, *, log_level: str) -> None:
         sys.exit(0)  # a stop asked for, after a graceful shutdown
 
     signal.signal(signal.SIGTERM, stop)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, access_log=False, **options))
     server.run(sockets=[sock])

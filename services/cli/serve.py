@@ -15,6 +15,7 @@ from services.cli.common import cli
 def serve(host: str | None, port: int | None) -> None:
     from services.cli.listen import bind_or_exit, run_on
     from services.config import get_settings
+    from services.http.deadlines import server_options
     from services.main import create_app, startup_summary
     from services.signin import addresses
 
@@ -34,6 +35,6 @@ def serve(host: str | None, port: int | None) -> None:
     listening = addresses.bind_url(settings.host, settings.port)
     addresses.record_listening(ctx=ctx, url=listening)
     try:
-        run_on(app, sock, log_level="info")
+        run_on(app, sock, log_level="info", **server_options(settings))
     finally:
         addresses.forget_listening(ctx=ctx, url=listening)

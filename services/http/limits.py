@@ -45,15 +45,32 @@ class BodyLimitMiddleware:
                                               slug="payload-too-large"))
 
 
-def replaying(body: bytes, receive: Any) -> Any:
-    """An ASGI `receive` that hands the app a body a middleware already read, then the rest of the stream."""
+def replaying(body: bytes, receive: Any, *, more: bool = False) -> Any:
+    """An ASGI `receive` that hands the app a body a middleware already read, then the rest of the stream
+    (`more`: the middleware stopped reading before the end, and the app reads on from `receive`)."""
     sent = False
 
     async def replay() -> dict[str, Any]:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+            return {"type": "http.request", "body": body, "more_body": more}
         return await receive()
 
     return replay
+
+
+async def read_bounded(receive: Any, max_bytes: int) -> tuple[bytes, bool] | None:
+    """Up to about `max_bytes` of a request body: (what was read, whether more follows); None on a disconnect."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more and size <= max_bytes:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks), more

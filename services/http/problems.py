@@ -16,6 +16,8 @@ from services.errors import CountersignError, TooManyRequests
 
 log = logging.getLogger("countersign.http")
 PROBLEM = "application/problem+json"
+# Errors listed in one answer; past this the answer says how many more (1,000 bad events are not an 83 KB body).
+MAX_ERRORS = 20
 TYPE_BASE = "https://countersign.dev/problems/"
 
 
@@ -109,9 +111,13 @@ def install(app: FastAPI) -> None:
         if any(err.get("type") == "json_invalid" for err in raw):
             return problem(400, "Malformed JSON", "the request body is not valid JSON", slug="malformed-json",
                            errors=[{"field": "body", "message": "not valid JSON"}])
-        errors = [{"field": field_path(err.get("loc", ())), "message": explain(err)} for err in raw]
+        errors = [{"field": field_path(err.get("loc", ())), "message": explain(err)} for err in raw[:MAX_ERRORS]]
+        more = len(raw) - len(errors)
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
-        return problem(422, "Validation failed", detail, slug="validation-failed", errors=errors)
+        if more > 0:
+            detail += f"; and {more} more error{'s' if more > 1 else ''} not listed"
+        return problem(422, "Validation failed", detail, slug="validation-failed", errors=errors,
+                       extra={"more_errors": more} if more > 0 else None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -13,14 +13,20 @@ database. On SQLite (one process) there is nothing to share and nothing is writt
 
 A refused request is held HOLD_S before its 429 leaves, so a flood that ignores Retry-After cannot keep the
 event loop busy answering it.
+
+Limits count work: a usage batch takes one token per 100 events (services.spend.ingest.batch_tokens).
+Unauthenticated requests (a key never seen valid, a wrong admin token, a sign-in attempt) take a token from a
+bucket per client address (COUNTERSIGN_ANON_RATE_LIMIT_PER_S), before any database lookup: made-up keys beyond
+that rate cost nothing but a parked 429. A key proven valid gets its token back. These buckets are per replica.
+The middleware that applies all this is services.http.admission.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
-import math
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,13 +40,12 @@ from sqlmodel import Field, SQLModel, col, select
 from services.agents.models import Agent
 from services.context import AppContext
 from services.db import UTCDateTime, session_scope
-from services.http.problems import problem_body, send_problem
+from services.http.bucket import Bucket
 
 log = logging.getLogger("countersign.ratelimit")
 SYNC_S = 0.2
 KEY_TTL_S = 5.0  # a changed rate_limit_per_s (or a revoked key) is seen within this long
-BURST = 2.0
-POLICY = "agent"
+MAX_TRACKED = 10_000  # keys or addresses remembered; a flood of new ones must not grow memory without bound
 # A refusal is answered after this hold: costs a parked coroutine, no thread. A client that ignores Retry-After
 # and retries at once then spins at (its connections / HOLD_S) requests per second instead of taking every
 # cycle of the event loop from the other agents.
@@ -60,41 +65,6 @@ class RateLimitCounter(SQLModel, table=True):
 
 
 @dataclass
-class Bucket:
-    rate: float
-    tokens: float
-    stamp: float  # time.monotonic() of the last refill
-
-    @property
-    def capacity(self) -> float:
-        return max(1.0, self.rate * BURST)  # below 0.5/s a burst of twice the rate would admit nothing
-
-    def refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    def take(self, now: float) -> bool:
-        self.refill(now)
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-    def debit(self, count: int) -> None:
-        self.tokens = max(-self.capacity, self.tokens - count)
-
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        left = max(0, math.floor(self.tokens))
-        full_in = max(0, math.ceil((self.capacity - self.tokens) / self.rate))
-        window = max(1, math.ceil(self.capacity / self.rate))
-        return [(b"ratelimit-policy", f'"{POLICY}";q={math.floor(self.capacity)};w={window}'.encode()),
-                (b"ratelimit", f'"{POLICY}";r={left};t={full_in}'.encode())]
-
-    def retry_after(self) -> int:
-        return max(1, math.ceil((1 - self.tokens) / self.rate))
-
-
-@dataclass
 class RateLimiter:
     ctx: AppContext
     replica: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -103,6 +73,7 @@ class RateLimiter:
     admitted: dict[int, int] = field(default_factory=dict)
     written: dict[int, int] = field(default_factory=dict)
     seen: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)  # -> count, when looked
+    anon: dict[str, Bucket] = field(default_factory=dict)  # client address -> its unauthenticated bucket
     last_active: float = 0.0
     _task: asyncio.Task[None] | None = None
 
@@ -110,16 +81,48 @@ class RateLimiter:
     def shared(self) -> bool:
         return self.ctx.engine.dialect.name == "postgresql"
 
-    async def agent_for(self, token: str) -> tuple[int, float] | None:
+    def is_admin(self, token: str) -> bool:
+        configured = self.ctx.settings.admin_token
+        secret = configured.get_secret_value() if configured else ""
+        return bool(secret) and hmac.compare_digest(token.encode(), secret.encode())
+
+    def anon_take(self, address: str) -> tuple[bool, Bucket]:
+        """One unauthenticated request from `address`: (admitted, its bucket)."""
+        now = time.monotonic()
+        bucket = self.anon.get(address)
+        if bucket is None:
+            if len(self.anon) > MAX_TRACKED:  # forget the addresses that are at rest (their buckets full)
+                for key in [k for k, b in self.anon.items() if (b.refill(now), b.tokens >= b.capacity)[1]]:
+                    del self.anon[key]
+                if len(self.anon) > MAX_TRACKED:
+                    self.anon.clear()
+            rate = self.ctx.settings.anon_rate_limit_per_s
+            bucket = self.anon[address] = Bucket(rate=rate, tokens=0.0, stamp=now, policy="anonymous")
+            bucket.tokens = bucket.capacity
+        return bucket.take(now), bucket
+
+    async def identify(self, token: str, address: str) -> tuple[tuple[int, float] | None, Bucket | None]:
+        """(agent id and rate, None) for a valid key; (None, None) for an unknown one; (None, bucket) when the
+        address is over its unauthenticated limit and the key was not looked up."""
         digest = hashlib.sha256(token.encode()).hexdigest()
         cached = self.keys.get(digest)
+        proven = cached is not None and cached[0] is not None  # seen valid before: a refresh, not an attempt
+        charged: Bucket | None = None
+        if not proven:
+            admitted, charged = self.anon_take(address)
+            if not admitted:
+                return None, charged
         now = time.monotonic()
         if cached is None or cached[2] < now:
-            if len(self.keys) > 10_000:  # a flood of made-up keys must not grow this without bound
+            if len(self.keys) > MAX_TRACKED:
                 self.keys.clear()
             agent_id, rate = await asyncio.to_thread(self._lookup, digest)
             cached = self.keys[digest] = (agent_id, rate, now + KEY_TTL_S)
-        return None if cached[0] is None else (cached[0], cached[1])
+        if cached[0] is None:
+            return None, None
+        if charged is not None:  # the key is valid: its token was not an unauthenticated request's
+            charged.refund()
+        return (cached[0], cached[1]), None
 
     def _lookup(self, digest: str) -> tuple[int | None, float]:
         with self.ctx.read() as session:
@@ -128,7 +131,7 @@ class RateLimiter:
             return None, 0.0
         return row[0], float(row[1] or self.ctx.settings.rate_limit_per_s)
 
-    def check(self, agent_id: int, rate: float) -> tuple[bool, Bucket]:
+    def bucket(self, agent_id: int, rate: float) -> Bucket:
         now = time.monotonic()
         bucket = self.buckets.get(agent_id)
         if bucket is None:
@@ -137,10 +140,16 @@ class RateLimiter:
         elif bucket.rate != rate:
             bucket.refill(now)
             bucket.rate = rate
-        ok = bucket.take(now)
+        return bucket
+
+    def check(self, agent_id: int, rate: float, cost: int = 1) -> tuple[bool, Bucket]:
+        """Take `cost` tokens from the agent's bucket: (admitted, the bucket)."""
+        bucket = self.bucket(agent_id, rate)
+        now = time.monotonic()
+        ok = bucket.take(now, cost)
         self.last_active = now
         if ok:
-            self.admitted[agent_id] = self.admitted.get(agent_id, 0) + 1
+            self.admitted[agent_id] = self.admitted.get(agent_id, 0) + cost
         if self.shared and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self._sync_forever())
         return ok, bucket
@@ -188,47 +197,3 @@ class RateLimiter:
                 col(RateLimitCounter.agent_id).in_(agents), RateLimitCounter.replica != self.replica,
                 col(RateLimitCounter.updated_at) > now - timedelta(minutes=2))).all()
             return {(row.replica, row.agent_id): row.admitted for row in rows}
-
-
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope.get("headers") or []:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() or None if scheme.lower() == "bearer" else None
-    return None
-
-
-class RateLimitMiddleware:
-    """Before any route: identify the agent by its key (cached), take a token, add the headers."""
-
-    def __init__(self, app: Any, limiter: RateLimiter) -> None:
-        self.app = app
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        token = _bearer(scope) if scope["type"] == "http" else None
-        found = await self.limiter.agent_for(token) if token else None
-        if found is None:
-            await self.app(scope, receive, send)
-            return
-        ok, bucket = self.limiter.check(*found)
-        headers = bucket.headers()
-        if not ok:
-            await asyncio.sleep(HOLD_S)
-            await _too_many(send, bucket, headers)
-            return
-
-        async def send_with_headers(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *headers]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-async def _too_many(send: Any, bucket: Bucket, headers: list[tuple[bytes, bytes]]) -> None:
-    retry = bucket.retry_after()
-    detail = (f"this agent's key is limited to {bucket.rate:g} requests per second "
-              f"(bursts of {bucket.capacity:g}); retry after {retry} s")
-    await send_problem(send, problem_body(429, "Too many requests", detail, slug="too-many-requests"),
-                       headers=[(b"retry-after", str(retry).encode()), *headers])

@@ -2,6 +2,9 @@
 or objects nested deeper than MAX_DEPTH are refused. Both are a 422 naming the field, answered before any route
 runs, so nothing is stored, no card is posted and an Idempotency-Key retry gets the same 422.
 
+A NUL (\u0000) in any string, value or key, is refused the same way: PostgreSQL cannot store it in text or
+JSONB (a 500 there) and SQLite would keep a string that most readers cut short at it.
+
 Python's json module accepts those constants and turns 1e309 into inf; the database, the callback and the
 response encoders then choke (a 500 after the draft was stored) or emit a literal NaN, which no strict parser
 reads. Responses leave through Starlette's JSONResponse, which already encodes with allow_nan=False.
@@ -17,6 +20,7 @@ from services.http.limits import replaying
 from services.http.problems import problem_body, send_problem
 
 MAX_DEPTH = 64
+NUL_MESSAGE = "must not contain a NUL character (\\u0000)"
 Scope = dict[str, Any]
 
 
@@ -33,7 +37,8 @@ def _finite_float(text: str) -> float | _NotANumber:
 
 
 def problems_in(document: Any, *, max_depth: int = MAX_DEPTH) -> list[dict[str, str]]:
-    """Every non-finite number (by its path) and the fields holding over-deep containers (by their name)."""
+    """Every non-finite number and NUL-bearing string (by its path) and the fields holding over-deep containers
+    (by their name)."""
     found: list[dict[str, str]] = []
     stack: list[tuple[Any, str, str, int]] = [(document, "", "", 0)]  # value, path, top-level field, depth
     while stack and len(found) < 20:
@@ -41,26 +46,60 @@ def problems_in(document: Any, *, max_depth: int = MAX_DEPTH) -> list[dict[str, 
         if isinstance(value, _NotANumber):
             found.append({"field": path or "body",
                           "message": f"{value.text} is not a finite JSON number (NaN and Infinity are not JSON)"})
+        elif isinstance(value, str):
+            if "\x00" in value:
+                found.append({"field": path or "body", "message": NUL_MESSAGE})
         elif isinstance(value, (dict, list)):
             if depth >= max_depth:  # the deep path itself is noise; the field it sits in is what to fix
                 found.append({"field": top or "body", "message": f"nested deeper than {max_depth} levels"})
                 continue
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, child in items:
+                if isinstance(key, str) and "\x00" in key:
+                    found.append({"field": path or "body", "message": f"a key {NUL_MESSAGE}"})
+                    continue
                 child_path = f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else str(key))
                 stack.append((child, child_path, top or child_path, depth + 1))
     return found
 
 
+def _too_deep(document: Any, max_depth: int) -> bool:
+    """Only the nesting, containers only: the cheap pass every clean body takes (no paths are built)."""
+    stack = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth >= max_depth:
+            return True
+        children = value.values() if type(value) is dict else value
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return False
+
+
 def parse_strict(raw: bytes) -> list[dict[str, str]] | None:
     """Problems in a JSON body; None when it isn't JSON at all (the route then answers 400 as usual)."""
+    odd: list[str] = []  # the parser met NaN, Infinity or an overflowing number
+
+    def constant(text: str) -> _NotANumber:
+        odd.append(text)
+        return _NotANumber(text)
+
+    def number(text: str) -> float | _NotANumber:
+        value = _finite_float(text)
+        if isinstance(value, _NotANumber):
+            odd.append(text)
+        return value
+
     try:
-        document = json.loads(raw, parse_constant=_NotANumber, parse_float=_finite_float)
+        document = json.loads(raw, parse_constant=constant, parse_float=number)
     except RecursionError:
         return [{"field": "body", "message": f"nested deeper than {MAX_DEPTH} levels"}]
     except ValueError:  # not JSON (or not UTF-8): the route's own parser says so
         return None
-    return problems_in(document)
+    # A NUL can only arrive escaped (a raw one is not JSON); a body with none of the three is clean once its
+    # nesting is checked, and only a body with a problem pays for the walk that names the fields.
+    if odd or b"\\u0000" in raw or (isinstance(document, (dict, list)) and _too_deep(document, MAX_DEPTH)):
+        return problems_in(document)
+    return []
 
 
 def strict_dumps(value: Any, **kwargs: Any) -> str:
@@ -74,6 +113,12 @@ def _is_json(scope: Scope) -> bool:
     return not content_type or content_type == b"application/json" or content_type.endswith(b"+json")
 
 
+def _nul_in_address(scope: Scope) -> bool:
+    """A NUL in an API path or query string (the web app under /app answers those with its own pages)."""
+    path = scope["path"]
+    return not path.startswith("/app") and ("\x00" in path or b"%00" in scope.get("query_string", b""))
+
+
 class StrictJSONMiddleware:
     """Runs inside BodyLimitMiddleware, so the body it reads is already bounded."""
 
@@ -81,6 +126,10 @@ class StrictJSONMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and _nul_in_address(scope):
+            where = "path" if "\x00" in scope["path"] else "query"
+            await _refuse(send, [{"field": where, "message": NUL_MESSAGE}])
+            return
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH") or not _is_json(scope):
             await self.app(scope, receive, send)
             return

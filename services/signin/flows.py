@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from services.audit.refusals import audit_refusal
+from services.audit.refusals import audit_refusal, audit_repeated
 from services.audit.service import Actor, record
+from services.audit.tally import Refusal
 from services.context import AppContext
 from services.errors import Forbidden
 from services.signin import addresses, service
@@ -32,8 +33,9 @@ def issue_link_in(*, session: Session, ctx: AppContext, user_id: str, actor: Act
     return f"{addresses.base_url(session=session, settings=ctx.settings)}/app/login/{token}"
 
 
-def sign_in(*, ctx: AppContext, token: str) -> tuple[str, WebSession]:
-    """Redeem a link: (session token, session). A refused link is audited, then Forbidden is raised."""
+def sign_in(*, ctx: AppContext, token: str, source: str | None = None) -> tuple[str, WebSession]:
+    """Redeem a link: (session token, session). A refused link is audited (per `source`, the client address,
+    at most once a minute with a count), then Forbidden is raised."""
     try:
         with ctx.uow() as session:
             secret, row = service.redeem_link(session=session, token=token, now=ctx.clock.now())
@@ -42,7 +44,8 @@ def sign_in(*, ctx: AppContext, token: str) -> tuple[str, WebSession]:
             return secret, row
     except Forbidden as refusal:
         user = (refusal.extra or {}).get("user")
-        refused(ctx=ctx, user_id=str(user) if user else None, subject="web:login", why=refusal.detail)
+        refused(ctx=ctx, user_id=str(user) if user else None, subject="web:login", why=refusal.detail,
+                source=source)
         raise
 
 
@@ -62,7 +65,12 @@ def sign_out(*, ctx: AppContext, token: str) -> None:
 
 
 def refused(*, ctx: AppContext, user_id: str | None, subject: str, why: str,
-            details: dict[str, Any] | None = None) -> None:
-    """Audit a refusal of a person in the web app (an anonymous one is recorded as such)."""
+            details: dict[str, Any] | None = None, source: str | None = None) -> None:
+    """Audit a refusal of a person in the web app (an anonymous one is recorded as such). With a `source` (the
+    client address of someone not signed in), repeats are counted into one entry a minute."""
     actor = Actor.slack_user(user_id) if user_id else Actor("anonymous", "web")
+    if source is not None:
+        audit_repeated(ctx=ctx, source=source, refusal=Refusal(actor, "web.refused", subject[:128], why[:500],
+                                                               details or {}))
+        return
     audit_refusal(ctx=ctx, actor=actor, verb="web.refused", subject=subject[:128], why=why[:500], details=details)

@@ -8,6 +8,8 @@ them into the rollups with one UPSERT per (model, day), reads the budgets once, 
 
 from __future__ import annotations
 
+import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -30,6 +32,18 @@ from services.spend.pricing import Priced, from_genai_prices, from_override
 
 _overrides: ReadCache[dict[str, PriceOverride]] = ReadCache("price_overrides")
 _TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
+# Rate limits count work: a batch takes one token per this many events, rounded up (the contract).
+EVENTS_PER_TOKEN = 100
+
+
+def batch_tokens(raw: bytes) -> int:
+    """What a `POST /v1/usage/batch` body costs in rate-limit tokens, from its raw bytes, before any event is
+    validated or priced: an invalid batch of 1,000 events is as much work to refuse as a valid one to store."""
+    try:
+        events = json.loads(raw).get("events")
+    except (ValueError, RecursionError, AttributeError):  # not JSON, or not an object: refused cheaply later
+        return 1
+    return max(1, math.ceil(len(events) / EVENTS_PER_TOKEN)) if isinstance(events, list) else 1
 
 
 def price_all(*, engine: Engine, events: list[UsageCreate]) -> list[Priced]:

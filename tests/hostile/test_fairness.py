@@ -1,7 +1,7 @@
-"""Issue 15 items 2 and 3 against a real server process: one agent's 400 long-polls or its 32-thread flood must
-not slow another agent's reads past twice their idle median; long-polls are bounded per agent and released
-promptly by a decision on the same or on another replica; the rate limit answers 429 with Retry-After and holds
-across two PostgreSQL replicas within 10 %."""
+"""Issue 15 items 2 and 3 against a real server process: one agent's 400 long-polls, its 32-thread flood or its
+flood of invalid 1,000-event batches must not slow another agent's reads past twice their idle median; long-polls
+are bounded per agent and released promptly by a decision on the same or on another replica; the rate limit
+answers 429 with Retry-After and holds across two PostgreSQL replicas within 10 %."""
 
 from __future__ import annotations
 
@@ -177,30 +177,49 @@ def test_400_long_polls_do_not_starve_another_agent(tmp_path: Path, control: Rea
         within_twice_idle(idle, loaded)
 
 
-def test_a_flooding_agent_cannot_slow_another(tmp_path: Path, control: Reader) -> None:
-    """32 threads of POST /v1/usage from A: most get 429 with Retry-After, A is held to its rate, and B's
-    read median stays within 2x its idle value."""
-    rate = 50
+INVALID_BATCH = {"events": [{"model": "", "input_tokens": -1, "output_tokens": "many"}] * 1000}
+
+
+def floods_beside_reader(tmp_path: Path, control: Reader, rate: float,
+                         attacks: list[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """On one fresh server, a new agent (limited to `rate`) floods each (path, body) in turn from 32 threads; B's
+    read median under each flood stays within 2x its idle value. Each flood's answers, for the caller's checks."""
+    results = []
     with sqlite_database(tmp_path) as db, countersign_server(db, COUNTERSIGN_RATE_LIMIT_PER_S=rate) as server:
-        a = register_agent(server.base_url, "flooder")
         # B measures, so it must not meet its own limit.
         b = (server.base_url, register_agent(server.base_url, "reader", rate_limit_per_s=100_000)["api_key"])
         idle = median_reads(b, control)
-        # It floods until B's reads under it are taken (at most a minute), then stops: CPU for nothing else.
-        proc = flood.start(server.base_url, "/v1/usage", a["api_key"], 60.0, 32, USAGE, stoppable=True)
-        try:
-            # Measure in the flood's steady state: its burst spent and its threads refused (and held) by now.
-            until(lambda: refused_so_far(server) > 32, 30, "the flood to be refused")
-            loaded = median_reads(b, control)
-        finally:
-            result = flood.result(proc)  # stops it
-        seconds = result["seconds"]
-        print(f"A's answers in {seconds:.1f} s: {result['statuses']}")
-        within_twice_idle(idle, loaded)
-        refused = result["statuses"].get(429, 0)
-        assert refused > 0 and result["with_retry_after"] == refused
-        admitted = result["statuses"].get(201, 0)
-        assert admitted <= rate * seconds * 1.1 + 2 * rate, admitted
+        for n, (path, body) in enumerate(attacks):
+            a = register_agent(server.base_url, f"flooder-{n}")
+            refused_before = refused_so_far(server)
+            # It floods until B's reads under it are taken (at most a minute), then stops: CPU for nothing else.
+            proc = flood.start(server.base_url, path, a["api_key"], 60.0, 32, body, stoppable=True)
+            try:
+                # Measure in the flood's steady state: its burst spent and its threads refused (and held) by now.
+                until(lambda since=refused_before: refused_so_far(server) > since + 32, 30, "the flood to be refused")
+                loaded = median_reads(b, control)
+            finally:
+                result = flood.result(proc)  # stops it
+            print(f"A's answers on {path} in {result['seconds']:.1f} s: {result['statuses']}")
+            within_twice_idle(idle, loaded)
+            results.append(result)
+    return results
+
+
+def test_flooding_agents_cannot_slow_another(tmp_path: Path, control: Reader) -> None:
+    """32 threads of POST /v1/usage from A: most get 429 with Retry-After, A is held to its rate. Then 32 threads
+    of invalid 1,000-event batches from A': each costs 10 tokens (one per 100 events), so at most a tenth of its
+    rate is validated at all. B's read median stays within 2x its idle value under each."""
+    rate = 50
+    requests, batches = floods_beside_reader(tmp_path, control, rate,
+                                             [("/v1/usage", USAGE), ("/v1/usage/batch", INVALID_BATCH)])
+    refused = requests["statuses"].get(429, 0)
+    assert refused > 0 and requests["with_retry_after"] == refused
+    admitted = requests["statuses"].get(201, 0)
+    assert admitted <= rate * requests["seconds"] * 1.1 + 2 * rate, admitted
+    validated = batches["statuses"].get(422, 0)
+    assert batches["statuses"].get(429, 0) > 0 and validated > 0
+    assert validated <= (rate * batches["seconds"] * 1.1 + 2 * rate) / 10, validated
 
 
 REPLICA_RATE = 40  # requests/s per agent on the replicas: the waiter never comes near it, the flooder far past

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from services.audit.refusals import write_due_refusals
 from services.clock import FakeClock
 from tests.harness import ALICE, Harness
 from tests.web.helpers import audited, browser, csrf, link_token, signed_in
@@ -34,7 +35,8 @@ def test_cookie_is_secure_off_loopback(harness: Harness) -> None:
 
 
 def test_expired_and_unknown_links_are_refused(sqlite_url: str, clock: FakeClock) -> None:
-    """Eleven minutes later the link is dead; a made-up one never worked; both pages say what to do."""
+    """Eleven minutes later the link is dead; a made-up one never worked; both pages say what to do. Both are
+    audited: the first at once, the second (same address, same minute) counted into the next minute's entry."""
     with Harness(sqlite_url, clock=clock, run_background=False) as h:
         token = link_token(h, ALICE)
         clock.advance(minutes=11)
@@ -42,7 +44,10 @@ def test_expired_and_unknown_links_are_refused(sqlite_url: str, clock: FakeClock
         assert expired.status_code == 403 and "expired" in expired.text and "/countersign web" in expired.text
         unknown = browser(h).post("/app/login", data={"token": "made-up"})
         assert unknown.status_code == 403 and "not one we issued" in unknown.text
-        assert len(audited(h, "web.refused")) == 2
+        assert [e.details["count"] for e in audited(h, "web.refused")] == [1]
+        clock.advance(minutes=1)
+        write_due_refusals(h.ctx)
+        assert [e.details["count"] for e in audited(h, "web.refused")] == [1, 1]
 
 
 def test_session_expires_and_sign_out_ends_it(sqlite_url: str, clock: FakeClock) -> None:

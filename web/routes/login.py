@@ -18,6 +18,7 @@ from web.auth import (
     WebRefusal,
     changing,
     clear_session_cookie,
+    client_of,
     cross_site,
     ctx_of,
     read_form,
@@ -47,7 +48,8 @@ async def login(request: Request) -> Response:
         raise WebRefusal(403, "Sign in from the link itself", "This sign-in was started by another website, "
                          "so it was refused.", HOW, audit=True, subject="web:login")
     try:
-        secret, _row = await asyncio.to_thread(signin.sign_in, ctx=ctx_of(request), token=form.get("token"))
+        secret, _row = await asyncio.to_thread(signin.sign_in, ctx=ctx_of(request), token=form.get("token"),
+                                               source=client_of(request))
     except Forbidden as refusal:  # audited by the flow
         raise WebRefusal(403, "This link can't sign you in", refusal.detail,
                          ctx_of(request).sign_in_hint or HOW) from None
