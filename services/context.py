@@ -17,6 +17,7 @@ from services.config import Settings
 from services.db import read_scope, session_scope
 from services.events import PENDING_KEY, Events
 from services.notify import Notifier
+from services.outbox.urls import Resolver, SystemResolver
 from services.writer import writer_for
 
 T = TypeVar("T")
@@ -69,6 +70,7 @@ class AppContext:
     outbox_wakeup: Wakeup = field(default_factory=Wakeup)
     decision_wakeup: Wakeup = field(default_factory=Wakeup)
     decision_waiter: DecisionWaiter | None = None  # the process's one long-poll waiter, made on first use
+    resolver: Resolver = field(default_factory=SystemResolver)  # names of callback hosts; tests hand in their own
 
     @contextmanager
     def uow(self) -> Iterator[Session]:

@@ -16,6 +16,7 @@ from services.context import AppContext
 from services.events import Events
 from services.main import create_app
 from services.outbox.models import OutboxMessage
+from services.outbox.urls import Resolver
 from services.scheduler import Job, run_all_once
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.signing import FORM, block_actions_body, signed_headers, slash_command_body
@@ -44,13 +45,14 @@ def make_settings(db_url: str, slack: FakeSlack | None = None, **extra: Any) -> 
 class Harness:
     def __init__(self, db_url: str, *, slack: FakeSlack | None = None, receiver: FakeAgentReceiver | None = None,
                  clock: Clock | None = None, run_background: bool = True, jobs: list[Job] | None = None,
-                 events: Events | None = None, llm: Any | None = None, **settings: Any) -> None:
+                 events: Events | None = None, llm: Any | None = None, resolver: Resolver | None = None,
+                 **settings: Any) -> None:
         self.slack, self.receiver = slack, receiver
         self.settings = make_settings(db_url, slack, **settings)
         # migrate=False: every fixture database is a copy of one migrated template (tests/conftest.py); migrating
         # on start is what the live-server tests do, on empty databases.
         self.app = create_app(self.settings, clock=clock, run_background=run_background, jobs=jobs,
-                              channel_interval_s=0.0, events=events, llm=llm, migrate=False)
+                              channel_interval_s=0.0, events=events, llm=llm, migrate=False, resolver=resolver)
         self.client = TestClient(self.app, raise_server_exceptions=False)
 
     def __enter__(self) -> Harness:
