@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from services.audit.keys import use_secret_key
 from services.clock import Clock, SystemClock
 from services.config import Settings
 from services.context import AppContext
@@ -32,6 +33,8 @@ def build_context(settings: Settings, *, engine: Engine, clock: Clock | None = N
                   resolver: Resolver | None = None) -> AppContext:
     """The context every route, flow and job gets.
     `llm`: an openai.OpenAI client (tests hand in one over a fake transport); None builds it from settings."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    use_secret_key(engine, secret)  # the key that signs audit entries written through this engine
     return AppContext(settings=settings, engine=engine, clock=clock or SystemClock(),
                       notifier=notifier if notifier is not None else default_notifier(),
                       events=events or build_events(), llm=llm if llm is not None else build_llm(settings),

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(50.0, gt=0, alias="COUNTERSIGN_RATE_LIMIT_PER_S")
     # Audit anchors: how often a signed checkpoint of the chain head is written, and where else it goes.
     audit_anchor_every_s: float = Field(300.0, gt=0, alias="COUNTERSIGN_AUDIT_ANCHOR_EVERY_S")
-    audit_anchor_file: str | None = Field(None, alias="COUNTERSIGN_AUDIT_ANCHOR_FILE")
+    # On by default: the copy of the checkpoints that someone who can write the database cannot rewrite too.
+    audit_anchor_file: str | None = Field("countersign-audit-anchors.jsonl", alias="COUNTERSIGN_AUDIT_ANCHOR_FILE")
     audit_anchor_channel: str | None = Field(None, alias="COUNTERSIGN_AUDIT_ANCHOR_CHANNEL")
 
     @field_validator("timezone")

@@ -3,7 +3,10 @@ callback receiver, with helpers to act as an admin, an agent, or Slack itself (s
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 import time
 from typing import Any
 
@@ -28,8 +31,18 @@ OWNER, BACKUP, ALICE, BOB, CAROL = "U012OWNER", "U034BACKUP", "U078ALICE", "U079
 REVIEW_CHANNEL = "C056REVIEW"
 
 
+# Anchor files (on by default, in the working directory) go to one scratch folder removed when the run ends.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="countersign-test-anchors-")
+
+
+def scratch_anchor_file(db_url: str | None) -> str:
+    """One anchor file per database, so the server, the CLI and `audit verify` on one database share it."""
+    return os.path.join(_SCRATCH.name, f"anchors-{hashlib.sha256(str(db_url).encode()).hexdigest()[:16]}.jsonl")
+
+
 def make_settings(db_url: str, slack: FakeSlack | None = None, **extra: Any) -> Settings:
     values: dict[str, Any] = {
+        "COUNTERSIGN_AUDIT_ANCHOR_FILE": scratch_anchor_file(db_url),
         "DATABASE_URL": db_url,
         "COUNTERSIGN_ADMIN_TOKEN": ADMIN_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
