@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 
 class Settings(BaseSettings):
@@ -29,7 +32,8 @@ class Settings(BaseSettings):
     # Key that encrypts webhook secrets at rest; when unset a key is generated and kept in the database.
     secret_key: SecretStr | None = Field(None, alias="COUNTERSIGN_SECRET_KEY")
     # Slack users allowed to pause, resume and hand over any agent.
-    admin_users: list[str] = Field(default_factory=list, alias="COUNTERSIGN_ADMIN_USERS")
+    # Comma-separated (U0ADMIN,U0OTHER) or a JSON list; NoDecode: the value reaches the validator as written.
+    admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="COUNTERSIGN_ADMIN_USERS")
     max_body_bytes: int = Field(256 * 1024, alias="COUNTERSIGN_MAX_BODY_BYTES")
     scheduler_enabled: bool = Field(True, alias="COUNTERSIGN_SCHEDULER")
     tick_seconds: float = Field(1.0, alias="COUNTERSIGN_TICK_SECONDS")
@@ -75,6 +79,11 @@ class Settings(BaseSettings):
     @field_validator("admin_users", mode="before")
     @classmethod
     def _split_users(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError("not a JSON list; write user ids separated by commas, e.g. U0ADMIN,U0OTHER") from exc
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -102,6 +111,39 @@ class Settings(BaseSettings):
         return "on, HTTP mode at POST /slack/events"
 
 
+class SettingsProblem(ValueError):
+    """A setting's value is unusable: one line per bad variable, each naming it, for people rather than a
+    traceback (the CLI prints them and exits 2)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _alias(field_name: str) -> str:
+    info = Settings.model_fields.get(field_name)
+    return (info.alias if info is not None and info.alias else field_name).upper()
+
+
+def describe_problem(exc: ValidationError | SettingsError) -> SettingsProblem:
+    if isinstance(exc, SettingsError):  # a value the source could not even parse (e.g. bad JSON for a list)
+        found = re.search(r'field "([^"]+)"', str(exc))
+        name = _alias(found.group(1)) if found else "a setting"
+        return SettingsProblem([f"{name}: cannot be parsed ({exc.__cause__ or exc})"])
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "a setting"
+        shown = error.get("input")
+        got = "" if shown is None or isinstance(shown, dict) else f" (got {str(shown)[:80]!r})"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{_alias(name) if name.islower() else name}: {message}{got}")
+    return SettingsProblem(lines)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment and `.env`; SettingsProblem names every bad variable."""
+    try:
+        return Settings()
+    except (ValidationError, SettingsError) as exc:
+        raise describe_problem(exc) from None
