@@ -9,6 +9,7 @@ Proxies from the environment are not used: a proxy would resolve the name again,
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterable
 
 import httpcore
@@ -51,16 +52,19 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
 class CheckedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport (request and error mapping, pooling) over a pool that connects through the check."""
 
-    def __init__(self, *, resolver: Resolver, deny_private: bool) -> None:
+    def __init__(self, *, resolver: Resolver, deny_private: bool, ssl_context: ssl.SSLContext | None = None) -> None:
         super().__init__(trust_env=False)
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
         # httpx builds its pool in __init__ with no way to hand in a network backend: replace it with one that has.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False), max_connections=limits.max_connections,
+            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
             network_backend=CheckedBackend(resolver=resolver, deny_private=deny_private))
 
 
-def callback_client(*, resolver: Resolver, deny_private: bool) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=CheckedTransport(resolver=resolver, deny_private=deny_private),
-                             follow_redirects=False, trust_env=False)
+def callback_client(*, resolver: Resolver, deny_private: bool,
+                    ssl_context: ssl.SSLContext | None = None) -> httpx.AsyncClient:
+    """`ssl_context`: the certificate authorities to trust (default: the system's)."""
+    transport = CheckedTransport(resolver=resolver, deny_private=deny_private, ssl_context=ssl_context)
+    return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)

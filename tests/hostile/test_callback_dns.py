@@ -4,10 +4,20 @@ for a DNS outage), and the address a delivery connects to is the address the pol
 from __future__ import annotations
 
 import asyncio
+import http.server
+import ssl
+import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from sqlmodel import select
 
 from bot import ids
@@ -111,3 +121,68 @@ def test_each_connection_is_checked_on_its_own_answer(receiver: FakeAgentReceive
     assert len(receiver.deliveries) == 1
     with pytest.raises(HostUnresolved):
         asyncio.run(callback_client(resolver=resolver, deny_private=False).post("http://nowhere.test/"))
+
+
+def _tls_pair(tmp_path: Path, name: str) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A throwaway authority and a certificate for `name` only: (the server's context, a client trusting it)."""
+    def key() -> ec.EllipticCurvePrivateKey:
+        return ec.generate_private_key(ec.SECP256R1())
+
+    now = datetime.now(timezone.utc)
+    ca_key, leaf_key = key(), key()
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test authority")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_name).public_key(leaf_key.public_key()).serial_number(2)
+            .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(pem) + leaf_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp_path / "leaf.pem")
+    client = ssl.create_default_context(cadata=ca.public_bytes(pem).decode())
+    return server, client
+
+
+def test_tls_is_verified_against_the_name_while_connecting_to_the_checked_address(tmp_path: Path) -> None:
+    """The socket goes to the address the resolver gave, but the certificate must still be the host name's: a
+    name that resolves to the same address without a certificate of its own is refused, nothing sent."""
+    server_tls, client_tls = _tls_pair(tmp_path, "agent.tls.test")
+    received: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+            received.append(self.headers["Host"])
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = server_tls.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    resolver = FakeResolver()
+    resolver.add("agent.tls.test", "127.0.0.1")
+    resolver.add("impostor.tls.test", "127.0.0.1")
+    port = httpd.server_address[1]
+
+    async def post(host: str) -> int:
+        async with callback_client(resolver=resolver, deny_private=False, ssl_context=client_tls) as client:
+            return (await client.post(f"https://{host}:{port}/callback", content=b"{}")).status_code
+
+    try:
+        assert asyncio.run(post("agent.tls.test")) == 200
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED|match"):
+            asyncio.run(post("impostor.tls.test"))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert received == [f"agent.tls.test:{port}"]
