@@ -83,6 +83,12 @@ def _mac_holds(key: bytes, entry: AuditEntry) -> bool:
     return entry.mac is not None and hmac.compare_digest(expected, entry.mac)
 
 
+def _before_macs(last_sealed: AuditEntry | None) -> bool:
+    """Whether the chain holds no entry with a MAC yet: only then may an entry without one be sealed (one written
+    before this release). Once an entry with a MAC is sealed, every later entry needs one."""
+    return last_sealed is None or last_sealed.mac is None
+
+
 def _waiting() -> Any:
     """Entries not sealed yet and not refused: what the sealer still has to look at."""
     return col(AuditEntry.seq).is_(None) & (col(AuditEntry.refused) == False)  # noqa: E712  (SQL, not Python)
@@ -101,13 +107,17 @@ def seal(*, session: Session, limit: int = 5000) -> int:
                         .order_by(col(AuditEntry.seq).desc()).limit(1)).first()
     seq, prev = (last.seq or 0, last.hash or GENESIS) if last else (0, GENESIS)
     pending = session.exec(select(AuditEntry).where(_waiting()).order_by(col(AuditEntry.id)).limit(limit)).all()
-    sealed = 0
+    sealed, legacy = 0, _before_macs(last)
     for entry in pending:
-        if not _mac_holds(key, entry):
+        if entry.mac is None and legacy:
+            pass  # written before entries carried a MAC (committed before the upgrade, sealed after it)
+        elif not _mac_holds(key, entry):
             entry.refused = True
             session.add(entry)
             log.warning("audit entry %s refused: its MAC does not verify (written past the application)", entry.id)
             continue
+        else:
+            legacy = False
         sealed += 1
         seq += 1
         entry.seq, entry.prev_hash = seq, prev
@@ -134,9 +144,11 @@ def verify(*, session: Session, batch: int = 5000, most: int = 20) -> ChainRepor
     key, _ = entry_key(session)
     problems: list[str] = []
     unsealed = 0
+    legacy = _before_macs(session.exec(select(AuditEntry).where(col(AuditEntry.seq).is_not(None))
+                                       .order_by(col(AuditEntry.seq).desc()).limit(1)).first())
     for entry in session.exec(select(AuditEntry).where(col(AuditEntry.seq).is_(None))
                               .order_by(col(AuditEntry.id))).yield_per(batch):
-        if entry.refused or not _mac_holds(key, entry):
+        if entry.refused or not (_mac_holds(key, entry) or (entry.mac is None and legacy)):
             problems.append(f"entry {entry.id} ({entry.verb} {entry.subject}) was written past the application: "
                             "its MAC does not verify, so it is not sealed")
         else:

@@ -16,7 +16,7 @@ from services.audit.service import _digest, has_unsealed
 from services.config import Settings
 from services.scheduler import seal_audit_log
 from tests.harness import Harness
-from tests.services.audit.test_anchors import SECRET, anchored_chain, append, cli_verify
+from tests.services.audit.test_anchors import SECRET, anchored_chain, append, cli_verify, make_ctx, seal_all
 from tests.services.cli.run import cli
 
 INSERT = ("INSERT INTO audit_log (created_at, actor_type, actor_id, verb, subject, details, mac, refused) "
@@ -93,3 +93,25 @@ def test_anchors_on_by_default_catch_a_trim_with_checkpoints_deleted(sqlite_url:
     lines = failure_lines(result.stderr)
     assert any(f"says {kept} entries were sealed but the chain ends at 1" in line for line in lines), lines
     assert any("database lost" in line for line in lines), lines
+
+
+def test_entries_from_before_macs_are_sealed_once_then_never_again(db_url: str, tmp_path: Path) -> None:
+    """An upgrade: entries committed by the previous release carry no MAC and may still be unsealed. They are
+    sealed (verify warns, does not fail); once an entry with a MAC is in the chain, a row without one is refused."""
+    ctx = make_ctx(db_url, tmp_path)  # no chain yet: the upgrade's starting point
+    with ctx.engine.begin() as conn:
+        conn.execute(text(INSERT), {"subject": "agent:old", "mac": None, **ROW})
+    append(ctx, 2)
+    seal_all(ctx)
+    with ctx.engine.begin() as conn:
+        conn.execute(text(INSERT), {"subject": "agent:late", "mac": None, **ROW})
+    seal_all(ctx)
+    with ctx.read() as session:
+        rows = {row.subject: row for row in session.exec(select(AuditEntry)).all()}
+    assert rows["agent:old"].seq == 1 and rows["thing:1"].seq == 3
+    assert rows["agent:late"].seq is None and rows["agent:late"].refused
+    result = cli_verify(db_url, tmp_path)
+    assert result.exit_code == 1
+    assert "the first 1 sealed entries were written before entries carried a MAC" in result.stderr
+    [line] = failure_lines(result.stderr)
+    assert "agent:late" in line
