@@ -50,16 +50,21 @@ def use_secret_key(engine: Engine, secret_key: str | None) -> None:
             _keys.pop(_root(engine), None)
 
 
+def database_key(session: Session) -> bytes:
+    """The key entries were signed with while COUNTERSIGN_SECRET_KEY was unset."""
+    row = session.get(ServerKey, "webhook")  # created by the first migration
+    if row is None:
+        raise RuntimeError("server key missing: run `countersign db upgrade`")
+    return derive(row.value)
+
+
 def entry_key(session: Session) -> tuple[bytes, str]:
     """The key for this session's engine and where it came from ("env" or "database")."""
     engine = _root(session.get_bind())
     found = _keys.get(engine)
     if found is not None:
         return found
-    row = session.get(ServerKey, "webhook")  # created by the first migration
-    if row is None:
-        raise RuntimeError("server key missing: run `countersign db upgrade`")
-    found = (derive(row.value), "database")
+    found = (database_key(session), "database")
     with _lock:
         _keys.setdefault(engine, found)
     return found

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from services.audit.keys import entry_key, entry_mac
+from services.audit.keys import database_key, entry_key, entry_mac
 from services.audit.models import AuditEntry
 from services.db import advisory_lock
 
@@ -102,22 +102,26 @@ def seal(*, session: Session, limit: int = 5000) -> int:
     """Link committed, unsealed entries into the chain, oldest id first; returns how many were sealed. An entry
     whose MAC does not verify was not written by the application: it is marked refused and never sealed."""
     advisory_lock(session, AUDIT_LOCK)
-    key, _ = entry_key(session)
+    key, source = entry_key(session)
     last = session.exec(select(AuditEntry).where(col(AuditEntry.seq).is_not(None))
                         .order_by(col(AuditEntry.seq).desc()).limit(1)).first()
     seq, prev = (last.seq or 0, last.hash or GENESIS) if last else (0, GENESIS)
     pending = session.exec(select(AuditEntry).where(_waiting()).order_by(col(AuditEntry.id)).limit(limit)).all()
     sealed, legacy = 0, _before_macs(last)
+    # Signed with the database's key before COUNTERSIGN_SECRET_KEY was set, until the chain has one signed with it.
+    older = database_key(session) if source == "env" and (last is None or not _mac_holds(key, last)) else None
     for entry in pending:
         if entry.mac is None and legacy:
             pass  # written before entries carried a MAC (committed before the upgrade, sealed after it)
+        elif older is not None and not _mac_holds(key, entry) and _mac_holds(older, entry):
+            legacy = False
         elif not _mac_holds(key, entry):
             entry.refused = True
             session.add(entry)
             log.warning("audit entry %s refused: its MAC does not verify (written past the application)", entry.id)
             continue
         else:
-            legacy = False
+            legacy, older = False, None
         sealed += 1
         seq += 1
         entry.seq, entry.prev_hash = seq, prev
@@ -136,24 +140,30 @@ class ChainReport:
     unsealed: int = 0
     problems: list[str] = field(default_factory=list)  # every failure, one line each
     without_mac: int = 0  # sealed entries written before entries carried a MAC
+    older_key: int = 0  # sealed entries signed with the database's key before COUNTERSIGN_SECRET_KEY was set
 
 
 def verify(*, session: Session, batch: int = 5000, most: int = 20) -> ChainReport:
     """Walk the sealed chain in order: the first entry whose hash or link does not hold ends the walk; each entry
     (sealed, refused or waiting) whose MAC does not verify is a failure of its own. At most `most` lines."""
-    key, _ = entry_key(session)
+    key, source = entry_key(session)
+    older = database_key(session) if source == "env" else None
     problems: list[str] = []
     unsealed = 0
-    legacy = _before_macs(session.exec(select(AuditEntry).where(col(AuditEntry.seq).is_not(None))
-                                       .order_by(col(AuditEntry.seq).desc()).limit(1)).first())
+    last = session.exec(select(AuditEntry).where(col(AuditEntry.seq).is_not(None))
+                        .order_by(col(AuditEntry.seq).desc()).limit(1)).first()
+    legacy = _before_macs(last)
+    older_open = older is not None and (last is None or not _mac_holds(key, last))
     for entry in session.exec(select(AuditEntry).where(col(AuditEntry.seq).is_(None))
                               .order_by(col(AuditEntry.id))).yield_per(batch):
-        if entry.refused or not (_mac_holds(key, entry) or (entry.mac is None and legacy)):
+        allowed = (_mac_holds(key, entry) or (entry.mac is None and legacy)
+                   or (older_open and older is not None and _mac_holds(older, entry)))
+        if entry.refused or not allowed:
             problems.append(f"entry {entry.id} ({entry.verb} {entry.subject}) was written past the application: "
                             "its MAC does not verify, so it is not sealed")
         else:
             unsealed += 1
-    expected_prev, expected_seq, checked, without_mac = GENESIS, 1, 0, 0
+    expected_prev, expected_seq, checked, without_mac, older_keyed = GENESIS, 1, 0, 0, 0
     broken: tuple[int | None, str] | None = None
     while broken is None:
         rows = session.exec(select(AuditEntry).where(col(AuditEntry.seq) >= expected_seq)
@@ -169,7 +179,11 @@ def verify(*, session: Session, batch: int = 5000, most: int = 20) -> ChainRepor
                 break
             if entry.mac is None and not checked - without_mac:  # only before the first entry that has one
                 without_mac += 1
-            elif not _mac_holds(key, entry):
+            elif _mac_holds(key, entry):
+                older = None  # from here on, only the current key
+            elif older is not None and _mac_holds(older, entry):
+                older_keyed += 1
+            else:
                 problems.append(f"entry {entry.id} (sealed as {entry.seq}) has a MAC that does not verify: "
                                 "written or rewritten past the application")
             expected_prev, expected_seq = entry.hash, expected_seq + 1
@@ -180,4 +194,4 @@ def verify(*, session: Session, batch: int = 5000, most: int = 20) -> ChainRepor
         problems = problems[:most] + [f"... and {len(problems) - most} more"]
     return ChainReport(ok=not problems, checked=checked, broken_id=broken[0] if broken else None,
                        problem=broken[1] if broken else None, unsealed=unsealed, problems=problems,
-                       without_mac=without_mac)
+                       without_mac=without_mac, older_key=older_keyed)

@@ -34,6 +34,10 @@ def verify_command(anchor_file: str | None) -> None:
     if report.without_mac:
         click.echo(f"warning: the first {report.without_mac} sealed entries were written before entries carried a "
                    "MAC; the chain and the checkpoints still cover them", err=True)
+    if report.older_key:
+        click.echo(f"warning: {report.older_key} sealed entries were signed with the database's key, before "
+                   "COUNTERSIGN_SECRET_KEY was set: they catch accidents, not someone who can read the database",
+                   err=True)
     if report.unsealed:
         click.echo(f"{report.unsealed} entries are unsealed (not yet linked into the chain, so not covered by this "
                    "check); the scheduler seals them on its next tick", err=True)

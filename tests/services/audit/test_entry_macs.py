@@ -115,3 +115,25 @@ def test_entries_from_before_macs_are_sealed_once_then_never_again(db_url: str, 
     assert "the first 1 sealed entries were written before entries carried a MAC" in result.stderr
     [line] = failure_lines(result.stderr)
     assert "agent:late" in line
+
+
+def test_setting_the_secret_key_later_keeps_earlier_entries_verifiable(db_url: str, tmp_path: Path) -> None:
+    """Entries signed with the database's key (COUNTERSIGN_SECRET_KEY unset) before the key was set are sealed and
+    verify with a warning; once an entry signed with the new key is sealed, the database's key forges nothing."""
+    before = make_ctx(db_url, tmp_path, COUNTERSIGN_SECRET_KEY="")
+    append(before, 2)
+    seal_all(before)
+    append(before, 1, start=10)  # committed, not yet sealed, when the server restarts with the key
+    after = make_ctx(db_url, tmp_path)
+    append(after, 1, start=20)
+    seal_all(after)
+    append(before, 1, start=30)  # someone who can read the database (so knows its key) writes an entry
+    seal_all(after)
+    with after.read() as session:
+        rows = {row.subject: row for row in session.exec(select(AuditEntry)).all()}
+    assert [rows[f"thing:{n}"].seq for n in (0, 1, 10, 20)] == [1, 2, 3, 4]
+    assert rows["thing:30"].refused and rows["thing:30"].seq is None
+    result = cli_verify(db_url, tmp_path)
+    assert result.exit_code == 1 and "3 sealed entries were signed with the database's key" in result.stderr
+    [line] = failure_lines(result.stderr)
+    assert "thing:30" in line
