@@ -39,3 +39,13 @@ AUTONOMY_NOT_YET = "autonomy_not_yet"
 AUTONOMY_SAMPLE_BLOCK = "autonomy_sample"
 AUTONOMY_LOOKS_RIGHT = "autonomy_looks_right"
 AUTONOMY_SHOULD_NOT_PASS = "autonomy_should_not_have_passed"
+
+# People away: App Home's buttons and the away modal (its submission carries no value; the user is the clicker).
+PEOPLE_BLOCK = "people_away"
+PEOPLE_SET_AWAY = "people_set_away"
+PEOPLE_BACK = "people_back"
+PEOPLE_AWAY_VIEW = "people_away_modal"
+PEOPLE_UNTIL_BLOCK = "people_until"
+PEOPLE_UNTIL_INPUT = "until"
+PEOPLE_DELEGATE_BLOCK = "people_delegate"
+PEOPLE_DELEGATE_INPUT = "delegate"

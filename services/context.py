@@ -69,6 +69,8 @@ class AppContext:
     approver_groups: GroupDirectory | None = None  # None when Slack is off: nobody is in any group
     outbox_wakeup: Wakeup = field(default_factory=Wakeup)
     decision_wakeup: Wakeup = field(default_factory=Wakeup)
+    # How a person gets a new sign-in link here, when it is not the usual way (the demo prints one on Enter).
+    sign_in_hint: str | None = None
     decision_waiter: DecisionWaiter | None = None  # the process's one long-poll waiter, made on first use
     resolver: Resolver = field(default_factory=SystemResolver)  # names of callback hosts; tests hand in their own
 

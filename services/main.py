@@ -23,7 +23,7 @@ from services.context import AppContext
 from services.db import make_engine
 from services.domains import domain_modules
 from services.events import Events
-from services.http import limits, openapi, problems
+from services.http import docs, limits, openapi, problems
 from services.http.metrics import MetricsMiddleware
 from services.http.ops import build_metrics, install_ops
 from services.http.ratelimit import RateLimiter, RateLimitMiddleware
@@ -127,6 +127,7 @@ def create_app(
                             socket_mode=socket_mode_handler(settings, slack), http_client=http_client,
                             channel_interval_s=channel_interval_s)
     app = FastAPI(title="Countersign", version="0.1.0", lifespan=make_lifespan(ctx, background),
+                  docs_url=None, redoc_url=None,  # served by services.http.docs, with no CDN
                   description="Human checkpoints, accountable owners and budgets for AI agents.")
     metrics = build_metrics(ctx)
     app.state.ctx, app.state.metrics, app.state.slack_app = ctx, metrics, slack.app if slack else None
@@ -143,6 +144,7 @@ def create_app(
     install_ops(app, engine=engine, metrics=metrics)
     install_slack_route(app, settings, slack)
     openapi.install(app)
+    docs.install(app)
     return app
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
+import pytest
+import yaml
+
+from services.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -29,5 +34,40 @@ def test_ci_runs_the_readme_test_command() -> None:
     """CI must run what a new user runs: the README's test command appears verbatim in .ci/run."""
     readme = (ROOT / "README.md").read_text()
     command = ("python3.11 -m venv .venv && .venv/bin/pip install -q -e '.[test]' "
-               "-e './client[openai-agents,langgraph,pydantic-ai,mcp,test]' && .venv/bin/python -m pytest")
+               "-e './client[openai-agents,langgraph,pydantic-ai,mcp,temporal,dbos,test]' "
+               "&& .venv/bin/python -m pytest")
     assert command in readme and command in (ROOT / ".ci/run").read_text()
+
+
+def test_compose_passes_every_setting() -> None:
+    """Whatever a user puts in .env reaches the containers: compose.yaml's environment names every setting
+    services/config.py reads (host and port are the image's), COUNTERSIGN_PUBLIC_URL and the admin users too."""
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    passed = set(compose["x-countersign"]["environment"])
+    settings = {field.alias for field in Settings.model_fields.values()} - {"COUNTERSIGN_HOST", "COUNTERSIGN_PORT"}
+    assert settings - passed == set(), "compose.yaml drops these settings"
+    assert all(name.startswith(("COUNTERSIGN_", "SLACK_", "OPENAI_")) or name == "DATABASE_URL" for name in passed)
+    replicas = [s for name, s in compose["services"].items() if name.startswith("countersign")]
+    assert replicas and all(s["environment"] == compose["x-countersign"]["environment"] for s in replicas)
+
+
+def test_empty_settings_read_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose passes a variable left out of .env as empty: that means the default, not a parse error."""
+    for name in ("COUNTERSIGN_MAX_BODY_BYTES", "COUNTERSIGN_CALLBACK_DENY_PRIVATE", "COUNTERSIGN_ADMIN_USERS",
+                 "COUNTERSIGN_PUBLIC_URL"):
+        monkeypatch.setenv(name, "")
+    read = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (read.max_body_bytes, read.callback_deny_private, read.admin_users, read.public_url) == (
+        262144, False, [], None)
+
+
+def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
+    """A build from a working folder must not send (or bake in) the venv, databases, .env or git history, and
+    must keep what the Dockerfile copies."""
+    ignored = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")]
+    for pattern in (".venv/", ".env", "*.db", ".git/", "**/__pycache__/"):
+        assert pattern in ignored, pattern
+    copied = [line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ") and "--from" not in line]
+    assert copied and not any(name.rstrip("/") in {p.rstrip("/") for p in ignored} for name in copied)

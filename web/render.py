@@ -11,6 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from services.drafts.service import status_words
+
 # The pages load only what Countersign serves; the login token is in a path, so no referrer ever leaves.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
@@ -62,13 +64,45 @@ def people(text: str | None) -> str:
     return re.sub(r"<@([A-Z0-9]+)>", r"@\1", text or "")
 
 
+def readable(value: Any) -> str:
+    """An audit detail as a person reads it: lists joined, mappings as "key: value", no Python reprs."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        shown = [f"{str(k).replace('_', ' ')}: {readable(v)}" for k, v in value.items() if v not in (None, "", [], {})]
+        return "(" + ", ".join(shown) + ")" if shown else "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(readable(v) for v in value) or "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return people(str(value)) if value is not None else "—"
+
+
+VIA = {"web": "in the web app", "cli": "from the CLI", "slack": "in Slack"}
+ACTORS = {"slack_user": "person", "agent": "agent", "admin": "admin API", "system": "Countersign"}
+
+
+def details_text(details: dict[str, Any] | None) -> str:
+    """An entry's details, one "key: value" per detail; `via` is shown with who acted (actor_words)."""
+    return "; ".join(f"{str(k).replace('_', ' ')}: {readable(v)}" for k, v in (details or {}).items()
+                     if k != "via" and v not in (None, "", [], {}))
+
+
+def actor_words(entry: Any) -> str:
+    """What kind of actor, and where a person acted when the entry says (a web or CLI decision)."""
+    kind = ACTORS.get(entry.actor_type, entry.actor_type)
+    via = (entry.details or {}).get("via")
+    return f"{kind}, {VIA.get(via, f'via {via}')}" if via else kind
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
 
 env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]),
                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people)
+env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people,
+                   status_words=status_words, details_text=details_text, actor_words=actor_words)
 
 
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

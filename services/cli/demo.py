@@ -20,22 +20,23 @@ from services.cli.common import cli
 DEMO_USER = "U0DEMOREVIEWER"
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+def _bind(port: int) -> tuple[socket.socket, str | None]:
+    """The requested port, or any free one when it is busy, with a line saying so."""
+    from services.cli.listen import bind_or_exit, try_bind
+
+    try:
+        return try_bind("127.0.0.1", port), None
+    except OSError:
+        sock = bind_or_exit("127.0.0.1", 0)
+        return sock, f"Port {port} is busy: the demo runs on port {sock.getsockname()[1]} instead (--port to choose)."
 
 
 @cli.command(help="Try Countersign without Slack: a throwaway database, a demo agent, and the web app.")
 @click.option("--port", type=int, default=8000, show_default=True, help="Port for the service (another if busy).")
 @click.option("--interval", type=float, default=30.0, show_default=True, help="Seconds between the agent's drafts.")
 def demo(port: int, interval: float) -> None:
-    import uvicorn
-
     from services.audit.service import Actor
+    from services.cli.listen import run_on
     from services.config import Settings
     from services.demo.agent import DemoAgent
     from services.demo.receiver import CallbackPrinter
@@ -44,10 +45,8 @@ def demo(port: int, interval: float) -> None:
     from services.signin import flows as signin
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not _port_free(port):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
+    listener, moved = _bind(port)
+    port = int(listener.getsockname()[1])
     workdir = Path(tempfile.mkdtemp(prefix="countersign-demo-"))
     lock = threading.Lock()
 
@@ -65,11 +64,15 @@ def demo(port: int, interval: float) -> None:
                         COUNTERSIGN_AUDIT_ANCHOR_FILE=str(workdir / "audit-anchors.jsonl"))  # not in your directory
     app = create_app(settings)
     ctx = app.state.ctx
+    ctx.sign_in_hint = ("Press Enter in the terminal where countersign demo runs: it prints a new sign-in link."
+                        if sys.stdin is not None and sys.stdin.isatty() else
+                        "Stop the demo (Ctrl-C) and start it again for a new sign-in link.")
     agent_name, api_key, secret = register(ctx, owner=DEMO_USER, callback_url=receiver.url)
     receiver.secret = secret
     seed_history(ctx, agent_name)
     link = signin.issue_link(ctx=ctx, user_id=DEMO_USER, actor=Actor.system("demo"))
     echo("\n".join([
+        *([moved] if moved else []),
         "Countersign demo (Slack off; nothing here touches your own database)",
         f"  database:  sqlite ({workdir / 'demo.db'}), thrown away on exit",
         f"  web app:   http://127.0.0.1:{port}/app/   API docs: http://127.0.0.1:{port}/docs",
@@ -89,7 +92,7 @@ def demo(port: int, interval: float) -> None:
 
         threading.Thread(target=new_links, name="demo-links", daemon=True).start()
     try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        run_on(app, listener, log_level="warning")
     finally:
         agent.close()
         receiver.stop()

@@ -9,22 +9,35 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from services.drafts.service import status_words
 from services.outbox.signing import verify
+
+FINAL_TEXT_MAX = 600
+
+
+def clip_words(text: str, limit: int) -> str:
+    """`text` up to `limit` characters, cut at a space with an ellipsis rather than mid-word."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip() + " …"
 
 
 def describe(event: str, body: dict[str, Any]) -> str:
-    """One line for the terminal: what was decided, by whom, with what text or reason."""
+    """What the agent was told, for the terminal: what was decided, by whom, with what reason; an edited text
+    follows as text, indented under the line."""
     data = body.get("data") or {}
     if event != "draft.decided":
-        return f"{event}: {json.dumps(data)[:200]}"
+        return f"{event}: {clip_words(json.dumps(data, ensure_ascii=False), 200)}"
     who = ", ".join(data.get("decided_by") or []) or "nobody"
-    line = f"draft.decided: {data.get('title')!r} is {data.get('status')} (by {who})"
+    line = f"draft.decided: {data.get('title')!r} is {status_words(str(data.get('status')))} (by {who})"
     if data.get("reason"):
         line += f"; reason: {data['reason']}"
     if data.get("status") == "edited":
         final = data.get("final_body")
-        final = final if isinstance(final, str) else json.dumps(final)
-        line += f"; final text: {final[:160]!r}"
+        final = final if isinstance(final, str) else json.dumps(final, ensure_ascii=False, indent=2)
+        shown = "\n".join(f"      {row}" for row in clip_words(final, FINAL_TEXT_MAX).splitlines())
+        line += f"\n    final text:\n{shown}"
     return line
 
 

@@ -45,7 +45,7 @@ class DecisionResult:
     @property
     def message(self) -> str:
         if self.final:
-            return f"Done: the draft is {self.draft.status}."
+            return f"Done: the draft is {service.status_words(self.draft.status)}."
         return f"Your approval is recorded: {self.approvals} of {self.required} approvals."
 
 

@@ -23,6 +23,12 @@ VERBS = {"approved": "approved", "edited": "approved with edits", "rejected": "r
          "auto_approved": "auto-approved", "cancelled": "cancelled"}
 
 
+def status_words(status: str) -> str:
+    """How a draft's status reads to people everywhere (web, Slack, CLI, the demo): an edit that was approved is
+    "approved with edits", never a bare "edited" that reads as "not approved yet"."""
+    return VERBS.get(status, status.replace("_", " "))
+
+
 @dataclass(frozen=True)
 class Vote:
     """What one approval did: counted towards quorum, or decided the draft."""

@@ -12,23 +12,10 @@ from sqlmodel import Session
 
 from services.audit.refusals import audit_refusal
 from services.audit.service import Actor, record
-from services.config import Settings
 from services.context import AppContext
 from services.errors import Forbidden
-from services.signin import service
+from services.signin import addresses, service
 from services.signin.models import WebSession
-
-
-def base_url(settings: Settings) -> str:
-    """Where people reach the web app: COUNTERSIGN_PUBLIC_URL, else the bind address."""
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-    return f"http://{host}:{settings.port}"
-
-
-def link_url(settings: Settings, token: str) -> str:
-    return f"{base_url(settings)}/app/login/{token}"
 
 
 def issue_link(*, ctx: AppContext, user_id: str, actor: Actor) -> str:
@@ -42,7 +29,7 @@ def issue_link_in(*, session: Session, ctx: AppContext, user_id: str, actor: Act
     token = service.issue_link(session=session, user_id=user_id, now=ctx.clock.now())
     record(session=session, actor=actor, verb="web.link_issued", subject=f"user:{user_id}", now=ctx.clock.now(),
            details={"expires_in_s": int(service.LINK_TTL.total_seconds())})
-    return link_url(ctx.settings, token)
+    return f"{addresses.base_url(session=session, settings=ctx.settings)}/app/login/{token}"
 
 
 def sign_in(*, ctx: AppContext, token: str) -> tuple[str, WebSession]:

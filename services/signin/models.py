@@ -28,3 +28,13 @@ class WebSession(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # signed out
+
+
+class ListenAddress(SQLModel, table=True):
+    """An address a running `countersign serve` bound on this database: what links name when
+    COUNTERSIGN_PUBLIC_URL is unset (services.signin.addresses)."""
+
+    __tablename__ = "listen_addresses"
+
+    url: str = Field(primary_key=True, max_length=300)
+    started_at: datetime = Field(sa_type=UTCDateTime)

@@ -59,12 +59,12 @@ def redeem_link(*, session: Session, token: str, now: datetime) -> tuple[str, We
 
 
 def _why_refused(link: LoginLink | None, now: datetime) -> str:
-    again = "Ask for a new one with /countersign web in Slack, or `countersign web login-link U…`."
+    """What went wrong; how to get a new link is the surface's to say (it differs in the demo)."""
     if link is None:
-        return f"This sign-in link is not one we issued. {again}"
+        return "This sign-in link is not one we issued."
     if link.used_at is not None:
-        return f"This sign-in link was already used; each link works once. {again}"
-    return f"This sign-in link has expired (links last 10 minutes). {again}"
+        return "This sign-in link was already used; each link works once."
+    return "This sign-in link has expired (links last 10 minutes)."
 
 
 def live_session(*, session: Session, token: str, now: datetime) -> WebSession | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from services.agents.secrets import API_KEY_PREFIX
 from tests.client.conftest import ROOT, Live, child_env
 
 EXAMPLES = {
@@ -35,7 +36,11 @@ def test_example_runs_end_to_end(live: Live, example: str) -> None:
 
 
 def test_mcp_config_example_names_the_console_script_and_its_variables() -> None:
-    """The MCP client config people copy starts countersign-mcp with the two variables it reads."""
+    """The MCP client config people copy starts countersign-mcp by absolute path (desktop MCP clients do not see
+    the venv's PATH), with the two variables it reads and a key of the form Countersign hands out; the docs say
+    how to get that path."""
     config = json.loads((ROOT / "examples" / "mcp_config.json").read_text())["mcpServers"]["countersign"]
-    assert config["command"] == "countersign-mcp"
+    assert config["command"].startswith("/") and config["command"].endswith("/.venv/bin/countersign-mcp")
     assert set(config["env"]) == {"COUNTERSIGN_URL", "COUNTERSIGN_API_KEY"}
+    assert config["env"]["COUNTERSIGN_API_KEY"].startswith(API_KEY_PREFIX)
+    assert "realpath .venv/bin/countersign-mcp" in (ROOT / "docs" / "client.md").read_text()

@@ -1,35 +1,23 @@
-"""The README's path: register an agent from the CLI, then call the API with the key it printed."""
+"""The CLI's agent commands and serve's start-up (the README's whole walkthrough runs in
+tests/test_readme_walkthrough.py)."""
 
 from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 
 from services.main import startup_summary
 from testkit.fakes.slack import FakeSlack
-from tests.harness import Harness, make_settings
+from tests.harness import make_settings
 from tests.services.cli.run import cli
 
 
 def _cli(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url}
     return subprocess.run([sys.executable, "-m", "services", *args], env=env, capture_output=True, text=True)
-
-
-def test_agents_add_then_me(sqlite_url: str) -> None:
-    """`countersign agents add` prints a key once; that key authenticates GET /v1/agents/me."""
-    added = _cli("agents", "add", "quoter", "--owner", "U012OWNER", "--channel", "C056REVIEW",
-                 "--approver", "U078ALICE", url=sqlite_url)
-    assert added.returncode == 0, added.stderr
-    key = re.search(r"api_key:\s+(\S+)", added.stdout).group(1)  # type: ignore[union-attr]
-    assert "webhook_secret:" in added.stdout
-    with Harness(sqlite_url) as h:
-        me = h.client.get("/v1/agents/me", headers=h.bearer(key))
-        assert me.status_code == 200 and me.json()["review_channel"] == "C056REVIEW"
-    listed = _cli("agents", "list", url=sqlite_url)
-    assert "quoter" in listed.stdout and key not in listed.stdout
 
 
 def test_agents_add_without_owner_says_why(sqlite_url: str) -> None:
@@ -66,3 +54,16 @@ def test_rotate_webhook_secret_from_cli(sqlite_url: str) -> None:
     assert rotated.exit_code == 0, rotated.stderr
     assert re.search(r"webhook_secret: whsec_[A-Za-z0-9+/]{43}=", rotated.stdout)
     assert "also signs until" in rotated.stdout
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(sqlite_url: str) -> None:
+    """A taken port: one line naming it and --port, exit 1, and no summary claiming to listen."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", str(port), url=sqlite_url)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (f"countersign: port {port} on 127.0.0.1 is already in use; stop what uses it "
+                                     "or choose another with --port.")
+    assert "listening" not in result.stdout

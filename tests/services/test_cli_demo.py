@@ -7,6 +7,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,18 +16,22 @@ from pathlib import Path
 
 import httpx
 
-from testkit.live import free_port
-
 ROOT = Path(__file__).resolve().parents[2]
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def test_demo_from_link_to_callback(tmp_path: Path) -> None:
-    """Sign in with the printed link, approve the first draft, see `← callback … approved` printed."""
+    """Sign in with the printed link, approve the first draft, see `← callback … approved` printed. Its port
+    taken, the demo says where it moved; stopped with SIGTERM (as by a service manager), its database is gone as
+    after Ctrl-C."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COUNTERSIGN_", "SLACK_", "DATABASE_URL"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["SLACK_BOT_TOKEN"] = "xoxb-must-be-ignored"  # the demo keeps Slack off whatever the environment says
-    proc = subprocess.Popen([sys.executable, "-m", "services", "demo", "--port", str(free_port()), "--interval", "60"],
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    busy = taken.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "services", "demo", "--port", str(busy), "--interval", "60"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             stdin=subprocess.DEVNULL)
     lines: queue.Queue[str] = queue.Queue()
@@ -46,10 +51,12 @@ def test_demo_from_link_to_callback(tmp_path: Path) -> None:
         raise AssertionError(f"no line matching {pattern!r} in:\n" + "".join(seen))
 
     try:
+        moved = expect(rf"Port {busy} is busy: the demo runs on port (\d+) instead \(--port to choose\)").group(1)
         database = expect(r"database:\s+sqlite \((\S+)\), thrown away on exit").group(1)
         link = expect(r"(http://127\.0\.0\.1:\d+/app/login/\S+)").group(1)
         first = expect(r"agent asked for approval: 'Quote CHI .*' \((drf_\w+)\)").group(1)
         base = link.split("/app/")[0]
+        assert base == f"http://127.0.0.1:{moved}"
         with httpx.Client(base_url=base, timeout=30) as browser:
             assert browser.post("/app/login", data={"token": link.rsplit("/", 1)[1]}).status_code == 303
             token = CSRF.search(browser.get(f"/app/drafts/{first}").text).group(1)  # type: ignore[union-attr]
@@ -57,7 +64,8 @@ def test_demo_from_link_to_callback(tmp_path: Path) -> None:
             assert decided.status_code == 303
         expect(r"← callback draft\.decided: 'Quote CHI .*' is approved \(by U0DEMOREVIEWER\)")
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         proc.wait(30)
+        taken.close()
     assert not Path(database).exists()
     assert not any("Traceback" in line for line in seen), "".join(seen)

@@ -43,7 +43,8 @@ def test_web_approval_updates_the_card_and_calls_the_agent_back(harness: Harness
 
 
 def test_edit_then_approve_shows_the_diff(harness: Harness) -> None:
-    """An edit (a browser sends CRLF line ends) approves the new text and the page shows what changed."""
+    """An edit (a browser sends CRLF line ends) approves the new text and the page shows what changed; the page
+    and the inbox say "approved with edits", never a bare "edited" that reads as not approved."""
     key = harness.register()["api_key"]
     draft = new_draft(harness, key, body="Hello Dana,\nThe rate is $1,840.\nBest")
     alice = signed_in(harness, ALICE)
@@ -52,7 +53,10 @@ def test_edit_then_approve_shows_the_diff(harness: Harness) -> None:
     assert answer.status_code == 303
     done = status_of(harness, draft["id"])
     assert done.status == "edited" and done.final_body == "Hello Dana,\nThe rate is $1,790.\nBest"
-    page = alice.get(f"/app/drafts/{draft['id']}").text
+    page = alice.get(answer.headers["location"]).text
+    assert "Done: the draft is approved with edits." in page and ">approved with edits</span>" in page
+    assert ">edited<" not in page and ">edited<" not in alice.get("/app/").text
+    assert "approved with edits" in alice.get("/app/").text
     assert '<span class="del">-The rate is $1,840.</span>' in page
     assert '<span class="add">+The rate is $1,790.</span>' in page
 

@@ -107,7 +107,7 @@ async def decide(request: Request, draft_id: str, verdict: str) -> Response:
     try:
         result = await asyncio.to_thread(flows.decide, ctx=ctx_of(request), draft_id=draft.id, user_id=viewer.user_id,
                                          verdict=verdict, is_group_member=is_group_member(agent, viewer),
-                                         revision=_revision(form), **decision)
+                                         revision=_revision(form), via="web", **decision)
     except CountersignError as exc:  # show the flow's own sentence
         if exc.status == 409:  # the flow audits who was not allowed; a late or stale click is recorded here
             await asyncio.to_thread(signin.refused, ctx=ctx_of(request), user_id=viewer.user_id,

@@ -32,12 +32,12 @@ HOW = ("In Slack, type /countersign web and open the link it sends you. Without 
 
 @router.get("/login")
 def login_help(request: Request) -> HTMLResponse:
-    return page(request, "login.html", token=None, how=HOW, nav="login")
+    return page(request, "login.html", token=None, how=ctx_of(request).sign_in_hint or HOW, nav="login")
 
 
 @router.get("/login/{token}")
 def login_page(request: Request, token: str) -> HTMLResponse:
-    return page(request, "login.html", token=token[:200], how=HOW, nav="login")
+    return page(request, "login.html", token=token[:200], how=ctx_of(request).sign_in_hint or HOW, nav="login")
 
 
 @router.post("/login")
@@ -49,7 +49,8 @@ async def login(request: Request) -> Response:
     try:
         secret, _row = await asyncio.to_thread(signin.sign_in, ctx=ctx_of(request), token=form.get("token"))
     except Forbidden as refusal:  # audited by the flow
-        raise WebRefusal(403, "This link can't sign you in", refusal.detail) from None
+        raise WebRefusal(403, "This link can't sign you in", refusal.detail,
+                         ctx_of(request).sign_in_hint or HOW) from None
     response = see_other("/app/")
     set_session_cookie(response, request, secret)
     return response

@@ -53,6 +53,7 @@ def test_edit_from_a_file_and_reject_with_a_reason(sqlite_url: str, tmp_path: Pa
         text.write_text("EUR 1,790 all in, valid 48 h.", encoding="utf-8")
         edited = cli("drafts", "edit", one["id"], "--as", ALICE, "--body-file", str(text), url=sqlite_url)
         assert edited.exit_code == 0, edited.output
+        assert edited.stdout.startswith("Done: the draft is approved with edits.\n")
         shown = status_of(h, key, one["id"])
         assert shown["status"] == "edited" and shown["final_body"] == "EUR 1,790 all in, valid 48 h."
         assert cli("drafts", "reject", two["id"], "--as", ALICE, url=sqlite_url).exit_code == 2  # --reason required

@@ -119,7 +119,7 @@ def test_two_senders_with_short_leases_and_a_slow_slack_post_each_card_once(db_u
 
     async def scenario() -> None:
         # A lease a CPU-starved CI worker cannot outstall between two beats (a stall longer than the lease is the
-        # one case a lease cannot cover; README: Delivery), yet short enough that the drain needs renewals.
+        # one case a lease cannot cover; docs/operations.md: Delivery), yet short enough that the drain needs renewals.
         senders = [make_sender(e, slack, lease_s=1.5, heartbeat_s=0.3) for e in engines]
         async with running(senders[0]), running(senders[1]):  # leaving waits for every send in flight
             await until(lambda: _pending(engines[0]) == 0, 30, "every card")
