@@ -79,6 +79,21 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        example = "(e.g. sqlite:///./countersign.db or postgresql://user:password@host:5432/countersign)"
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"DATABASE_URL is not a database URL: {value!r} {example}") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"DATABASE_URL names {backend}, which Countersign does not run on {example}")
+        return value
+
     @field_validator("admin_users", mode="before")
     @classmethod
     def _split_users(cls, value: object) -> object:
@@ -138,8 +153,8 @@ def describe_problem(exc: ValidationError | SettingsError) -> SettingsProblem:
         name = str(error["loc"][0]) if error["loc"] else "a setting"
         shown = error.get("input")
         got = "" if shown is None or isinstance(shown, dict) else f" (got {str(shown)[:80]!r})"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        lines.append(f"{_alias(name) if name.islower() else name}: {message}{got}")
+        message, name = str(error["msg"]).removeprefix("Value error, "), _alias(name) if name.islower() else name
+        lines.append(message if message.startswith(name) else f"{name}: {message}{got}")  # already names it
     return SettingsProblem(lines)
 
 

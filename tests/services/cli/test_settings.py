@@ -56,3 +56,13 @@ def test_the_app_factory_raises_the_same_lines(monkeypatch: pytest.MonkeyPatch) 
         get_settings.cache_clear()
     assert caught.value.lines == ["COUNTERSIGN_OUTBOX_HEARTBEAT_S: Input should be less than or equal to 60 "
                                   "(got '999')"]
+
+
+@pytest.mark.parametrize(("url", "said"), [("mysql://u@h/db", "DATABASE_URL names mysql"),
+                                           ("countersign.db", "DATABASE_URL is not a database URL")])
+def test_a_database_url_countersign_cannot_use_is_one_line(url: str, said: str) -> None:
+    """serve with a URL of another database, or no URL at all: one line naming DATABASE_URL, no driver traceback."""
+    result = cli("serve", url=url)
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {said}") and "postgresql://" in line
