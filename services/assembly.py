@@ -10,12 +10,14 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from services.audit.keys import use_secret_key
 from services.clock import Clock, SystemClock
 from services.config import Settings
 from services.context import AppContext
 from services.events import Events
 from services.llm import build_client as build_llm
 from services.notify import Notifier
+from services.outbox.urls import Resolver, SystemResolver
 from services.wiring import build_events
 
 
@@ -27,9 +29,13 @@ def default_notifier() -> Notifier:
 
 
 def build_context(settings: Settings, *, engine: Engine, clock: Clock | None = None, notifier: Notifier | None = None,
-                  events: Events | None = None, llm: Any | None = None) -> AppContext:
+                  events: Events | None = None, llm: Any | None = None,
+                  resolver: Resolver | None = None) -> AppContext:
     """The context every route, flow and job gets.
     `llm`: an openai.OpenAI client (tests hand in one over a fake transport); None builds it from settings."""
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else None
+    use_secret_key(engine, secret)  # the key that signs audit entries written through this engine
     return AppContext(settings=settings, engine=engine, clock=clock or SystemClock(),
                       notifier=notifier if notifier is not None else default_notifier(),
-                      events=events or build_events(), llm=llm if llm is not None else build_llm(settings))
+                      events=events or build_events(), llm=llm if llm is not None else build_llm(settings),
+                      resolver=resolver or SystemResolver())

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
+from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from services.http.clientaddr import parse_networks
 
@@ -34,7 +37,8 @@ class Settings(BaseSettings):
     # Key that encrypts webhook secrets at rest; when unset a key is generated and kept in the database.
     secret_key: SecretStr | None = Field(None, alias="COUNTERSIGN_SECRET_KEY")
     # Slack users allowed to pause, resume and hand over any agent.
-    admin_users: list[str] = Field(default_factory=list, alias="COUNTERSIGN_ADMIN_USERS")
+    # Comma-separated (U0ADMIN,U0OTHER) or a JSON list; NoDecode: the value reaches the validator as written.
+    admin_users: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="COUNTERSIGN_ADMIN_USERS")
     max_body_bytes: int = Field(256 * 1024, alias="COUNTERSIGN_MAX_BODY_BYTES")
     scheduler_enabled: bool = Field(True, alias="COUNTERSIGN_SCHEDULER")
     tick_seconds: float = Field(1.0, alias="COUNTERSIGN_TICK_SECONDS")
@@ -64,7 +68,8 @@ class Settings(BaseSettings):
     rate_limit_per_s: float = Field(50.0, gt=0, alias="COUNTERSIGN_RATE_LIMIT_PER_S")
     # Audit anchors: how often a signed checkpoint of the chain head is written, and where else it goes.
     audit_anchor_every_s: float = Field(300.0, gt=0, alias="COUNTERSIGN_AUDIT_ANCHOR_EVERY_S")
-    audit_anchor_file: str | None = Field(None, alias="COUNTERSIGN_AUDIT_ANCHOR_FILE")
+    # On by default: the copy of the checkpoints that someone who can write the database cannot rewrite too.
+    audit_anchor_file: str | None = Field("countersign-audit-anchors.jsonl", alias="COUNTERSIGN_AUDIT_ANCHOR_FILE")
     audit_anchor_channel: str | None = Field(None, alias="COUNTERSIGN_AUDIT_ANCHOR_CHANNEL")
 
     # Trust (third release). Unauthenticated requests (an unknown key, a wrong admin token, a sign-in attempt)
@@ -86,9 +91,29 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        example = "(e.g. sqlite:///./countersign.db or postgresql://user:password@host:5432/countersign)"
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(f"DATABASE_URL is not a database URL: {value!r} {example}") from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"DATABASE_URL names {backend}, which Countersign does not run on {example}")
+        return value
+
     @field_validator("admin_users", mode="before")
     @classmethod
     def _split_users(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError as exc:
+                raise ValueError("not a JSON list; write user ids separated by commas, e.g. U0ADMIN,U0OTHER") from exc
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -122,6 +147,39 @@ class Settings(BaseSettings):
         return "on, HTTP mode at POST /slack/events"
 
 
+class SettingsProblem(ValueError):
+    """A setting's value is unusable: one line per bad variable, each naming it, for people rather than a
+    traceback (the CLI prints them and exits 2)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+def _alias(field_name: str) -> str:
+    info = Settings.model_fields.get(field_name)
+    return (info.alias if info is not None and info.alias else field_name).upper()
+
+
+def describe_problem(exc: ValidationError | SettingsError) -> SettingsProblem:
+    if isinstance(exc, SettingsError):  # a value the source could not even parse (e.g. bad JSON for a list)
+        found = re.search(r'field "([^"]+)"', str(exc))
+        name = _alias(found.group(1)) if found else "a setting"
+        return SettingsProblem([f"{name}: cannot be parsed ({exc.__cause__ or exc})"])
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "a setting"
+        shown = error.get("input")
+        got = "" if shown is None or isinstance(shown, dict) else f" (got {str(shown)[:80]!r})"
+        message, name = str(error["msg"]).removeprefix("Value error, "), _alias(name) if name.islower() else name
+        lines.append(message if message.startswith(name) else f"{name}: {message}{got}")  # already names it
+    return SettingsProblem(lines)
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The settings from the environment and `.env`; SettingsProblem names every bad variable."""
+    try:
+        return Settings()
+    except (ValidationError, SettingsError) as exc:
+        raise describe_problem(exc) from None

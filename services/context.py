@@ -18,6 +18,7 @@ from services.config import Settings
 from services.db import read_scope, session_scope
 from services.events import PENDING_KEY, Events
 from services.notify import Notifier
+from services.outbox.urls import Resolver, SystemResolver
 from services.writer import writer_for
 
 T = TypeVar("T")
@@ -73,6 +74,7 @@ class AppContext:
     sign_in_hint: str | None = None
     decision_waiter: DecisionWaiter | None = None  # the process's one long-poll waiter, made on first use
     refusal_tally: RefusalTally = field(default_factory=RefusalTally)  # repeated refusals per source, per minute
+    resolver: Resolver = field(default_factory=SystemResolver)  # names of callback hosts; tests hand in their own
 
     @contextmanager
     def uow(self) -> Iterator[Session]:

@@ -64,14 +64,35 @@ def paused_error(agent: Agent) -> AgentPaused:
     )
 
 
-async def get_writable_agent(agent: CurrentAgent) -> Agent:
-    """Writes from a paused agent are refused with 423, saying who paused it and why."""
+async def _agent_for_write(request: Request, ctx: AppContext, *, checked_in_write: bool) -> Agent:
+    """Writes from a paused agent are refused with 423, saying who paused it and why. A cached agent is looked at
+    again first (services.agents.cache.current, one indexed read), so a pause or resume made on another replica or
+    from the CLI holds at once; `checked_in_write`: the route's write checks the version in its own transaction
+    (write_as), so only a cached "paused" needs the look."""
+    token = _bearer(request.headers.get("authorization"))
+    hit, agent = agent_cache.cached(engine=ctx.engine, api_key=token)
+    if not hit:
+        agent = await run_in_threadpool(agent_cache.by_key, engine=ctx.engine, api_key=token)
+    elif agent is not None and (agent.status == "paused" or not checked_in_write):
+        agent = await run_in_threadpool(agent_cache.current, engine=ctx.engine, api_key=token, agent=agent)
+    if agent is None:
+        raise Unauthorized("unknown or revoked API key")
     if agent.status == "paused":
         raise paused_error(agent)
     return agent
 
 
+async def get_writable_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
+    return await _agent_for_write(request, ctx, checked_in_write=False)
+
+
+async def get_agent_writing_through_write_as(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
+    return await _agent_for_write(request, ctx, checked_in_write=True)
+
+
 WritingAgent = Annotated[Agent, Depends(get_writable_agent)]
+# For routes whose write goes through write_as with agent_cache.in_session: no extra read for an active agent.
+CheckedWritingAgent = Annotated[Agent, Depends(get_agent_writing_through_write_as)]
 T = TypeVar("T")
 
 

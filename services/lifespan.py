@@ -15,6 +15,7 @@ import httpx
 from fastapi import FastAPI
 
 from services.context import AppContext
+from services.outbox.connect import callback_client
 from services.outbox.sender import OutboxSender
 from services.outbox.transport import SlackTransport
 from services.scheduler import Job, start_scheduler
@@ -52,7 +53,8 @@ def make_lifespan(ctx: AppContext, background: Background) -> Callable[[FastAPI]
         # threads) made a click's decision queue behind the sender's on a two-core machine.
         loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="countersign"))
         ctx.outbox_wakeup.loop = ctx.decision_wakeup.loop = loop
-        http = background.http_client or httpx.AsyncClient(follow_redirects=False)
+        http = background.http_client or callback_client(resolver=ctx.resolver,
+                                                         deny_private=settings.callback_deny_private)
         stop = asyncio.Event()
         tasks: list[asyncio.Task[None]] = []
         scheduler = None

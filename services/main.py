@@ -32,6 +32,7 @@ from services.http.strictjson import StrictJSONMiddleware
 from services.lifespan import Background, make_lifespan
 from services.notify import Notifier
 from services.outbox.transport import SlackTransport
+from services.outbox.urls import Resolver
 from services.scheduler import Job
 from web.app import install as install_web
 
@@ -111,6 +112,7 @@ def create_app(
     channel_interval_s: float | None = None,
     events: Events | None = None,
     llm: Any | None = None,
+    resolver: Resolver | None = None,
 ) -> FastAPI:
     """The whole service: context, Slack, background work, middleware, the API, the web app and ops routes.
     Tests hand in what they fake (engine, clock, notifier, Slack client, HTTP client, jobs, events, LLM)."""
@@ -118,7 +120,8 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     if migrate:
         migrations.upgrade(engine)
-    ctx = build_context(settings, engine=engine, clock=clock, notifier=notifier, events=events, llm=llm)
+    ctx = build_context(settings, engine=engine, clock=clock, notifier=notifier, events=events, llm=llm,
+                        resolver=resolver)
     slack = wire_slack(ctx, slack_client)
     background = Background(run=run_background, jobs=jobs, slack=slack.transport if slack else None,
                             slack_connections=slack.connections if slack else None,

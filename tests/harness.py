@@ -3,7 +3,10 @@ callback receiver, with helpers to act as an admin, an agent, or Slack itself (s
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import tempfile
 import time
 from typing import Any
 
@@ -16,6 +19,7 @@ from services.context import AppContext
 from services.events import Events
 from services.main import create_app
 from services.outbox.models import OutboxMessage
+from services.outbox.urls import Resolver
 from services.scheduler import Job, run_all_once
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.signing import FORM, block_actions_body, signed_headers, slash_command_body
@@ -27,8 +31,18 @@ OWNER, BACKUP, ALICE, BOB, CAROL = "U012OWNER", "U034BACKUP", "U078ALICE", "U079
 REVIEW_CHANNEL = "C056REVIEW"
 
 
+# Anchor files (on by default, in the working directory) go to one scratch folder removed when the run ends.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="countersign-test-anchors-")
+
+
+def scratch_anchor_file(db_url: str | None) -> str:
+    """One anchor file per database, so the server, the CLI and `audit verify` on one database share it."""
+    return os.path.join(_SCRATCH.name, f"anchors-{hashlib.sha256(str(db_url).encode()).hexdigest()[:16]}.jsonl")
+
+
 def make_settings(db_url: str, slack: FakeSlack | None = None, **extra: Any) -> Settings:
     values: dict[str, Any] = {
+        "COUNTERSIGN_AUDIT_ANCHOR_FILE": scratch_anchor_file(db_url),
         "DATABASE_URL": db_url,
         "COUNTERSIGN_ADMIN_TOKEN": ADMIN_TOKEN,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -44,13 +58,14 @@ def make_settings(db_url: str, slack: FakeSlack | None = None, **extra: Any) -> 
 class Harness:
     def __init__(self, db_url: str, *, slack: FakeSlack | None = None, receiver: FakeAgentReceiver | None = None,
                  clock: Clock | None = None, run_background: bool = True, jobs: list[Job] | None = None,
-                 events: Events | None = None, llm: Any | None = None, **settings: Any) -> None:
+                 events: Events | None = None, llm: Any | None = None, resolver: Resolver | None = None,
+                 **settings: Any) -> None:
         self.slack, self.receiver = slack, receiver
         self.settings = make_settings(db_url, slack, **settings)
         # migrate=False: every fixture database is a copy of one migrated template (tests/conftest.py); migrating
         # on start is what the live-server tests do, on empty databases.
         self.app = create_app(self.settings, clock=clock, run_background=run_background, jobs=jobs,
-                              channel_interval_s=0.0, events=events, llm=llm, migrate=False)
+                              channel_interval_s=0.0, events=events, llm=llm, migrate=False, resolver=resolver)
         self.client = TestClient(self.app, raise_server_exceptions=False)
 
     def __enter__(self) -> Harness:

@@ -5,7 +5,11 @@ commit that writes the agents table drops it at once, and otherwise it lives `TT
 detached instance shared by every request that presents the key: read it, never change it or add it to a
 session (every session write of an agent loads or merges its own).
 
-A write does not trust it: `in_session` reads the fields that decide whether the write may happen at all
+A paused agent is never refused from the cache alone, nor a write let through from it unchecked: a request to
+write looks at the cached agent's version (`current`, one indexed read) before it is let through, except on the
+routes whose write checks that version itself (below), where only a cached "paused" is looked at again. So a
+pause or a resume made on another replica or from the CLI holds from the next request. In the write itself,
+`in_session` reads the fields that decide whether the write may happen at all
 (status, key, last update) inside the write transaction, one indexed row, and raises StaleRead if they moved,
 here or on another replica; the caller reloads with `reload` (401 or 423 if it must) and tries again. It then
 hands the write a session-local copy (a merge without a load), so the write may change the agent safely.
@@ -58,6 +62,19 @@ def by_key(*, engine: Engine, api_key: str) -> Agent | None:
 
 _VERSION = select(Agent.status, Agent.api_key_hash, Agent.updated_at).where(  # type: ignore[call-overload]
     Agent.id == bindparam("agent_id"))  # built once: every write runs it
+
+
+def current(*, engine: Engine, api_key: str, agent: Agent) -> Agent | None:
+    """The cached `agent` if its version still holds (one indexed read), else the agent behind the key read
+    again (None: the key no longer works)."""
+    with read_scope(engine) as session:
+        row = session.execute(_VERSION, {"agent_id": agent.id}).first()
+    if row is not None and tuple(row) == version(agent):
+        return agent
+    key = _cache_key(engine, api_key)
+    if key is not None:
+        _by_key.forget(key)
+    return by_key(engine=engine, api_key=api_key)
 
 
 def in_session(*, session: Session, agent: Agent) -> Agent:

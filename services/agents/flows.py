@@ -11,16 +11,20 @@ from services.agents.models import Agent, AgentCreate, AgentCreated, AgentPublic
 from services.audit.service import Actor
 from services.context import AppContext
 from services.errors import field_error
-from services.outbox.urls import UnsafeCallbackURL, validate_callback_url_text
+from services.outbox.urls import HostUnresolved, UnsafeCallbackURL, check_delivery_target
 from services.spend.service import budget_state
 
 
 def _check_callback_url(ctx: AppContext, url: str | None) -> None:
-    """The schema refuses what is never allowed; the deployment's COUNTERSIGN_CALLBACK_DENY_PRIVATE is known here."""
-    if url is None or not ctx.settings.callback_deny_private:
+    """The schema refuses what is never allowed; here the deployment's COUNTERSIGN_CALLBACK_DENY_PRIVATE applies and
+    a name is resolved, so a target refused by policy is refused now rather than given up on at delivery. A name
+    that does not resolve yet is accepted: deliveries to it are retried until it does."""
+    if url is None:
         return
     try:
-        validate_callback_url_text(url, deny_private=True)
+        check_delivery_target(url, deny_private=ctx.settings.callback_deny_private, resolver=ctx.resolver)
+    except HostUnresolved:
+        return
     except UnsafeCallbackURL as exc:
         raise field_error("callback_url", str(exc)) from exc
 

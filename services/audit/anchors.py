@@ -4,9 +4,9 @@ The hash chain proves that sealed entries were not edited, but whoever can write
 last entries, or delete some in the middle and recompute every hash after them, and the chain still holds. A
 checkpoint notes the head (how many entries were sealed, and the last one's hash) and is signed with an HMAC
 keyed by COUNTERSIGN_SECRET_KEY, which the database does not hold: a trimmed or recomputed chain no longer
-matches it, and a forged checkpoint does not verify. Copies also go, when configured, to an append-only file
-(COUNTERSIGN_AUDIT_ANCHOR_FILE) and to a Slack channel (COUNTERSIGN_AUDIT_ANCHOR_CHANNEL), so deleting
-checkpoints from the database is caught too.
+matches it, and a forged checkpoint does not verify. Copies also go to an append-only file (on by default:
+COUNTERSIGN_AUDIT_ANCHOR_FILE, countersign-audit-anchors.jsonl in the working directory) and, when configured, to
+a Slack channel (COUNTERSIGN_AUDIT_ANCHOR_CHANNEL), so deleting checkpoints from the database is caught too.
 
 Without COUNTERSIGN_SECRET_KEY the HMAC key is the one kept in the database: it still catches accidents, not an
 attacker with the database, and `verify` says so.
@@ -111,6 +111,9 @@ def verify_anchors(*, session: Session, secret_key: str | None, file_path: str |
             report.problems.append(f"the anchor file {file_path} is missing")
     top = head(session)
     top_seq = (top.seq or 0) if top else 0
+    if file_path and not stored and top_seq and not Path(file_path).exists():
+        report.warnings.append(f"no checkpoints, and no anchor file at {file_path}: a trimmed chain cannot be told "
+                               "from a short one (run verify where the server runs, or pass --anchor-file)")
     for where, seq, digest, created_at, mac, key_source in candidates:
         if key_source != source:
             report.warnings.append(f"{where} at entry {seq} was signed with the {key_source} key; not checkable now")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from services.db import UTCDateTime
@@ -25,6 +26,10 @@ class AuditEntry(SQLModel, table=True):
     seq: int | None = Field(default=None, unique=True)
     prev_hash: str | None = Field(default=None, max_length=64)
     hash: str | None = Field(default=None, max_length=64, unique=True)
+    # HMAC of the entry's content with the server key, set when the application writes it (services.audit.keys).
+    mac: str | None = Field(default=None, max_length=64)
+    # Set by the sealer on an unsealed entry whose MAC does not verify: written past the application, never sealed.
+    refused: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
 
 
 class AuditCheckpoint(SQLModel, table=True):

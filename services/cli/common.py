@@ -72,6 +72,19 @@ class LazyGroup(click.Group):
                     raise
         return self.commands.get(name)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """A bad setting is one line per variable (services.config.SettingsProblem) and exit 2, for every command."""
+        try:
+            return super().invoke(ctx)
+        except ValueError as exc:
+            from services.config import SettingsProblem  # already loaded: only reading settings raises it
+
+            if not isinstance(exc, SettingsProblem):
+                raise
+            for line in exc.lines:
+                click.echo(f"error: {line}", err=True)
+            ctx.exit(2)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         limit = formatter.width - 6 - max(len(name) for name in self.list_commands(ctx))
         rows = []

@@ -61,7 +61,8 @@ def demo(port: int, interval: float) -> None:
                         SLACK_APP_TOKEN=None, SLACK_SIGNING_SECRET=None, COUNTERSIGN_HOST="127.0.0.1",
                         COUNTERSIGN_PORT=port, COUNTERSIGN_ADMIN_TOKEN=secrets.token_urlsafe(24),
                         COUNTERSIGN_CALLBACK_DENY_PRIVATE=False,  # the receiver is on loopback
-                        COUNTERSIGN_PUBLIC_URL=f"http://127.0.0.1:{port}", COUNTERSIGN_ADMIN_USERS="")
+                        COUNTERSIGN_PUBLIC_URL=f"http://127.0.0.1:{port}", COUNTERSIGN_ADMIN_USERS="",
+                        COUNTERSIGN_AUDIT_ANCHOR_FILE=str(workdir / "audit-anchors.jsonl"))  # not in your directory
     app = create_app(settings)
     ctx = app.state.ctx
     ctx.sign_in_hint = ("Press Enter in the terminal where countersign demo runs: it prints a new sign-in link."

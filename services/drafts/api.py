@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.agents.models import Agent
-from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent, write_as
+from services.deps import CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent, write_as
 from services.drafts import create, flows
 from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftList, DraftPublic
 from services.drafts.waiter import waiter_for
@@ -22,7 +22,7 @@ MAX_WAIT_S = 60
 
 
 @router.post("/v1/drafts", status_code=201, response_model=DraftPublic, responses=problems(403) | AGENT_WRITE_ERRORS)
-def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
+def create_draft(body: DraftCreate, agent: CheckedWritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Decided outside the writer, written in a few inserts by it (services.drafts.create)."""
     def attempt(agent: Agent) -> JSONResponse:

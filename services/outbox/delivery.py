@@ -20,7 +20,7 @@ from services.outbox import signing
 from services.outbox.models import OutboxMessage, SlackMessage
 from services.outbox.service import POSTING_METHODS
 from services.outbox.transport import SlackPermanentError, SlackRateLimited, SlackTransientError, SlackTransport
-from services.outbox.urls import UnsafeCallbackURL, check_delivery_target
+from services.outbox.urls import HostUnresolved, UnsafeCallbackURL, validate_callback_url_text
 
 CALLBACK_TIMEOUT_S = 10.0
 
@@ -79,8 +79,8 @@ class Deliverer:
 
     async def _callback(self, row: OutboxMessage) -> Outcome:
         assert row.id is not None and row.url and row.agent_id is not None
-        try:
-            await asyncio.to_thread(check_delivery_target, row.url, deny_private=self.deny_private)
+        try:  # the text alone (an address literal); names are judged as the connection resolves them
+            validate_callback_url_text(row.url, deny_private=self.deny_private)
         except UnsafeCallbackURL as exc:
             return Outcome(row.id, False, error=str(exc), permanent=True)
         keys = await asyncio.to_thread(self._signing_secrets, row.agent_id)
@@ -89,8 +89,12 @@ class Deliverer:
         body = json.dumps(row.payload, separators=(",", ":")).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "Countersign/0.1", "Countersign-Event": row.method,
                    **signing.headers(keys, delivery_id=row.delivery_id or "", body=body)}
-        try:
+        try:  # self.http connects only where the policy allows (services.outbox.connect.callback_client)
             response = await self.http.post(row.url, content=body, headers=headers, timeout=CALLBACK_TIMEOUT_S)
+        except UnsafeCallbackURL as exc:
+            return Outcome(row.id, False, error=str(exc), permanent=True)
+        except HostUnresolved as exc:  # a DNS outage loses nothing: retried with backoff like any failure
+            return Outcome(row.id, False, error=str(exc)[:900])
         except httpx.HTTPError as exc:
             return Outcome(row.id, False, error=f"{type(exc).__name__}: {exc}"[:900])
         if 200 <= response.status_code < 300:

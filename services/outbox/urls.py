@@ -7,14 +7,17 @@ Teredo) is judged as the IPv4 address it reaches. With COUNTERSIGN_CALLBACK_DENY
 address (the IANA registries of RFC 6890: private, loopback, shared, documentation, benchmarking, multicast,
 reserved, ULA, NAT64 local-use...) is refused too.
 
-The check runs on the URL text at registration and again on the resolved addresses at delivery time, so DNS
-cannot smuggle a host in.
+The check runs on the URL text (and, when the name resolves, on its addresses) at registration, and on the
+resolved addresses at delivery time; the delivery then connects to the very addresses it checked
+(services.outbox.connect), so a second DNS answer can never smuggle a host in. A name that does not resolve is a
+passing fault (HostUnresolved, retried), not a refusal.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Protocol
 from urllib.parse import urlsplit
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -38,7 +41,28 @@ _COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 class UnsafeCallbackURL(ValueError):
-    pass
+    """Refused by policy: retrying never helps."""
+
+
+class HostUnresolved(Exception):
+    """The name did not resolve now; it may later (a DNS outage at the agent's side)."""
+
+
+class Resolver(Protocol):
+    """Name to addresses, handed in on the app's context so tests can say what a name resolves to."""
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        """The addresses `host` maps to now; raises HostUnresolved when it maps to none."""
+        ...
+
+
+class SystemResolver:
+    def resolve(self, host: str, port: int) -> list[str]:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise HostUnresolved(f"cannot resolve {host}: {exc}") from exc
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def embedded_ipv4(ip: IP) -> ipaddress.IPv4Address | None:
@@ -108,17 +132,25 @@ def _literal_address(host: str) -> IP | None:
             return None
 
 
-def check_delivery_target(url: str, *, deny_private: bool) -> None:
-    """Resolve the host now and refuse if any address it maps to is forbidden."""
-    validate_callback_url_text(url, deny_private=deny_private)
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise UnsafeCallbackURL(f"cannot resolve {host}: {exc}") from exc
-    for info in infos:
-        reason = refused_reason(str(info[4][0]), deny_private=deny_private)
+def checked_addresses(host: str, port: int, *, deny_private: bool, resolver: Resolver) -> list[str]:
+    """The addresses to connect to for `host`, every one of them allowed; the caller connects only to these.
+    Raises UnsafeCallbackURL when any answer is refused (a name that maps anywhere forbidden is not trusted with
+    its other answers), HostUnresolved when there is no answer."""
+    literal = _literal_address(host)
+    addresses = [str(literal)] if literal is not None else resolver.resolve(host.rstrip("."), port)
+    if not addresses:
+        raise HostUnresolved(f"cannot resolve {host}: no addresses")
+    for address in addresses:
+        reason = refused_reason(address, deny_private=deny_private)
         if reason:
             raise UnsafeCallbackURL(f"callback to {host} refused: {reason}")
+    return addresses
+
+
+def check_delivery_target(url: str, *, deny_private: bool, resolver: Resolver | None = None) -> list[str]:
+    """The URL's text, then its host resolved now: the addresses a delivery may connect to."""
+    validate_callback_url_text(url, deny_private=deny_private)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return checked_addresses(parts.hostname or "", port, deny_private=deny_private,
+                             resolver=resolver or SystemResolver())

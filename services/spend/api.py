@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from services.agents.models import Agent
 from services.audit.service import Actor
-from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent, write_as
+from services.deps import Admin, CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, write_as
 from services.errors import field_error
 from services.http.idempotency import idempotent_write
 from services.http.openapi import ADMIN_ERRORS, AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
@@ -29,7 +29,7 @@ ADMIN = Actor.admin()
 @router.post("/v1/usage", status_code=201, response_model=UsageRecorded,
              responses={200: {"model": UsageRecorded, "description": "a repeated request_id: the first event"},
                         **AGENT_WRITE_ERRORS})
-def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
+def record_usage(body: UsageCreate, agent: CheckedWritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     priced = ingest.price_all(engine=ctx.engine, events=[body])
 
@@ -46,7 +46,7 @@ def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
 
 
 @router.post("/v1/usage/batch", response_model=UsageBatchRecorded, responses=AGENT_WRITE_ERRORS)
-def record_usage_batch(body: UsageBatch, agent: WritingAgent, ctx: Ctx,
+def record_usage_batch(body: UsageBatch, agent: CheckedWritingAgent, ctx: Ctx,
                        idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Up to 1,000 events in one call and one write: one result per event, in order, each with `created`
     (False: its request_id was seen before, and the result is that first event). Budgets are as after the batch."""

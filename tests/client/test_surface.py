@@ -35,6 +35,7 @@ EXPORTS = {
     "Countersign", "CountersignError", "Denied", "Draft", "DraftPage", "Expired", "Incident", "InvalidSignature",
     "NotApproved", "NotFound", "RateLimited", "Rejected", "Run", "ServerError", "Unauthorized", "UsageResult",
     "ValidationError", "WebhookEvent", "__version__", "usage_event", "verify_webhook",
+    "DuplicateWebhook", "RecentWebhookIds",
 }
 METHODS = {
     "": {"request_approval", "require_approval", "record_usage", "report_incident", "check_budget", "run", "me"},

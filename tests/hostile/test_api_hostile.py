@@ -118,9 +118,13 @@ def test_link_local_refused_at_delivery_even_if_stored(harness: Harness, receive
 def test_loopback_by_hostname_refused_at_delivery_when_private_denied(deny_private: Harness,
                                                                       receiver: FakeAgentReceiver) -> None:
     """With COUNTERSIGN_CALLBACK_DENY_PRIVATE a hostname that resolves to 127.0.0.1 passes the text check but is
-    refused on the resolved address at delivery time, so DNS can't smuggle an internal host in."""
+    refused on its resolved address: at registration (422 naming callback_url), and at delivery for a row that got
+    stored anyway, so DNS can't smuggle an internal host in."""
     by_name = f"http://localhost:{receiver.port}/callback"
-    deny_private.register(callback_url=by_name)
+    refused = deny_private.client.post("/v1/agents", headers=deny_private.admin,
+                                       json={"name": "sneaky", "owner": "U012OWNER", "callback_url": by_name})
+    assert problem(refused, 422)["errors"][0]["field"] == "callback_url"
+    deny_private.register(callback_url="https://agent.example.com/cb")
     row = _outcome(deny_private, _enqueue(deny_private, "quoter", by_name))
     assert row.status == "dead" and "private or loopback" in (row.last_error or "")
     literal = _outcome(deny_private, _enqueue(deny_private, "quoter", receiver.url))

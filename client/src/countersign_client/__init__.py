@@ -13,6 +13,7 @@ from countersign_client.errors import (
     Conflict,
     CountersignError,
     Denied,
+    DuplicateWebhook,
     Expired,
     InvalidSignature,
     NotApproved,
@@ -25,11 +26,12 @@ from countersign_client.errors import (
 )
 from countersign_client.types import Agent, BudgetCheck, Draft, DraftPage, Incident, Run, UsageResult, WebhookEvent
 from countersign_client.usage import usage_event
-from countersign_client.webhooks import verify_webhook
+from countersign_client.webhooks import RecentWebhookIds, verify_webhook
 
 __all__ = [
     "APIConnectionError", "Agent", "AgentPaused", "ApprovalTimeout", "AsyncCountersign", "BudgetCheck", "Conflict",
     "Countersign", "CountersignError", "Denied", "Draft", "DraftPage", "Expired", "Incident", "InvalidSignature",
     "NotApproved", "NotFound", "RateLimited", "Rejected", "Run", "ServerError", "Unauthorized", "UsageResult",
     "ValidationError", "WebhookEvent", "__version__", "usage_event", "verify_webhook",
+    "DuplicateWebhook", "RecentWebhookIds",
 ]

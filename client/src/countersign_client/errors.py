@@ -109,6 +109,15 @@ class InvalidSignature(CountersignError):
     """A webhook's signature (either scheme) does not match, is missing, or is too old."""
 
 
+class DuplicateWebhook(InvalidSignature):
+    """A correctly signed webhook whose webhook-id is already in the `seen=` store: a replay, or Countersign
+    delivering again after a crash. Don't act on it twice; answer 2xx so a genuine redelivery stops."""
+
+    def __init__(self, message: str, webhook_id: str) -> None:
+        super().__init__(message)
+        self.webhook_id = webhook_id
+
+
 _BY_STATUS: dict[int, type[CountersignError]] = {
     400: ValidationError, 413: ValidationError, 422: ValidationError, 401: Unauthorized, 403: Denied,
     404: NotFound, 409: Conflict, 423: AgentPaused, 429: RateLimited,

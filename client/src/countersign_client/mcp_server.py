@@ -1,14 +1,21 @@
 """`countersign-mcp`: Countersign as MCP tools, so any MCP-capable agent can ask a person before it acts.
 
 stdio by default (for desktop and IDE clients); `--http` serves streamable HTTP. Configured by COUNTERSIGN_URL and
-COUNTERSIGN_API_KEY (the agent's key). Tool failures come back as tool errors whose text is the server's problem
-detail, so the model can read what to fix.
+COUNTERSIGN_API_KEY (the agent's key). Over HTTP every caller acts with that key, so off loopback a bearer token
+is required (`--token` or COUNTERSIGN_MCP_TOKEN) and requests without it get 401.
+
+Tool failures come back as tool errors whose text is the server's problem detail, so the model can read what to
+fix.
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
+import ipaddress
+import json
 import os
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Annotated, Any
 
 try:
@@ -163,17 +170,67 @@ def build_server(client: AsyncCountersign | None = None) -> MCPServer:
     return mcp
 
 
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+def is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost may resolve anywhere
+        return False
+
+
+class BearerToken:
+    """Refuses every HTTP request without `Authorization: Bearer <token>` (401), before MCP sees it."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app, self._token = app, token.encode()
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]],
+                       send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] == "http" and not self._allowed(dict(scope.get("headers") or []).get(b"authorization")):
+            body = json.dumps({"error": "unauthorized", "detail": "send Authorization: Bearer <token> "
+                               "(the --token or COUNTERSIGN_MCP_TOKEN this server was started with)"}).encode()
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+    def _allowed(self, header: bytes | None) -> bool:
+        scheme, _, given = (header or b"").partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(given.strip(), self._token)
+
+
+def http_app(server: MCPServer, *, host: str, token: str | None) -> ASGIApp:
+    """The streamable HTTP app, behind the bearer token when there is one."""
+    app: ASGIApp = server.streamable_http_app(host=host)
+    return BearerToken(app, token) if token else app
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="countersign-mcp", description=__doc__.split("\n\n")[0])
     parser.add_argument("--http", action="store_true", help="serve streamable HTTP instead of stdio")
     parser.add_argument("--host", default="127.0.0.1", help="with --http (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765, help="with --http (default 8765)")
+    parser.add_argument("--token", default=None, help="with --http: the bearer token callers must send; required "
+                                                      "off loopback (default: COUNTERSIGN_MCP_TOKEN)")
     args = parser.parse_args(argv)
     if not os.environ.get("COUNTERSIGN_API_KEY"):
         parser.error("set COUNTERSIGN_API_KEY (the agent's key) and COUNTERSIGN_URL (the Countersign server)")
+    token = args.token or os.environ.get("COUNTERSIGN_MCP_TOKEN") or None
+    if args.http and token is None and not is_loopback(args.host):
+        parser.exit(2, f"countersign-mcp: refusing to serve {args.host} without a bearer token: anyone who reaches "
+                       "it would act with this agent's key; pass --token or set COUNTERSIGN_MCP_TOKEN\n")
     server = build_server()
     if args.http:
-        server.run("streamable-http", host=args.host, port=args.port)
+        import uvicorn  # installed with mcp
+
+        uvicorn.run(http_app(server, host=args.host, token=token), host=args.host, port=args.port, log_level="info")
     else:
         server.run("stdio")
 

@@ -4,6 +4,10 @@
 - Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256(
   "<id>.<timestamp>.<body>")>` keyed with the bytes the base64 after `whsec_` decodes to. During a secret rotation
   the header holds several space-separated signatures; any one matching is enough.
+
+A signature only proves who sent a delivery and that it is recent: within the tolerance it can be sent again.
+Pass `seen=` (anything with `__contains__` and `add`: a set, RecentWebhookIds below, or a wrapper over your
+database or Redis) and a webhook-id already in it is refused with DuplicateWebhook.
 """
 
 from __future__ import annotations
@@ -13,14 +17,57 @@ import binascii
 import hashlib
 import hmac
 import json
+import threading
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
-from countersign_client.errors import InvalidSignature
+from countersign_client.errors import DuplicateWebhook, InvalidSignature
 from countersign_client.types import WebhookEvent
 
 DEFAULT_TOLERANCE_S = 300
+
+
+class SeenIds(Protocol):
+    """Where `verify_webhook(seen=...)` remembers the webhook-ids it accepted: a set will do."""
+
+    def __contains__(self, webhook_id: object, /) -> bool: ...
+
+    def add(self, webhook_id: str, /) -> None: ...
+
+
+class RecentWebhookIds:
+    """A bounded in-memory store for `seen=`: each id is kept `ttl_s` (by default twice the signature tolerance,
+    so any replay a signature still allows is caught) and at most `max_ids` ids (the oldest go first). One
+    process only: with several receivers, share a store (your database, Redis) behind the same two methods."""
+
+    def __init__(self, ttl_s: float = 2 * DEFAULT_TOLERANCE_S, max_ids: int = 100_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s, self.max_ids, self._clock = ttl_s, max_ids, clock
+        self._expires: OrderedDict[str, float] = OrderedDict()  # oldest first
+        self._lock = threading.Lock()
+
+    def _expire(self, now: float) -> None:
+        while self._expires and (next(iter(self._expires.values())) <= now or len(self._expires) > self.max_ids):
+            self._expires.popitem(last=False)
+
+    def __contains__(self, webhook_id: object) -> bool:
+        with self._lock:
+            self._expire(self._clock())
+            return webhook_id in self._expires
+
+    def add(self, webhook_id: str) -> None:
+        with self._lock:
+            now = self._clock()
+            self._expires.pop(webhook_id, None)
+            self._expires[webhook_id] = now + self.ttl_s
+            self._expire(now)
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._expire(self._clock())
+            return len(self._expires)
 
 
 def _standard_keys(secret: str) -> list[bytes]:
@@ -81,9 +128,11 @@ def _check_countersign(secrets: Sequence[str], body: bytes, header: str, toleran
 
 
 def verify_webhook(secret: str | Sequence[str], raw_body: bytes | str, headers: Mapping[str, str],
-                   *, tolerance_s: int = DEFAULT_TOLERANCE_S, now: float | None = None) -> WebhookEvent:
+                   *, tolerance_s: int = DEFAULT_TOLERANCE_S, now: float | None = None,
+                   seen: SeenIds | None = None) -> WebhookEvent:
     """Check a callback's signature (Standard Webhooks' when present, else Countersign-Signature) and return the
-    event. `secret` may be a list (old and new during your own rotation). Pass the body exactly as received."""
+    event. `secret` may be a list (old and new during your own rotation). Pass the body exactly as received.
+    `seen`: refuse (DuplicateWebhook) a webhook-id already in it, and add this one; see the module's note."""
     secrets = [secret] if isinstance(secret, str) else list(secret)
     if not secrets or not all(secrets):
         raise ValueError("verify_webhook needs the agent's webhook secret")
@@ -100,6 +149,25 @@ def verify_webhook(secret: str | Sequence[str], raw_body: bytes | str, headers: 
     except ValueError:
         raise InvalidSignature("signed body is not JSON") from None
     envelope = payload if isinstance(payload, dict) and "data" in payload else {}
-    return WebhookEvent(type=envelope.get("event") or lower.get("countersign-event"),
-                        id=envelope.get("id") or lower.get("webhook-id") or lower.get("countersign-delivery"),
-                        timestamp=stamp, data=envelope.get("data", payload), payload=payload)
+    event = WebhookEvent(type=envelope.get("event") or lower.get("countersign-event"),
+                         id=envelope.get("id") or lower.get("webhook-id") or lower.get("countersign-delivery"),
+                         timestamp=stamp, data=envelope.get("data", payload), payload=payload)
+    if seen is not None:
+        _remember(seen, _signed_id(lower, envelope))
+    return event
+
+
+def _signed_id(headers: Mapping[str, str], envelope: Mapping[str, Any]) -> str:
+    """The delivery's id as covered by the signature that matched: webhook-id is signed under Standard Webhooks,
+    the envelope's id (the same value) is inside the signed body; Countersign-Delivery alone is not signed."""
+    found = headers.get("webhook-id") if headers.get("webhook-signature") else envelope.get("id")
+    if not isinstance(found, str) or not found:
+        raise InvalidSignature("no signed webhook-id to deduplicate on")
+    return found
+
+
+def _remember(seen: SeenIds, webhook_id: str) -> None:
+    if webhook_id in seen:
+        raise DuplicateWebhook(f"webhook-id {webhook_id} was already received (a replay or a redelivery)",
+                               webhook_id)
+    seen.add(webhook_id)

@@ -14,6 +14,7 @@ from services.audit.models import AuditEntry
 from services.audit.service import Actor, record, seal, verify
 from services.clock import SystemClock
 from services.db import make_engine, session_scope
+from tests.harness import scratch_anchor_file
 
 
 def _append(engine, n: int) -> None:
@@ -96,7 +97,8 @@ def test_cli_verify_reads_only_then_exits_by_result(sqlite_url: str) -> None:
     engine = make_engine(sqlite_url)
     for n in range(3):
         _append(engine, n)
-    env = {**os.environ, "DATABASE_URL": sqlite_url}
+    env = {**os.environ, "DATABASE_URL": sqlite_url,
+           "COUNTERSIGN_AUDIT_ANCHOR_FILE": scratch_anchor_file(sqlite_url)}  # on by default: not into the repo
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "services", "audit", *args], env=env, capture_output=True,
@@ -107,7 +109,7 @@ def test_cli_verify_reads_only_then_exits_by_result(sqlite_url: str) -> None:
     assert _verify(engine).unsealed == 3  # verify did not seal them
     assert cli("checkpoint").returncode == 0
     ok = cli("verify")
-    assert ok.returncode == 0 and "3 sealed entries checked, 1 checkpoints match" in ok.stdout
+    assert ok.returncode == 0 and "3 sealed entries checked, 2 checkpoints match" in ok.stdout
     with engine.begin() as conn:
         conn.execute(text("UPDATE audit_log SET verb = 'forged' WHERE id = 2"))
     broken = cli("verify")
