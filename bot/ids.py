@@ -39,3 +39,8 @@ AUTONOMY_NOT_YET = "autonomy_not_yet"
 AUTONOMY_SAMPLE_BLOCK = "autonomy_sample"
 AUTONOMY_LOOKS_RIGHT = "autonomy_looks_right"
 AUTONOMY_SHOULD_NOT_PASS = "autonomy_should_not_have_passed"
+
+# Oversight: the owner's prompt (or model) change card (value: the change id).
+OVERSIGHT_CHANGE_BLOCK = "oversight_change"
+OVERSIGHT_APPROVE_VERSION = "oversight_approve_version"
+OVERSIGHT_REJECT_VERSION = "oversight_reject_version"

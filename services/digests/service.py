@@ -207,7 +207,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def approvals_in(*, session: Session, period: Period, now: datetime, tz: ZoneInfo) -> Approvals:
     start, end = period.start_utc(tz), period.end_utc(tz)
-    decided = (col(Draft.decided_at) >= start) & (col(Draft.decided_at) < end)
+    decided = (col(Draft.decided_at) >= start) & (col(Draft.decided_at) < end) & col(Draft.is_canary).is_(False)
     counts = {s: int(n) for s, n in session.exec(select(Draft.status, func.count()).where(decided)
                                                  .group_by(Draft.status)).all()}
     waits = [(d - c).total_seconds() for d, c in session.exec(

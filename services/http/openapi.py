@@ -105,6 +105,9 @@ OPERATION_IDS = {
     ("GET", "/healthz"): "healthz",
     ("GET", "/readyz"): "readyz",
     ("GET", "/metrics"): "metrics",
+    ("GET", "/v1/oversight"): "getOversight",
+    ("POST", "/v1/agents/{name}/canaries"): "createCanary",
+    ("POST", "/v1/prompts"): "registerPrompt",
 }
 
 TAGS = [
@@ -116,6 +119,7 @@ TAGS = [
     {"name": "agents", "description": "Register and manage agents (admin), and an agent's view of itself."},
     {"name": "digests", "description": "Scheduled spend and approval digests (admin)."},
     {"name": "ops", "description": "Liveness, readiness and metrics."},
+    {"name": "oversight", "description": "Whether the oversight works: reviewers, canaries, prompt changes."},
 ]
 
 

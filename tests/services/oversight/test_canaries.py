@@ -1,0 +1,96 @@
+"""Canaries: posted among real drafts at the agent's rate, decided like any draft in Slack and on the web; a miss
+and a catch are counted and told at once, and nothing reaches the agent, the evals or spend."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from bot import ids
+from services.autonomy.models import AutonomyEvidence
+from services.drafts.models import Draft
+from services.events import FollowUp
+from services.oversight import canaries, flows
+from services.oversight.models import CanaryPost
+from tests.harness import ALICE, BOB, Harness
+from tests.services.drafts.helpers import card, new_draft, wait_ephemeral
+from tests.web.helpers import signed_in, submit
+
+WHY = "It refunds 10x the order value to a different card than the one charged."
+
+
+def _setup(h: Harness, rate: float = 0.2) -> str:
+    key = h.register(canary_rate=rate)["api_key"]
+    answer = h.client.post("/v1/agents/quoter/canaries", headers=h.admin, json={
+        "action": "quote_freight_lane", "title": "Quote Rotterdam to Lyon", "body": "EUR 18,400 all in, card 4242.",
+        "why_bad": WHY})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["why_bad"] == WHY
+    return key
+
+
+def _canary_ids(h: Harness) -> list[str]:
+    with h.ctx.read() as session:
+        return list(session.exec(select(CanaryPost.draft_id).order_by(col(CanaryPost.seq))))
+
+
+def _real(h: Harness, key: str, n: int) -> list[str]:
+    return [new_draft(h, key, title=f"Quote lane {i}")["id"] for i in range(n)]
+
+
+def test_canaries_post_at_the_rate_of_real_drafts_and_never_while_paused(harness: Harness) -> None:
+    """Four real drafts are not enough at 0.2; the fifth makes one due; a second needs five more; a paused agent
+    gets none; the canary's card is the action's card, and the agent's own list does not show it."""
+    key = _setup(harness)
+    _real(harness, key, 4)
+    assert canaries.post_due(harness.ctx) == 0
+    _real(harness, key, 1)
+    assert canaries.post_due(harness.ctx) == 1
+    assert canaries.post_due(harness.ctx) == 0  # no new real draft since
+    canary_id = _canary_ids(harness)[0]
+    posted = card(harness, canary_id)
+    assert "Quote Rotterdam to Lyon" in str(posted["blocks"]) and posted["channel"] == "C056REVIEW"
+    listed = harness.client.get("/v1/drafts", headers=harness.bearer(key), params={"limit": 200}).json()["data"]
+    assert len(listed) == 5 and canary_id not in {d["id"] for d in listed}
+    assert harness.client.get(f"/v1/drafts/{canary_id}", headers=harness.bearer(key)).status_code == 404
+    _real(harness, key, 5)
+    assert harness.client.post("/v1/agents/quoter/pause", headers=harness.admin, json={}).status_code == 200
+    assert canaries.post_due(harness.ctx) == 0
+    assert harness.client.post("/v1/agents/quoter/resume", headers=harness.admin).status_code == 200
+    assert canaries.post_due(harness.ctx) == 1
+
+
+def test_a_miss_in_slack_and_a_catch_on_the_web_are_counted_and_reach_no_agent(harness: Harness) -> None:
+    """Alice approves a canary in Slack (a miss, told at once with why it was bad); Bob rejects the next on the
+    web (a catch, told on the page). No callback, no eval row, no autonomy evidence, no follow-up (spend, waste,
+    streaks) for either; the report counts both."""
+    key = _setup(harness)
+    real = _real(harness, key, 5)
+    canaries.post_due(harness.ctx)
+    missed = _canary_ids(harness)[0]
+    harness.click(card(harness, missed), ids.DRAFT_APPROVE, user=ALICE)
+    told = wait_ephemeral(harness, "was a test")
+    assert WHY in told and "approved" in told
+    _real(harness, key, 5)
+    canaries.post_due(harness.ctx)
+    caught = _canary_ids(harness)[1]
+    bob = signed_in(harness, BOB)
+    page = submit(bob, f"/app/drafts/{caught}/reject", reason="refund to another card", revision="0")
+    assert page.status_code == 200 and "Well caught" in page.text and WHY in page.text
+    with harness.ctx.read() as session:
+        outcomes = {p.draft_id: (p.outcome, p.outcome_by) for p in session.exec(select(CanaryPost))}
+        assert outcomes == {missed: ("miss", ALICE), caught: ("catch", BOB)}
+        assert session.get(Draft, missed).status == "approved"  # type: ignore[union-attr]
+        assert not list(session.exec(select(AutonomyEvidence).where(
+            col(AutonomyEvidence.draft_id).in_([missed, caught]))))
+        assert not [f for f in session.exec(select(FollowUp)) if missed in str(f.__dict__) or caught in str(f.__dict__)]
+    # A real decision still calls the agent back: the receiver is live, and the canaries' would have come first.
+    harness.click(card(harness, real[0]), ids.DRAFT_APPROVE, user=ALICE)
+    assert harness.receiver is not None
+    delivered = harness.receiver.wait_for(1)
+    assert [d.json["data"]["id"] for d in delivered] == [real[0]]
+    evals = harness.client.get("/v1/evals", headers=harness.bearer(key)).text
+    assert missed not in evals and caught not in evals and real[0] in evals
+    rows = {r.reviewer: r for r in flows.oversight_report(ctx=harness.ctx, days=1).rows}
+    assert (rows[ALICE].canary_misses, rows[ALICE].canary_catches) == (1, 0)
+    assert (rows[BOB].canary_misses, rows[BOB].canary_catches) == (0, 1)
+    assert rows[ALICE].decisions == 1 and BOB in rows and rows[BOB].decisions == 0
