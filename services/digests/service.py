@@ -17,6 +17,7 @@ from services.agents.models import Agent
 from services.digests.budgets import BudgetLine, budget_lines
 from services.drafts.models import Draft
 from services.incidents.models import Incident
+from services.oversight import service as oversight
 from services.spend.models import INTERNAL_AGENT_ID, INTERNAL_AGENT_NAME, ScopedBudget, SpendRollup
 from services.spend.periods import Period, local_day, period_containing
 
@@ -80,6 +81,7 @@ class Digest:
     internal_usd: float = 0.0  # Countersign's own OpenAI spend in the period
     budgets: list[BudgetLine] = field(default_factory=list)  # every budget's state at the digest's moment
     so_far_until: str | None = None  # "HH:MM" local when the period is still running (figures up to then)
+    oversight: list[dict[str, Any]] = field(default_factory=list)  # weekly: ReviewerRow dumps (services.oversight)
 
     @property
     def so_far(self) -> bool:
@@ -157,7 +159,18 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
         chart_days=chart_days, daily=daily, daily_budget=_agent_budgets(agents.values(), "day"),
         internal_usd=internal, budgets=budgets,
         so_far_until=now.astimezone(tz).strftime("%H:%M") if now < period.end_utc(tz) else None,
+        oversight=_oversight(session, period, now, tz),
     )
+
+
+def _oversight(session: Session, period: Period, now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """The weekly digest's reviewers: decisions, approval rate, speed, canaries, rubber stamps."""
+    if period.kind != "week":
+        return []
+    start, end = period.start_utc(tz), min(now, period.end_utc(tz))
+    found = oversight.events(session=session, since=start, until=end)
+    report = oversight.build_report(found, since=start, until=end, days=7)
+    return [row.model_dump(mode="json") for row in report.rows]
 
 
 def _lines(table: dict[Any, list[float]], budgets: dict[str, float]) -> list[SpendLine]:

@@ -53,9 +53,9 @@ def _started(draft: Draft, posted: datetime | None, stage: str) -> datetime:
 
 
 def events(*, session: Session, since: datetime, until: datetime, agent_ids: list[int] | None = None) -> list[Event]:
-    """Every person's decision on drafts decided in [since, until)."""
+    """Every person's decision on drafts decided in [since, until] (a decision made this instant counts)."""
     statement = select(Draft).where(col(Draft.status).in_(DECIDED_BY_PEOPLE), col(Draft.decided_at) >= since,
-                                    col(Draft.decided_at) < until)
+                                    col(Draft.decided_at) <= until)
     if agent_ids is not None:
         statement = statement.where(col(Draft.agent_id).in_(agent_ids))
     drafts = list(session.exec(statement))
