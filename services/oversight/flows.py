@@ -5,6 +5,7 @@ Callable without Slack (the API, the web app, the CLI and the bot all come throu
 - `answer_change(ctx=, change_id=, user=, approve=, via=) -> str`   Approve / Reject version, any surface
 - `change_for(ctx=, change_id=, viewer=) -> (ChangePublic, may_answer)` the web page
 - `attach_replay(ctx=, agent=, action=, version=, summary=) -> bool`   an eval replay onto a pending card
+- `replay_version(ctx=, agent_name=, action=, version=, limit=, model=)`  countersign evals replay
 - `register_canary(session=, ctx=, name=, data=) -> CanaryPublic`    POST /v1/agents/{name}/canaries
 - `oversight_report(ctx=, agent_name=, days=, agents=) -> Report`    CLI, API, web page, digest
 - `on_draft_created(session=, ctx=, agent=, draft=)`                 reaction: a model the level was not earned on
@@ -22,8 +23,8 @@ from services.agents.service import require_agent
 from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.errors import NotFound, field_error
-from services.oversight import canaries, changes, service
+from services.errors import NotFound, Unavailable, field_error
+from services.oversight import canaries, changes, replay, service
 from services.oversight.models import CanaryCreate, CanaryPublic, Change, ChangePublic, PromptCreate, Report
 
 MAX_DAYS = 366
@@ -129,6 +130,28 @@ def attach_replay(*, ctx: AppContext, agent: Agent, action: str, version: str, s
         record(session=session, actor=SYSTEM, verb="prompt.replayed", subject=f"agent:{agent.name}", now=now,
                details={"action": action, "version": version, "agreement": summary.get("agreement")})
         return True
+
+
+def replay_version(*, ctx: AppContext, agent_name: str, action: str, version: str, limit: int,
+                   model: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]], bool]:
+    """`countersign evals replay`: the figures, one report row per draft, and whether the figures went onto the
+    version's card (only while it waits for its owner). The API calls run outside any transaction."""
+    from openai import OpenAIError
+
+    if ctx.llm is None:
+        raise Unavailable("OPENAI_API_KEY is not set: eval replay runs past drafts through the OpenAI API; set it "
+                          "(and OPENAI_BASE_URL for another endpoint) and run again")
+    with ctx.read() as session:
+        agent = require_agent(session=session, name=agent_name)
+        change = replay.prompt_text(session=session, agent_id=agent.id or 0, action=action, version=version)
+        if change is None or change.text is None:
+            raise NotFound(f"no prompt version {version!r} of {action} is registered for {agent_name}; "
+                           "the agent registers its text with POST /v1/prompts")
+        found = replay.decided(session=session, agent_id=agent.id or 0, action=action, limit=limit)
+    summary, rows = replay.run(ctx.llm, text=change.text, drafts=found, model=model, error_types=(OpenAIError,))
+    figures = {**summary.as_dict(), "version": version, "at": ctx.clock.now().isoformat()}
+    attached = attach_replay(ctx=ctx, agent=agent, action=action, version=version, summary=figures)
+    return figures, rows, attached
 
 
 def register_canary(*, session: Session, ctx: AppContext, name: str, data: CanaryCreate) -> CanaryPublic:
