@@ -29,6 +29,8 @@ from services.errors import AlreadyDecided, Conflict, Forbidden, NotFound, Promp
 from services.oversight.models import APPROVED, MODEL, PENDING, PROMPT, REJECTED, Change
 
 _statuses: ReadCache[str | None] = ReadCache("oversight_changes")
+# The model a level was earned on changes only with the level's grant (evidence after it is not looked at).
+_earned: ReadCache[str | None] = ReadCache("autonomy_states")
 
 
 def get(*, session: Session, agent_id: int, action: str, kind: str, version: str) -> Change | None:
@@ -129,7 +131,9 @@ def review_reasons(*, session: Session, agent: Agent, request: Any, level: str |
 
 def model_reason(*, session: Session, agent: Agent, action: str, prompt_version: str | None,
                  model: str) -> str | None:
-    earned = earned_model(session=session, agent_id=agent.id or 0, action=action, prompt_version=prompt_version)
+    key = (engine_key(session.get_bind().engine), agent.id, action, prompt_version)
+    earned = _earned.get(key, lambda: earned_model(session=session, agent_id=agent.id or 0, action=action,
+                                                   prompt_version=prompt_version))
     if earned is None or earned == model or _status(session, agent, action, MODEL, model) == APPROVED:
         return None
     return f"model {model} differs from {earned}, the model {action}'s auto level was earned with"
