@@ -94,6 +94,9 @@ class OversightNotifier(Protocol):
 
     def prompt_change_updated(self, *, session: Session, agent: Agent, change: Any, now: datetime) -> None: ...
 
+    def oversight_chart(self, *, session: Session, channel: str, chart_png: bytes, key: str,
+                        now: datetime) -> None: ...
+
 
 class AuditNotifier(Protocol):
     def audit_anchor(self, *, session: Session, channel: str, line: str, now: datetime) -> None: ...

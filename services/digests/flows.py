@@ -22,6 +22,7 @@ from services.digests.chart import render_chart
 from services.digests.models import DEFAULT_SCHEDULES, DigestRun, DigestSchedule, ScheduleCreate
 from services.digests.service import Digest, compute_digest, report_period
 from services.errors import NotFound, field_error
+from services.oversight.chart import render_chart as oversight_chart
 from services.spend.periods import period_containing
 from services.spend.service import dialect_insert
 
@@ -156,6 +157,7 @@ class Prepared:
     chart: bytes | None
     story: narrative.Narrative
     spend_recorded: bool = False  # the narrative's own LLM spend is counted once, with the first post
+    oversight_chart: bytes | None = None  # weekly: approval rate and speed per reviewer (services.oversight)
 
 
 def deliver(*, ctx: AppContext, run_id: int, prepared: dict[tuple[str, str], Prepared] | None = None) -> bool:
@@ -171,7 +173,8 @@ def deliver(*, ctx: AppContext, run_id: int, prepared: dict[tuple[str, str], Pre
             session=session, period=period_containing(run.period, date.fromisoformat(run.period_start)),
             now=ctx.clock.now(), tz=ctx.settings.tz)
     if digest is not None:  # drawn and narrated outside the read session
-        prepared[key] = Prepared(digest, render_chart(digest), narrative.write(ctx=ctx, digest=digest))
+        prepared[key] = Prepared(digest, render_chart(digest), narrative.write(ctx=ctx, digest=digest),
+                                 oversight_chart=oversight_chart(digest.oversight_weeks, title="Reviewers"))
     ready = prepared[key]
     now = ctx.clock.now()
     with ctx.uow() as session:
@@ -184,6 +187,9 @@ def deliver(*, ctx: AppContext, run_id: int, prepared: dict[tuple[str, str], Pre
             narrative.record_own_spend(session=session, ctx=ctx, narrative=ready.story, request_id=f"digest:{run_id}")
         ctx.notifier.digest(session=session, channel=run.channel, digest=ready.digest, narrative=ready.story.text,
                             chart_png=ready.chart, key=f"digest:{run_id}", now=now)
+        if ready.oversight_chart:
+            ctx.notifier.oversight_chart(session=session, channel=run.channel, chart_png=ready.oversight_chart,
+                                         key=f"digest:{run_id}", now=now)
         record(session=session, actor=Actor.system("digests"), verb="digest.posted", subject=f"digest:{run_id}",
                now=now, details={"channel": run.channel, "period": run.period, "period_start": run.period_start,
                         "narrative": ready.story.source, "chart": ready.chart is not None})

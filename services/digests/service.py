@@ -21,6 +21,8 @@ from services.oversight import service as oversight
 from services.spend.models import INTERNAL_AGENT_ID, INTERNAL_AGENT_NAME, ScopedBudget, SpendRollup
 from services.spend.periods import Period, local_day, period_containing
 
+OVERSIGHT_WEEKS = 8  # the weekly digest's oversight chart: this many weeks up to the digest's
+
 APPROVED = ("approved", "edited", "auto_approved")
 HUMAN_DECISIONS = ("approved", "edited", "rejected")
 CHART_MIN_DAYS = 14
@@ -82,6 +84,7 @@ class Digest:
     budgets: list[BudgetLine] = field(default_factory=list)  # every budget's state at the digest's moment
     so_far_until: str | None = None  # "HH:MM" local when the period is still running (figures up to then)
     oversight: list[dict[str, Any]] = field(default_factory=list)  # weekly: ReviewerRow dumps (services.oversight)
+    oversight_weeks: list[Any] = field(default_factory=list)  # weekly: WeekPoints of the last weeks, for its chart
 
     @property
     def so_far(self) -> bool:
@@ -159,18 +162,20 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
         chart_days=chart_days, daily=daily, daily_budget=_agent_budgets(agents.values(), "day"),
         internal_usd=internal, budgets=budgets,
         so_far_until=now.astimezone(tz).strftime("%H:%M") if now < period.end_utc(tz) else None,
-        oversight=_oversight(session, period, now, tz),
+        **_oversight(session, period, now, tz),
     )
 
 
-def _oversight(session: Session, period: Period, now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """The weekly digest's reviewers: decisions, approval rate, speed, canaries, rubber stamps."""
+def _oversight(session: Session, period: Period, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """The weekly digest's reviewers (decisions, approval rate, speed, canaries, rubber stamps), and the weeks
+    before for the chart."""
     if period.kind != "week":
-        return []
+        return {}
     start, end = period.start_utc(tz), min(now, period.end_utc(tz))
-    found = oversight.events(session=session, since=start, until=end)
-    report = oversight.build_report(found, since=start, until=end, days=7)
-    return [row.model_dump(mode="json") for row in report.rows]
+    found = oversight.events(session=session, since=start - timedelta(weeks=OVERSIGHT_WEEKS - 1), until=end)
+    report = oversight.build_report([e for e in found if e.at >= start], since=start, until=end, days=7)
+    return {"oversight": [row.model_dump(mode="json") for row in report.rows],
+            "oversight_weeks": oversight.weekly(found) if report.rows else []}
 
 
 def _lines(table: dict[Any, list[float]], budgets: dict[str, float]) -> list[SpendLine]:

@@ -100,3 +100,18 @@ def test_weekly_digest_has_the_oversight_section(quiet: Harness, clock: FakeCloc
     blocks = json.dumps(digest_message(week, "")["blocks"])
     assert "Oversight" in blocks and "rubber stamp" in blocks and ALICE in blocks
     assert "Oversight" not in json.dumps(digest_message(day, "")["blocks"])
+
+
+def test_weekly_digest_posts_the_reviewers_chart_after_its_message(harness: Harness) -> None:
+    """Sent through the fake Slack: the week's message carries the section and the reviewers' chart follows it."""
+    key = harness.register(approvers=[ALICE])["api_key"]
+    drafts.decide(ctx=harness.ctx, draft_id=new_draft(harness, key)["id"], user_id=ALICE, verdict="approve")
+    sent = harness.client.post("/v1/digests/send", headers=harness.admin,
+                               json={"channel": "C0DIGEST", "period": "week", "so_far": True})
+    assert sent.status_code == 202, sent.text
+    harness.drain()
+    assert harness.slack is not None
+    posted = [c.args for c in harness.slack.calls_to("chat.postMessage") if c.args.get("channel") == "C0DIGEST"]
+    assert "Oversight" in json.dumps(posted[-1]["blocks"]) and ALICE in json.dumps(posted[-1]["blocks"])
+    uploads = [c.args for c in harness.slack.calls_to("files.getUploadURLExternal")]
+    assert any(u.get("filename") == "oversight.png" for u in uploads)
