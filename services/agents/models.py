@@ -158,6 +158,13 @@ class AgentUpdate(Strict):
     rate_limit_per_s: RatePerSecond | None = None  # null: back to the server's default
     canary_rate: CanaryRate | None = None
 
+    @field_validator("canary_rate")
+    @classmethod
+    def _canary_rate_given(cls, value: float | None) -> float:
+        if value is None:  # only an explicit null reaches here; leaving the field out changes nothing
+            raise ValueError("must be a number from 0 to 0.2; 0 turns canaries off")
+        return value
+
     @field_validator("callback_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

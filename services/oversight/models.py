@@ -20,6 +20,13 @@ PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 PROMPT, MODEL = "prompt", "model"
 
 
+def _no_nul(value: str) -> str:
+    """No database stores a NUL in text (PostgreSQL refuses it), so it is the caller's error, named."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
 class CanaryCreate(Strict):
     action: str = Field(pattern=SLUG)
     title: str = Field(min_length=1, max_length=300)
@@ -31,7 +38,7 @@ class CanaryCreate(Strict):
     def _visible(cls, value: str) -> str:
         if not value.strip() or not has_visible(value):
             raise ValueError("must not be blank")
-        return value
+        return _no_nul(value)
 
 
 class Canary(SQLModel, table=True):
@@ -79,6 +86,13 @@ class PromptCreate(Strict):
     action: str = Field(pattern=SLUG)
     version: str = Field(min_length=1, max_length=200)
     text: str = Field(min_length=1, max_length=200_000)
+
+    @field_validator("version", "text")
+    @classmethod
+    def _stored_as_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return _no_nul(value)
 
 
 class Change(SQLModel, table=True):
