@@ -41,7 +41,8 @@ COMMANDS = {
     "serve": ("serve", "Migrate the database, then run the HTTP server, the Slack app and the scheduler."),
     "web": ("web", "The review web app at /app/."),
     "demo": ("demo", "Try Countersign without Slack: a throwaway database, a demo agent, and the web app."),
-    "oversight": ("oversight", "Whether the oversight works: reviewers' decisions and speed, canaries, rubber stamps."),
+    "oversight": ("oversight", "Per agent, action and reviewer: decisions, approval and edit rates, time to decision, "
+                               "canaries caught and missed, and the rubber-stamp flag with its evidence."),
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from services.cli.common import attempt, cli, emit, make_context
+from services.cli.common import COMMANDS, attempt, cli, emit, make_context
 
 
 def text_lines(report: dict) -> list[str]:  # type: ignore[type-arg]
@@ -32,8 +32,7 @@ def text_lines(report: dict) -> list[str]:  # type: ignore[type-arg]
     return lines
 
 
-@cli.command("oversight", help="Per agent, action and reviewer: decisions, approval and edit rates, time to "
-                               "decision, canaries caught and missed, and the rubber-stamp flag with its evidence.")
+@cli.command("oversight", help=COMMANDS["oversight"][1])
 @click.option("--agent", "agent_name", help="Only this agent.")
 @click.option("--days", default=30, show_default=True, type=int, help="How many days back from now.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
