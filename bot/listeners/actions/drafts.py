@@ -40,7 +40,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
         result = await decide_then_ack(ack, work())
         if result.notice:  # oversight: a canary's approver learns at once that it was a test
-            await tell(respond, f":rotating_light: {result.notice}")
+            await tell(respond, f":test_tube: {result.notice}")
         elif not result.final:
             await tell(respond, f":ballot_box_with_check: {result.message}")
 

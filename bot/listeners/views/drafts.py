@@ -67,7 +67,7 @@ async def _decide(ctx: AppContext, ack: AsyncAck, client: AsyncWebClient, body: 
 
     result = await decide_then_ack(ack, work())
     if result.notice:  # oversight: a canary's decider learns at once that it was a test
-        await tell_in(client, channel=meta.get("c"), user=user, text=f":rotating_light: {result.notice}")
+        await tell_in(client, channel=meta.get("c"), user=user, text=f":test_tube: {result.notice}")
     elif not result.final:
         await tell_in(client, channel=meta.get("c"), user=user, text=f":ballot_box_with_check: {result.message}")
 
