@@ -26,6 +26,8 @@ from services.context import AppContext
 from services.errors import NotFound, Unavailable, field_error
 from services.oversight import canaries, changes, replay, service
 from services.oversight.models import CanaryCreate, CanaryPublic, Change, ChangePublic, PromptCreate, Report
+from services.spend.models import INTERNAL_AGENT_ID, UsageCreate
+from services.spend.service import record_usage
 
 MAX_DAYS = 366
 SYSTEM = Actor.system("oversight")
@@ -150,6 +152,14 @@ def replay_version(*, ctx: AppContext, agent_name: str, action: str, version: st
         found = replay.decided(session=session, agent_id=agent.id or 0, action=action, limit=limit)
     summary, rows = replay.run(ctx.llm, text=change.text, drafts=found, model=model, error_types=(OpenAIError,))
     figures = {**summary.as_dict(), "version": version, "at": ctx.clock.now().isoformat()}
+    if summary.tokens["input"] or summary.tokens["output"]:  # Countersign's own calls, counted like an agent's
+        usage = UsageCreate(model=summary.model[:128], provider="openai", input_tokens=summary.tokens["input"],
+                            output_tokens=summary.tokens["output"],
+                            cached_tokens=min(summary.tokens["cached"], summary.tokens["input"]),
+                            request_id=f"replay:{change.id}:{figures['at']}"[:128])
+        with ctx.uow() as session:
+            record_usage(session=session, agent_id=INTERNAL_AGENT_ID, data=usage, now=ctx.clock.now(),
+                         tz=ctx.settings.tz)
     attached = attach_replay(ctx=ctx, agent=agent, action=action, version=version, summary=figures)
     return figures, rows, attached
 

@@ -49,6 +49,7 @@ class Summary:
     skipped: int = 0  # decided drafts with no context.input to replay
     agreed: Counter[str] = field(default_factory=Counter)
     seen: Counter[str] = field(default_factory=Counter)
+    tokens: Counter[str] = field(default_factory=Counter)  # input, output, cached: Countersign's own spend
 
     def as_dict(self) -> dict[str, Any]:
         compared = sum(self.seen.values())
@@ -96,12 +97,13 @@ def run(client: Any, *, text: str, drafts: list[Draft], model: str | None, error
             continue
         row: dict[str, Any] = {"draft_id": draft.id, "outcome": draft.status, "input": given}
         try:
-            output = complete(client, model=chosen, system=text, user=as_input(given),
-                              max_tokens=MAX_OUTPUT_TOKENS).text
+            answer = complete(client, model=chosen, system=text, user=as_input(given), max_tokens=MAX_OUTPUT_TOKENS)
         except error_types as exc:
             summary.failed += 1
             rows.append({**row, "error": f"{type(exc).__name__}: {exc}"[:500]})
             continue
+        output = answer.text
+        summary.tokens.update(input=answer.input_tokens, output=answer.output_tokens, cached=answer.cached_tokens)
         final = draft.final_body if draft.status in ("approved", "edited") else None
         agreed, to_draft, to_final = agrees(draft.status, output, draft=draft.body, final=final)
         summary.seen[draft.status] += 1

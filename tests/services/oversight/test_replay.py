@@ -1,5 +1,6 @@
 """Eval replay against a fake OpenAI API (respx, in process): agreement per outcome on a known set of decided
-drafts, the JSONL report, the figures on the pending version's card, and exit 2 without an API key."""
+drafts, the JSONL report, the figures on the pending version's card, Countersign's own spend counted, and exit 2
+without an API key."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from sqlmodel import select
 
 from services.drafts import flows as drafts
 from services.oversight.models import Change
+from services.spend.models import INTERNAL_AGENT_ID, UsageEvent
 from tests.harness import ALICE, Harness
 from tests.services.cli.run import cli
 from tests.services.drafts.helpers import new_draft
@@ -78,8 +81,10 @@ def test_replay_reports_agreement_per_outcome_and_attaches_it(quiet: Harness, tm
         ("lane D", "approved", False)]
     with quiet.ctx.read() as session:
         change = session.exec(Change.__table__.select()).first()  # type: ignore[attr-defined]
+        own = session.exec(select(UsageEvent).where(UsageEvent.agent_id == INTERNAL_AGENT_ID)).all()
     assert change.replay["agreement"] == 0.5 and change.replay["outcomes"]["edited"] == {
         "drafts": 1, "agreed": 1, "rate": 1.0}
+    assert [(u.model, u.input_tokens, u.output_tokens) for u in own] == [("gpt-4o-mini", 200, 40)]
 
 
 def test_without_an_api_key_replay_says_so_and_exits_2(quiet: Harness) -> None:
