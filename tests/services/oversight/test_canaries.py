@@ -6,11 +6,13 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot import ids
+from services.agents.models import Agent
 from services.autonomy.models import AutonomyEvidence
 from services.drafts.models import Draft
 from services.events import FollowUp
 from services.oversight import canaries, flows
 from services.oversight.models import CanaryPost
+from services.spend.report import report
 from tests.harness import ALICE, BOB, Harness
 from tests.services.drafts.helpers import card, new_draft, wait_ephemeral
 from tests.web.helpers import signed_in, submit
@@ -88,6 +90,10 @@ def test_a_miss_in_slack_and_a_catch_on_the_web_are_counted_and_reach_no_agent(h
     assert harness.receiver is not None
     delivered = harness.receiver.wait_for(1)
     assert [d.json["data"]["id"] for d in delivered] == [real[0]]
+    with harness.ctx.read() as session:  # the approved canary is no approved outcome of the agent's spend
+        spend = report(session=session, agents=list(session.exec(select(Agent))), now=harness.ctx.clock.now(),
+                       tz=harness.settings.tz, days=1)
+    assert [(line.name, line.approved) for line in spend.agents] == [("quoter", 1)]
     evals = harness.client.get("/v1/evals", headers=harness.bearer(key)).text
     assert missed not in evals and caught not in evals and real[0] in evals
     rows = {r.reviewer: r for r in flows.oversight_report(ctx=harness.ctx, days=1).rows}
