@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from bot import ids
+from bot.blocks.autonomy import overview
 from bot.blocks.oversight import change_card, digest_section
 
 
@@ -47,3 +48,12 @@ def test_digest_section_puts_rubber_stamps_first() -> None:
     text = blocks[0]["text"]["text"]
     assert text.index("U078ALICE") < text.index("U079BOB") and "rubber stamp?" in text and "1 missed" in text
     assert "no decisions" in digest_section([], days=7)[0]["text"]["text"]
+
+
+def test_autonomy_overview_shows_the_approved_prompt_version_beside_the_level() -> None:
+    rule = {"min_decisions": 50, "min_unedited_rate": 0.95, "clean_streak": 20, "audit_sample_rate": 0.1}
+    row = {"action": "quote", "prompt_version": "v3", "level": "review", "configured": "review",
+           "approved_prompt_version": "v2", "prompt_status": "pending"}
+    text = json.dumps(overview({"agent": "quoter", "owner": "U012OWNER", "rule": rule, "actions": [row]}),
+                      ensure_ascii=False)
+    assert "*review* · approved prompt *v2* (this version pending)" in text
