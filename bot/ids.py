@@ -40,6 +40,16 @@ AUTONOMY_SAMPLE_BLOCK = "autonomy_sample"
 AUTONOMY_LOOKS_RIGHT = "autonomy_looks_right"
 AUTONOMY_SHOULD_NOT_PASS = "autonomy_should_not_have_passed"
 
+# People away: App Home's buttons and the away modal (its submission carries no value; the user is the clicker).
+PEOPLE_BLOCK = "people_away"
+PEOPLE_SET_AWAY = "people_set_away"
+PEOPLE_BACK = "people_back"
+PEOPLE_AWAY_VIEW = "people_away_modal"
+PEOPLE_UNTIL_BLOCK = "people_until"
+PEOPLE_UNTIL_INPUT = "until"
+PEOPLE_DELEGATE_BLOCK = "people_delegate"
+PEOPLE_DELEGATE_INPUT = "delegate"
+
 # Oversight: the owner's prompt (or model) change card (value: the change id).
 OVERSIGHT_CHANGE_BLOCK = "oversight_change"
 OVERSIGHT_APPROVE_VERSION = "oversight_approve_version"

@@ -36,6 +36,7 @@ COMMANDS = {
     "digest": ("digest", "Cost and approvals digests."),
     "drafts": ("drafts", "List drafts and decide them without Slack, as a Slack user, under the rules of a click."),
     "evals": ("evals", "Evaluation sets built from real human decisions."),
+    "people": ("people", "People away: who stands in for whom, until when."),
     "outbox": ("outbox", "What waits to be sent (Slack messages and agent callbacks), per destination, oldest first, "
                          "with the next attempt and the last error."),
     "serve": ("serve", "Migrate the database, then run the HTTP server, the Slack app and the scheduler."),

@@ -8,7 +8,8 @@ The rules, in one place:
 - An earned level holds for the model it was earned on: the model of the last decision counted before the level
   was granted. A draft of an `auto` action with another model goes to review, saying so, and the owner gets the
   same kind of card for that model; approving it lets the level hold for that model too.
-- Only the owner, a backup owner or an admin answers a card; every refusal is audited.
+- Only the owner, a backup owner or an admin answers a card (or the delegate of one who is away); every refusal
+  is audited.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from services.autonomy.service import version_key
 from services.cache import ReadCache, engine_key
 from services.errors import AlreadyDecided, Conflict, Forbidden, NotFound, PromptVersionRejected
 from services.oversight.models import APPROVED, MODEL, PENDING, PROMPT, REJECTED, Change
+from services.people import service as away
 
 _statuses: ReadCache[str | None] = ReadCache("oversight_changes")
 # The model a level was earned on changes only with the level's grant (evidence after it is not looked at).
@@ -152,14 +154,24 @@ def open_model_change(*, session: Session, agent: Agent, action: str, prompt_ver
     return change if _insert_once(session, change) else None
 
 
-def may_answer(*, agent: Agent, user: str, admins: list[str]) -> bool:
-    return user == agent.owner or user in (agent.backup_owners or []) or user in admins
+def answerers(*, agent: Agent, admins: list[str]) -> set[str]:
+    return {agent.owner, *(agent.backup_owners or []), *admins}
+
+
+def acting_as(*, session: Session, agent: Agent, user: str, admins: list[str], now: datetime) -> str | None:
+    """Who this person answers as: themselves, or someone away they stand in for (services.people); None if
+    nobody they may answer for."""
+    allowed = answerers(agent=agent, admins=admins)
+    if user in allowed:
+        return user
+    return next((absent for absent in away.stands_in_for(session=session, user_id=user, now=now)
+                 if absent in allowed), None)
 
 
 def answer(*, session: Session, change: Change, agent: Agent, user: str, approve: bool, admins: list[str],
            now: datetime) -> Change:
     """Approve or reject a pending change; the first answer stands. Raises Forbidden for anyone else."""
-    if not may_answer(agent=agent, user=user, admins=admins):
+    if acting_as(session=session, agent=agent, user=user, admins=admins, now=now) is None:
         raise Forbidden(f"only {agent.name}'s owner <@{agent.owner}>, its backup owners or an admin can answer "
                         "a prompt change")
     moved = session.exec(update(Change).where(col(Change.id) == change.id, col(Change.status) == PENDING)  # type: ignore[call-overload]

@@ -74,7 +74,9 @@ def answer_change(*, ctx: AppContext, change_id: int, user: str, approve: bool, 
     with ctx.read() as session:
         change = changes.require(session=session, change_id=change_id)
         agent = _agent(session, change.agent_id)
-    if not changes.may_answer(agent=agent, user=user, admins=ctx.settings.admin_users):
+        acting = changes.acting_as(session=session, agent=agent, user=user, admins=ctx.settings.admin_users,
+                                   now=ctx.clock.now())
+    if acting is None:
         raise refuse(ctx=ctx, user=user, verb="prompt.answer_refused", subject=f"agent:{agent.name}",
                      why=f"only {agent.name}'s owner <@{agent.owner}>, its backup owners or an admin can answer a "
                          f"{change.kind} change", details={"change": change_id, "verdict": verb,
@@ -88,7 +90,7 @@ def answer_change(*, ctx: AppContext, change_id: int, user: str, approve: bool, 
         record(session=session, actor=Actor.slack_user(user), verb=f"{change.kind}.{change.status}",
                subject=f"agent:{agent.name}", now=now,
                details={"action": change.action, "version": change.version, "change": change.id,
-                        **({"via": via} if via else {})})
+                        **({"via": via} if via else {}), **({"as_delegate_of": acting} if acting != user else {})})
     what = f"prompt version {change.version}" if change.kind == "prompt" else f"model {change.version}"
     if approve:
         return f"Done: {what} of {change.action} is approved."
@@ -103,7 +105,8 @@ def change_for(*, ctx: AppContext, change_id: int, viewer: Viewer) -> tuple[Chan
         agent = session.get(Agent, change.agent_id) if change else None
         if change is None or agent is None or not may_see(agent, viewer):
             return None
-        allowed = changes.may_answer(agent=agent, user=viewer.user_id, admins=ctx.settings.admin_users)
+        allowed = changes.acting_as(session=session, agent=agent, user=viewer.user_id,
+                                    admins=ctx.settings.admin_users, now=ctx.clock.now()) is not None
         return ChangePublic.of(change, agent_name=agent.name), allowed
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from bot import ids
 from services.drafts import flows as drafts
 from services.outbox.service import slack_message
-from tests.harness import ALICE, BACKUP, BOB, OWNER, Harness
+from tests.harness import ALICE, BACKUP, BOB, CAROL, OWNER, Harness
 from tests.services.drafts.helpers import new_draft, post_draft, wait_card, wait_ephemeral
 from tests.web.helpers import audited, signed_in, submit
 
@@ -83,7 +83,7 @@ def test_prompt_versions_are_reviewed_as_diffs_in_slack_and_on_the_web(harness: 
 
 def test_a_level_holds_for_the_model_it_was_earned_on(harness: Harness) -> None:
     """Auto earned on gpt-4o: a gpt-5 draft goes to review saying why and the owner gets a model card, once;
-    approving the model lets gpt-5 drafts pass."""
+    the owner being away, their delegate approves the model (audited as such), and gpt-5 drafts pass."""
     key = harness.register()["api_key"]
     earned = new_draft(harness, key, model="gpt-4o")
     drafts.decide(ctx=harness.ctx, draft_id=earned["id"], user_id=ALICE, verdict="approve")
@@ -98,6 +98,10 @@ def test_a_level_holds_for_the_model_it_was_earned_on(harness: Harness) -> None:
     assert len(changes) == 1
     card = posted(harness, f"oversight:change:{changes[0].details['change']}")
     assert "gpt-4o" in json.dumps(card["blocks"]) and "Model change" in card["text"]
-    harness.click(card, ids.OVERSIGHT_APPROVE_VERSION, user=OWNER)
+    away = harness.client.put(f"/v1/people/{OWNER}/away", headers=harness.admin,
+                              json={"until": "2099-01-01T00:00:00Z", "delegate": CAROL})
+    assert away.status_code == 200, away.text
+    harness.click(card, ids.OVERSIGHT_APPROVE_VERSION, user=CAROL)
     wait_card(harness, card, lambda text: "Approved" in text)
+    assert audited(harness, "model.approved", actor=CAROL)[0].details["as_delegate_of"] == OWNER
     assert new_draft(harness, key, model="gpt-5")["status"] == "auto_approved"
