@@ -84,7 +84,7 @@ class Digest:
     budgets: list[BudgetLine] = field(default_factory=list)  # every budget's state at the digest's moment
     so_far_until: str | None = None  # "HH:MM" local when the period is still running (figures up to then)
     oversight: list[dict[str, Any]] = field(default_factory=list)  # weekly: ReviewerRow dumps (services.oversight)
-    oversight_weeks: list[Any] = field(default_factory=list)  # weekly: WeekPoints of the last weeks, for its chart
+    oversight_weeks: list[dict[str, Any]] = field(default_factory=list)  # weekly: WeekPoint dumps, for its chart
 
     @property
     def so_far(self) -> bool:
@@ -175,7 +175,7 @@ def _oversight(session: Session, period: Period, now: datetime, tz: ZoneInfo) ->
     found = oversight.events(session=session, since=start - timedelta(weeks=OVERSIGHT_WEEKS - 1), until=end)
     report = oversight.build_report([e for e in found if e.at >= start], since=start, until=end, days=7)
     return {"oversight": [row.model_dump(mode="json") for row in report.rows],
-            "oversight_weeks": oversight.weekly(found) if report.rows else []}
+            "oversight_weeks": [p.model_dump(mode="json") for p in oversight.weekly(found)] if report.rows else []}
 
 
 def _lines(table: dict[Any, list[float]], budgets: dict[str, float]) -> list[SpendLine]:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 from services.oversight.models import WeekPoint
 
 MAX_REVIEWERS = 8
 
 
-def render_chart(points: list[WeekPoint], *, title: str = "Reviewers by week") -> bytes | None:
-    """None when there is nothing to draw (no decisions in the window)."""
+def render_chart(points: list[WeekPoint] | list[dict[str, Any]], *, title: str = "Reviewers by week") -> bytes | None:
+    """None when there is nothing to draw (no decisions in the window). Points may come as their JSON dumps (the
+    digest keeps plain data)."""
+    points = [p if isinstance(p, WeekPoint) else WeekPoint.model_validate(p) for p in points]
     if not points:
         return None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
