@@ -3,6 +3,9 @@ and a catch are counted and told at once, and nothing reaches the agent, the eva
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from sqlmodel import col, select
 
 from bot import ids
@@ -13,9 +16,20 @@ from services.events import FollowUp
 from services.oversight import canaries, flows
 from services.oversight.models import CanaryPost
 from services.spend.report import report
+from testkit.fakes.receiver import FakeAgentReceiver
+from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, BOB, Harness
 from tests.services.drafts.helpers import card, new_draft, wait_ephemeral
 from tests.web.helpers import signed_in, submit
+
+
+@pytest.fixture
+def posting(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> Iterator[Harness]:
+    """The app with Slack and the callback receiver, and no scheduled jobs: the test posts canaries itself, so
+    the job can't post one first on a slow machine."""
+    with Harness(sqlite_url, slack=slack, receiver=receiver, jobs=[]) as h:
+        yield h
+
 
 WHY = "It refunds 10x the order value to a different card than the one charged."
 
@@ -39,64 +53,65 @@ def _real(h: Harness, key: str, n: int) -> list[str]:
     return [new_draft(h, key, title=f"Quote lane {i}")["id"] for i in range(n)]
 
 
-def test_canaries_post_at_the_rate_of_real_drafts_and_never_while_paused(harness: Harness) -> None:
+def test_canaries_post_at_the_rate_of_real_drafts_and_never_while_paused(posting: Harness) -> None:
     """Four real drafts are not enough at 0.2; the fifth makes one due; a second needs five more; a paused agent
     gets none; the canary's card is the action's card, and the agent's own list does not show it."""
-    key = _setup(harness)
-    _real(harness, key, 4)
-    assert canaries.post_due(harness.ctx) == 0
-    _real(harness, key, 1)
-    assert canaries.post_due(harness.ctx) == 1
-    assert canaries.post_due(harness.ctx) == 0  # no new real draft since
-    canary_id = _canary_ids(harness)[0]
-    posted = card(harness, canary_id)
+    key = _setup(posting)
+    _real(posting, key, 4)
+    assert canaries.post_due(posting.ctx) == 0
+    _real(posting, key, 1)
+    assert canaries.post_due(posting.ctx) == 1
+    assert canaries.post_due(posting.ctx) == 0  # no new real draft since
+    canary_id = _canary_ids(posting)[0]
+    posted = card(posting, canary_id)
     assert "Quote Rotterdam to Lyon" in str(posted["blocks"]) and posted["channel"] == "C056REVIEW"
-    listed = harness.client.get("/v1/drafts", headers=harness.bearer(key), params={"limit": 200}).json()["data"]
+    listed = posting.client.get("/v1/drafts", headers=posting.bearer(key), params={"limit": 200}).json()["data"]
     assert len(listed) == 5 and canary_id not in {d["id"] for d in listed}
-    assert harness.client.get(f"/v1/drafts/{canary_id}", headers=harness.bearer(key)).status_code == 404
-    _real(harness, key, 5)
-    assert harness.client.post("/v1/agents/quoter/pause", headers=harness.admin, json={}).status_code == 200
-    assert canaries.post_due(harness.ctx) == 0
-    assert harness.client.post("/v1/agents/quoter/resume", headers=harness.admin).status_code == 200
-    assert canaries.post_due(harness.ctx) == 1
+    assert posting.client.get(f"/v1/drafts/{canary_id}", headers=posting.bearer(key)).status_code == 404
+    _real(posting, key, 5)
+    assert posting.client.post("/v1/agents/quoter/pause", headers=posting.admin, json={}).status_code == 200
+    assert canaries.post_due(posting.ctx) == 0
+    assert posting.client.post("/v1/agents/quoter/resume", headers=posting.admin).status_code == 200
+    assert canaries.post_due(posting.ctx) == 1
 
 
-def test_a_miss_in_slack_and_a_catch_on_the_web_are_counted_and_reach_no_agent(harness: Harness) -> None:
+def test_a_miss_in_slack_and_a_catch_on_the_web_are_counted_and_reach_no_agent(posting: Harness) -> None:
     """Alice approves a canary in Slack (a miss, told at once with why it was bad); Bob rejects the next on the
     web (a catch, told on the page). No callback, no eval row, no autonomy evidence, no follow-up (spend, waste,
     streaks) for either; the report counts both."""
-    key = _setup(harness)
-    real = _real(harness, key, 5)
-    canaries.post_due(harness.ctx)
-    missed = _canary_ids(harness)[0]
-    harness.click(card(harness, missed), ids.DRAFT_APPROVE, user=ALICE)
-    told = wait_ephemeral(harness, "was a test")
+    key = _setup(posting)
+    real = _real(posting, key, 5)
+    canaries.post_due(posting.ctx)
+    missed = _canary_ids(posting)[0]
+    posting.click(card(posting, missed), ids.DRAFT_APPROVE, user=ALICE)
+    told = wait_ephemeral(posting, "was a test")
     assert WHY in told and "approved" in told
-    _real(harness, key, 5)
-    canaries.post_due(harness.ctx)
-    caught = _canary_ids(harness)[1]
-    bob = signed_in(harness, BOB)
+    _real(posting, key, 5)
+    canaries.post_due(posting.ctx)
+    caught = _canary_ids(posting)[1]
+    bob = signed_in(posting, BOB)
     page = submit(bob, f"/app/drafts/{caught}/reject", reason="refund to another card", revision="0")
     assert page.status_code == 200 and "Well caught" in page.text and WHY in page.text
-    with harness.ctx.read() as session:
+    with posting.ctx.read() as session:
         outcomes = {p.draft_id: (p.outcome, p.outcome_by) for p in session.exec(select(CanaryPost))}
         assert outcomes == {missed: ("miss", ALICE), caught: ("catch", BOB)}
         assert session.get(Draft, missed).status == "approved"  # type: ignore[union-attr]
         assert not list(session.exec(select(AutonomyEvidence).where(
             col(AutonomyEvidence.draft_id).in_([missed, caught]))))
-        assert not [f for f in session.exec(select(FollowUp)) if missed in str(f.__dict__) or caught in str(f.__dict__)]
     # A real decision still calls the agent back: the receiver is live, and the canaries' would have come first.
-    harness.click(card(harness, real[0]), ids.DRAFT_APPROVE, user=ALICE)
-    assert harness.receiver is not None
-    delivered = harness.receiver.wait_for(1)
+    posting.click(card(posting, real[0]), ids.DRAFT_APPROVE, user=ALICE)
+    assert posting.receiver is not None
+    delivered = posting.receiver.wait_for(1)
     assert [d.json["data"]["id"] for d in delivered] == [real[0]]
-    with harness.ctx.read() as session:  # the approved canary is no approved outcome of the agent's spend
-        spend = report(session=session, agents=list(session.exec(select(Agent))), now=harness.ctx.clock.now(),
-                       tz=harness.settings.tz, days=1)
+    with posting.ctx.read() as session:  # the approved canary is no approved outcome of the agent's spend
+        reacted = {f.refs.get("draft") for f in session.exec(select(FollowUp).where(FollowUp.event == "draft.decided"))}
+        assert real[0] in reacted and not reacted & {missed, caught}  # no evidence, waste or streak follows them
+        spend = report(session=session, agents=list(session.exec(select(Agent))), now=posting.ctx.clock.now(),
+                       tz=posting.settings.tz, days=1)
     assert [(line.name, line.approved) for line in spend.agents] == [("quoter", 1)]
-    evals = harness.client.get("/v1/evals", headers=harness.bearer(key)).text
+    evals = posting.client.get("/v1/evals", headers=posting.bearer(key)).text
     assert missed not in evals and caught not in evals and real[0] in evals
-    rows = {r.reviewer: r for r in flows.oversight_report(ctx=harness.ctx, days=1).rows}
+    rows = {r.reviewer: r for r in flows.oversight_report(ctx=posting.ctx, days=1).rows}
     assert (rows[ALICE].canary_misses, rows[ALICE].canary_catches) == (1, 0)
     assert (rows[BOB].canary_misses, rows[BOB].canary_catches) == (0, 1)
     assert rows[ALICE].decisions == 1 and BOB in rows and rows[BOB].decisions == 0
