@@ -16,9 +16,10 @@ from sqlmodel import select
 from services.drafts import flows as drafts
 from services.oversight.models import Change
 from services.spend.models import INTERNAL_AGENT_ID, UsageEvent
-from tests.harness import ALICE, Harness
+from tests.harness import ALICE, OWNER, Harness
 from tests.services.cli.run import cli
 from tests.services.drafts.helpers import new_draft
+from tests.web.helpers import signed_in
 
 BASE = "http://fake-openai.test/v1"
 PROMPT = "You quote freight lanes in EUR, all in."
@@ -85,6 +86,8 @@ def test_replay_reports_agreement_per_outcome_and_attaches_it(quiet: Harness, tm
     assert change.replay["agreement"] == 0.5 and change.replay["outcomes"]["edited"] == {
         "drafts": 1, "agreed": 1, "rate": 1.0}
     assert [(u.model, u.input_tokens, u.output_tokens) for u in own] == [("gpt-4o-mini", 200, 40)]
+    page = signed_in(quiet, OWNER).get(f"/app/prompts/{change.id}").text
+    assert "Eval replay" in page and "agrees with people 50% overall" in page and "edited: 1 of 1" in page
 
 
 def test_without_an_api_key_replay_says_so_and_exits_2(quiet: Harness) -> None:
