@@ -4,8 +4,9 @@ reviewers read what they approve.
 A canary is a draft row like any other (same agent, same action, same card, same inbox) with `is_canary` set.
 The rules that keep it honest live here:
 - it is posted only while the agent is active, and never more often than the agent's `canary_rate` of its real
-  drafts: one canary needs at least 1 / rate real drafts since the previous canary, and a real draft of the agent
-  in the last ACTIVE_WINDOW, so a canary arrives when drafts arrive (plausible timing, normal volume);
+  drafts: one canary needs at least 1 / rate real drafts since the previous canary (up to half as many again, by
+  a stable draw, so it never comes at a fixed count), and a real draft of that action in the last ACTIVE_WINDOW,
+  so a canary arrives when drafts arrive (plausible timing, normal volume);
 - approving it (or approving it with edits) is a miss and rejecting it a catch, for the person who did it; the
   person is told at once that it was a test and why it was bad;
 - it reaches no agent: the drafts domain sends no callback for it and publishes no draft.decided (so no autonomy
@@ -14,6 +15,8 @@ The rules that keep it honest live here:
 
 from __future__ import annotations
 
+import hashlib
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, update
@@ -29,6 +32,7 @@ from services.drafts.routing import Route
 from services.oversight.models import CATCH, MISS, Canary, CanaryCreate, CanaryPost, CanaryPublic
 
 ACTIVE_WINDOW = timedelta(minutes=30)
+JITTER = 0.5  # a canary waits for up to this share of 1 / rate more real drafts
 SYSTEM = Actor.system("oversight")
 
 
@@ -52,6 +56,15 @@ def _last_post(session: Session, agent_id: int) -> CanaryPost | None:
                         .order_by(col(CanaryPost.seq).desc()).limit(1)).first()
 
 
+def needed(agent_id: int, seq: int, rate: float) -> int:
+    """Real drafts to wait for before the agent's canary number `seq`: 1 / rate, plus up to half that again by a
+    stable draw (the same on every replica), so a canary never comes at a fixed count after the last one and
+    never more often than the rate."""
+    base = 1 / rate
+    draw = int(hashlib.sha256(f"{agent_id}:{seq}".encode()).hexdigest()[:8], 16) / 0x1_0000_0000
+    return math.ceil(base - 1e-9) + int(draw * JITTER * base)
+
+
 def due(*, session: Session, agent: Agent, now: datetime) -> Canary | None:
     """The canary to post for this agent now, or None: paused, no rate, no canary, too few real drafts since the
     last one, or no real draft lately."""
@@ -63,7 +76,8 @@ def due(*, session: Session, agent: Agent, now: datetime) -> Canary | None:
     if last is not None:
         real = real.where(col(Draft.created_at) > last.posted_at)
     count, latest = session.exec(real).one()
-    if count * agent.canary_rate < 1 - 1e-9 or latest is None or now - latest > ACTIVE_WINDOW:
+    seq = (last.seq if last else 0) + 1
+    if count < needed(agent.id or 0, seq, agent.canary_rate) or latest is None or now - latest > ACTIVE_WINDOW:
         return None
     recent = set(session.exec(select(Draft.action).where(
         Draft.agent_id == agent.id, col(Draft.is_canary).is_(False), col(Draft.created_at) >= now - ACTIVE_WINDOW)))

@@ -44,6 +44,13 @@ def _setup(h: Harness, rate: float = 0.2) -> str:
     return key
 
 
+def _needed(h: Harness, seq: int) -> int:
+    """How many real drafts the quoter's canary number `seq` waits for (a stable draw, see canaries.needed)."""
+    with h.ctx.read() as session:
+        agent = session.exec(select(Agent).where(Agent.name == "quoter")).one()
+    return canaries.needed(agent.id or 0, seq, agent.canary_rate)
+
+
 def _canary_ids(h: Harness) -> list[str]:
     with h.ctx.read() as session:
         return list(session.exec(select(CanaryPost.draft_id).order_by(col(CanaryPost.seq))))
@@ -54,10 +61,13 @@ def _real(h: Harness, key: str, n: int) -> list[str]:
 
 
 def test_canaries_post_at_the_rate_of_real_drafts_and_never_while_paused(posting: Harness) -> None:
-    """Four real drafts are not enough at 0.2; the fifth makes one due; a second needs five more; a paused agent
-    gets none; the canary's card is the action's card, and the agent's own list does not show it."""
+    """At 0.2 a canary waits for 5 to 7 real drafts (its stable draw says how many): one fewer is not enough,
+    that many makes one due, the next waits as long again; a paused agent gets none; the canary's card is the
+    action's card, and the agent's own list does not show it."""
     key = _setup(posting)
-    _real(posting, key, 4)
+    first = _needed(posting, 1)
+    assert 5 <= first <= 7 and {canaries.needed(1, s, 0.2) for s in range(1, 40)} == {5, 6, 7}
+    _real(posting, key, first - 1)
     assert canaries.post_due(posting.ctx) == 0
     _real(posting, key, 1)
     assert canaries.post_due(posting.ctx) == 1
@@ -66,9 +76,9 @@ def test_canaries_post_at_the_rate_of_real_drafts_and_never_while_paused(posting
     posted = card(posting, canary_id)
     assert "Quote Rotterdam to Lyon" in str(posted["blocks"]) and posted["channel"] == "C056REVIEW"
     listed = posting.client.get("/v1/drafts", headers=posting.bearer(key), params={"limit": 200}).json()["data"]
-    assert len(listed) == 5 and canary_id not in {d["id"] for d in listed}
+    assert len(listed) == first and canary_id not in {d["id"] for d in listed}
     assert posting.client.get(f"/v1/drafts/{canary_id}", headers=posting.bearer(key)).status_code == 404
-    _real(posting, key, 5)
+    _real(posting, key, _needed(posting, 2))
     assert posting.client.post("/v1/agents/quoter/pause", headers=posting.admin, json={}).status_code == 200
     assert canaries.post_due(posting.ctx) == 0
     assert posting.client.post("/v1/agents/quoter/resume", headers=posting.admin).status_code == 200
@@ -80,13 +90,13 @@ def test_a_miss_in_slack_and_a_catch_on_the_web_are_counted_and_reach_no_agent(p
     web (a catch, told on the page). No callback, no eval row, no autonomy evidence, no follow-up (spend, waste,
     streaks) for either; the report counts both."""
     key = _setup(posting)
-    real = _real(posting, key, 5)
+    real = _real(posting, key, _needed(posting, 1))
     canaries.post_due(posting.ctx)
     missed = _canary_ids(posting)[0]
     posting.click(card(posting, missed), ids.DRAFT_APPROVE, user=ALICE)
     told = wait_ephemeral(posting, "was a test")
     assert WHY in told and "approved" in told
-    _real(posting, key, 5)
+    _real(posting, key, _needed(posting, 2))
     canaries.post_due(posting.ctx)
     caught = _canary_ids(posting)[1]
     bob = signed_in(posting, BOB)
