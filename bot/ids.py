@@ -49,3 +49,8 @@ PEOPLE_UNTIL_BLOCK = "people_until"
 PEOPLE_UNTIL_INPUT = "until"
 PEOPLE_DELEGATE_BLOCK = "people_delegate"
 PEOPLE_DELEGATE_INPUT = "delegate"
+
+# Oversight: the owner's prompt (or model) change card (value: the change id).
+OVERSIGHT_CHANGE_BLOCK = "oversight_change"
+OVERSIGHT_APPROVE_VERSION = "oversight_approve_version"
+OVERSIGHT_REJECT_VERSION = "oversight_reject_version"

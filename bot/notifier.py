@@ -11,12 +11,13 @@ from bot.notifiers.autonomy import AutonomySlackNotifier
 from bot.notifiers.drafts import DraftSlackNotifier
 from bot.notifiers.incidents import IncidentSlackNotifier
 from bot.notifiers.outbox import post
+from bot.notifiers.oversight import OversightSlackNotifier
 from bot.notifiers.spend import DigestSlackNotifier, SpendSlackNotifier
 from services.agents.models import Agent
 
 
 class SlackNotifier(AutonomySlackNotifier, DraftSlackNotifier, IncidentSlackNotifier, SpendSlackNotifier,
-                    DigestSlackNotifier):
+                    DigestSlackNotifier, OversightSlackNotifier):
     def agent_paused(self, *, session: Session, agent: Agent, by: str, reason: str | None, now: datetime) -> None:
         msg = agent_blocks.paused_notice(agent_name=agent.name, by=by, reason=reason)
         for person in {agent.owner, *agent.backup_owners}:

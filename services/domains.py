@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-DOMAINS = ("agents", "drafts", "incidents", "runs", "spend", "digests", "autonomy", "signin", "people")
+DOMAINS = ("agents", "drafts", "incidents", "runs", "spend", "digests", "autonomy", "signin", "people",
+           "oversight")
 
 
 def domain_modules(part: str) -> list[ModuleType]:

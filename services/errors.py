@@ -61,6 +61,13 @@ class AlreadyDecided(Conflict):
     type_slug = "already-decided"
 
 
+class PromptVersionRejected(Conflict):
+    """The draft names a prompt version its owner rejected (services.oversight.changes)."""
+
+    title = "Prompt version rejected"
+    type_slug = "prompt-version-rejected"
+
+
 class PayloadTooLarge(CountersignError):
     status = 413
     title = "Payload too large"

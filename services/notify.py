@@ -86,10 +86,22 @@ class AutonomyNotifier(Protocol):
     def autonomy_demoted(self, *, session: Session, agent: Agent, state: Any, reason: str, now: datetime) -> None: ...
 
 
+class OversightNotifier(Protocol):
+    """Prompt and model changes: the owner's card (a DM) with the diff, updated when answered or when an eval
+    replay is attached. `change` is a services.oversight.models.Change."""
+
+    def prompt_change(self, *, session: Session, agent: Agent, change: Any, now: datetime) -> None: ...
+
+    def prompt_change_updated(self, *, session: Session, agent: Agent, change: Any, now: datetime) -> None: ...
+
+    def oversight_chart(self, *, session: Session, channel: str, chart_png: bytes, key: str,
+                        now: datetime) -> None: ...
+
+
 class AuditNotifier(Protocol):
     def audit_anchor(self, *, session: Session, channel: str, line: str, now: datetime) -> None: ...
 
 
 class Notifier(AuditNotifier, AgentNotifier, DraftNotifier, IncidentNotifier, SpendNotifier, DigestNotifier,
-               AutonomyNotifier, Protocol):
+               AutonomyNotifier, OversightNotifier, Protocol):
     pass

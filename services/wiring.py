@@ -1,6 +1,7 @@
 """Who reacts to which domain event: the whole graph, in one place (the mechanism is services/events.py).
 
     draft.created   -> spend.draft_cost                 in the transaction: a draft's cost lands with it or not at all
+                    -> oversight.model_change           in the transaction: the owner's card for a model not earned on
     draft.decided   -> incidents.rejection_streak       after commit: N rejections in a row open an incident
                     -> spend.waste                      after commit: a rejected or expired draft's spend is waste
                     -> autonomy.evidence                after commit: count the decision, propose, demote, regressions
@@ -28,6 +29,7 @@ from services.drafts.models import Draft
 from services.events import AFTER_COMMIT, IN_TRANSACTION, Event, Events, Reaction
 from services.incidents import streaks
 from services.incidents.models import Incident
+from services.oversight import flows as oversight
 from services.spend import flows as spend
 
 DRAFT_CREATED = Event("draft.created", {"agent": Agent, "draft": Draft})
@@ -39,6 +41,7 @@ EVENTS = (DRAFT_CREATED, DRAFT_DECIDED, INCIDENT_OPENED)
 def reactions() -> list[Reaction]:
     return [
         Reaction(DRAFT_CREATED, "spend.draft_cost", spend.draft_cost, IN_TRANSACTION),
+        Reaction(DRAFT_CREATED, "oversight.model_change", oversight.on_draft_created, IN_TRANSACTION),
         Reaction(DRAFT_DECIDED, "incidents.rejection_streak", streaks.count_rejections, AFTER_COMMIT),
         Reaction(DRAFT_DECIDED, "spend.waste", spend.draft_decided, AFTER_COMMIT),
         Reaction(DRAFT_DECIDED, "autonomy.evidence", autonomy.on_decided, AFTER_COMMIT),

@@ -114,7 +114,10 @@ def overview(data: dict[str, Any]) -> dict[str, Any]:
 def _row_lines(row: dict[str, Any]) -> list[str]:
     level, granted_by, demoted = row["level"], row.get("granted_by"), row.get("demoted_reason")
     icon = {"auto": ":large_green_circle:", "deny": ":no_entry:"}.get(level, ":large_yellow_circle:")
-    lines = [f"{icon} *{escape(row['action'])}* · version *{_version(row.get('prompt_version'))}*: *{escape(level)}*"]
+    lines = [f"{icon} *{escape(row['action'])}* · version *{_version(row.get('prompt_version'))}*: *{escape(level)}*"
+             f" · approved prompt *{_version(row.get('approved_prompt_version'))}*"
+             + (f" (this version {escape(row['prompt_status'])})"
+                if row.get("prompt_status") not in (None, "approved") else "")]
     if granted_by and level == "auto":
         lines.append(f"granted by {'the admin configuration' if granted_by == 'config' else user(granted_by)}")
     if demoted and level == "review":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.blocks import oversight
 from bot.blocks.common import clip, context, escape, header, message, section
 from bot.blocks.spend import usd
 from services.digests.service import Approvals, Digest, Incidents, SpendLine
@@ -70,6 +71,7 @@ def digest_message(d: Digest, narrative: str) -> dict[str, Any]:
         section(_approvals(d.approvals)),
         section(_incidents(d.incidents)),
         section(_paused(d.paused)),
+        *(oversight.digest_section(d.oversight, days=7) if d.period.kind == "week" else []),
         context(f"Period {d.period.start.isoformat()} to {d.period.end.isoformat()} (end exclusive), compared with "
                 f"{d.previous.start.isoformat()} onward · Countersign's own LLM spend {usd(d.internal_usd)}"),
     ]

@@ -35,6 +35,8 @@ GroupId = Annotated[str, Field(pattern=GROUP_ID, description="Slack user group i
 Money = Annotated[float, Field(ge=0, le=1_000_000)]
 # Requests per second for the agent's key (burst: twice this); None: COUNTERSIGN_RATE_LIMIT_PER_S.
 RatePerSecond = Annotated[float, Field(gt=0, le=100_000)]
+# Canaries (known-bad test drafts, services.oversight) posted per real draft: at most one in five.
+CanaryRate = Annotated[float, Field(ge=0, le=0.2, description="canaries per real draft, 0 to 0.2")]
 
 
 class Strict(BaseModel):
@@ -124,6 +126,7 @@ class AgentFields(Strict):
     actions: dict[Annotated[str, Field(pattern=SLUG)], ActionPolicy] = Field(default_factory=dict, max_length=200)
     autonomy_rule: AutonomyRule = Field(default_factory=AutonomyRule)
     rate_limit_per_s: RatePerSecond | None = None
+    canary_rate: CanaryRate = 0.0
 
     @field_validator("callback_url")
     @classmethod
@@ -153,6 +156,14 @@ class AgentUpdate(Strict):
     actions: dict[Annotated[str, Field(pattern=SLUG)], ActionPolicy] | None = None
     autonomy_rule: AutonomyRule | None = None
     rate_limit_per_s: RatePerSecond | None = None  # null: back to the server's default
+    canary_rate: CanaryRate | None = None
+
+    @field_validator("canary_rate")
+    @classmethod
+    def _canary_rate_given(cls, value: float | None) -> float:
+        if value is None:  # only an explicit null reaches here; leaving the field out changes nothing
+            raise ValueError("must be a number from 0 to 0.2; 0 turns canaries off")
+        return value
 
     @field_validator("callback_url")
     @classmethod
@@ -185,6 +196,7 @@ class Agent(SQLModel, table=True):
     actions: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
     autonomy_rule: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
     rate_limit_per_s: float | None = None
+    canary_rate: float = 0.0  # services.oversight.canaries: known-bad drafts per real draft
     status: str = SQLField(default="active", max_length=16)
     paused_by: str | None = SQLField(default=None, max_length=64)
     paused_reason: str | None = SQLField(default=None, max_length=500)
@@ -244,6 +256,7 @@ class AgentPublic(BaseModel):
     actions: dict[str, Any]
     autonomy_rule: dict[str, Any]
     rate_limit_per_s: float | None
+    canary_rate: float = 0.0
     status: str
     paused_by: str | None
     paused_reason: str | None

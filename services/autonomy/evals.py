@@ -72,7 +72,8 @@ def row_of(draft: Draft, *, agent_name: str, sample: AutonomySample | None) -> d
 def batch(*, session: Session, agent_id: int | None, action: str | None, since: datetime | None,
           after: tuple[datetime, str] | None, limit: int = BATCH) -> list[dict[str, Any]]:
     statement = select(Draft, Agent.name).where(col(Draft.agent_id) == col(Agent.id),
-                                                col(Draft.status).in_(EXPORTED), col(Draft.decided_at).is_not(None))
+                                                col(Draft.status).in_(EXPORTED), col(Draft.decided_at).is_not(None),
+                                                col(Draft.is_canary).is_(False))  # oversight: canaries are tests
     if agent_id is not None:
         statement = statement.where(Draft.agent_id == agent_id)
     if action:

@@ -20,6 +20,7 @@ from services.context import AppContext
 from services.drafts.models import Draft
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.incidents.flows import open_incident
+from services.oversight import changes as oversight
 from services.people import service as away
 
 SYSTEM = Actor.system("autonomy")
@@ -194,6 +195,8 @@ def overview(*, ctx: AppContext, name: str) -> Overview:
     with ctx.read() as session:
         agent = require_agent(session=session, name=name)
         rule, rows = agent.rule, []
+        approved = oversight.approved_versions(session=session, agent_id=agent.id or 0)
+        reviewed = oversight.statuses(session=session, agent_id=agent.id or 0)
         for state in service.states_of(session=session, agent_id=agent.id or 0):
             configured = agent.policy_for(state.action).autonomy
             evidence = service.evidence_for(session=session, state=state, rule=rule)
@@ -201,9 +204,12 @@ def overview(*, ctx: AppContext, name: str) -> Overview:
                                  level="deny" if configured == "deny" else state.level, configured=configured,
                                  granted_by=state.granted_by if state.level == AUTO else None,
                                  demoted_reason=state.demoted_reason, proposal=state.proposal,
-                                 rule_met=service.rule_met(evidence, rule), evidence=evidence))
+                                 rule_met=service.rule_met(evidence, rule), evidence=evidence,
+                                 approved_prompt_version=approved.get(state.action),
+                                 prompt_status=reviewed.get((state.action, state.prompt_version))))
         seen = {row.action for row in rows}
         for action in sorted(set(agent.actions or {}) - seen):
             configured = agent.policy_for(action).autonomy
-            rows.append(LevelRow(action=action, level=configured, configured=configured))
+            rows.append(LevelRow(action=action, level=configured, configured=configured,
+                                 approved_prompt_version=approved.get(action)))
         return Overview(agent=agent.name, owner=agent.owner, rule=rule, actions=rows)

@@ -138,6 +138,10 @@ class LevelRow(BaseModel):
     proposal: str | None = None
     rule_met: bool = False
     evidence: EvidenceFigures | None = None
+    # Oversight: the action's last prompt version its owner approved, and this row's version's review status
+    # (pending | approved | rejected; None when the agent never registered its text).
+    approved_prompt_version: str | None = None
+    prompt_status: str | None = None
 
 
 class Overview(BaseModel):

@@ -49,6 +49,8 @@ COMMANDS = {
     "demo": ("demo", "Try Countersign without Slack: a throwaway database, a demo agent, and the web app."),
     "runs": ("runs", "Runs of critical processes: list them, show one, and answer a halted one (resume, abort, "
                      "hand over) without Slack."),
+    "oversight": ("oversight", "Per agent, action and reviewer: decisions, approval and edit rates, time to decision, "
+                               "canaries caught and missed, and the rubber-stamp flag with its evidence."),
 }
 
 

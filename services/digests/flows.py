@@ -23,6 +23,7 @@ from services.digests.chart import render_chart
 from services.digests.models import DEFAULT_SCHEDULES, DigestRun, DigestSchedule, ScheduleCreate
 from services.digests.service import Digest, compute_digest, report_period
 from services.errors import NotFound, field_error
+from services.oversight.chart import render_chart as oversight_chart
 from services.spend.periods import period_containing
 from services.spend.service import dialect_insert
 
@@ -157,6 +158,7 @@ class Prepared:
     chart: bytes | None
     story: narrative.Narrative
     spend_recorded: bool = False  # the narrative's own LLM spend is counted once, with the first post
+    oversight_chart: bytes | None = None  # weekly: approval rate and speed per reviewer (services.oversight)
 
 
 def prepare(*, ctx: AppContext, digest: Digest, narrate: bool = True, chart: bool = True) -> Prepared:
@@ -164,7 +166,8 @@ def prepare(*, ctx: AppContext, digest: Digest, narrate: bool = True, chart: boo
     `narrate` False: the template's narrative, no call; `chart` False: no chart drawn."""
     story = narrative.write(ctx=ctx, digest=digest) if narrate else \
         narrative.Narrative(narrative.template(digest), "template")
-    return Prepared(digest, render_chart(digest) if chart else None, story)
+    reviewers = oversight_chart(digest.oversight_weeks, title="Reviewers") if chart else None
+    return Prepared(digest, render_chart(digest) if chart else None, story, oversight_chart=reviewers)
 
 
 def show(*, ctx: AppContext, period: str = "day", so_far: bool = False, agent: str | None = None,
@@ -206,6 +209,9 @@ def deliver(*, ctx: AppContext, run_id: int, prepared: dict[tuple[str, str], Pre
             narrative.record_own_spend(session=session, ctx=ctx, narrative=ready.story, request_id=f"digest:{run_id}")
         ctx.notifier.digest(session=session, channel=run.channel, digest=ready.digest, narrative=ready.story.text,
                             chart_png=ready.chart, key=f"digest:{run_id}", now=now)
+        if ready.oversight_chart:
+            ctx.notifier.oversight_chart(session=session, channel=run.channel, chart_png=ready.oversight_chart,
+                                         key=f"digest:{run_id}", now=now)
         record(session=session, actor=Actor.system("digests"), verb="digest.posted", subject=f"digest:{run_id}",
                now=now, details={"channel": run.channel, "period": run.period, "period_start": run.period_start,
                         "narrative": ready.story.source, "chart": ready.chart is not None})

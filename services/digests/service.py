@@ -17,8 +17,11 @@ from services.agents.models import Agent
 from services.digests.budgets import BudgetLine, budget_lines
 from services.drafts.models import Draft
 from services.incidents.models import Incident
+from services.oversight import service as oversight
 from services.spend.models import INTERNAL_AGENT_ID, INTERNAL_AGENT_NAME, ScopedBudget, SpendRollup
 from services.spend.periods import Period, local_day, period_containing
+
+OVERSIGHT_WEEKS = 8  # the weekly digest's oversight chart: this many weeks up to the digest's
 
 APPROVED = ("approved", "edited", "auto_approved")
 HUMAN_DECISIONS = ("approved", "edited", "rejected")
@@ -80,6 +83,8 @@ class Digest:
     internal_usd: float = 0.0  # Countersign's own OpenAI spend in the period
     budgets: list[BudgetLine] = field(default_factory=list)  # every budget's state at the digest's moment
     so_far_until: str | None = None  # "HH:MM" local when the period is still running (figures up to then)
+    oversight: list[dict[str, Any]] = field(default_factory=list)  # weekly: ReviewerRow dumps (services.oversight)
+    oversight_weeks: list[dict[str, Any]] = field(default_factory=list)  # weekly: WeekPoint dumps, for its chart
 
     @property
     def so_far(self) -> bool:
@@ -160,7 +165,20 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
         chart_days=chart_days, daily=daily, daily_budget=_agent_budgets(chosen, "day"),
         internal_usd=internal, budgets=budgets,
         so_far_until=now.astimezone(tz).strftime("%H:%M") if now < period.end_utc(tz) else None,
+        **_oversight(session, period, now, tz),
     )
+
+
+def _oversight(session: Session, period: Period, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """The weekly digest's reviewers (decisions, approval rate, speed, canaries, rubber stamps), and the weeks
+    before for the chart."""
+    if period.kind != "week":
+        return {}
+    start, end = period.start_utc(tz), min(now, period.end_utc(tz))
+    found = oversight.events(session=session, since=start - timedelta(weeks=OVERSIGHT_WEEKS - 1), until=end)
+    report = oversight.build_report([e for e in found if e.at >= start], since=start, until=end, days=7)
+    return {"oversight": [row.model_dump(mode="json") for row in report.rows],
+            "oversight_weeks": [p.model_dump(mode="json") for p in oversight.weekly(found)] if report.rows else []}
 
 
 def _lines(table: dict[Any, list[float]], budgets: dict[str, float]) -> list[SpendLine]:
@@ -212,7 +230,8 @@ def _percentile(values: list[float], q: float) -> float | None:
 def approvals_in(*, session: Session, period: Period, now: datetime, tz: ZoneInfo,
                  agent_id: int | None = None) -> Approvals:
     start, end = period.start_utc(tz), period.end_utc(tz)
-    decided = (col(Draft.decided_at) >= start) & (col(Draft.decided_at) < end) & _of(Draft.agent_id, agent_id)
+    decided = ((col(Draft.decided_at) >= start) & (col(Draft.decided_at) < end) & _of(Draft.agent_id, agent_id)
+               & col(Draft.is_canary).is_(False))
     counts = {s: int(n) for s, n in session.exec(select(Draft.status, func.count()).where(decided)
                                                  .group_by(Draft.status)).all()}
     waits = [(d - c).total_seconds() for d, c in session.exec(

@@ -28,7 +28,7 @@ from services.cache import ReadCache, engine_key
 from services.context import AppContext
 from services.drafts import flows, service
 from services.drafts.models import Draft, DraftCard, DraftCreate, card
-from services.drafts.routing import Route, guard_reasons, incident_guard
+from services.drafts.routing import Route, guard_reasons, incident_guard, oversight_reasons
 from services.errors import Forbidden
 from services.http.problems import error_body
 
@@ -55,6 +55,7 @@ def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
             (url, agent.id), lambda: incident_guard(session=session, agent=agent))
         level = _levels.get((url, agent.id, request.action, request.prompt_version), lambda: levels.peek_level(
             session=session, agent=agent, action=request.action, prompt_version=request.prompt_version))
+        reasons += oversight_reasons(session=session, agent=agent, request=request, level=level)  # routing's rule
     if level is None or (level == "auto" and not reasons):
         return Plan(agent, request, now, None)
     draft = service.build_draft(agent=agent, request=request, route=Route("review", reasons), now=now,

@@ -30,6 +30,7 @@ from services.drafts.models import PENDING, Draft, DraftCard, DraftCreate, Draft
 from services.drafts.routing import route_draft
 from services.errors import Forbidden, NotFound, field_error
 from services.outbox.service import enqueue_callback, posting, slack_message
+from services.oversight import canaries
 
 Verdict = Literal["approve", "reject", "edit"]
 REASON_MAX = 2000  # what the reject modal allows
@@ -41,9 +42,12 @@ class DecisionResult:
     final: bool  # False: an approval was counted but quorum is not reached yet
     approvals: int
     required: int
+    notice: str | None = None  # oversight: a canary's decider is told at once what it was (oversight.canaries)
 
     @property
     def message(self) -> str:
+        if self.notice:
+            return self.notice
         if self.final:
             return f"Done: the draft is {service.status_words(self.draft.status)}."
         return f"Your approval is recorded: {self.approvals} of {self.required} approvals."
@@ -106,12 +110,14 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,
              post_card: bool = True, via: str | None = None) -> DraftPublic:
-    """A draft reached a final status: publish `draft.decided`, update the card, call the agent back, audit it."""
-    ctx.events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
+    """A draft reached a final status: publish `draft.decided`, update the card, call the agent back, audit it.
+    A canary (oversight) does neither of the first and third: nothing derived from it, nothing to the agent."""
+    if not draft.is_canary:
+        ctx.events.publish("draft.decided", session=session, ctx=ctx, agent=agent, draft=draft)
     if post_card:
         ctx.notifier.draft_changed(session=session, agent=agent, draft=card_data(session, draft, agent), now=now)
     data = service.to_public(session=session, draft=draft, agent_name=agent.name)
-    if agent.callback_url:
+    if agent.callback_url and not draft.is_canary:
         enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url, event="draft.decided",
                          data=data.model_dump(mode="json"), now=now, order_key=f"callback:{draft.card_key}")
     record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
@@ -211,7 +217,9 @@ def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_i
                subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required,
                                                           **({"via": via} if via else {})})
         data = changed.public()
-    return DecisionResult(draft=data, final=vote.final, approvals=vote.approvals, required=vote.required)
+    notice = canaries.on_decision(session=session, draft=draft, user_id=user_id, verdict=verdict, now=now)
+    return DecisionResult(draft=data, final=vote.final, approvals=vote.approvals, required=vote.required,
+                          notice=notice)
 
 
 def cancel(*, ctx: AppContext, agent: Agent, draft_id: str, reason: str | None = None) -> DraftPublic:

@@ -50,7 +50,7 @@ def page(*, session: Session, agent_ids: list[int] | None, status: str | None = 
          limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> tuple[list[Draft], str | None]:
     """One page of drafts (of these agents, or every agent's), newest first, and the cursor of the next."""
     check_filters(status=status, action=action, limit=limit)
-    statement = select(Draft)
+    statement = select(Draft).where(col(Draft.is_canary).is_(False))  # oversight: canaries are no agent's
     if agent_ids is not None:
         statement = statement.where(col(Draft.agent_id).in_(agent_ids))
     if status is not None:

@@ -114,6 +114,9 @@ class Draft(SQLModel, table=True):
     revision: int = 0  # bumped by each edit, so an approval of text nobody has seen is refused
     high_risk: bool = False
     review_reasons: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Oversight: a known-bad test draft (services.oversight.canaries). It reaches no agent (no callback), no
+    # reaction to draft.decided (evidence, spend, streaks), no eval row and no agent's list.
+    is_canary: bool = False
 
     @property
     def card_key(self) -> str:

@@ -17,6 +17,7 @@ from services.autonomy import flows as autonomy
 from services.autonomy import service as levels
 from services.drafts.models import DraftCreate
 from services.incidents.service import has_open_critical
+from services.oversight.changes import review_reasons as oversight_reasons
 
 Mode = Literal["review", "auto", "deny"]
 
@@ -57,6 +58,9 @@ def route_draft(*, session: Session, ctx: Any, agent: Agent, request: DraftCreat
     guards += incident_guard(session=session, agent=agent)
     level = levels.level_for(session=session, agent=agent, action=request.action,
                              prompt_version=request.prompt_version, now=ctx.clock.now())
+    # Oversight: a prompt version awaiting its owner (or a model the level was not earned on) goes to review;
+    # a rejected prompt version is refused (409).
+    guards += oversight_reasons(session=session, agent=agent, request=request, level=level)
     if level == "auto" and not guards:
         return Route("auto")
     return Route("review", guards)

@@ -69,7 +69,7 @@ def clip_id(draft_id: str) -> str:
 def get_agent_draft(*, session: Session, agent: Agent, draft_id: str) -> Draft:
     """An agent sees only its own drafts; anyone else's is simply not found."""
     draft = session.get(Draft, draft_id)
-    if draft is None or draft.agent_id != agent.id:
+    if draft is None or draft.agent_id != agent.id or draft.is_canary:  # oversight: a canary is no agent's
         raise NotFound(f"no draft {clip_id(draft_id)!r}")
     return draft
 

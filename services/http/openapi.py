@@ -105,6 +105,12 @@ OPERATION_IDS = {
     ("GET", "/healthz"): "healthz",
     ("GET", "/readyz"): "readyz",
     ("GET", "/metrics"): "metrics",
+    ("GET", "/v1/oversight"): "getOversight",
+    ("POST", "/v1/agents/{name}/canaries"): "createCanary",
+    ("POST", "/v1/prompts"): "registerPrompt",
+    ("PUT", "/v1/people/{user}/away"): "setPersonAway",
+    ("DELETE", "/v1/people/{user}/away"): "setPersonBack",
+    ("GET", "/v1/people/away"): "listPeopleAway",
 }
 
 TAGS = [
@@ -116,6 +122,8 @@ TAGS = [
     {"name": "agents", "description": "Register and manage agents (admin), and an agent's view of itself."},
     {"name": "digests", "description": "Scheduled spend and approval digests (admin)."},
     {"name": "ops", "description": "Liveness, readiness and metrics."},
+    {"name": "oversight", "description": "Whether the oversight works: reviewers, canaries, prompt changes."},
+    {"name": "people", "description": "People away (admin): who stands in for whom, until when."},
 ]
 
 

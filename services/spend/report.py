@@ -66,6 +66,7 @@ def report(*, session: Session, agents: list[Agent], now: datetime, tz: ZoneInfo
     since = datetime.combine(start, datetime.min.time(), tzinfo=tz)
     counts = session.exec(select(Draft.agent_id, func.count()).where(
         col(Draft.agent_id).in_(list(by_id)), col(Draft.status).in_(APPROVED), col(Draft.decided_at) >= since,
+        col(Draft.is_canary).is_(False),  # oversight: a missed canary is no approved outcome
     ).group_by(Draft.agent_id)).all()
     for agent_id, count in counts:
         by_id[agent_id].approved = int(count)

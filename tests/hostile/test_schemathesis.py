@@ -38,7 +38,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerProce
 
 # The agent-facing operations of the contract; every other /v1 operation is the admin's.
 AGENT_PATHS = ("/v1/agents/me", "/v1/drafts", "/v1/incidents", "/v1/usage", "/v1/evals", "/v1/budget/check",
-               "/v1/runs")
+               "/v1/runs", "/v1/prompts")
 
 
 def auth_for(path: str, agent: dict[str, Any]) -> dict[str, str]:

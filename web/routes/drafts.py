@@ -114,6 +114,8 @@ async def decide(request: Request, draft_id: str, verdict: str) -> Response:
                                     subject=draft.card_key, why=exc.detail, details={"verdict": verdict})
         return await _draft_page(request, viewer, draft_id, status=exc.status, error=exc.detail,
                                  edit_text=decision.get("final_body"), reason_text=decision.get("reason", ""))
+    if result.notice:  # oversight: a canary's decider learns at once that it was a test
+        return await _draft_page(request, viewer, draft_id, notice=result.notice)
     return see_other(f"/app/drafts/{draft.id}?done={'decided' if result.final else 'vote'}")
 
 

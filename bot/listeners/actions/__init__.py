@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners.actions import autonomy, drafts, incidents, people, spend
+from bot.listeners.actions import autonomy, drafts, incidents, oversight, people, spend
 from services.context import AppContext
 
 
@@ -14,3 +14,4 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     incidents.register(app, ctx)
     spend.register(app, ctx)
     people.register(app, ctx)
+    oversight.register(app, ctx)

@@ -39,7 +39,9 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                                            verdict="approve", revision=revision, is_group_member=member)
 
         result = await decide_then_ack(ack, work())
-        if not result.final:
+        if result.notice:  # oversight: a canary's approver learns at once that it was a test
+            await tell(respond, f":test_tube: {result.notice}")
+        elif not result.final:
             await tell(respond, f":ballot_box_with_check: {result.message}")
 
     async def open_modal(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: Any,

@@ -66,7 +66,9 @@ async def _decide(ctx: AppContext, ack: AsyncAck, client: AsyncWebClient, body: 
                                        is_group_member=member, revision=revision, **decision)
 
     result = await decide_then_ack(ack, work())
-    if not result.final:
+    if result.notice:  # oversight: a canary's decider learns at once that it was a test
+        await tell_in(client, channel=meta.get("c"), user=user, text=f":test_tube: {result.notice}")
+    elif not result.final:
         await tell_in(client, channel=meta.get("c"), user=user, text=f":ballot_box_with_check: {result.message}")
 
 
