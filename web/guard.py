@@ -5,15 +5,12 @@
   The session cookie is Secure then.
 - Did this site start the request? A foreign `Origin` is refused even where the browser sends no Fetch Metadata.
 - Redirects never name the Host header's host: a redirect that points at it is made relative.
-- The home page and the API reference carry the same protective headers as the pages (the reference's CSP allows
-  Swagger UI's assets and its one inline script, by hash).
+- The home page carries the same protective headers as the pages (the API reference sets its own, in
+  services/http/docs.py, since it serves its assets itself).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,8 +20,6 @@ from services.http.clientaddr import forwarded_https
 from web.render import SECURITY_HEADERS
 
 Scope = dict[str, Any]
-DOCS = ("/docs", "/docs/oauth2-redirect", "/redoc")
-_INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.S)
 
 
 def https(request: Request) -> bool:
@@ -51,7 +46,7 @@ def foreign_origin(request: Request) -> bool:
 
 
 class GuardMiddleware:
-    """Relative redirects for the whole app, and the pages' headers on `/` and the API reference."""
+    """Relative redirects for the whole app, and the pages' headers on `/`."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -62,10 +57,6 @@ class GuardMiddleware:
             return
         host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").lower()
         path = scope["path"]
-        if path in DOCS:
-            await self._docs(scope, receive, send, host)
-            return
-
         async def guarded(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = _relative_location(message.get("headers", []), host)
@@ -75,35 +66,6 @@ class GuardMiddleware:
             await send(message)
 
         await self.app(scope, receive, guarded)
-
-    async def _docs(self, scope: Scope, receive: Any, send: Any, host: str) -> None:
-        """Buffered (a few KB) so the inline script's hash can go into the CSP."""
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def collect(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            body = b"".join(chunks)
-            headers = [(k, v) for k, v in _relative_location(start.get("headers", []), host)
-                       if k.lower() != b"content-length"]
-            headers = _with(headers, {**SECURITY_HEADERS, "Content-Security-Policy": docs_policy(body)})
-            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
-
-        await self.app(scope, receive, collect)
-
-
-def docs_policy(body: bytes) -> str:
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'"
-                      for s in _INLINE_SCRIPT.findall(body))
-    return ("default-src 'none'; script-src https://cdn.jsdelivr.net " + hashes + "; "
-            "style-src https://cdn.jsdelivr.net 'unsafe-inline'; img-src 'self' data: https://fastapi.tiangolo.com; "
-            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 
 
 def _with(headers: list[tuple[bytes, bytes]], extra: dict[str, str]) -> list[tuple[bytes, bytes]]:
