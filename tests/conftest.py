@@ -4,6 +4,7 @@ the fake Slack over real HTTP, an agent's callback receiver, and a Harness that 
 from __future__ import annotations
 
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,13 @@ from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 from tests.postgres import PG_URL, pg_missing
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Pytest keeps the test modules it rewrites for assertions (and the pytest plugins' packages they import) as
+    # .pyc files only where bytecode may be written. Under PYTHONDONTWRITEBYTECODE every worker would rewrite
+    # them all again on every run: about a third of its collection's CPU. The cache sits in __pycache__ folders.
+    sys.dont_write_bytecode = False
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
