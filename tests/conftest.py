@@ -4,6 +4,7 @@ the fake Slack over real HTTP, an agent's callback receiver, and a Harness that 
 from __future__ import annotations
 
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,13 @@ from tests.harness import Harness
 from tests.postgres import PG_URL, pg_missing
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Pytest keeps the test modules it rewrites for assertions (and the pytest plugins' packages they import) as
+    # .pyc files only where bytecode may be written. Under PYTHONDONTWRITEBYTECODE every worker would rewrite
+    # them all again on every run: about a third of its collection's CPU. The cache sits in __pycache__ folders.
+    sys.dont_write_bytecode = False
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--runslow", action="store_true", default=False, help="run the long soak tests")
 
@@ -40,10 +48,22 @@ LONG_FIRST = ("tests/soak/", "tests/test_imports.py", "tests/hostile/test_schema
 SHARED_WORKER = {"tests/client/": "client-live-server", "tests/web/test_browser.py": "chromium",
                  "tests/test_openapi.py": "openapi-server", "tests/hostile/test_schemathesis.py": "schemathesis-server",
                  "tests/hostile/test_fairness.py": "latency"}
+# The durable-engine tests spend most of their time waiting on their engine: as groups of their own (each with its
+# own live server, the session fixture being per worker) they run beside the other client tests, not after them.
+SHARED_WORKER.update({"tests/client/test_temporal_live.py": "temporal-live",
+                      "tests/client/test_dbos_live.py": "dbos-live"})
+# Files inside a group's folder that need none of its fixtures: balanced test by test like the rest.
+NOT_SHARED = ("tests/client/test_approval.py", "tests/client/test_surface.py", "tests/client/test_transport.py",
+              "tests/client/test_engine_bridges.py")
 
 
 def shared_worker(nodeid: str) -> str | None:
-    return next((group for prefix, group in SHARED_WORKER.items() if nodeid.startswith(prefix)), None)
+    """The group of the longest SHARED_WORKER prefix the test falls under (a file inside a grouped folder may
+    have a group of its own), or None."""
+    if nodeid.startswith(NOT_SHARED):
+        return None
+    prefixes = [prefix for prefix in SHARED_WORKER if nodeid.startswith(prefix)]
+    return SHARED_WORKER[max(prefixes, key=len)] if prefixes else None
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

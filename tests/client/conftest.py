@@ -8,6 +8,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,16 +59,25 @@ class Live:
             engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def live() -> Iterator[Live]:
-    """One server process for every live client test (a start costs seconds; agents keep tests apart)."""
+@contextmanager
+def live_server(name: str) -> Iterator[Live]:
+    """A Countersign server process with its fake Slack and a person clicking in it."""
     with FakeSlack(token=None) as slack, sqlite_database() as db_url:
-        with countersign_server(db_url, slack_url=slack.url, name="client-tests") as server:
+        with countersign_server(db_url, slack_url=slack.url, name=name) as server:
             reviewer = Reviewer(server.base_url, slack)
             try:
                 yield Live(server, slack, reviewer, db_url)
             finally:
                 reviewer.close()
+
+
+@pytest.fixture(scope="session")
+def live() -> Iterator[Live]:
+    """One server process for every live client test (a start costs seconds; agents keep tests apart). A module
+    that runs on a worker of its own (a SHARED_WORKER group) overrides it with a module-wide one, so its server
+    stops with the module instead of idling (its scheduler ticking) until the worker's last test."""
+    with live_server("client-tests") as server:
+        yield server
 
 
 @pytest.fixture

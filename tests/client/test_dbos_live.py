@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from testkit.engines import Process, callback_row, signed_callback, wait_for  # noqa: E402
 from testkit.live import free_port, pg_database  # noqa: E402
-from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
+from tests.client.conftest import ROOT, Live, child_env, live_server  # noqa: E402
 
 PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
 CLIENT: dict[str, Countersign] = {}  # the application's client, set by the fixture (workflows take plain inputs)
@@ -84,6 +84,13 @@ class App:
 
 def _backends() -> list[str]:
     return ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[Live]:
+    """This module's own server: its SHARED_WORKER group runs beside the other client tests (tests/conftest.py)."""
+    with live_server("dbos-tests") as server:
+        yield server
 
 
 @pytest.fixture(scope="module", params=_backends())

@@ -34,7 +34,7 @@ from testkit.engines import (  # noqa: E402
 )
 from testkit.live import free_port  # noqa: E402
 from testkit.temporal_worker import LOSE_ANSWER, WAIT_ONLY, WORKFLOW  # noqa: E402
-from tests.client.conftest import ROOT, Live, child_env  # noqa: E402
+from tests.client.conftest import ROOT, Live, child_env, live_server  # noqa: E402
 
 
 @dataclass
@@ -99,6 +99,13 @@ class Rig:
         for proc in (self.worker, self.bridge):
             proc.stop()
         self.runner.close()
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[Live]:
+    """This module's own server: its SHARED_WORKER group runs beside the other client tests (tests/conftest.py)."""
+    with live_server("temporal-tests") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

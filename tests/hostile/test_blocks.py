@@ -29,6 +29,7 @@ COUNT = st.integers(0, 10**6)
 
 def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     """Per-builder strategies where a parameter's type alone says too little (plain dicts, `Any`)."""
+    from bot.blocks.people import away_section
     from services.digests.service import Digest
     from services.spend.budgets import BudgetWarning
 
@@ -58,6 +59,8 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         "spend.budget_paused_card": {"w": warning},
         "spend.budget_status": {"budgets": lists(budget)},
         "digests.digest_message": {"d": for_hint(Digest)},
+        # The App Home is handed its people-away section already built (plain blocks): build it as the bot does.
+        "home.home_view": {"away": st.one_of(st.none(), for_function(away_section).map(lambda kw: away_section(**kw)))},
     }
 
 
