@@ -201,13 +201,22 @@ def reject_modal(draft: DraftCard, *, channel: str | None, ts: str | None) -> di
                                     "multiline": True, "max_length": 2000}}]}
 
 
+def card_link(draft: DraftCard) -> str | None:
+    """A link to the draft's posted card, from where the domain says it landed (None: not posted yet)."""
+    if draft.link:
+        return draft.link
+    if not draft.card_channel or not draft.card_ts:
+        return None
+    return f"https://slack.com/archives/{draft.card_channel}/p{draft.card_ts.replace('.', '')}"
+
+
 def pending_list(items: list[DraftCard]) -> dict[str, Any]:
     """`/countersign pending`: oldest first, each linked to its card when the card is posted."""
     if not items:
         return message("Nothing is waiting for you", [section(":sparkles: No pending drafts are waiting for you.")])
     lines = []
     for item in items[:PENDING_MAX]:
-        title = _link(item.link, escape(clip(item.title, 80)))
+        title = _link(card_link(item), escape(clip(item.title, 80)))
         lines.append(f"• {title} · {escape(clip(item.agent, 40))} · {len(item.approved_by)} of "
                      f"{item.approvals_required} approvals · expires {_date(item.expires_at)}")
     many = len(items) != 1
@@ -225,7 +234,7 @@ def reminder(draft: DraftCard) -> dict[str, Any]:
 
 
 def owner_reminder(draft: DraftCard) -> dict[str, Any]:
-    where = _link(draft.link, f"*{escape(clip(draft.title, 200))}*")
+    where = _link(card_link(draft), f"*{escape(clip(draft.title, 200))}*")
     text = (f":alarm_clock: Your agent *{escape(clip(draft.agent, 100))}* is still waiting on {where}; nobody has "
             f"decided yet. It expires {_date(draft.expires_at)}, and then counts as denied.")
     return message(escape(f"{clip(draft.agent, 100)} is waiting on a decision"), [section(text)])

@@ -9,11 +9,11 @@ from sqlmodel import Session
 from bot.blocks import drafts as blocks
 from bot.notifiers import outbox
 from services.agents.models import Agent
-from services.drafts.models import DraftCard
+from services.drafts.models import DraftCard, draft_key
 
 
 def card_key(draft: DraftCard) -> str:
-    return f"draft:{draft.id}"
+    return draft_key(draft.id)
 
 
 class DraftSlackNotifier:

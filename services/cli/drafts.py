@@ -7,7 +7,6 @@ through the CLI. The card in Slack is updated through the outbox like after a cl
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
 from pathlib import Path
@@ -17,9 +16,9 @@ import click
 from services.agents.models import USER_ID
 from services.agents.service import require_agent
 from services.cli.common import cli, fail, make_context
-from services.context import AppContext
 from services.drafts import flows
 from services.drafts.listing import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
+from services.drafts.rules import Verdict
 from services.errors import CountersignError, Forbidden, field_error
 
 
@@ -63,37 +62,18 @@ def _user(value: str) -> str:
     return value
 
 
-def _group_member(ctx: AppContext, draft_id: str, user: str) -> tuple[bool, str | None]:
-    """Whether the user decides through one of the agent's approver groups, asked of Slack as a click would be;
-    and, when that could not be asked, why (for the refusal message)."""
-    from services.main import slack_group_members
-
-    who = flows.deciders(ctx=ctx, draft_id=draft_id)
-    if user in who.approvers or not who.approver_groups:
-        return False, None
-    members = slack_group_members(ctx.settings)
-    if members is None:
-        return False, (f"membership of {', '.join(who.approver_groups)} was not checked: Slack is off "
-                       "(SLACK_BOT_TOKEN unset)")
-
-    async def any_member() -> bool:
-        found = await asyncio.gather(*(members(group) for group in who.approver_groups))
-        return any(user in users for users in found)
-
-    return asyncio.run(any_member()), None
-
-
-def _decide(draft_id: str, user: str, verdict: flows.Verdict, *, reason: str | None = None,
+def _decide(draft_id: str, user: str, verdict: Verdict, *, reason: str | None = None,
             final_body: str | None = None) -> None:
     ctx = make_context()
     try:
-        member, unchecked = _group_member(ctx, draft_id, _user(user))
         try:
-            result = flows.decide(ctx=ctx, draft_id=draft_id, user_id=user, verdict=verdict, reason=reason,
-                                  final_body=final_body, is_group_member=member, via="cli")
+            result = flows.decide(ctx=ctx, draft_id=draft_id, user_id=_user(user), verdict=verdict, reason=reason,
+                                  final_body=final_body, via="cli")
         except Forbidden as refusal:
-            if unchecked:
-                refusal.detail += f" ({unchecked})"
+            unchecked = (refusal.extra or {}).get("unchecked_groups")
+            if isinstance(unchecked, list) and unchecked:  # say why, so nobody thinks they were checked
+                refusal.detail += (f" (membership of {', '.join(unchecked)} was not checked: Slack is off "
+                                   "(SLACK_BOT_TOKEN unset))")
             raise
     except CountersignError as exc:
         fail(exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
@@ -16,14 +17,34 @@ from services.agents.models import SLUG, Strict
 from services.db import UTCDateTime
 from services.text import has_visible, link_url_problem
 
-PENDING = "pending"
-FINAL_STATUSES = ("approved", "edited", "rejected", "expired", "auto_approved", "cancelled")
+
+class DraftStatus(StrEnum):
+    """A draft's status: the one list (the table stores the value, the API and the CLI offer these)."""
+
+    pending = "pending"
+    approved = "approved"
+    edited = "edited"  # approved with edits
+    rejected = "rejected"
+    expired = "expired"
+    auto_approved = "auto_approved"
+    cancelled = "cancelled"
+
+
+PENDING = DraftStatus.pending
+FINAL_STATUSES = tuple(status for status in DraftStatus if status is not PENDING)
+APPROVED_STATUSES = (DraftStatus.approved, DraftStatus.edited, DraftStatus.auto_approved)
 EXPIRED_REASON = "denied: timed out, do not retry"
 MIN_EXPIRY_S, MAX_EXPIRY_S = 60, 30 * 86400
 
 
 def new_draft_id() -> str:
     return "drf_" + uuid.uuid4().hex
+
+
+def draft_key(draft_id: str) -> str:
+    """The draft's name in the audit log, the outbox (its card) and callbacks' ordering: one spelling."""
+    return f"draft:{draft_id}"
+
 
 
 class DraftCreate(Strict):
@@ -117,7 +138,7 @@ class Draft(SQLModel, table=True):
 
     @property
     def card_key(self) -> str:
-        return f"draft:{self.id}"
+        return draft_key(self.id)
 
     @property
     def current_text(self) -> str:
@@ -147,7 +168,6 @@ def as_value(text: str | None, is_json: bool) -> Any:
         return text
 
 
-DraftStatus = Literal["pending", "approved", "edited", "rejected", "expired", "auto_approved", "cancelled"]
 # isoformat ("+00:00"), as the API has always written its times, rather than pydantic's "Z".
 Timestamp = Annotated[datetime, PlainSerializer(lambda when: when.isoformat(), return_type=str, when_used="json")]
 
@@ -204,7 +224,9 @@ class DraftCard(DraftPublic):
 
     current_text: str
     body_is_json: bool
-    link: str | None = None  # only lists of drafts carry it; a single card is the thing linked to
+    card_channel: str | None = None  # where its card was posted (lists of drafts only), for the chat to link to
+    card_ts: str | None = None
+    link: str | None = None  # drawn by the chat layer from card_channel and card_ts
 
     def public(self) -> DraftPublic:
         """The draft without what only a reviewer's surface needs: what the API and the callback carry."""
@@ -216,12 +238,10 @@ def public(draft: Draft, *, agent_name: str, approved_by: list[str]) -> DraftPub
     return DraftPublic(**_public_fields(draft, agent_name, approved_by))
 
 
-def card(draft: Draft, *, agent_name: str, approved_by: list[str], link: str | None = None) -> DraftCard:
+def card(draft: Draft, *, agent_name: str, approved_by: list[str], card_channel: str | None = None,
+         card_ts: str | None = None) -> DraftCard:
     return DraftCard(**_public_fields(draft, agent_name, approved_by), current_text=draft.current_text,
-                     body_is_json=draft.body_is_json, link=link)
-
-
-APPROVED_STATUSES = ("approved", "edited", "auto_approved")
+                     body_is_json=draft.body_is_json, card_channel=card_channel, card_ts=card_ts)
 
 
 def _public_fields(draft: Draft, agent_name: str, approved_by: list[str]) -> dict[str, Any]:

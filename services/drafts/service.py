@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from services.agents.models import Agent
 from services.drafts.models import EXPIRED_REASON, PENDING, Draft, DraftCreate, DraftPublic, DraftVote, public
 from services.drafts.routing import Route
-from services.errors import AlreadyDecided, Conflict, Forbidden, NotFound, field_error
+from services.errors import AlreadyDecided, Conflict, NotFound, field_error
 
 VERBS = {"approved": "approved", "edited": "approved with edits", "rejected": "rejected", "expired": "expired",
          "auto_approved": "auto-approved", "cancelled": "cancelled"}
@@ -79,17 +79,10 @@ def to_public(*, session: Session, draft: Draft, agent_name: str) -> DraftPublic
 
 
 def already_decided(draft: Draft) -> AlreadyDecided:
-    who = ", ".join(f"<@{u}>" for u in draft.decided_by) if draft.decided_by else None
-    by = f" by {who}" if who else ""
+    deciders = list(draft.decided_by or [])
+    by = f" by {', '.join(deciders)}" if deciders else ""
     return AlreadyDecided(f"this draft was already {VERBS.get(draft.status, draft.status)}{by}",
-                          extra={"draft_status": draft.status, "decided_by": list(draft.decided_by or [])})
-
-
-def check_may_decide(*, agent: Agent, draft: Draft, user_id: str, verdict: str, is_group_member: bool) -> None:
-    if user_id not in agent.deciders() and not is_group_member:
-        raise Forbidden(f"you are not an approver for {agent.name}")
-    if verdict != "reject" and draft.requested_by and draft.requested_by == user_id:
-        raise Forbidden("you asked for this draft, so you can't approve it yourself; another approver must")
+                          extra={"draft_status": draft.status, "decided_by": deciders}, people=deciders)
 
 
 def _transition(session: Session, draft_id: str, values: dict[str, Any], *, revision: int | None = None) -> bool:
@@ -106,8 +99,9 @@ def _lost(session: Session, draft_id: str, revision: int | None) -> Exception:
     if draft.status != PENDING:
         return already_decided(draft)
     if revision is not None and draft.revision != revision:
-        return Conflict(f"this draft was edited by <@{draft.edited_by}> since you looked; "
-                        "review the new text on the card before approving")
+        return Conflict(f"this draft was edited by {draft.edited_by} since you looked; "
+                        "review the new text on the card before approving", people=[draft.edited_by or ""],
+                        extra={"edited_by": draft.edited_by, "revision": draft.revision})
     return Conflict("the draft changed while you were deciding; please try again")
 
 

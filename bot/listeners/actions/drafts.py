@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import ids
 from bot.blocks import drafts as blocks
 from bot.listeners.acking import decide_then_ack
-from bot.listeners.authorize import clicked_at, draft_decider
+from bot.listeners.authorize import check_draft_click, clicked_at
 from bot.listeners.replies import answering, tell
 from services.context import AppContext
 from services.drafts import flows
@@ -34,9 +34,9 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         draft_id, revision, user = _target(body)
 
         async def work() -> flows.DecisionResult:
-            member = await draft_decider(ctx, body, context, draft_id, card=clicked_at(body))
+            await check_draft_click(ctx, body, context, draft_id, card=clicked_at(body))
             return await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
-                                           verdict="approve", revision=revision, is_group_member=member)
+                                           verdict="approve", revision=revision)
 
         result = await decide_then_ack(ack, work())
         if not result.final:
@@ -45,10 +45,9 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     async def open_modal(body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient, context: Any,
                          verdict: str) -> None:
         draft_id, _revision, user = _target(body)
-        member = await draft_decider(ctx, body, context, draft_id, card=clicked_at(body))
-        found = await asyncio.to_thread(flows.check_decider, ctx=ctx, draft_id=draft_id, user_id=user,
-                                        verdict=verdict, is_group_member=member)
-        card = found
+        await check_draft_click(ctx, body, context, draft_id, card=clicked_at(body))
+        card = await asyncio.to_thread(flows.check_decider, ctx=ctx, draft_id=draft_id, user_id=user,
+                                       verdict=verdict)
         channel, ts = clicked_at(body)
         if verdict == "reject":
             view = blocks.reject_modal(card, channel=channel, ts=ts)

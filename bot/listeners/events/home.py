@@ -9,7 +9,6 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.home import home_view
-from bot.listeners.authorize import directory
 from bot.listeners.replies import answering
 from services.config import Settings
 from services.context import AppContext
@@ -34,11 +33,7 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         if event.get("tab", "home") != "home":  # the Messages tab: nothing to draw
             return
         user = event["user"]
-        groups: set[str] = set()
-        found = directory(ctx)
-        if found is not None:
-            groups = await found.member_of(user, await asyncio.to_thread(drafts.groups_with_pending, ctx=ctx))
-        pending = await asyncio.to_thread(drafts.pending_for, ctx=ctx, user_id=user, groups=groups)
+        pending = await asyncio.to_thread(drafts.pending_for, ctx=ctx, user_id=user)
         incidents = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=user)
         view = home_view(pending=pending,
                          incidents=[IncidentPublic.of(i, []) for i in incidents], web_url=web_url(ctx.settings),
