@@ -14,7 +14,7 @@ from services.access import Viewer
 from services.agents.models import Agent
 from services.audit.queries import trail
 from services.context import AppContext
-from services.drafts import queries, rules, service
+from services.drafts import queries, rules, service, stages
 from services.drafts.models import Draft, DraftCard, card
 from services.outbox.queries import callbacks
 
@@ -27,7 +27,10 @@ def summary(session: Session, draft: Draft, agent: Agent, viewer: Viewer) -> dic
             "created_at": draft.created_at, "expires_at": draft.expires_at, "decided_at": draft.decided_at,
             "decided_by": list(draft.decided_by or []), "high_risk": draft.high_risk,
             "approvals": draft.approvals, "approvals_required": draft.approvals_required,
-            "mine": draft.requested_by == viewer.user_id, "voted": viewer.user_id in voters}
+            "mine": draft.requested_by == viewer.user_id, "voted": viewer.user_id in voters,
+            "stage": stages.open_stage(draft)["name"], "stage_label": stages.label(draft),
+            "claimed_by": draft.claimed_by, "stage_opened": stages.open_stage(draft).get("opened_at"),
+            "sla_s": stages.open_stage(draft).get("sla_s")}
 
 
 def inbox(ctx: AppContext, viewer: Viewer) -> dict[str, Any]:
@@ -91,7 +94,7 @@ def draft_page(ctx: AppContext, viewer: Viewer, draft_id: str) -> DraftPage | No
         if found is None or not access.may_see(found[1], viewer):
             return None
         draft, agent = found
-        shown = card(draft, agent_name=agent.name, approved_by=service.approvers_of(session=session, draft_id=draft.id))
+        shown = card(draft, agent_name=agent.name, votes=service.votes_of(session=session, draft_id=draft.id))
         original = readable(draft.body, draft.body_is_json)
         text = readable(draft.current_text, draft.body_is_json)
         order = [d.id for d, _ in service.pending_for(session=session, user_id=viewer.user_id,

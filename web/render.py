@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import Request
@@ -62,13 +62,22 @@ def people(text: str | None) -> str:
     return re.sub(r"<@([A-Z0-9]+)>", r"@\1", text or "")
 
 
+def sla_left(opened: datetime | str, sla_s: int, now: datetime | None = None) -> str:
+    """An open stage's SLA as time left ("in 25 min") or overdue ("overdue by 5 min")."""
+    if isinstance(opened, str):
+        opened = datetime.fromisoformat(opened)
+    due = opened + timedelta(seconds=sla_s)
+    left = ago(due, now)
+    return f"due {left}" if left.startswith("in ") else f"overdue since {left}"
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
 
 env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]),
                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people)
+env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people, sla_left=sla_left)
 
 
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

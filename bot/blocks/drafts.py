@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import ids
+from bot.blocks import stages
 from bot.blocks.common import actions, button, clip, context, escape, header, message, plain, section
 from services.drafts.models import DraftCard
 
@@ -119,7 +120,8 @@ def _status_block(draft: DraftCard) -> dict[str, Any]:
 
 
 def _buttons(draft: DraftCard) -> dict[str, Any]:
-    value = f"{draft.id}:{draft.revision}"
+    # "<id>:<revision>[:<stage>]": a first stage's card carries no stage (it reads as 0, as cards always did).
+    value = f"{draft.id}:{draft.revision}" + (f":{draft.stage_index}" if draft.stage_index else "")
     confirm = None
     if draft.high_risk:
         confirm = {"title": plain("High-risk action", 100),
@@ -131,8 +133,9 @@ def _buttons(draft: DraftCard) -> dict[str, Any]:
                    button("Reject", ids.DRAFT_REJECT, value, style="danger"))
 
 
-def draft_card(draft: DraftCard) -> dict[str, Any]:
-    """The review card: buttons while pending; the outcome, who and when once decided."""
+def draft_card(draft: DraftCard, shown_stage: int | None = None) -> dict[str, Any]:
+    """The review card: buttons while pending; the outcome, who and when once decided. `shown_stage`: the
+    stage whose card this is; an earlier stage's card says where the draft went, without buttons."""
     risk = " · :warning: *high risk*" if draft.high_risk else ""
     blocks = [header(draft.title),
               section(f"*{escape(clip(draft.agent, 100))}* asks to *{escape(clip(draft.action, 100))}*{risk}")]
@@ -141,9 +144,14 @@ def draft_card(draft: DraftCard) -> dict[str, Any]:
         reasons = "\n".join(f"• {escape(clip(r, 300))}" for r in draft.review_reasons[:8])
         blocks.append(section(f":mag: *A person must review this because:*\n{reasons}"))
     blocks += _facts(draft) + _context_block(draft.context)
+    if draft.status == "pending" and shown_stage is not None and shown_stage < draft.stage_index:
+        blocks.append(stages.moved_on(draft, shown_stage))
+        return message(escape(f"{clip(draft.agent, 100)}: {clip(draft.title, 300)} (moved on)"), blocks)
+    blocks += stages.workflow(draft)
     blocks.append(_status_block(draft))
     if draft.status == "pending":
         blocks.append(_buttons(draft))
+        blocks += stages.claim(draft)
     outcome = "waiting for approval" if draft.status == "pending" else draft.status
     return message(escape(f"{clip(draft.agent, 100)}: {clip(draft.title, 300)} ({clip(outcome, 40)})"), blocks)
 

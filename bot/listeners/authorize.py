@@ -61,7 +61,11 @@ async def check_draft_click(ctx: AppContext, body: dict[str, Any], context: Any,
     while who.card_posting and card[1] is not None and loop.time() < deadline:
         await asyncio.sleep(0.05)
         who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
-    if card != (who.card_channel, who.card_ts):
+    if card in who.earlier_cards:
+        raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
+                                      f"this card's stage has already passed; the draft is now at {who.stage_label}, "
+                                      "so decide it on that stage's card")
+    if card != (who.card_channel, who.card_ts) and card not in who.also_cards:
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       "this button is not on the draft's card, so it can't decide it")
 

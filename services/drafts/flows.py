@@ -27,7 +27,7 @@ from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import require_id
-from services.drafts import listing, rules, service
+from services.drafts import listing, rules, service, stages
 from services.drafts.models import (
     PENDING,
     Draft,
@@ -38,6 +38,7 @@ from services.drafts.models import (
     DraftStatus,
     card,
     draft_key,
+    stage_card_key,
 )
 from services.drafts.routing import Route, route_draft
 from services.drafts.rules import Verdict
@@ -68,9 +69,12 @@ class Deciders:
     agent_name: str
     approvers: list[str]
     approver_groups: list[str]
-    card_channel: str | None  # where the card landed, so a click can be checked against it
+    card_channel: str | None  # where the open stage's card landed, so a click can be checked against it
     card_ts: str | None
     card_posting: bool = False  # the card is on its way (or posted, not yet recorded)
+    also_cards: frozenset[tuple[str, str]] = frozenset()  # the open stage's card DMed to an assignee
+    earlier_cards: frozenset[tuple[str, str]] = frozenset()  # passed stages' cards: a click there is refused
+    stage_label: str = "review"
 
 
 def agent_of(session: Session, agent_id: int) -> Agent:
@@ -85,9 +89,9 @@ def card_data(session: Session, draft: Draft, agent: Agent, *, fresh: bool = Fal
     """The public draft plus what only the card needs: the text under review, whether it is JSON.
     `fresh`: a draft just stored has no votes, so there is nothing to look up. `where`: say where its card
     was posted (for a message that links to it)."""
-    approved_by = [] if fresh else service.approvers_of(session=session, draft_id=draft.id)
+    votes = [] if fresh else service.votes_of(session=session, draft_id=draft.id)
     posted = slack_message(session=session, key=draft.card_key) if where else None
-    return card(draft, agent_name=agent.name, approved_by=approved_by, card_channel=posted.channel if posted else None,
+    return card(draft, agent_name=agent.name, votes=votes, card_channel=posted.channel if posted else None,
                 card_ts=posted.ts if posted else None)
 
 
@@ -148,23 +152,33 @@ def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, a
 
 def deciders(*, ctx: AppContext, draft_id: str) -> Deciders:
     """Where this draft's card is, so the chat layer can check a click's origin before calling `decide`."""
-    key = draft_key(draft_id)
     with ctx.read() as session:
-        agent = agent_of(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
+        draft = service.get_draft(session=session, draft_id=draft_id)
+        agent = agent_of(session, draft.agent_id)
+        key = stage_card_key(draft_id, draft.stage_index)
         posted = slack_message(session=session, key=key)
+
+        def found(keys: list[str]) -> frozenset[tuple[str, str]]:
+            messages = [slack_message(session=session, key=k) for k in keys]
+            return frozenset((m.channel, m.ts) for m in messages if m is not None)
+
+        dms = [f"{key}:to:{user}" for user in [draft.claimed_by, *stages.open_stage(draft)["escalated_to"]] if user]
         return Deciders(agent.name, agent.deciders(), list(agent.approver_groups),
                         posted.channel if posted else None, posted.ts if posted else None,
-                        posted is None and posting(session=session, key=key))
+                        posted is None and posting(session=session, key=key), found(dms),
+                        found([stage_card_key(draft_id, at) for at in range(draft.stage_index)]),
+                        stages.label(draft))
 
 
 def groups_of(*, ctx: AppContext, draft_id: str, user_id: str) -> frozenset[str]:
     """The draft's approver groups this person is in, asked of the directory outside any transaction (a chat
     lookup may take a moment; no write lock is held meanwhile). Not asked of people named as deciders."""
     with ctx.read() as session:
-        agent = agent_of(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
-        if user_id in agent.deciders():
+        draft = service.get_draft(session=session, draft_id=draft_id)
+        agent = agent_of(session, draft.agent_id)
+        if rules.named_decider(agent, draft, user_id):
             return frozenset()
-        wanted = rules.approver_groups(agent)
+        wanted = rules.approver_groups(agent, draft)
     return directory.groups_of(ctx, user_id, wanted)
 
 
@@ -189,8 +203,9 @@ def _unasked(ctx: AppContext, draft_id: str, user_id: str) -> list[str]:
     if directory.directory_of(ctx).available:
         return []
     with ctx.read() as session:
-        agent = agent_of(session, service.get_draft(session=session, draft_id=draft_id).agent_id)
-        return [] if user_id in agent.deciders() else rules.approver_groups(agent)
+        draft = service.get_draft(session=session, draft_id=draft_id)
+        agent = agent_of(session, draft.agent_id)
+        return [] if rules.named_decider(agent, draft, user_id) else rules.approver_groups(agent, draft)
 
 
 def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict) -> DraftCard:
@@ -205,17 +220,21 @@ def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verd
 
 
 def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, final_body: str | None = None,
-           reason: str | None = None, revision: int | None = None, via: str | None = None) -> DecisionResult:
+           reason: str | None = None, revision: int | None = None, via: str | None = None,
+           stage: int | None = None) -> DecisionResult:
     """One person's decision, from any surface: the flow settles who may decide (asking the group directory),
     every rule of rules.py, quorum and races. `revision` (what the person was shown) refuses approving text
     edited since; None skips that check. `via` names a way other than a Slack click (e.g. "cli", "web") in the
-    audit. Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed; each refusal of a person is audited."""
+    audit. `stage`: the stage the person was shown; once it passed, the decision is refused rather than counted
+    for the next. Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed; each refusal is audited."""
     kept_reason = rules.check_request(verdict=verdict, final_body=final_body, reason=reason)
     groups = groups_of(ctx=ctx, draft_id=draft_id, user_id=user_id)
     unasked = _unasked(ctx, draft_id, user_id)
     try:
         with ctx.uow() as session:
             draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, groups, unasked)
+            if stage is not None and draft.stage_index != stage:
+                raise service.stage_passed(draft, stage)
             if refusal is None:
                 if verdict == "edit":
                     rules.check_edit(text=final_body or "", is_json=draft.body_is_json)
@@ -256,6 +275,11 @@ def _apply(session: Session, ctx: AppContext, agent: Agent, draft: Draft, user_i
     else:
         changed = card_data(session, draft, agent)
         ctx.notifier.draft_changed(session=session, agent=agent, draft=changed, now=now)
+        if vote.opened is not None:  # this approval passed a stage: the next one's card, once
+            ctx.notifier.draft_stage_opened(session=session, agent=agent, draft=changed, now=now)
+            record(session=session, actor=actor, verb="draft.stage_passed", subject=draft.card_key, now=now,
+                   details={"passed": stages.of(draft)[vote.opened - 1]["name"],
+                            "opened": stages.of(draft)[vote.opened]["name"], **({"via": via} if via else {})})
         record(session=session, actor=actor, verb="draft.edited" if verdict == "edit" else "draft.vote",
                subject=draft.card_key, now=now, details={"approvals": vote.approvals, "required": vote.required,
                                                           **({"via": via} if via else {})})
@@ -292,7 +316,7 @@ def pending_for(*, ctx: AppContext, user_id: str) -> list[DraftCard]:
         found = []
         for d, a in rows:
             posted = slack_message(session=session, key=d.card_key)
-            found.append(card(d, agent_name=a.name, approved_by=service.approvers_of(session=session, draft_id=d.id),
+            found.append(card(d, agent_name=a.name, votes=service.votes_of(session=session, draft_id=d.id),
                               card_channel=posted.channel if posted else None, card_ts=posted.ts if posted else None))
         return found
 

@@ -8,13 +8,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.agents.models import SLUG, Strict
 from services.db import UTCDateTime
+from services.drafts import stages
+from services.drafts.stages import StagePublic, Timestamp
 from services.text import has_visible, link_url_problem
 
 
@@ -44,6 +46,11 @@ def new_draft_id() -> str:
 def draft_key(draft_id: str) -> str:
     """The draft's name in the audit log, the outbox (its card) and callbacks' ordering: one spelling."""
     return f"draft:{draft_id}"
+
+
+def stage_card_key(draft_id: str, stage: int) -> str:
+    """The outbox key of a stage's card: the first stage's is the draft's own card."""
+    return draft_key(draft_id) if stage == 0 else f"{draft_key(draft_id)}:stage:{stage}"
 
 
 
@@ -135,6 +142,13 @@ class Draft(SQLModel, table=True):
     revision: int = 0  # bumped by each edit, so an approval of text nobody has seen is refused
     high_risk: bool = False
     review_reasons: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The approval workflow, copied from the action's policy at creation (services.drafts.stages), so changing
+    # the policy leaves open drafts as they started. `approvals`/`approvals_required` count the open stage.
+    stages: list[dict[str, Any]] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stage_index: int = 0
+    on_timeout: str = SQLField(default="deny", max_length=16)
+    claimed_by: str | None = SQLField(default=None, max_length=32)
+    claimed_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)
 
     @property
     def card_key(self) -> str:
@@ -156,6 +170,7 @@ class DraftVote(SQLModel, table=True):
     draft_id: str = SQLField(max_length=40, index=True)
     user_id: str = SQLField(max_length=32)
     created_at: datetime = SQLField(sa_type=UTCDateTime)
+    stage: int = 0  # the stage the approval counted for (one person approves in one stage only)
 
 
 def as_value(text: str | None, is_json: bool) -> Any:
@@ -168,8 +183,6 @@ def as_value(text: str | None, is_json: bool) -> Any:
         return text
 
 
-# isoformat ("+00:00"), as the API has always written its times, rather than pydantic's "Z".
-Timestamp = Annotated[datetime, PlainSerializer(lambda when: when.isoformat(), return_type=str, when_used="json")]
 
 
 class DraftPublic(BaseModel):
@@ -189,7 +202,8 @@ class DraftPublic(BaseModel):
     body: str | dict[str, Any] | list[Any] = Field(description="as the agent sent it: text, or a JSON value")
     context: dict[str, Any]
     requested_by: str | None
-    status: DraftStatus
+    # Inline in the schema (not a $ref), so generated clients keep the type they had.
+    status: Annotated[DraftStatus, WithJsonSchema({"type": "string", "enum": [s.value for s in DraftStatus]})]
     final_body: Any = Field(description="once decided: the approved text (edited or not), JSON if the body was; "
                                         "null while pending and for rejected, expired or cancelled drafts")
     decided_by: list[str] = Field(description="Slack user ids of the people who decided")
@@ -208,6 +222,10 @@ class DraftPublic(BaseModel):
     revision: int = Field(description="bumped by each edit under quorum")
     high_risk: bool
     review_reasons: list[str] = Field(description="why a person must review it (guards that forced review)")
+    stage: str | None = Field(None, description="the open stage's name; null once decided")
+    stages: list[StagePublic] = Field(default_factory=list, description="the approval workflow, in order")
+    claimed_by: str | None = Field(None, description="who said they are working on it (a signal, not a lock)")
+    claimed_at: Timestamp | None = None
 
 
 class DraftList(BaseModel):
@@ -224,6 +242,7 @@ class DraftCard(DraftPublic):
 
     current_text: str
     body_is_json: bool
+    stage_index: int = 0  # the open stage (earlier stages' cards say the draft moved on)
     card_channel: str | None = None  # where its card was posted (lists of drafts only), for the chat to link to
     card_ts: str | None = None
     link: str | None = None  # drawn by the chat layer from card_channel and card_ts
@@ -233,18 +252,23 @@ class DraftCard(DraftPublic):
         return DraftPublic(**self.model_dump(include=set(DraftPublic.model_fields)))
 
 
-def public(draft: Draft, *, agent_name: str, approved_by: list[str]) -> DraftPublic:
+Votes = list[tuple[str, int]]  # (user, stage) of each approval, in the order given
+
+
+def public(draft: Draft, *, agent_name: str, votes: Votes) -> DraftPublic:
     """The draft as GET /v1/drafts/{id} shows it; the callback carries exactly this too."""
-    return DraftPublic(**_public_fields(draft, agent_name, approved_by))
+    return DraftPublic(**_public_fields(draft, agent_name, votes))
 
 
-def card(draft: Draft, *, agent_name: str, approved_by: list[str], card_channel: str | None = None,
+def card(draft: Draft, *, agent_name: str, votes: Votes, card_channel: str | None = None,
          card_ts: str | None = None) -> DraftCard:
-    return DraftCard(**_public_fields(draft, agent_name, approved_by), current_text=draft.current_text,
-                     body_is_json=draft.body_is_json, card_channel=card_channel, card_ts=card_ts)
+    return DraftCard(**_public_fields(draft, agent_name, votes), current_text=draft.current_text,
+                     body_is_json=draft.body_is_json, stage_index=draft.stage_index, card_channel=card_channel,
+                     card_ts=card_ts)
 
 
-def _public_fields(draft: Draft, agent_name: str, approved_by: list[str]) -> dict[str, Any]:
+def _public_fields(draft: Draft, agent_name: str, votes: Votes) -> dict[str, Any]:
+
     # The contract: a decided draft carries the text to act on. Approved as is, that is the agent's own body.
     final_text = draft.current_text if draft.status in APPROVED_STATUSES else None
     return {
@@ -269,9 +293,13 @@ def _public_fields(draft: Draft, agent_name: str, approved_by: list[str]) -> dic
         "confidence": draft.confidence,
         "metadata": draft.meta,
         "approvals_required": draft.approvals_required,
-        "approved_by": approved_by,
+        "approved_by": [user for user, _ in votes],
         "edited_by": draft.edited_by,
         "revision": draft.revision,
         "high_risk": draft.high_risk,
         "review_reasons": list(draft.review_reasons or []),
+        "stage": stages.open_stage(draft)["name"] if draft.status == PENDING else None,
+        "stages": stages.public(draft, votes),
+        "claimed_by": draft.claimed_by,
+        "claimed_at": draft.claimed_at,
     }

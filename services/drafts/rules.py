@@ -10,6 +10,7 @@ import json
 from typing import Literal
 
 from services.agents.models import Agent
+from services.drafts import stages
 from services.drafts.models import Draft
 from services.errors import Forbidden, field_error
 
@@ -43,15 +44,25 @@ def check_edit(*, text: str, is_json: bool) -> None:
             raise field_error("final_body", f"this draft is JSON and must stay valid JSON: {exc}") from None
 
 
-def approver_groups(agent: Agent) -> list[str]:
-    """The user groups whose members may decide the agent's drafts: what the directory is asked about."""
-    return list(agent.approver_groups or [])
+def approver_groups(agent: Agent, draft: Draft) -> list[str]:
+    """The user groups whose members decide one of the draft's stages: what the directory is asked about."""
+    return stages.all_groups(agent, draft)
+
+
+def named_decider(agent: Agent, draft: Draft, user_id: str) -> bool:
+    """Named for the open stage (no directory question needed)."""
+    return user_id in stages.deciders(agent, stages.open_stage(draft))[0]
 
 
 def refusal(*, agent: Agent, draft: Draft, user_id: str, verdict: str, groups: frozenset[str]) -> Forbidden | None:
-    """Why this person may not decide this draft (None: they may). `groups`: the approver groups they are in."""
-    if user_id not in agent.deciders() and not groups.intersection(agent.approver_groups or []):
-        return Forbidden(f"you are not an approver for {agent.name}")
+    """Why this person may not decide this draft's open stage (None: they may). `groups`: the approver groups
+    they are in. The requester never approves; separation of duties is held by the votes' unique key."""
+    people, stage_groups = stages.deciders(agent, stages.open_stage(draft))
+    if user_id not in people and not groups.intersection(stage_groups):
+        if len(stages.of(draft)) == 1:
+            return Forbidden(f"you are not an approver for {agent.name}")
+        return Forbidden(f"you are not an approver for the {stages.open_stage(draft)['name']} stage of "
+                         f"{agent.name} ({stages.label(draft)})", extra={"stage": stages.open_stage(draft)["name"]})
     if verdict != "reject" and draft.requested_by and draft.requested_by == user_id:
         return Forbidden("you asked for this draft, so you can't approve it yourself; another approver must")
     return None

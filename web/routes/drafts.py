@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.access import Viewer
-from services.drafts import flows
+from services.drafts import claims, flows
 from services.drafts.models import draft_key
 from services.errors import CountersignError, ValidationFailed
 from web import drafts_data
@@ -76,6 +76,41 @@ async def draft_live(request: Request, draft_id: str) -> HTMLResponse:
 def _revision(form: Form) -> int | None:
     value = form.get("revision")
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
+
+
+@router.post("/drafts/{draft_id}/claim")
+async def claim(request: Request, draft_id: str) -> Response:
+    return await _claiming(request, draft_id, "claim")
+
+
+@router.post("/drafts/{draft_id}/release")
+async def release(request: Request, draft_id: str) -> Response:
+    return await _claiming(request, draft_id, "release")
+
+
+@router.post("/drafts/{draft_id}/assign")
+async def assign(request: Request, draft_id: str) -> Response:
+    return await _claiming(request, draft_id, "assign")
+
+
+async def _claiming(request: Request, draft_id: str, what: str) -> Response:
+    """Claim, Release and Assign: the claims flow's rules (it audits refusals); the page says what happened."""
+    viewer, form = await changing(request)
+    found = await asyncio.to_thread(drafts_data.visible_draft, ctx_of(request), viewer, draft_id)
+    if found is None:
+        raise _missing(draft_id)
+    ctx, draft = ctx_of(request), found[0]
+    try:
+        if what == "claim":
+            await asyncio.to_thread(claims.claim, ctx=ctx, draft_id=draft.id, user_id=viewer.user_id)
+        elif what == "release":
+            await asyncio.to_thread(claims.release, ctx=ctx, draft_id=draft.id, user_id=viewer.user_id)
+        else:
+            await asyncio.to_thread(claims.assign, ctx=ctx, draft_id=draft.id, user_id=viewer.user_id,
+                                    to=form.get("to").strip())
+    except CountersignError as exc:
+        return await _draft_page(request, viewer, draft_id, status=exc.status, error=sentence(exc))
+    return see_other(f"/app/drafts/{draft.id}?done={what}")
 
 
 @router.post("/drafts/{draft_id}/{verdict}")
