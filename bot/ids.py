@@ -42,3 +42,13 @@ AUTONOMY_SHOULD_NOT_PASS = "autonomy_should_not_have_passed"
 DRAFT_CLAIM = "draft_claim"
 DRAFT_RELEASE = "draft_release"
 DRAFT_ASSIGN = "draft_assign"  # a users_select: the chosen person gets the claim and the card by DM
+
+# People away: App Home's buttons and the away modal (its submission carries no value; the user is the clicker).
+PEOPLE_BLOCK = "people_away"
+PEOPLE_SET_AWAY = "people_set_away"
+PEOPLE_BACK = "people_back"
+PEOPLE_AWAY_VIEW = "people_away_modal"
+PEOPLE_UNTIL_BLOCK = "people_until"
+PEOPLE_UNTIL_INPUT = "until"
+PEOPLE_DELEGATE_BLOCK = "people_delegate"
+PEOPLE_DELEGATE_INPUT = "delegate"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-DOMAINS = ("agents", "drafts", "incidents", "runs", "spend", "digests", "autonomy", "signin")
+DOMAINS = ("agents", "drafts", "incidents", "runs", "spend", "digests", "autonomy", "signin", "people")
 
 
 def domain_modules(part: str) -> list[ModuleType]:

@@ -3,7 +3,6 @@ the fake Slack over real HTTP, an agent's callback receiver, and a Harness that 
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -21,8 +20,7 @@ from services.db import make_engine, normalize_url
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
-
-PG_URL = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
+from tests.postgres import PG_URL, pg_missing
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -129,7 +127,7 @@ def _fresh_sqlite(tmp_path: Path, template: Path) -> str:
 @contextmanager
 def _fresh_pg(template: str | None) -> Iterator[str]:
     if template is None:
-        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+        pg_missing()
     name, url = _pg_copy(template)
     try:
         yield url

@@ -29,5 +29,6 @@ def test_ci_runs_the_readme_test_command() -> None:
     """CI must run what a new user runs: the README's test command appears verbatim in .ci/run."""
     readme = (ROOT / "README.md").read_text()
     command = ("python3.11 -m venv .venv && .venv/bin/pip install -q -e '.[test]' "
-               "-e './client[openai-agents,langgraph,pydantic-ai,mcp,test]' && .venv/bin/python -m pytest")
+               "-e './client[openai-agents,langgraph,pydantic-ai,mcp,temporal,dbos,test]' "
+               "&& .venv/bin/python -m pytest")
     assert command in readme and command in (ROOT / ".ci/run").read_text()

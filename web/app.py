@@ -21,7 +21,7 @@ from services.errors import CountersignError
 from services.signin import flows as signin
 from web.auth import WebRefusal
 from web.render import error_page
-from web.routes import agents, audit, drafts, incidents, login, spend
+from web.routes import agents, audit, digests, drafts, incidents, login, people, runs, spend
 
 log = logging.getLogger("countersign.web")
 
@@ -29,7 +29,7 @@ log = logging.getLogger("countersign.web")
 def create_web_app(ctx: AppContext) -> FastAPI:
     app = FastAPI(title="Countersign web", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
-    for module in (login, drafts, incidents, agents, spend, audit):
+    for module in (login, drafts, incidents, agents, spend, audit, people, runs, digests):
         app.include_router(module.router)
     static = resources.files("web") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")

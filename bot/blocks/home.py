@@ -34,8 +34,8 @@ def _sections(lines: list[str], more: int, where: str) -> list[dict[str, Any]]:
 
 
 def home_view(*, pending: list[DraftCard], incidents: list[IncidentPublic], web_url: str,
-              now: datetime) -> dict[str, Any]:
-    """`web_url` is the web app's base address (its pages are under /app/)."""
+              now: datetime, away: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """`web_url` is the web app's base address (its pages are under /app/); `away`: the people-away section."""
     base = web_url.rstrip("/")
     inbox, incident_page = f"{base}/app/", f"{base}/app/incidents"
     blocks: list[dict[str, Any]] = [header("Countersign")]
@@ -57,6 +57,8 @@ def home_view(*, pending: list[DraftCard], incidents: list[IncidentPublic], web_
         blocks += _sections(lines, len(incidents) - LIST_MAX, _link(incident_page, "the web app"))
     else:
         blocks.append(context("No open incidents for the agents you own or back up."))
+    if away:
+        blocks += [{"type": "divider"}, *away]
     blocks.append(context(f"Updated <!date^{int(now.timestamp())}^{{date_short_pretty}} {{time}}|"
                           f"{now:%Y-%m-%d %H:%M} UTC> · `/countersign help` lists the commands"))
     return {"type": "home", "blocks": blocks}

@@ -21,6 +21,7 @@ from services.context import AppContext
 from services.drafts.models import Draft
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.incidents.flows import open_incident
+from services.people import service as away
 
 SYSTEM = Actor.system("autonomy")
 
@@ -141,7 +142,7 @@ def answer_proposal(*, ctx: AppContext, state_id: int, user: str, promote: bool)
     with ctx.uow() as session:
         state = service.require_state(session=session, state_id=state_id)
         agent = _agent(session, state.agent_id)
-        if user != agent.owner:
+        if agent.owner not in (user, *away.stands_in_for(session=session, user_id=user, now=ctx.clock.now())):
             raise Forbidden(f"only {agent.name}'s owner {agent.owner} can answer this proposal",
                             people=[agent.owner])
         now = ctx.clock.now()

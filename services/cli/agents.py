@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from services.agents import flows, service
 from services.agents.models import AgentCreate, AgentPublic
 from services.audit.service import Actor
-from services.cli.common import attempt, cli, emit, fail, make_context, validation_failed
+from services.cli.common import attempt, cli, database_options, emit, fail, make_context, validation_failed
 from services.errors import CountersignError
 
 CLI_ACTOR = Actor("admin", "cli")
@@ -27,6 +27,7 @@ def agents() -> None:
 @click.option("--approver", "approvers", multiple=True, help="Approver (U…); repeatable.")
 @click.option("--approver-group", "approver_groups", multiple=True, help="Approver user group (S…); repeatable.")
 @click.option("--callback-url", help="Where decisions are POSTed.")
+@database_options
 def add(name: str, owner: str | None, review_channel: str | None, backup_owners: tuple[str, ...],
         approvers: tuple[str, ...], approver_groups: tuple[str, ...], callback_url: str | None) -> None:
     try:

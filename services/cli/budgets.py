@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from services.agents import service as agents
 from services.audit.service import Actor
-from services.cli.common import cli, emit, fail, make_context, validation_failed
+from services.cli.common import cli, database_options, emit, fail, make_context, validation_failed
 from services.errors import CountersignError
 from services.spend import admin, service
 from services.spend.models import PriceOverrideIn, ScopedBudgetIn
@@ -37,6 +37,7 @@ def budgets() -> None:
 @click.option("--limit", "limit_usd", type=float, required=True, help="USD.")
 @click.option("--on-exceed", type=click.Choice(["alert", "pause"]), default="alert", show_default=True)
 @click.option("--threshold", "thresholds", type=float, multiple=True, help="Fraction, e.g. 0.8; repeatable.")
+@database_options
 def set_command(scope: str, team: str | None, period: str, limit_usd: float, on_exceed: str,
                 thresholds: tuple[float, ...]) -> None:
     extra = {"thresholds": list(thresholds)} if thresholds else {}
@@ -90,6 +91,7 @@ def show(name: str) -> None:
 @click.option("--input", "input_per_mtok", type=float, required=True, help="USD per million input tokens.")
 @click.option("--output", "output_per_mtok", type=float, required=True, help="USD per million output tokens.")
 @click.option("--cached-input", "cached_input_per_mtok", type=float, help="USD per million cached input tokens.")
+@database_options
 def price_override(model: str, input_per_mtok: float, output_per_mtok: float,
                    cached_input_per_mtok: float | None) -> None:
     data = _parse(PriceOverrideIn, input_per_mtok=input_per_mtok, output_per_mtok=output_per_mtok,

@@ -3,6 +3,9 @@
 The CLI says which database it uses whenever that is not the one `countersign serve` started in the same
 directory (from another terminal, so without this shell's exported variables) would use, and only commands that
 create something may create a database: a read-only command against a missing SQLite file says so and exits 3.
+A write command creates one only when the database was named (`--database URL`, DATABASE_URL) or the person
+confirmed with `--create-database`: run from the wrong folder, it would otherwise make a fresh database there and
+hand out an API key the running server has never heard of.
 """
 
 from __future__ import annotations
@@ -36,11 +39,14 @@ COMMANDS = {
     "digest": ("digest", "Cost and approvals digests."),
     "drafts": ("drafts", "List drafts and decide them without Slack, as a Slack user, under the rules of a click."),
     "evals": ("evals", "Evaluation sets built from real human decisions."),
+    "people": ("people", "People away: who stands in for whom, until when."),
     "outbox": ("outbox", "What waits to be sent (Slack messages and agent callbacks), per destination, oldest first, "
                          "with the next attempt and the last error."),
     "serve": ("serve", "Migrate the database, then run the HTTP server, the Slack app and the scheduler."),
     "web": ("web", "The review web app at /app/."),
     "demo": ("demo", "Try Countersign without Slack: a throwaway database, a demo agent, and the web app."),
+    "runs": ("runs", "Runs of critical processes: list them, show one, and answer a halted one (resume, abort, "
+                     "hand over) without Slack."),
 }
 
 
@@ -77,7 +83,33 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Options about the database are kept in the context's meta (shared by the group and its command), where
+    make_context finds them; no command's signature carries them."""
+    if value:
+        ctx.meta[f"countersign.{param.name}"] = value
+
+
+def _option(name: str) -> Any:
+    ctx = click.get_current_context(silent=True)
+    return None if ctx is None else ctx.meta.get(f"countersign.{name}")
+
+
+DATABASE_HELP = "The database to use (overrides DATABASE_URL), e.g. sqlite:////abs/path/countersign.db."
+database_option = click.option("--database", metavar="URL", expose_value=False, callback=_remember,
+                               help=DATABASE_HELP)
+create_database_option = click.option(
+    "--create-database", is_flag=True, expose_value=False, callback=_remember,
+    help="Create the database if it does not exist yet (otherwise a missing database is an error).")
+
+
+def database_options(command: Callable[..., T]) -> Callable[..., T]:
+    """`--database URL` and `--create-database`, for a command that writes (and so may create the database)."""
+    return database_option(create_database_option(command))
+
+
 @click.group(cls=LazyGroup, help="Countersign: human checkpoints, accountable owners and budgets for AI agents.")
+@database_option
 def cli() -> None:
     pass
 
@@ -120,8 +152,9 @@ def _same_database(a: str, b: str) -> bool:
     return normalize_url(a) == normalize_url(b)
 
 
-def check_database(settings: Settings, *, create: bool) -> None:
-    """Name the database when it differs from serve's; refuse to create one for a read-only command."""
+def check_database(settings: Settings, *, create: bool, confirmed: bool = True) -> None:
+    """Name the database when it differs from serve's; refuse to create one for a read-only command, and for a
+    write command unless `confirmed` (the database was named, or --create-database given)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -133,15 +166,23 @@ def check_database(settings: Settings, *, create: bool) -> None:
                    "postgresql://user:password@host:5432/countersign)", err=True)
         sys.exit(2)
     if not _same_database(url, serve_database_url()):
-        click.echo(f"database: {describe(url)} (DATABASE_URL from the environment; a `countersign serve` started "
+        click.echo(f"database: {describe(url)} (--database or DATABASE_URL; a `countersign serve` started "
                    f"here without it would use {describe(serve_database_url())})", err=True)
     path = sqlite_path(url)
     if path is None or path.exists():
         return
     if not create:
         click.echo(f"error: no database at {path}; nothing was created.\n"
-                   "  Run this from the directory where `countersign serve` runs, or set DATABASE_URL to the "
-                   "database it uses (for SQLite an absolute path: sqlite:////path/to/countersign.db).", err=True)
+                   "  Run this from the directory where `countersign serve` runs, or pass --database URL (or set "
+                   "DATABASE_URL) naming the database it uses (for SQLite an absolute path: "
+                   "sqlite:////path/to/countersign.db).", err=True)
+        sys.exit(NO_DATABASE)
+    if not confirmed:
+        click.echo(f"error: no database at {path}; nothing was created.\n"
+                   "  If `countersign serve` runs in another directory, run this there, or pass --database URL "
+                   "(or set DATABASE_URL) naming the database it uses (for SQLite an absolute path: "
+                   "sqlite:////path/to/countersign.db): an API key made in a new database is refused by that "
+                   "server.\n  To create a new database here, add --create-database.", err=True)
         sys.exit(NO_DATABASE)
     click.echo(f"database: creating a new SQLite database at {path}", err=True)
 
@@ -156,7 +197,11 @@ def make_context(*, migrate: bool = True, create: bool = False) -> AppContext:
     from services.db import make_engine
 
     settings = get_settings()
-    check_database(settings, create=create)
+    named = _option("database")
+    if named:
+        settings = settings.model_copy(update={"database_url": named})
+    explicit = bool(named) or "database_url" in settings.model_fields_set
+    check_database(settings, create=create, confirmed=explicit or bool(_option("create_database")))
     engine = make_engine(settings.database_url)
     if migrate:
         migrations.upgrade(engine)

@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from services.agents.service import require_agent
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.digests import narrative
@@ -158,6 +159,27 @@ class Prepared:
     spend_recorded: bool = False  # the narrative's own LLM spend is counted once, with the first post
 
 
+def prepare(*, ctx: AppContext, digest: Digest, narrate: bool = True, chart: bool = True) -> Prepared:
+    """Draw and narrate a computed digest (outside any session: the narrative may be an OpenAI call).
+    `narrate` False: the template's narrative, no call; `chart` False: no chart drawn."""
+    story = narrative.write(ctx=ctx, digest=digest) if narrate else \
+        narrative.Narrative(narrative.template(digest), "template")
+    return Prepared(digest, render_chart(digest) if chart else None, story)
+
+
+def show(*, ctx: AppContext, period: str = "day", so_far: bool = False, agent: str | None = None,
+         chart: bool = True) -> Prepared:
+    """A digest to read here and now (`countersign digest show`, the web app's digest page), computed as a posted
+    one is, but sent nowhere and recorded nowhere. Its narrative is the template's: reading a digest neither
+    spends on OpenAI nor uses up the hourly narrative calls that posted digests count on."""
+    now, tz = ctx.clock.now(), ctx.settings.tz
+    with ctx.read() as session:
+        agent_id = require_agent(session=session, name=agent).id if agent else None
+        digest = compute_digest(session=session, period=report_period(period, now, tz, so_far=so_far), now=now,
+                                tz=tz, agent_id=agent_id)
+    return prepare(ctx=ctx, digest=digest, narrate=False, chart=chart)
+
+
 def deliver(*, ctx: AppContext, run_id: int, prepared: dict[tuple[str, str], Prepared] | None = None) -> bool:
     """Compute, draw and narrate outside any write transaction; then post only if the run is still ours.
     `prepared`: what this sending already made, by (period, start), shared by its runs."""
@@ -171,7 +193,7 @@ def deliver(*, ctx: AppContext, run_id: int, prepared: dict[tuple[str, str], Pre
             session=session, period=period_containing(run.period, date.fromisoformat(run.period_start)),
             now=ctx.clock.now(), tz=ctx.settings.tz)
     if digest is not None:  # drawn and narrated outside the read session
-        prepared[key] = Prepared(digest, render_chart(digest), narrative.write(ctx=ctx, digest=digest))
+        prepared[key] = prepare(ctx=ctx, digest=digest)
     ready = prepared[key]
     now = ctx.clock.now()
     with ctx.uow() as session:

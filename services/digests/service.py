@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, true
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
@@ -102,9 +102,13 @@ def report_period(kind: str, fire_at: datetime, tz: ZoneInfo, *, so_far: bool = 
     return period_containing(kind, local_day(fire_at, tz) - timedelta(days=0 if so_far else 1))
 
 
-def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneInfo) -> Digest:
+def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneInfo,
+                   agent_id: int | None = None) -> Digest:
+    """`agent_id`: one agent's digest (its spend, drafts, incidents and the budgets that bind it); None: all."""
     previous = period.previous()
     agents = {a.id: a for a in session.exec(select(Agent))}
+    chosen = [a for a in agents.values() if a.id != INTERNAL_AGENT_ID and agent_id in (None, a.id)]
+    only = [] if agent_id is None else [col(SpendRollup.agent_id) == agent_id]
     current = col(SpendRollup.day) >= period.start
 
     def this_period(column: Any) -> Any:
@@ -114,7 +118,7 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
         select(SpendRollup.agent_id, SpendRollup.model, this_period(SpendRollup.cost_usd),
                func.sum(case((current, 0), else_=SpendRollup.cost_usd)), this_period(SpendRollup.waste_usd),
                this_period(SpendRollup.unknown_cost_events))
-        .where(col(SpendRollup.day) >= previous.start, col(SpendRollup.day) < period.end)
+        .where(col(SpendRollup.day) >= previous.start, col(SpendRollup.day) < period.end, *only)
         .group_by(SpendRollup.agent_id, SpendRollup.model)
     ).all()
     spend: dict[str, dict[Any, list[float]]] = {"agent": defaultdict(lambda: [0.0, 0.0, 0]),
@@ -122,12 +126,12 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
                                                 "model": defaultdict(lambda: [0.0, 0.0, 0])}
     waste = internal = 0.0
     unknown = 0
-    for agent_id, model, cost, previous_cost, wasted, unknown_n in rows:
-        if agent_id == INTERNAL_AGENT_ID:
+    for row_agent, model, cost, previous_cost, wasted, unknown_n in rows:
+        if row_agent == INTERNAL_AGENT_ID:
             internal += float(cost or 0)
             continue
-        agent = agents.get(agent_id)
-        keys = {"agent": agent.name if agent else f"agent #{agent_id}", "model": model,
+        agent = agents.get(row_agent)
+        keys = {"agent": agent.name if agent else f"agent #{row_agent}", "model": model,
                 "team": (agent.team if agent and agent.team else "(no team)")}
         for kind, key in keys.items():
             line = spend[kind][key]
@@ -137,24 +141,23 @@ def compute_digest(*, session: Session, period: Period, now: datetime, tz: ZoneI
         waste += float(wasted or 0)
         unknown += int(unknown_n or 0)
     by_agent = _lines(spend["agent"], _agent_budgets(agents.values(), period.kind))
-    by_team = _lines(spend["team"], _team_budgets(session, period.kind))
+    by_team = _lines(spend["team"], _team_budgets(session, period.kind) if agent_id is None else {})
     by_model = _lines(spend["model"], {})
     total, prev_total = sum(x.spend_usd for x in by_agent), sum(x.previous_usd for x in by_agent)
-    approvals = approvals_in(session=session, period=period, now=now, tz=tz)
-    prev_approved = _approved_count(session, previous, tz)
+    approvals = approvals_in(session=session, period=period, now=now, tz=tz, agent_id=agent_id)
+    prev_approved = _approved_count(session, previous, tz, agent_id)
     approved = sum(approvals.counts.get(s, 0) for s in APPROVED)
-    chart_days, daily = _daily(session, period, agents)
+    chart_days, daily = _daily(session, period, agents, only)
     as_of = min(now, period.end_utc(tz))
-    budgets = budget_lines(session=session, agents=[a for a in agents.values() if a.id != INTERNAL_AGENT_ID],
-                           as_of=as_of, tz=tz)
+    budgets = budget_lines(session=session, agents=chosen, as_of=as_of, tz=tz)
     return Digest(
         period=period, previous=previous, generated_at=now, total_usd=total, previous_usd=prev_total,
         approved_outcomes=approved, cost_per_approved_usd=total / approved if approved else None,
         previous_cost_per_approved_usd=prev_total / prev_approved if prev_approved else None,
         waste_usd=waste, unknown_cost_events=unknown, by_agent=by_agent, by_team=by_team, by_model=by_model,
-        approvals=approvals, incidents=incidents_in(session=session, period=period, tz=tz),
-        paused=[(a.name, a.paused_by, a.paused_reason) for a in agents.values() if a.status == "paused"],
-        chart_days=chart_days, daily=daily, daily_budget=_agent_budgets(agents.values(), "day"),
+        approvals=approvals, incidents=incidents_in(session=session, period=period, tz=tz, agent_id=agent_id),
+        paused=[(a.name, a.paused_by, a.paused_reason) for a in chosen if a.status == "paused"],
+        chart_days=chart_days, daily=daily, daily_budget=_agent_budgets(chosen, "day"),
         internal_usd=internal, budgets=budgets,
         so_far_until=now.astimezone(tz).strftime("%H:%M") if now < period.end_utc(tz) else None,
     )
@@ -180,14 +183,15 @@ def _team_budgets(session: Session, kind: str) -> dict[str, float]:
     return {row.scope_key.removeprefix("team:"): row.limit_usd for row in rows}
 
 
-def _daily(session: Session, period: Period, agents: dict[Any, Agent]) -> tuple[list[date], dict[str, list[float]]]:
+def _daily(session: Session, period: Period, agents: dict[Any, Agent],
+           only: list[Any]) -> tuple[list[date], dict[str, list[float]]]:
     start = min(period.start, period.end - timedelta(days=CHART_MIN_DAYS))
     days = [start + timedelta(days=i) for i in range((period.end - start).days)]
     index = {d: i for i, d in enumerate(days)}
     series: dict[str, list[float]] = {}
     rows = session.exec(
         select(SpendRollup.agent_id, SpendRollup.day, func.sum(SpendRollup.cost_usd))
-        .where(col(SpendRollup.day) >= start, col(SpendRollup.day) < period.end)
+        .where(col(SpendRollup.day) >= start, col(SpendRollup.day) < period.end, *only)
         .group_by(SpendRollup.agent_id, SpendRollup.day)
     ).all()
     for agent_id, day, cost in rows:
@@ -205,15 +209,17 @@ def _percentile(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
-def approvals_in(*, session: Session, period: Period, now: datetime, tz: ZoneInfo) -> Approvals:
+def approvals_in(*, session: Session, period: Period, now: datetime, tz: ZoneInfo,
+                 agent_id: int | None = None) -> Approvals:
     start, end = period.start_utc(tz), period.end_utc(tz)
-    decided = (col(Draft.decided_at) >= start) & (col(Draft.decided_at) < end)
+    decided = (col(Draft.decided_at) >= start) & (col(Draft.decided_at) < end) & _of(Draft.agent_id, agent_id)
     counts = {s: int(n) for s, n in session.exec(select(Draft.status, func.count()).where(decided)
                                                  .group_by(Draft.status)).all()}
     waits = [(d - c).total_seconds() for d, c in session.exec(
         select(Draft.decided_at, Draft.created_at).where(decided, col(Draft.status).in_(HUMAN_DECISIONS))).all()]
     waits.sort()
-    oldest = session.exec(select(Draft.created_at, Draft.agent_id, Draft.title).where(Draft.status == "pending")
+    oldest = session.exec(select(Draft.created_at, Draft.agent_id, Draft.title)
+                          .where(Draft.status == "pending", _of(Draft.agent_id, agent_id))
                           .order_by(col(Draft.created_at)).limit(1)).first()
     label = None
     if oldest is not None:
@@ -224,17 +230,22 @@ def approvals_in(*, session: Session, period: Period, now: datetime, tz: ZoneInf
                      p90_s=_percentile(waits, 0.9), oldest_pending_s=waited, oldest_pending=label)
 
 
-def _approved_count(session: Session, period: Period, tz: ZoneInfo) -> int:
+def _of(column: Any, agent_id: int | None) -> Any:
+    """A WHERE term: rows of this agent, or every row when no agent is chosen."""
+    return true() if agent_id is None else col(column) == agent_id
+
+
+def _approved_count(session: Session, period: Period, tz: ZoneInfo, agent_id: int | None = None) -> int:
     return int(session.exec(select(func.count()).select_from(Draft).where(
         col(Draft.decided_at) >= period.start_utc(tz), col(Draft.decided_at) < period.end_utc(tz),
-        col(Draft.status).in_(APPROVED))).one())
+        col(Draft.status).in_(APPROVED), _of(Draft.agent_id, agent_id))).one())
 
 
-def incidents_in(*, session: Session, period: Period, tz: ZoneInfo) -> Incidents:
+def incidents_in(*, session: Session, period: Period, tz: ZoneInfo, agent_id: int | None = None) -> Incidents:
     start, end = period.start_utc(tz), period.end_utc(tz)
 
     def within(column: Any) -> Any:
-        return (col(column) >= start) & (col(column) < end)
+        return (col(column) >= start) & (col(column) < end) & _of(Incident.agent_id, agent_id)
 
     opened = int(session.exec(select(func.count()).select_from(Incident).where(within(Incident.created_at))).one())
     acks = [(a - c).total_seconds() for a, c in session.exec(
@@ -242,7 +253,7 @@ def incidents_in(*, session: Session, period: Period, tz: ZoneInfo) -> Incidents
     fixes = [(r - c).total_seconds() for r, c in session.exec(
         select(Incident.resolved_at, Incident.created_at).where(within(Incident.resolved_at))).all()]
     still_open = int(session.exec(select(func.count()).select_from(Incident)
-                                  .where(Incident.status != "resolved")).one())
+                                  .where(Incident.status != "resolved", _of(Incident.agent_id, agent_id))).one())
     return Incidents(opened=opened, acknowledged=len(acks),
                      mtta_s=statistics.fmean(acks) if acks else None, mttr_s=statistics.fmean(fixes) if fixes else None,
                      still_open=still_open)

@@ -16,10 +16,10 @@ from sqlmodel import Session
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.errors import field_error
+from services.errors import AlreadyDecided, field_error
 from services.incidents import access, service
 from services.incidents.escalation import log, point, run_step
-from services.incidents.models import SEVERITIES, Incident
+from services.incidents.models import OPEN_STATUSES, SEVERITIES, Incident
 
 NOTE_MAX = 3000
 
@@ -154,4 +154,22 @@ def note_on_incident(*, session: Session, ctx: AppContext, incident_id: int, ver
         session.add(incident)
         session.flush()
     log(session, ctx, incident, kind="info", verb=verb, actor=actor, now=now, note=note)
+    return incident
+
+
+def resolve_for_cause(*, session: Session, ctx: AppContext, incident_id: int, actor: Actor,
+                      note: str) -> Incident | None:
+    """Another domain resolves an incident whose cause went away (a halted run beat again, or finished): its
+    escalation stops (no next step), and the cards and thread say why. None when it was already resolved."""
+    incident = service.get(session=session, incident_id=incident_id)
+    if incident is None or incident.status not in OPEN_STATUSES:
+        return None
+    now = ctx.clock.now()
+    try:
+        incident = service.resolve(session=session, incident_id=incident_id, user=actor.id, now=now, note=note)
+    except AlreadyDecided:  # a person resolved it in the same moment: theirs stands
+        return None
+    record(session=session, actor=actor, verb="incident.resolved", subject=f"incident:{incident.id}", now=now,
+           details={"note": note})
+    log(session, ctx, incident, kind="action", verb="resolved", actor=actor.id, now=now, note=note)
     return incident

@@ -4,6 +4,8 @@ audited (services.audit.refusals)."""
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
 from services.agents import flows as agent_flows
 from services.agents import service as agents
 from services.agents.models import Agent, AgentUpdate
@@ -13,12 +15,15 @@ from services.context import AppContext
 from services.errors import CountersignError, Forbidden, field_error
 from services.incidents import flows, service
 from services.incidents.models import Accountability, Incident
+from services.people import service as away
 
 
-def _may_pause(ctx: AppContext, agent: Agent, user: str, doing: str) -> Forbidden | None:
+def _may_pause(ctx: AppContext, session: Session, agent: Agent, user: str, doing: str) -> Forbidden | None:
     """Why `user` may not pause or resume the agent (None: they may). The caller leaves its transaction, then
     raises `_refused(...)`, so the refusal is audited in a transaction of its own."""
-    if agents.may_pause(agent=agent, user_id=user, admins=ctx.settings.admin_users):
+    admins, now = ctx.settings.admin_users, ctx.clock.now()
+    acting_as = [user, *away.stands_in_for(session=session, user_id=user, now=now)]  # a delegate acts as they could
+    if any(agents.may_pause(agent=agent, user_id=who, admins=admins) for who in acting_as):
         return None
     return Forbidden(f"Sorry, only {agent.name}'s owner, its backup owners or an admin can {doing} it.")
 
@@ -30,7 +35,7 @@ def _refused(ctx: AppContext, refusal: Forbidden, *, user: str, verb: str, subje
 def pause(*, ctx: AppContext, agent_name: str, user: str, reason: str | None) -> bool:
     with ctx.uow() as session:
         agent = agents.require_agent(session=session, name=agent_name)
-        refusal = _may_pause(ctx, agent, user, "pause")
+        refusal = _may_pause(ctx, session, agent, user, "pause")
         if refusal is None:
             return agent_flows.pause_agent(session=session, ctx=ctx, agent=agent, actor=Actor.slack_user(user),
                                            reason=reason)
@@ -40,7 +45,7 @@ def pause(*, ctx: AppContext, agent_name: str, user: str, reason: str | None) ->
 def resume(*, ctx: AppContext, agent_name: str, user: str) -> bool:
     with ctx.uow() as session:
         agent = agents.require_agent(session=session, name=agent_name)
-        refusal = _may_pause(ctx, agent, user, "resume")
+        refusal = _may_pause(ctx, session, agent, user, "resume")
         if refusal is None:
             return agent_flows.resume_agent(session=session, ctx=ctx, agent=agent, actor=Actor.slack_user(user))
     raise _refused(ctx, refusal, user=user, verb="agent.resume_refused", subject=f"agent:{agent_name}")
@@ -53,7 +58,7 @@ def pause_from_incident(*, ctx: AppContext, incident_id: int, user: str) -> tupl
         agent = session.get(Agent, incident.agent_id)
         if agent is None:
             raise field_error("agent", f"the agent of incident #{incident_id} no longer exists")
-        refusal = _may_pause(ctx, agent, user, "pause")
+        refusal = _may_pause(ctx, session, agent, user, "pause")
         if refusal is None:
             changed = agent_flows.pause_agent(session=session, ctx=ctx, agent=agent, actor=Actor.slack_user(user),
                                               reason=f"from incident #{incident_id}: {incident.summary}"[:500])
@@ -91,6 +96,7 @@ def hand_over(*, ctx: AppContext, agent_name: str, user: str, new_owner: str) ->
 def open_incidents_for_person(*, ctx: AppContext, user: str) -> list[Incident]:
     """Open incidents of every agent the person owns or backs up."""
     with ctx.read() as session:
+        who = {user, *away.stands_in_for(session=session, user_id=user, now=ctx.clock.now())}
         mine = [a.id or 0 for a in agents.list_agents(session=session)
-                if a.owner == user or user in (a.backup_owners or [])]
+                if a.owner in who or who & set(a.backup_owners or [])]
         return service.open_incidents_of_agents(session=session, agent_ids=mine)

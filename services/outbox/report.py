@@ -1,4 +1,5 @@
-"""What waits in the outbox and why, for `countersign outbox`: per kind and destination, oldest first."""
+"""What waits in the outbox and why, for `countersign outbox`: per kind and destination, oldest first; and what
+gave up for good, and why."""
 
 from __future__ import annotations
 
@@ -41,6 +42,12 @@ def waiting(*, session: Session, limit: int = 1000) -> list[Queue]:
         key = (row.kind, destination(row))
         queues.setdefault(key, Queue(*key)).rows.append(row)
     return sorted(queues.values(), key=lambda q: (q.oldest, q.kind, q.destination))
+
+
+def gave_up(*, session: Session, limit: int = 20) -> list[OutboxMessage]:
+    """Rows given up for good, newest first: what never arrived, where it was going, and the last error."""
+    return list(session.exec(select(OutboxMessage).where(OutboxMessage.status == "dead")
+                             .order_by(col(OutboxMessage.id).desc()).limit(limit)).all())
 
 
 def counts(*, session: Session) -> dict[str, int]:

@@ -1,5 +1,6 @@
-"""Run side effects: a halt opens a `halted` incident for the owner; the owner's choice goes back to the agent
-as a signed `run.halt_decision` callback; a beat after a halt is reported on the incident, never hidden."""
+"""Run side effects: a halt opens a `halted` incident for the owner; the owner's choice (from the Slack card, the
+web app or the CLI, all through decide_halt) goes back to the agent as a signed `run.halt_decision` callback; a
+beat after a halt, or the run finishing, is reported on the incident and resolves it, which stops its escalation."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
-from services.agents.service import may_pause
+from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import claim_due
-from services.errors import Forbidden, NotFound, field_error
+from services.errors import Conflict, NotFound, field_error
 from services.incidents import flows as incident_flows
 from services.incidents import service as incidents
 from services.incidents.escalation import anything_due
@@ -52,6 +53,9 @@ def heartbeat(*, ctx: AppContext, agent: Agent, run_id: str, step: str | None) -
                     session=session, ctx=ctx, incident_id=run.incident_id, verb="run_came_back", actor=agent.name,
                     note=f"a heartbeat arrived after the halt, at step {run.last_step or '?'}",
                     details={"came_back_at": now.isoformat(), "came_back_step": run.last_step})
+                incident_flows.resolve_for_cause(
+                    session=session, ctx=ctx, incident_id=run.incident_id, actor=Actor.agent(agent.name),
+                    note=f"the run came back (heartbeat at step {run.last_step or '?'})")
         return service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
 
 
@@ -66,6 +70,8 @@ def finish_run(*, ctx: AppContext, agent: Agent, run_id: str, data: Finish) -> R
             incident_flows.note_on_incident(session=session, ctx=ctx, incident_id=run.incident_id,
                                             verb="run_finished", actor=agent.name, note=data.status,
                                             details={"run_finished": data.status})
+            incident_flows.resolve_for_cause(session=session, ctx=ctx, incident_id=run.incident_id,
+                                             actor=Actor.agent(agent.name), note=f"the run finished: {data.status}")
         return run
 
 
@@ -108,22 +114,30 @@ def _halt(session: Session, ctx: AppContext, run: Run, now: datetime) -> None:
     service.link_incident(session=session, run_id=run.id, incident_id=result.incident.id or 0)
 
 
-def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str) -> Run:
-    """The owner's answer to a halt, delivered to the agent as a signed `run.halt_decision` callback."""
+def _halted_run(session: Session, incident_id: int) -> tuple[Run, Agent]:
+    incident = incidents.require(session=session, incident_id=incident_id)
+    run = session.exec(select(Run).where(Run.agent_id == incident.agent_id, Run.run_id == incident.run_id)
+                       ).first() if incident.run_id else None
+    agent = session.get(Agent, run.agent_id) if run is not None else None
+    if run is None or agent is None or incident.kind != "halted":
+        raise NotFound(f"incident #{incident_id} is not about a halted run")
+    return run, agent
+
+
+def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str, via: str = "slack") -> Run:
+    """The owner's answer to a halt, delivered to the agent as a signed `run.halt_decision` callback. Who may
+    answer is service.may_decide; a refusal is audited. `via`: the surface it came through (slack, web, cli)."""
+    with ctx.read() as session:
+        run, agent = _halted_run(session, incident_id)
+    if not service.may_decide(agent=agent, user=user, admins=ctx.settings.admin_users):
+        raise refuse(ctx=ctx, user=user, verb="run.halt_decision_refused", subject=f"run:{run.id}",
+                     details={"choice": choice, "via": via},
+                     why=f"Sorry, only {agent.name}'s owner, a backup owner or an admin can decide what the run does.")
+    if choice not in run.halt_policy:
+        raise field_error("choice", f"this run's halt policy allows {', '.join(run.halt_policy)}")
     with ctx.uow() as session:
         now = ctx.clock.now()
         incident = incidents.require(session=session, incident_id=incident_id)
-        run = session.exec(select(Run).where(Run.agent_id == incident.agent_id, Run.run_id == incident.run_id)
-                           ).first() if incident.run_id else None
-        if run is None or incident.kind != "halted":
-            raise NotFound(f"incident #{incident_id} is not about a halted run")
-        agent = session.get(Agent, run.agent_id)
-        assert agent is not None
-        if not may_pause(agent=agent, user_id=user, admins=ctx.settings.admin_users):
-            raise Forbidden(f"Sorry, only {agent.name}'s owner, a backup owner or an admin can decide what the "
-                            "run does.")
-        if choice not in run.halt_policy:
-            raise field_error("choice", f"this run's halt policy allows {', '.join(run.halt_policy)}")
         run = service.decide(session=session, run=run, choice=choice, user=user, now=now)
         data = {"run_id": run.run_id, "name": run.name, "decision": choice, "decided_by": user,
                 "decided_at": now.isoformat(), "incident_id": incident_id, "last_step": run.last_step,
@@ -132,7 +146,7 @@ def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str) ->
             enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url,
                              event="run.halt_decision", data=data, now=now, order_key=f"run:{run.id}")
         record(session=session, actor=Actor.slack_user(user), verb="run.halt_decided", subject=f"run:{run.id}",
-               now=now, details={"decision": choice, "delivered": bool(agent.callback_url)})
+               now=now, details={"decision": choice, "delivered": bool(agent.callback_url), "via": via})
         note = choice if agent.callback_url else f"{choice} (the agent has no callback_url; it must poll the run)"
         incident_flows.note_on_incident(session=session, ctx=ctx, incident_id=incident_id, verb="halt_decision",
                                         actor=user, note=note,
@@ -140,3 +154,12 @@ def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str) ->
         if incident.status in ("triggered", "snoozed"):  # a decision is an acknowledgement: stop paging
             incident_flows.acknowledge_in(session=session, ctx=ctx, incident_id=incident_id, user=user)
         return run
+
+
+def decide_run(*, ctx: AppContext, run_ref: str, choice: str, user: str, via: str) -> Run:
+    """The web app's and the CLI's way in: a run (by its id or the agent's run_id) instead of its incident."""
+    with ctx.read() as session:
+        run = service.find(session=session, ref=run_ref)
+    if run.incident_id is None:
+        raise Conflict(f"run {run.run_id!r} has not halted; there is nothing to decide")
+    return decide_halt(ctx=ctx, incident_id=run.incident_id, choice=choice, user=user, via=via)

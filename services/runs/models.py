@@ -107,3 +107,7 @@ class RunPublic(BaseModel):
     def of(cls, run: Run) -> RunPublic:
         data = run.model_dump()
         return cls(metadata=run.meta, **{k: v for k, v in data.items() if k in cls.model_fields})
+
+
+# How each choice reads to a person, on every surface that offers it.
+CHOICE_LABELS = {"resume": "Resume the run", "abort": "Abort the run", "handoff": "Hand to a human"}

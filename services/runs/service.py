@@ -11,6 +11,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from services.agents.models import Agent
+from services.agents.service import may_pause
 from services.errors import AlreadyDecided, Conflict, NotFound
 from services.runs.models import FINISHED, LIVE, Run, RunCreate
 
@@ -57,6 +59,34 @@ def require_for_agent(*, session: Session, agent_id: int, run_id: str) -> Run:
     if run is None:
         raise NotFound(f"no run {run_id[:130]!r}")
     return run
+
+
+def find(*, session: Session, ref: str) -> Run:
+    """A run for people (web, CLI): by its id, else by an agent's run_id when only one agent has a run by it."""
+    run = session.get(Run, ref[:40], populate_existing=True)
+    if run is not None:
+        return run
+    named = session.exec(select(Run).where(Run.run_id == ref[:128]).limit(2)).all()
+    if len(named) > 1:
+        raise Conflict(f"several agents have a run {ref[:130]!r}; use the run's id (run_…) from `countersign runs "
+                       "list`")
+    if not named:
+        raise NotFound(f"no run {ref[:130]!r}")
+    return named[0]
+
+
+def may_decide(*, agent: Agent, user: str, admins: list[str]) -> bool:
+    """Who answers a halted run (resume, abort, hand over): its agent's owner, a backup owner or an admin, as
+    for pausing the agent, on every surface."""
+    return may_pause(agent=agent, user_id=user, admins=admins)
+
+
+def open_choices(run: Run) -> list[str]:
+    """What may still be chosen for this run: its halt policy, once it has halted, until someone chose or it
+    finished."""
+    if run.halts and run.halt_decision is None and run.status not in FINISHED:
+        return list(run.halt_policy)
+    return []
 
 
 def _update(session: Session, run_id: str, *where: Any, **values: Any) -> bool:

@@ -1,8 +1,9 @@
 """A fake Slack Web API served over real HTTP on 127.0.0.1, for tests.
 
-Response shapes follow /work/shared/slack-facts.md section 4. Real HTTP (not a
-mocked client) so the real slack_sdk transport, retry handlers and bolt's
-`respond()` are exercised end to end.
+Response shapes follow Slack's Web API reference (ok/error envelopes, `ts`
+strings, `response_metadata` on errors). Real HTTP (not a mocked client), so
+the real slack_sdk transport, retry handlers and bolt's `respond()` are
+exercised end to end.
 """
 from __future__ import annotations
 

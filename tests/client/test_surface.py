@@ -101,9 +101,11 @@ def test_adapters_expose_resolve_and_aresolve() -> None:
 
 
 def test_distribution_metadata() -> None:
-    """countersign-client depends on httpx alone; frameworks are extras; countersign-mcp is its console script."""
+    """countersign-client depends on httpx alone; frameworks and engines are extras; its console scripts."""
     project = tomllib.loads((ROOT / "client" / "pyproject.toml").read_text())["project"]
     assert project["name"] == "countersign-client"
     assert [d.split(">")[0].split("<")[0].strip() for d in project["dependencies"]] == ["httpx"]
-    assert {"openai-agents", "langgraph", "pydantic-ai", "mcp"} <= set(project["optional-dependencies"])
-    assert project["scripts"] == {"countersign-mcp": "countersign_client.mcp_server:main"}
+    assert {"openai-agents", "langgraph", "pydantic-ai", "mcp", "temporal", "dbos"} <= \
+        set(project["optional-dependencies"])
+    assert project["scripts"] == {"countersign-mcp": "countersign_client.mcp_server:main",
+                                  "countersign-temporal-bridge": "countersign_client._temporal_bridge:main"}

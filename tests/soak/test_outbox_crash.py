@@ -5,7 +5,6 @@ out within 30 s."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,10 +17,11 @@ from services.db import make_engine
 from services.outbox.models import OutboxMessage, OutboxSenderBeat
 from testkit.fakes.slack import FakeSlack
 from testkit.live import ServerProcess, countersign_server, pg_database, register_agent
+from tests.postgres import PG_URL, pg_missing
 from tests.soak import checks
 from tests.soak.traffic import REVIEW_CHANNEL
 
-PG = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
+PG = PG_URL
 CARDS = 40
 RECOVERY_S = 30
 PACED = {"COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S": 0.1}  # the backlog drains for a few seconds
@@ -108,7 +108,7 @@ def test_sigkill_while_a_backlog_drains_then_restart(tmp_path: Path) -> None:
 def test_a_replica_killed_mid_backlog_is_taken_over_by_the_other() -> None:
     """Two replicas on PostgreSQL; one is SIGKILLed while holding a channel's claim: the other sends the rest."""
     if not PG:
-        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+        pg_missing()
     with pg_database(PG) as url, FakeSlack(token=None) as slack:
         slack.set_delay(0.05)
         servers = [countersign_server(url, slack_url=slack.url, name=f"replica-{n}", **PACED) for n in "ab"]

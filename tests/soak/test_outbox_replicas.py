@@ -4,7 +4,6 @@ many leases, yet every card is posted exactly once and every decision's callback
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,9 +13,10 @@ import pytest
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from testkit.live import countersign_server, pg_database, register_agent
+from tests.postgres import PG_URL, pg_missing
 from tests.soak import checks
 
-PG = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
+PG = PG_URL
 CARDS, CANCELLED = 60, 12
 SLACK_DELAY_S = 0.1  # sixty cards take about 6 s to post: two leases
 # Draining the channel takes several leases; the lease still outlasts the stalls of a loaded CI box.
@@ -50,7 +50,7 @@ async def _cancel(bases: list[str], key: str, ids: list[str]) -> None:
 def test_two_replicas_with_short_leases_post_each_card_once() -> None:
     """Sixty cards in one channel, a 3 s lease and a Slack that takes 100 ms a call: no card twice."""
     if not PG:
-        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+        pg_missing()
     with pg_database(PG) as url, FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver:
         slack.set_delay(SLACK_DELAY_S)
         receiver.delay = 0.02

@@ -4,7 +4,6 @@ step, draft reminder, budget alert and digest happens exactly once, and the soak
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +16,11 @@ from services.db import make_engine
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from testkit.live import ADMIN_TOKEN, ServerProcess, countersign_server, pg_database, register_agent
+from tests.postgres import PG_URL, pg_missing
 from tests.soak import checks
 from tests.soak.traffic import ALICE, QUICK_CHAIN, REVIEW_CHANNEL, Traffic, warm_up_bolt
 
-PG = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
+PG = PG_URL
 BUDGET_OWNER, DIGEST_CHANNEL = "U0BUDGET1", "C0DIGEST1"
 SETTINGS = {"COUNTERSIGN_TICK_SECONDS": 0.2, "COUNTERSIGN_DRAFT_REMINDER_AT": 0.005}  # reminders 3 s into 600
 TRAFFIC_DRAFTS = 40  # traffic until this many drafts are accepted: a few seconds
@@ -29,7 +29,7 @@ TRAFFIC_DRAFTS = 40  # traffic until this many drafts are accepted: a few second
 @pytest.fixture
 def replicas() -> Iterator[tuple[str, FakeSlack, FakeAgentReceiver, list[ServerProcess]]]:
     if not PG:
-        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+        pg_missing()
     with pg_database(PG) as url, FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver:
         servers = [countersign_server(url, slack_url=slack.url, name=f"replica-{n}", **SETTINGS) for n in "ab"]
         try:

@@ -1,6 +1,7 @@
 """End to end in real headless Chromium: sign in by link, approve with the keyboard, edit with a diff, reject with
-a reason, watch a Slack decision arrive without a reload, acknowledge an incident, read the spend charts, and
-fit a phone's width. One browser and one server for the module; each test has its own browser context."""
+a reason, watch a Slack decision arrive without a reload, acknowledge an incident, answer a halted run, read the
+spend charts, and fit a phone's width. One browser and one server for the module; each test has its own browser
+context."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
+from sqlmodel import col
 
 from services.agents.service import require_agent
 from services.drafts.flows import decide
+from services.runs.flows import watch_runs
+from services.runs.models import Run
 from services.spend.periods import local_day
 from services.spend.service import add_to_rollup
 from tests.web.live import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, Live, live_server
@@ -137,6 +142,25 @@ def test_acknowledge_an_incident(live: Live, context: Any) -> None:
     assert f"acknowledged by {OWNER}" in page.locator(f"#incident-{opened['id']}").inner_text()
 
 
+def test_answer_a_halted_run(live: Live, context: Any) -> None:
+    """The owner opens the halted run from the runs page, sees its last step, and aborts it."""
+    key = live.register("nightly")
+    live.agent_call(key, "/v1/runs", {"expect_heartbeat_every_s": 60, "grace_s": 0, "run_id": "reprice-1",
+                                      "name": "nightly reprice", "step": "4/9 lanes"})
+    with live.ctx.uow() as session:  # overdue now, without waiting out a heartbeat interval
+        session.exec(update(Run).where(col(Run.run_id) == "reprice-1")  # type: ignore[call-overload]
+                     .values(deadline_at=live.ctx.clock.now() - timedelta(seconds=1)))
+    assert watch_runs(live.ctx) == 1
+    page = context.new_page()
+    sign_in(page, live, OWNER)
+    page.goto(f"{live.base_url}/app/runs")
+    page.get_by_role("link", name="nightly reprice").click()
+    assert page.locator(".last-step").inner_text() == "4/9 lanes"
+    page.get_by_role("button", name="Abort the run").click()
+    page.get_by_text("Sent to the agent: abort the run.").wait_for()
+    assert f"Abort the run by {OWNER}" in page.locator(".decision").inner_text()
+
+
 def seed_spend(live: Live, name: str, history: list[tuple[float, float]]) -> str:
     """An agent owned by finance with a fortnight of spend behind it and today's drafts decided in the app's flow:
     two approved, one rejected (its cost becomes waste)."""
@@ -157,8 +181,8 @@ def seed_spend(live: Live, name: str, history: list[tuple[float, float]]) -> str
 
 
 def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, chromium: Any) -> None:
-    """Finance sees its two agents' charts against their budget lines, cost per approved outcome and waste; the
-    pages fit a 390 px wide phone."""
+    """Finance sees its two agents' charts against their budget lines, cost per approved outcome and waste, and a
+    digest with its chart; the pages fit a 390 px wide phone."""
     seed_spend(live, "quoter-eu", [(1.1, 0), (1.6, 0.2), (2.3, 0.45), (1.2, 0), (0.9, 0.1), (1.7, 0), (1.4, 0.05),
                                    (2.05, 0.3), (1.3, 0), (1.55, 0.1), (1.2, 0), (0.8, 0), (1.45, 0.2)])
     last = seed_spend(live, "quoter-us", [(0.6, 0), (0.7, 0.1), (0.9, 0), (1.1, 0.2), (0.8, 0), (0.75, 0), (1.3, 0.4),
@@ -169,12 +193,16 @@ def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, 
     assert page.locator("#daily svg").count() == 2 and page.locator("line.budget").count() == 2
     assert page.locator("#per-outcome rect").count() == 2 and page.locator("#waste rect").count() == 2
     page.screenshot(path=str(SCREENSHOTS / "spend.png"), full_page=True)
+    # The server's first chart imports matplotlib (on a fresh machine it also builds its font cache): allow for it.
+    page.goto(f"{live.base_url}/app/digests?period=week&so_far=1&agent=quoter-us", timeout=60_000)
+    assert "Countersign digest:" in page.locator(".digest h2").inner_text()
+    assert page.locator("img.chart").evaluate("img => img.complete && img.naturalWidth") > 0  # drawn under the CSP
     phone = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     try:
         small = phone.new_page()
         sign_in(small, live, FINANCE)
         for path in ("/app/", "/app/spend", "/app/incidents", "/app/agents", "/app/agents/quoter-us", "/app/audit",
-                     f"/app/drafts/{last}"):
+                     f"/app/drafts/{last}", "/app/runs", "/app/digests"):
             small.goto(f"{live.base_url}{path}")
             assert small.evaluate("document.documentElement.scrollWidth") <= 390, path
     finally:

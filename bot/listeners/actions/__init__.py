@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners.actions import autonomy, drafts, incidents, spend
+from bot.listeners.actions import autonomy, drafts, incidents, people, spend
 from services.context import AppContext
 
 
@@ -13,3 +13,4 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     autonomy.register(app, ctx)
     incidents.register(app, ctx)
     spend.register(app, ctx)
+    people.register(app, ctx)

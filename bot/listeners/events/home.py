@@ -9,12 +9,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.home import home_view
+from bot.blocks.people import away_section
 from bot.listeners.replies import answering
 from services.config import Settings
 from services.context import AppContext
 from services.drafts import flows as drafts
 from services.incidents import people
 from services.incidents.models import IncidentPublic
+from services.people import flows as away
 
 
 def web_url(settings: Settings) -> str:
@@ -22,6 +24,17 @@ def web_url(settings: Settings) -> str:
     setting), else the address the service listens on."""
     public = getattr(settings, "public_url", None)
     return public or f"http://{settings.host}:{settings.port}"
+
+
+async def publish_home(ctx: AppContext, client: AsyncWebClient, user: str) -> None:
+    """Draw the person's App Home afresh (on opening it, and after they changed something from it)."""
+    pending = await asyncio.to_thread(drafts.pending_for, ctx=ctx, user_id=user)
+    incidents = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=user)
+    mine, standing_in = await asyncio.to_thread(away.status, ctx=ctx, user_id=user)
+    view = home_view(pending=pending,
+                     incidents=[IncidentPublic.of(i, []) for i in incidents], web_url=web_url(ctx.settings),
+                     now=ctx.clock.now(), away=away_section(mine=mine, standing_in=standing_in))
+    await client.views_publish(user_id=user, view=view)
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
@@ -32,10 +45,4 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         event = body["event"]
         if event.get("tab", "home") != "home":  # the Messages tab: nothing to draw
             return
-        user = event["user"]
-        pending = await asyncio.to_thread(drafts.pending_for, ctx=ctx, user_id=user)
-        incidents = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=user)
-        view = home_view(pending=pending,
-                         incidents=[IncidentPublic.of(i, []) for i in incidents], web_url=web_url(ctx.settings),
-                         now=ctx.clock.now())
-        await client.views_publish(user_id=user, view=view)
+        await publish_home(ctx, client, event["user"])

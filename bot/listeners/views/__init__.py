@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.listeners.views import drafts, incidents
+from bot.listeners.views import drafts, incidents, people
 from services.context import AppContext
 
 
 def register(app: AsyncApp, ctx: AppContext) -> None:
     drafts.register(app, ctx)
     incidents.register(app, ctx)
+    people.register(app, ctx)

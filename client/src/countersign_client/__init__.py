@@ -1,6 +1,9 @@
 """Countersign's Python client: put a person's approval in front of an agent's action, and report usage, runs and
 incidents. `Countersign` blocks; `AsyncCountersign` is the same API for asyncio."""
 
+from countersign_client import _sandbox  # noqa: F401  (first: see its docstring)
+
+# isort: split
 from countersign_client._client import AsyncCountersign, Countersign
 from countersign_client._core import VERSION as __version__
 from countersign_client.errors import (

@@ -11,7 +11,8 @@ from tests.services.cli.run import cli
 
 READ_ONLY = [("agents", "list"), ("agents", "show", "quoter"), ("drafts", "list"), ("outbox",),
              ("evals", "export"), ("audit", "verify"), ("budgets", "list"), ("digest", "schedule", "list"),
-             ("agents", "pause", "quoter"), ("drafts", "approve", "drf_1", "--as", "U012OWNER"), ("digest", "send")]
+             ("agents", "pause", "quoter"), ("drafts", "approve", "drf_1", "--as", "U012OWNER"), ("digest", "send"),
+             ("digest", "show"), ("runs", "list")]
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
@@ -26,13 +27,29 @@ def test_read_only_commands_never_create_a_database(command: tuple[str, ...], tm
     assert not (tmp_path / "countersign.db").exists()
 
 
-def test_add_creates_it_and_says_so_then_is_quiet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`agents add` may create the database (and says where); later commands use serve's database silently."""
+def test_a_write_command_names_the_missing_database_and_creates_it_only_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from a folder without the database, `agents add` (and every write command) names the database it
+    would make, creates nothing and hands out no key; with --create-database it creates it and says where, and
+    later commands use serve's database silently. `--database URL` names another database outright."""
     monkeypatch.chdir(tmp_path)
-    added = cli("agents", "add", "quoter", "--owner", "U012OWNER", "--approver", "U078ALICE", url=None)
+    for command in (("agents", "add", "quoter", "--owner", "U012OWNER"), ("digest", "schedule", "add", "--channel",
+                    "C0DIGEST"), ("budgets", "price-override", "m", "--input", "1", "--output", "2")):
+        refused = cli(*command, url=None)
+        assert refused.exit_code == NO_DATABASE, refused.output
+        assert f"no database at {tmp_path / 'countersign.db'}" in refused.stderr
+        assert "--database URL" in refused.stderr and "--create-database" in refused.stderr
+        assert "api_key" not in refused.stdout and not (tmp_path / "countersign.db").exists()
+    added = cli("agents", "add", "quoter", "--owner", "U012OWNER", "--approver", "U078ALICE", "--create-database",
+                url=None)
     assert added.exit_code == 0 and f"creating a new SQLite database at {tmp_path / 'countersign.db'}" in added.stderr
     listed = cli("agents", "list", url=None)
     assert "quoter" in listed.stdout and listed.stderr == ""
+    other = tmp_path / "other.db"
+    named = cli("agents", "add", "billing", "--owner", "U012OWNER", "--database", f"sqlite:///{other}", url=None)
+    assert named.exit_code == 0 and f"creating a new SQLite database at {other}" in named.stderr
+    assert "billing" in cli("--database", f"sqlite:///{other}", "agents", "list", url=None).stdout
+    assert "billing" not in cli("agents", "list", url=None).stdout
 
 
 def test_another_database_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,7 +76,7 @@ def test_errors_are_printed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert not (tmp_path / "countersign.db").exists()  # refused before a database was created
     named = cli("agents", "add", "quoter", "--owner", "bob", "--channel", "#review", url=None)
     assert "Copy member ID" in named.stderr and "bottom of About" in named.stderr and "^[" not in named.stderr
-    assert cli("agents", "add", "quoter", "--owner", "U012OWNER", url=None).exit_code == 0
+    assert cli("agents", "add", "quoter", "--owner", "U012OWNER", "--create-database", url=None).exit_code == 0
     send = cli("digest", "send", url=None)
     assert send.exit_code == 2 and send.stderr.count("no digest schedule exists") == 1
 

@@ -5,7 +5,6 @@ callback must not wait behind the cards."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +16,10 @@ from testkit.clicks import click_request, pick_button
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from testkit.live import countersign_server, pg_database, register_agent, sqlite_database
+from tests.postgres import PG_URL, pg_missing
 from tests.soak.traffic import ALICE, REVIEW_CHANNEL, warm_up_bolt
 
-PG = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
+PG = PG_URL
 OWNER = "U012OWNER"  # testkit.live.register_agent's default owner
 BACKLOG = 120
 
@@ -31,7 +31,7 @@ def live_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield url
         return
     if not PG:
-        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+        pg_missing()
     with pg_database(PG) as url:
         yield url
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +12,9 @@ from sqlalchemy import text
 from services import migrations
 from services.db import make_engine
 from testkit.live import pg_database
+from tests.postgres import PG_URL, pg_missing
 
-PG = os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL")
+PG = PG_URL
 OLD_ROW = ("INSERT INTO outbox (kind, method, payload, message_key, order_key, channel, status, attempts, "
            "next_attempt_at, created_at, give_up_at, agent_id) VALUES (:kind, :method, '{}', :key, :order_key, "
            ":channel, 'pending', 0, '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-01-02 00:00:00', :agent)")
@@ -26,7 +26,7 @@ def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
     if not PG:
-        pytest.skip("COUNTERSIGN_TEST_POSTGRES_URL is not set")
+        pg_missing()
     with pg_database(PG) as url:
         yield url
 

@@ -9,8 +9,8 @@ from bot import ids
 from services.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
-from tests.harness import CAROL, OWNER, Harness
-from tests.services.incidents.helpers import card_for, incident, thread_of, tick
+from tests.harness import BACKUP, CAROL, OWNER, Harness
+from tests.services.incidents.helpers import card_for, cards_in, incident, thread_of, tick
 
 
 def start(h: Harness, key: str, **fields: Any) -> dict[str, Any]:
@@ -77,24 +77,39 @@ def test_owner_halt_choice_reaches_the_agent_as_a_signed_callback(any_h: Harness
     assert "already chose" in slack.wait_for_response("again")[0]["text"]
 
 
-def test_a_beat_after_the_halt_is_reported_not_hidden(any_h: Harness, slack: FakeSlack, clock: FakeClock) -> None:
-    """The run comes back: it is marked recovered and the card says so, but the incident stays open."""
+def test_a_run_that_comes_back_or_finishes_resolves_its_halt_and_stops_paging(any_h: Harness, slack: FakeSlack,
+                                                                               clock: FakeClock) -> None:
+    """The run beats again: it is marked recovered, the card says so, and the incident is resolved with no
+    escalation step left (before, it stayed triggered and paged the backups after the run was fine). A later
+    silence opens a fresh incident; finishing the run resolves that one too."""
     h = any_h  # on SQLite and PostgreSQL
-    key = h.register()["api_key"]
+    key = h.register(escalation_chain=[{"notify": "owner"}, {"wait_s": 60}, {"notify": "backups"}])["api_key"]
     run = start(h, key, step="loading")
     clock.advance(16)
     tick(h)
+    halted = incident(h, key, h.client.get(f"/v1/runs/{run['run_id']}", headers=h.bearer(key)).json()["incident_id"])
+    assert halted["status"] == "triggered" and halted["next_step_at"] is not None
     back = beat(h, key, run["run_id"], "4/7")
     assert back.status_code == 200 and back.json()["status"] == "recovered"
     h.drain()
     card = card_for(slack, OWNER)
     assert "The run came back" in str(card["blocks"]) and "4/7" in str(card["blocks"])
-    assert incident(h, key, back.json()["incident_id"])["status"] == "triggered"
+    first = incident(h, key, halted["id"])
+    assert first["status"] == "resolved" and first["next_step_at"] is None and "came back" in first["resolution_note"]
     assert any("come back" in line for line in thread_of(slack, card))
+    clock.advance(120)
+    beat(h, key, run["run_id"], "5/7")
+    tick(h)
+    assert not cards_in(slack, BACKUP)  # the backups step never ran
     clock.advance(16)
-    tick(h)  # silent again: the same open incident counts a second halt
-    again = incident(h, key, back.json()["incident_id"])
-    assert again["occurrences"] == 2 and again["details"]["came_back_at"] is None
+    tick(h)  # silent again: a new incident for the new halt
+    again = h.client.get(f"/v1/runs/{run['run_id']}", headers=h.bearer(key)).json()["incident_id"]
+    assert again != halted["id"] and incident(h, key, again)["status"] == "triggered"
+    done = h.client.post(f"/v1/runs/{run['run_id']}/finish", json={"status": "succeeded"}, headers=h.bearer(key))
+    assert done.status_code == 200
+    second = incident(h, key, again)
+    assert second["status"] == "resolved" and second["next_step_at"] is None
+    assert second["resolution_note"] == "the run finished: succeeded"
 
 
 def test_max_duration_halts_a_run_that_keeps_beating(h: Harness, clock: FakeClock) -> None:
