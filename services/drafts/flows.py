@@ -27,7 +27,7 @@ from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import require_id
-from services.drafts import listing, rules, service, stages
+from services.drafts import delegation, listing, rules, service, stages
 from services.drafts.models import (
     PENDING,
     Draft,
@@ -182,20 +182,36 @@ def groups_of(*, ctx: AppContext, draft_id: str, user_id: str) -> frozenset[str]
     return directory.groups_of(ctx, user_id, wanted)
 
 
-def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict: str,
-                          groups: frozenset[str], unasked: list[str]) -> tuple[Draft, Agent, Forbidden | None]:
-    """The draft, its agent, and why this person may not decide it (None: they may). Decided: AlreadyDecided."""
+def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict: str, groups: frozenset[str],
+                          unasked: list[str], found: delegation.StandIns | None = None,
+                          ) -> tuple[Draft, Agent, Forbidden | None, str | None]:
+    """The draft, its agent, why this person may not decide it (None: they may) and whom they decide for when
+    only as someone's delegate. Decided: AlreadyDecided."""
     draft = service.get_draft(session=session, draft_id=draft_id)
     agent = agent_of(session, draft.agent_id)
     refusal = rules.refusal(agent=agent, draft=draft, user_id=user_id, verdict=verdict, groups=groups)
+    absent = None
+    if refusal is not None and found:
+        absent = delegation.acting_for(agent=agent, draft=draft, user_id=user_id, verdict=verdict, found=found)
+        refusal = None if absent else refusal
     if refusal is not None:
         if unasked and refusal.extra is None:
             refusal.extra = {"unchecked_groups": unasked}  # the directory could not be asked (chat off)
         # Only those who may decide learn how a decided draft ended and who decided it.
-        return draft, agent, refusal if draft.status == PENDING else Forbidden("you can't decide this draft")
+        refused = refusal if draft.status == PENDING else Forbidden("you can't decide this draft")
+        return draft, agent, refused, None
     if draft.status != PENDING:
         raise service.already_decided(draft)
-    return draft, agent, None
+    return draft, agent, None, absent
+
+
+def _stand_ins(ctx: AppContext, draft_id: str, user_id: str) -> delegation.StandIns:
+    with ctx.read() as session:
+        draft = service.get_draft(session=session, draft_id=draft_id)
+        agent = agent_of(session, draft.agent_id)
+        if rules.named_decider(agent, draft, user_id):
+            return {}
+    return delegation.stand_ins(ctx, agent=agent, draft=draft, user_id=user_id)
 
 
 def _unasked(ctx: AppContext, draft_id: str, user_id: str) -> list[str]:
@@ -212,7 +228,8 @@ def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verd
     """Before opening a modal: may this person decide, and is it still pending? Refusals are audited."""
     groups = groups_of(ctx=ctx, draft_id=draft_id, user_id=user_id)
     with ctx.read() as session:
-        draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, groups, [])
+        draft, agent, refusal, _ = _pending_for_decision(session, draft_id, user_id, verdict, groups, [],
+                                                         _stand_ins(ctx, draft_id, user_id))
         found = card_data(session, draft, agent)
     if refusal is not None:
         _audit_refusal(ctx, draft, user_id, verdict, refusal)
@@ -229,16 +246,22 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
     for the next. Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed; each refusal is audited."""
     kept_reason = rules.check_request(verdict=verdict, final_body=final_body, reason=reason)
     groups = groups_of(ctx=ctx, draft_id=draft_id, user_id=user_id)
-    unasked = _unasked(ctx, draft_id, user_id)
+    unasked, found = _unasked(ctx, draft_id, user_id), _stand_ins(ctx, draft_id, user_id)
     try:
         with ctx.uow() as session:
-            draft, agent, refusal = _pending_for_decision(session, draft_id, user_id, verdict, groups, unasked)
+            draft, agent, refusal, absent = _pending_for_decision(session, draft_id, user_id, verdict, groups,
+                                                                  unasked, found)
             if stage is not None and draft.stage_index != stage:
                 raise service.stage_passed(draft, stage)
             if refusal is None:
                 if verdict == "edit":
                     rules.check_edit(text=final_body or "", is_json=draft.body_is_json)
+                if absent is not None and verdict != "reject":
+                    delegation.check_one_stage(session=session, draft=draft, absent=absent)
                 result = _apply(session, ctx, agent, draft, user_id, verdict, final_body, kept_reason, revision, via)
+                if absent is not None:
+                    delegation.audit(session=session, user_id=user_id, absent=absent, subject=draft.card_key,
+                                     verdict=verdict, now=ctx.clock.now())
     except Conflict as lost:  # too late, a second vote, or stale text: the person is told, and it is recorded
         _audit_refusal(ctx, draft_key(draft_id), user_id, verdict, lost, via, verb=CONFLICT_VERB)
     if refusal is not None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from sqlmodel import select
 
 from bot import ids
 from services.drafts import flows
@@ -161,3 +162,28 @@ def test_on_timeout_approve_and_keep_waiting(harness: Harness) -> None:
     done = get(harness, key, approved["id"]).json()
     assert done["status"] == "auto_approved" and "approved by the action's policy" in done["reason"]
     assert get(harness, key, waiting["id"]).json()["status"] == "pending"
+
+
+def test_a_delegate_decides_for_someone_away_under_the_same_rules(harness: Harness) -> None:
+    """Alice is away with Carol as her delegate: Carol may pass Alice's stage (audited as her delegate), but
+    not the stage after it too, and never a draft she asked for herself."""
+    from datetime import timedelta
+
+    from services.audit.models import AuditEntry
+    from services.audit.service import Actor
+    from services.people import flows as people
+
+    key = harness.register(actions={"quote_freight_lane": {"stages": [
+        {"name": "lead", "approvers": [ALICE]}, {"name": "finance", "approvers": [BOB, CAROL]}]}})["api_key"]
+    people.set_away(ctx=harness.ctx, user_id=ALICE, until=harness.ctx.clock.now() + timedelta(days=1),
+                    delegate=CAROL, actor=Actor.slack_user(ALICE))
+    draft, own = new_draft(harness, key), new_draft(harness, key, requested_by=CAROL)
+    flows.decide(ctx=harness.ctx, draft_id=draft["id"], user_id=CAROL, verdict="approve")
+    assert get(harness, key, draft["id"]).json()["stages"][0]["approved_by"] == [CAROL]
+    with pytest.raises(Conflict, match="one stage only"):
+        flows.decide(ctx=harness.ctx, draft_id=draft["id"], user_id=CAROL, verdict="approve")
+    with pytest.raises(CountersignError, match="not an approver"):
+        flows.decide(ctx=harness.ctx, draft_id=own["id"], user_id=CAROL, verdict="approve")
+    with harness.ctx.read() as session:
+        [entry] = session.exec(select(AuditEntry).where(AuditEntry.verb == "person.acted_as_delegate")).all()
+    assert entry.actor_id == CAROL and entry.details["note"] == f"as delegate of {ALICE}"
