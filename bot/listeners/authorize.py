@@ -12,7 +12,7 @@ from typing import Any
 from services.audit.refusals import refuse
 from services.context import AppContext
 from services.directory import directory_of
-from services.drafts import flows as drafts
+from services.drafts import cards
 from services.drafts.models import draft_key
 from services.incidents import access
 
@@ -51,7 +51,7 @@ async def check_draft_click(ctx: AppContext, body: dict[str, Any], context: Any,
     """The request comes from our workspace and from the draft's own card (`card`: where the button was, or the
     card a modal says it was opened from); a payload naming another channel or message decides nothing. Who may
     decide is the drafts flow's rule, settled when the listener calls it."""
-    who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
+    who = await asyncio.to_thread(cards.deciders, ctx=ctx, draft_id=draft_id)
     subject = draft_key(draft_id)
     await _check_workspace(ctx, body, context, subject, "decide this draft")
     # Slack shows the card the moment it is posted; the outbox records where it landed a moment later (seconds on
@@ -60,7 +60,7 @@ async def check_draft_click(ctx: AppContext, body: dict[str, Any], context: Any,
     deadline = loop.time() + CARD_RECORD_WAIT_S
     while who.card_posting and card[1] is not None and loop.time() < deadline:
         await asyncio.sleep(0.05)
-        who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
+        who = await asyncio.to_thread(cards.deciders, ctx=ctx, draft_id=draft_id)
     if card in who.earlier_cards:
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       f"this card's stage has already passed; the draft is now at {who.stage_label}, "

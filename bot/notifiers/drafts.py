@@ -10,6 +10,7 @@ from bot.blocks import drafts as blocks
 from bot.notifiers import outbox
 from services.agents.models import Agent
 from services.drafts.models import DraftCard, draft_key, stage_card_key
+from services.outbox.service import posting, slack_message
 
 
 def card_key(draft: DraftCard) -> str:
@@ -43,6 +44,14 @@ class DraftSlackNotifier:
         # The card itself, buttons and all, in the assignee's DM: it is theirs to decide now.
         outbox.post(session, channel=to, msg=blocks.draft_card(draft, draft.stage_index), now=now,
                     key=f"{stage_card_key(draft.id, draft.stage_index)}:to:{to}")
+
+    def draft_escalated(self, *, session: Session, agent: Agent, draft: DraftCard, to: str, now: datetime) -> None:
+        # Waiting past its SLA: the card with its buttons, by DM (once per person per stage; later steps remind).
+        key = f"{stage_card_key(draft.id, draft.stage_index)}:to:{to}"
+        if slack_message(session=session, key=key) is None and not posting(session=session, key=key):
+            outbox.post(session, channel=to, msg=blocks.draft_card(draft, draft.stage_index), now=now, key=key)
+        else:
+            outbox.post(session, channel=to, msg=blocks.reminder(draft), now=now, thread_key=key)
 
     def draft_reminder(self, *, session: Session, agent: Agent, draft: DraftCard, now: datetime) -> None:
         # In the card's thread, broadcast so the channel sees it; and the owner hears it directly (once, when the

@@ -16,7 +16,7 @@ import click
 from services.agents.models import USER_ID
 from services.agents.service import require_agent
 from services.cli.common import cli, fail, make_context
-from services.drafts import claims, flows, service, stages
+from services.drafts import claims, flows, inbox, service, stages
 from services.drafts.listing import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
 from services.drafts.models import DraftCard
 from services.drafts.rules import Verdict
@@ -43,7 +43,7 @@ def list_command(agent_name: str | None, status: str | None, action: str | None,
         if agent_name:
             with ctx.read() as session:
                 agent = require_agent(session=session, name=agent_name)
-        page = flows.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
+        page = inbox.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
     except CountersignError as exc:
         fail(exc)
     if not page.data:

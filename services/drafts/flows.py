@@ -7,9 +7,7 @@ Callable without Slack (autonomy, incidents and the benchmark use them directly)
   -> DecisionResult                                          one person's decision: the one entry point
 - `cancel(ctx=, agent=, draft_id=, reason=) -> DraftPublic`  the agent withdraws a pending draft
 - `read(ctx=, agent=, draft_id=) -> DraftPublic`             what polling returns (the callback's `data` too)
-- `deciders(ctx=, draft_id=)`, `check_decider(...)`          for the chat layer, before it calls `decide`
-- `pending_for(ctx=, user_id=) -> list[DraftCard]`          what `/countersign pending` lists
-- `list_drafts(ctx=, agent=, status=, action=, limit=, cursor=)` GET /v1/drafts and `countersign drafts list`
+- `check_decider(...)`                                       for the chat layer, before it opens a modal
 - `announce(session=, ctx=, agent=, draft=, actor=, now=)`    the effects of reaching a final status (jobs use it)
 """
 
@@ -19,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from services import directory
 from services.agents.models import Agent
@@ -27,23 +25,21 @@ from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import require_id
-from services.drafts import delegation, listing, rules, service, stages
+from services.drafts import delegation, rules, service, stages
 from services.drafts.models import (
     PENDING,
     Draft,
     DraftCard,
     DraftCreate,
-    DraftList,
     DraftPublic,
     DraftStatus,
     card,
     draft_key,
-    stage_card_key,
 )
 from services.drafts.routing import Route, route_draft
 from services.drafts.rules import Verdict
 from services.errors import Conflict, CountersignError, Forbidden, NotFound
-from services.outbox.service import enqueue_callback, posting, slack_message
+from services.outbox.service import enqueue_callback, slack_message
 
 REASON_MAX = rules.REASON_MAX
 REFUSED_VERB = "draft.decision_refused"  # not allowed to decide
@@ -62,19 +58,6 @@ class DecisionResult:
         if self.final:
             return f"Done: the draft is {self.draft.status}."
         return f"Your approval is recorded: {self.approvals} of {self.required} approvals."
-
-
-@dataclass(frozen=True)
-class Deciders:
-    agent_name: str
-    approvers: list[str]
-    approver_groups: list[str]
-    card_channel: str | None  # where the open stage's card landed, so a click can be checked against it
-    card_ts: str | None
-    card_posting: bool = False  # the card is on its way (or posted, not yet recorded)
-    also_cards: frozenset[tuple[str, str]] = frozenset()  # the open stage's card DMed to an assignee
-    earlier_cards: frozenset[tuple[str, str]] = frozenset()  # passed stages' cards: a click there is refused
-    stage_label: str = "review"
 
 
 def agent_of(session: Session, agent_id: int) -> Agent:
@@ -108,6 +91,7 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
                                 remind_fraction=ctx.settings.draft_reminder_at)
     if route.mode == "auto":
         draft.status, draft.decided_at, draft.final_body, draft.remind_at = "auto_approved", now, draft.body, None
+        draft.escalate_at = None
     posted = record_created(session=session, ctx=ctx, agent=agent, draft=draft, route=route, now=now)
     if posted is None:
         # No card: earned autonomy means people aren't asked; the autonomy domain posts its audit samples.
@@ -148,26 +132,6 @@ def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, a
     record(session=session, actor=actor, verb=f"draft.{draft.status}", subject=draft.card_key, now=now,
            details={"decided_by": draft.decided_by, "reason": draft.reason, **({"via": via} if via else {})})
     return data
-
-
-def deciders(*, ctx: AppContext, draft_id: str) -> Deciders:
-    """Where this draft's card is, so the chat layer can check a click's origin before calling `decide`."""
-    with ctx.read() as session:
-        draft = service.get_draft(session=session, draft_id=draft_id)
-        agent = agent_of(session, draft.agent_id)
-        key = stage_card_key(draft_id, draft.stage_index)
-        posted = slack_message(session=session, key=key)
-
-        def found(keys: list[str]) -> frozenset[tuple[str, str]]:
-            messages = [slack_message(session=session, key=k) for k in keys]
-            return frozenset((m.channel, m.ts) for m in messages if m is not None)
-
-        dms = [f"{key}:to:{user}" for user in [draft.claimed_by, *stages.open_stage(draft)["escalated_to"]] if user]
-        return Deciders(agent.name, agent.deciders(), list(agent.approver_groups),
-                        posted.channel if posted else None, posted.ts if posted else None,
-                        posted is None and posting(session=session, key=key), found(dms),
-                        found([stage_card_key(draft_id, at) for at in range(draft.stage_index)]),
-                        stages.label(draft))
 
 
 def groups_of(*, ctx: AppContext, draft_id: str, user_id: str) -> frozenset[str]:
@@ -326,30 +290,3 @@ def read(*, ctx: AppContext, agent: Agent, draft_id: str) -> DraftPublic:
     with ctx.read() as session:
         draft = service.get_agent_draft(session=session, agent=agent, draft_id=draft_id)
         return service.to_public(session=session, draft=draft, agent_name=agent.name)
-
-
-def pending_for(*, ctx: AppContext, user_id: str) -> list[DraftCard]:
-    """The pending drafts this person may decide, oldest first, each saying where its card was posted (the chat
-    layer draws the link). Their approver groups are asked of the directory here."""
-    with ctx.read() as session:
-        candidates = service.groups_with_pending(session=session)
-    groups = directory.groups_of(ctx, user_id, candidates)
-    with ctx.read() as session:
-        rows = service.pending_for(session=session, user_id=user_id, groups=groups)
-        found = []
-        for d, a in rows:
-            posted = slack_message(session=session, key=d.card_key)
-            found.append(card(d, agent_name=a.name, votes=service.votes_of(session=session, draft_id=d.id),
-                              card_channel=posted.channel if posted else None, card_ts=posted.ts if posted else None))
-        return found
-
-
-def list_drafts(*, ctx: AppContext, agent: Agent | None, status: str | None = None, action: str | None = None,
-                limit: int = listing.DEFAULT_LIMIT, cursor: str | None = None) -> DraftList:
-    """`GET /v1/drafts` (one agent's) and `countersign drafts list` (agent None: every agent's), newest first:
-    a DraftList. Read-only: never waits for the writer."""
-    with ctx.read() as session:
-        agents = {require_id(a.id, "agent"): a for a in ([agent] if agent else session.exec(select(Agent)))}
-        rows, next_cursor = listing.page(session=session, agent_ids=list(agents) if agent else None,
-                                         status=status, action=action, limit=limit, cursor=cursor)
-        return DraftList(data=listing.as_public(session=session, drafts=rows, agents=agents), next_cursor=next_cursor)

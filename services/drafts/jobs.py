@@ -12,7 +12,7 @@ from sqlmodel import Session
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import claim_due
-from services.drafts import claims, service
+from services.drafts import claims, escalation, service
 from services.drafts.flows import agent_of, announce, card_data
 from services.drafts.models import Draft
 from services.scheduler import Job
@@ -66,4 +66,5 @@ JOBS = [
     Job("drafts.remind", remind_due),
     Job("drafts.expire", expire_due),
     Job("drafts.release_lapsed_claims", claims.release_lapsed),
+    Job("drafts.escalate", escalation.escalate_due),
 ]

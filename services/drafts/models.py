@@ -111,6 +111,7 @@ class Draft(SQLModel, table=True):
         Index("ix_drafts_agent_status", "agent_id", "status"),
         Index("ix_drafts_status_expires", "status", "expires_at"),
         Index("ix_drafts_status_remind", "status", "remind_at"),
+        Index("ix_drafts_status_escalate", "status", "escalate_at"),
     )
 
     id: str = SQLField(default_factory=new_draft_id, primary_key=True, max_length=40)
@@ -149,6 +150,8 @@ class Draft(SQLModel, table=True):
     on_timeout: str = SQLField(default="deny", max_length=16)
     claimed_by: str | None = SQLField(default=None, max_length=32)
     claimed_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)
+    escalate_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)  # the open stage's SLA timer
+    escalation_step: int = 0  # where the open stage is on the agent's escalation chain
 
     @property
     def card_key(self) -> str:

@@ -56,6 +56,7 @@ def build_draft(*, agent: Agent, request: DraftCreate, route: Route, now: dateti
         model=request.model, prompt_version=request.prompt_version, confidence=request.confidence,
         meta=request.metadata, approvals_required=workflow[0]["approvals_required"],
         high_risk=policy.high_risk, review_reasons=route.reasons, stages=workflow, on_timeout=policy.on_timeout,
+        escalate_at=stages.first_due(workflow[0], now),
     )
 
 
@@ -142,7 +143,7 @@ def finish(*, session: Session, draft: Draft, status: str, now: datetime, decide
     approved = status in (DraftStatus.approved, DraftStatus.edited, DraftStatus.auto_approved)
     values: dict[str, Any] = {"status": status, "decided_by": decided_by, "decided_at": now, "reason": reason,
                               "stages": stages.closed(draft, passed=approved, now=now), "claimed_by": None,
-                              "claimed_at": None}
+                              "claimed_at": None, "escalate_at": None}
     if final_body is not None:
         values["final_body"] = final_body
     if not _transition(session, draft.id, values, revision=revision):
@@ -174,7 +175,8 @@ def _quorum(session: Session, draft: Draft, now: datetime, reason: str | None) -
     workflow = stages.of(draft)
     if at + 1 < len(workflow):
         moved = _transition(session, draft.id, {"stage_index": at + 1, "approvals": 0, "claimed_by": None,
-                                                "claimed_at": None,
+                                                "claimed_at": None, "escalation_step": 0,
+                                                "escalate_at": stages.first_due(workflow[at + 1], now),
                                                 "approvals_required": workflow[at + 1]["approvals_required"],
                                                 "stages": stages.advanced(draft, now)}, stage=at)
         if not moved:
@@ -272,7 +274,7 @@ def expire(*, session: Session, draft: Draft, now: datetime) -> bool:
         values = {"status": DraftStatus.expired, "reason": EXPIRED_REASON,
                   "stages": stages.closed(draft, passed=False, now=now)}
     moved = _transition(session, draft.id, {**values, "decided_at": now, "decided_by": [], "claimed_by": None,
-                                            "claimed_at": None})
+                                            "claimed_at": None, "escalate_at": None})
     if moved:
         session.refresh(draft)
     return moved

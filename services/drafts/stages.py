@@ -7,7 +7,7 @@ comes); a staged action's deciders are the stage's own, as they were when the dr
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer, field_serializer
@@ -49,6 +49,11 @@ def snapshot(*, agent: Agent, policy: ActionPolicy, now: datetime) -> list[dict[
              "channel": spec.channel, "sla_s": spec.sla_s, "status": "open" if at == 0 else "waiting",
              "opened_at": now.isoformat() if at == 0 else None, "passed_at": None, "escalated_to": []}
             for at, spec in enumerate(specs)]
+
+
+def first_due(stage: dict[str, Any], now: datetime) -> datetime | None:
+    """When an opening stage first escalates (services.drafts.escalation): after its SLA; None without one."""
+    return now + timedelta(seconds=stage["sla_s"]) if stage.get("sla_s") else None
 
 
 def of(draft: Any) -> list[dict[str, Any]]:

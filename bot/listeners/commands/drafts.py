@@ -8,11 +8,11 @@ from typing import Any
 from bot.blocks import drafts as blocks
 from bot.listeners.commands.registry import Subcommands
 from services.context import AppContext
-from services.drafts import flows
+from services.drafts import inbox
 
 
 async def pending(ctx: AppContext, command: dict[str, Any], args: list[str]) -> dict[str, Any]:
-    items = await asyncio.to_thread(flows.pending_for, ctx=ctx, user_id=command["user_id"])
+    items = await asyncio.to_thread(inbox.pending_for, ctx=ctx, user_id=command["user_id"])
     return blocks.pending_list(items)
 
 

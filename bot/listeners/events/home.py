@@ -13,7 +13,7 @@ from bot.blocks.people import away_section
 from bot.listeners.replies import answering
 from services.config import Settings
 from services.context import AppContext
-from services.drafts import flows as drafts
+from services.drafts import inbox
 from services.incidents import people
 from services.incidents.models import IncidentPublic
 from services.people import flows as away
@@ -28,7 +28,7 @@ def web_url(settings: Settings) -> str:
 
 async def publish_home(ctx: AppContext, client: AsyncWebClient, user: str) -> None:
     """Draw the person's App Home afresh (on opening it, and after they changed something from it)."""
-    pending = await asyncio.to_thread(drafts.pending_for, ctx=ctx, user_id=user)
+    pending = await asyncio.to_thread(inbox.pending_for, ctx=ctx, user_id=user)
     incidents = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=user)
     mine, standing_in = await asyncio.to_thread(away.status, ctx=ctx, user_id=user)
     view = home_view(pending=pending,

@@ -23,6 +23,9 @@ def upgrade() -> None:
                                       server_default='deny'))
         batch_op.add_column(sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
         batch_op.add_column(sa.Column('claimed_at', services.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('escalate_at', services.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('escalation_step', sa.Integer(), nullable=False, server_default='0'))
+        batch_op.create_index('ix_drafts_status_escalate', ['status', 'escalate_at'], unique=False)
     with op.batch_alter_table('draft_votes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('stage', sa.Integer(), nullable=False, server_default='0'))
 
@@ -31,5 +34,7 @@ def downgrade() -> None:
     with op.batch_alter_table('draft_votes', schema=None) as batch_op:
         batch_op.drop_column('stage')
     with op.batch_alter_table('drafts', schema=None) as batch_op:
-        for column in ('claimed_at', 'claimed_by', 'on_timeout', 'stage_index', 'stages'):
+        batch_op.drop_index('ix_drafts_status_escalate')
+        for column in ('escalation_step', 'escalate_at', 'claimed_at', 'claimed_by', 'on_timeout', 'stage_index',
+                       'stages'):
             batch_op.drop_column(column)
