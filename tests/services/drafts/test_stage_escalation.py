@@ -5,35 +5,17 @@ stages. On SQLite and PostgreSQL; the scheduler's own tick drives the timer (no 
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 from sqlmodel import select
 
 from bot import ids
 from services.audit.models import AuditEntry
 from services.drafts.models import stage_card_key
-from services.outbox.service import slack_message
 from tests.harness import ALICE, BOB, CAROL, OWNER, Harness
-from tests.services.drafts.helpers import card, get, new_draft
+from tests.services.drafts.helpers import card, get, new_draft, posted_at
 
 WORKFLOW = {"quote_freight_lane": {"stages": [
     {"name": "support lead", "approvers": [ALICE], "sla_s": 3600},
     {"name": "finance", "approvers": [BOB, CAROL], "sla_s": 1}]}}
-
-
-def posted(h: Harness, key: str, timeout: float = 20) -> dict[str, Any]:
-    assert h.slack is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with h.ctx.read() as session:
-            found = slack_message(session=session, key=key)
-        if found is not None:
-            message = h.slack.message(found.channel, found.ts)
-            assert message is not None
-            return message
-        time.sleep(0.05)
-    raise AssertionError(f"nothing posted under {key}; Slack saw {h.slack.summary()}")
 
 
 def test_a_stage_past_its_sla_is_escalated_to_the_owner_who_decides_it(any_db_harness: Harness) -> None:
@@ -41,7 +23,7 @@ def test_a_stage_past_its_sla_is_escalated_to_the_owner_who_decides_it(any_db_ha
     key = h.register(actions=WORKFLOW, escalation_chain=[{"notify": "owner"}, {"wait_s": 600}])["api_key"]
     draft = new_draft(h, key)
     h.click(card(h, draft["id"]), ids.DRAFT_APPROVE, user=ALICE)  # stage 1, by a signed Slack payload
-    dm = posted(h, f"{stage_card_key(draft['id'], 1)}:to:{OWNER}")  # stage 2 waited past its SLA
+    dm = posted_at(h, f"{stage_card_key(draft['id'], 1)}:to:{OWNER}", timeout=20)  # stage 2 waited past its SLA
     assert dm["channel"].startswith("D") and "Stage 2 of 2: finance" in str(dm["blocks"])  # a DM
     shown = get(h, key, draft["id"]).json()
     assert shown["status"] == "pending" and shown["stages"][1]["escalated_to"] == [OWNER]

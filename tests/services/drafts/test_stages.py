@@ -17,9 +17,8 @@ from services.drafts import flows
 from services.drafts.jobs import expire_due
 from services.drafts.models import Draft, stage_card_key
 from services.errors import Conflict, CountersignError
-from services.outbox.service import slack_message
 from tests.harness import ALICE, BACKUP, BOB, CAROL, OWNER, Harness
-from tests.services.drafts.helpers import card, get, new_draft, wait_card, wait_ephemeral
+from tests.services.drafts.helpers import card, get, new_draft, posted_at, wait_card, wait_ephemeral
 
 FINANCE = "C0FINANCE"
 TWO_STAGES = {"quote_freight_lane": {"stages": [
@@ -28,14 +27,7 @@ TWO_STAGES = {"quote_freight_lane": {"stages": [
 
 
 def stage_card(h: Harness, draft_id: str, stage: int) -> dict[str, Any]:
-    h.drain()
-    assert h.slack is not None
-    with h.ctx.read() as session:
-        posted = slack_message(session=session, key=stage_card_key(draft_id, stage))
-    assert posted is not None, f"no card for stage {stage}"
-    message = h.slack.message(posted.channel, posted.ts)
-    assert message is not None
-    return message
+    return posted_at(h, stage_card_key(draft_id, stage))
 
 
 def test_two_stages_in_order_with_separation_of_duties(any_db_harness: Harness) -> None:
