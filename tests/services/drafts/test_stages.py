@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot import ids
+from services.audit.models import AuditEntry
 from services.drafts import flows
 from services.drafts.jobs import expire_due
 from services.drafts.models import Draft, stage_card_key
@@ -161,7 +162,6 @@ def test_a_delegate_decides_for_someone_away_under_the_same_rules(harness: Harne
     not the stage after it too, and never a draft she asked for herself."""
     from datetime import timedelta
 
-    from services.audit.models import AuditEntry
     from services.audit.service import Actor
     from services.people import flows as people
 
@@ -179,3 +179,21 @@ def test_a_delegate_decides_for_someone_away_under_the_same_rules(harness: Harne
     with harness.ctx.read() as session:
         [entry] = session.exec(select(AuditEntry).where(AuditEntry.verb == "person.acted_as_delegate")).all()
     assert entry.actor_id == CAROL and entry.details["note"] == f"as delegate of {ALICE}"
+
+
+def test_claim_and_release_from_the_slack_card(harness: Harness) -> None:
+    """Claim on the card shows "Claimed by" with Release beside it; someone else's Release is refused and
+    audited; the claimer's Release frees it again."""
+    key = harness.register()["api_key"]
+    draft = new_draft(harness, key)
+    posted = card(harness, draft["id"])
+    harness.click(posted, ids.DRAFT_CLAIM, user=ALICE)
+    claimed = wait_card(harness, posted, lambda text: "Claimed by" in text)
+    assert get(harness, key, draft["id"]).json()["claimed_by"] == ALICE
+    harness.click(claimed, ids.DRAFT_RELEASE, user=BOB)
+    assert "only they can release it" in wait_ephemeral(harness, "only they can release it")
+    with harness.ctx.read() as session:
+        assert session.exec(select(AuditEntry).where(AuditEntry.verb == "draft.claim_refused")).first()
+    harness.click(claimed, ids.DRAFT_RELEASE, user=ALICE)
+    wait_card(harness, posted, lambda text: "Nobody has claimed" in text)
+    assert get(harness, key, draft["id"]).json()["claimed_by"] is None
