@@ -197,3 +197,23 @@ def test_claim_and_release_from_the_slack_card(harness: Harness) -> None:
     harness.click(claimed, ids.DRAFT_RELEASE, user=ALICE)
     wait_card(harness, posted, lambda text: "Nobody has claimed" in text)
     assert get(harness, key, draft["id"]).json()["claimed_by"] is None
+
+
+def test_a_claim_lapses_after_the_claim_ttl(harness: Harness) -> None:
+    """Past COUNTERSIGN_CLAIM_TTL_S the claim is dropped, once, and the lapse is audited."""
+    from datetime import timedelta
+
+    from services.drafts import claims
+
+    key = harness.register()["api_key"]
+    draft = new_draft(harness, key)
+    claims.claim(ctx=harness.ctx, draft_id=draft["id"], user_id=ALICE)
+    assert claims.release_lapsed(harness.ctx) == 0  # still fresh
+    past = harness.ctx.clock.now() - timedelta(seconds=harness.ctx.settings.claim_ttl_s + 1)
+    with harness.ctx.uow() as session:
+        session.exec(update(Draft).values(claimed_at=past))  # type: ignore[call-overload]
+    claims.release_lapsed(harness.ctx)  # this call or the scheduler's own tick, whichever comes first: once
+    claims.release_lapsed(harness.ctx)
+    assert get(harness, key, draft["id"]).json()["claimed_by"] is None
+    with harness.ctx.read() as session:
+        assert len(session.exec(select(AuditEntry).where(AuditEntry.verb == "draft.claim_lapsed")).all()) == 1
