@@ -16,6 +16,7 @@ class Directory:
     conversations.members Tier 4). A group or channel Slack won't show us has no members: nobody gets in
     through it."""
 
+    available = True
     ttl_s = 60.0
     failure_ttl_s = 5.0  # an unknown group or a Slack hiccup is asked again soon
     pages_max = 20  # 20 pages of 1,000: a channel larger than that is read in part

@@ -39,6 +39,9 @@ AUTONOMY_NOT_YET = "autonomy_not_yet"
 AUTONOMY_SAMPLE_BLOCK = "autonomy_sample"
 AUTONOMY_LOOKS_RIGHT = "autonomy_looks_right"
 AUTONOMY_SHOULD_NOT_PASS = "autonomy_should_not_have_passed"
+DRAFT_CLAIM = "draft_claim"
+DRAFT_RELEASE = "draft_release"
+DRAFT_ASSIGN = "draft_assign"  # a users_select: the chosen person gets the claim and the card by DM
 
 # People away: App Home's buttons and the away modal (its submission carries no value; the user is the clicker).
 PEOPLE_BLOCK = "people_away"

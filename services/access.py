@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
 from services.context import AppContext
+from services.directory import directory_of
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,9 @@ def all_approver_groups(*, ctx: AppContext) -> set[str]:
 
 async def resolve_viewer(*, ctx: AppContext, user_id: str) -> Viewer:
     """The person with their admin flag and the approver groups they belong to (when resolvable)."""
-    directory = ctx.approver_groups  # Slack's user groups, cached; None without Slack
+    directory = directory_of(ctx)  # Slack's user groups, cached; nobody in any without Slack
     groups: set[str] = set()
-    if directory is not None:
+    if directory.available:
         candidates = await asyncio.to_thread(all_approver_groups, ctx=ctx)
         if candidates:
             groups = set(await directory.member_of(user_id, candidates))

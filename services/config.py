@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     rejection_streak: int = Field(3, ge=1, alias="COUNTERSIGN_REJECTION_STREAK")  # consecutive rejections -> incident
     # Share of a draft's expiry after which its reminder goes out; 0 = none.
     draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")
+    claim_ttl_s: int = Field(900, ge=1, le=7 * 86400, alias="COUNTERSIGN_CLAIM_TTL_S")  # a draft's claim lapses
     # Pace of chat.postMessage per channel (Slack allows about 1/s); tests and benchmarks lower it.
     slack_channel_interval_s: float = Field(1.0, ge=0, alias="COUNTERSIGN_SLACK_CHANNEL_INTERVAL_S")
     # How long an outbox claim holds without renewal; a live sender renews its claims every heartbeat, so this

@@ -54,9 +54,17 @@ class Wakeup:
 
 
 class GroupDirectory(Protocol):
-    """Who is in which chat user group (Slack's usergroups), asked only by the chat layer."""
+    """Who is in which chat user group and channel (Slack's usergroups and conversations). The domain asks it
+    (services.directory) to settle who may decide; bot/ implements it over Slack, services.directory without.
+    `available` is False when nothing can be asked (Slack off): then nobody is in any group or channel."""
 
-    async def member_of(self, user: str, groups: list[str] | set[str]) -> set[str]: ...
+    available: bool
+
+    async def members(self, group: str) -> frozenset[str]: ...
+
+    async def member_of(self, user: str, groups: list[str] | set[str] | frozenset[str]) -> set[str]: ...
+
+    async def in_channels(self, user: str, channels: set[str] | frozenset[str]) -> set[str]: ...
 
 
 @dataclass
@@ -67,7 +75,7 @@ class AppContext:
     notifier: Notifier
     events: Events  # who reacts to which domain event: services.wiring
     llm: Any | None = None  # an openai.OpenAI client; None when OPENAI_API_KEY is unset (templates instead)
-    approver_groups: GroupDirectory | None = None  # None when Slack is off: nobody is in any group
+    approver_groups: GroupDirectory | None = None  # None: the static directory (nobody is in any group)
     outbox_wakeup: Wakeup = field(default_factory=Wakeup)
     decision_wakeup: Wakeup = field(default_factory=Wakeup)
     # How a person gets a new sign-in link here, when it is not the usual way (the demo prints one on Enter).

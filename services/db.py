@@ -235,3 +235,10 @@ def advisory_lock(session: Session, key: int) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.exec(select(func.pg_advisory_xact_lock(key)))  # type: ignore[call-overload]
 
+
+
+def require_id(value: int | None, what: str = "row") -> int:
+    """A stored row's id. A row not yet flushed has none, and `id or 0` would quietly point at nothing."""
+    if value is None:
+        raise RuntimeError(f"this {what} has no id yet: flush it before using its id")
+    return value

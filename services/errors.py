@@ -3,6 +3,8 @@ ephemeral message. Each carries a human sentence (`detail`) safe to show to the 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -18,12 +20,22 @@ class CountersignError(Exception):
     type_slug = "bad-request"
 
     def __init__(
-        self, detail: str, *, errors: list[FieldError] | None = None, extra: dict[str, object] | None = None
+        self, detail: str, *, errors: list[FieldError] | None = None, extra: dict[str, object] | None = None,
+        people: tuple[str, ...] | list[str] = (),
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
         self.extra = extra  # more members for the problem body, e.g. who paused an agent
+        # The user ids named in `detail` (written as plain ids): each surface draws a person its own way.
+        self.people = tuple(dict.fromkeys(p for p in people if p))
+
+    def rendered(self, person: Callable[[str], str]) -> str:
+        """`detail` with each person it names drawn by `person` (a Slack mention, an @name on a page)."""
+        if not self.people:
+            return self.detail
+        pattern = re.compile("|".join(rf"\b{re.escape(p)}\b" for p in sorted(self.people, key=len, reverse=True)))
+        return pattern.sub(lambda found: person(found.group(0)), self.detail)
 
 
 class ValidationFailed(CountersignError):

@@ -5,7 +5,7 @@ services/ otherwise knows nothing of Slack or HTML."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -37,16 +37,6 @@ from services.scheduler import Job
 from web.app import install as install_web
 
 log = logging.getLogger("countersign")
-
-
-def slack_group_members(settings: Settings) -> Callable[[str], Awaitable[frozenset[str]]] | None:
-    """How the CLI learns a Slack user group's members (the same lookup a click uses); None with Slack off."""
-    if not settings.slack_enabled:
-        return None
-    from bot.app import make_client
-    from bot.groups import Directory
-
-    return Directory(make_client(settings)).members
 
 
 @dataclass

@@ -14,8 +14,8 @@ from services.access import Viewer
 from services.agents.models import Agent
 from services.audit.queries import trail
 from services.context import AppContext
-from services.drafts import queries, service
-from services.drafts.models import PENDING, Draft
+from services.drafts import queries, rules, service, stages
+from services.drafts.models import Draft, DraftCard, card
 from services.outbox.queries import callbacks
 
 
@@ -27,7 +27,10 @@ def summary(session: Session, draft: Draft, agent: Agent, viewer: Viewer) -> dic
             "created_at": draft.created_at, "expires_at": draft.expires_at, "decided_at": draft.decided_at,
             "decided_by": list(draft.decided_by or []), "high_risk": draft.high_risk,
             "approvals": draft.approvals, "approvals_required": draft.approvals_required,
-            "mine": draft.requested_by == viewer.user_id, "voted": viewer.user_id in voters}
+            "mine": draft.requested_by == viewer.user_id, "voted": viewer.user_id in voters,
+            "stage": stages.open_stage(draft)["name"], "stage_label": stages.label(draft),
+            "claimed_by": draft.claimed_by, "stage_opened": stages.open_stage(draft).get("opened_at"),
+            "sla_s": stages.open_stage(draft).get("sla_s")}
 
 
 def inbox(ctx: AppContext, viewer: Viewer) -> dict[str, Any]:
@@ -62,19 +65,17 @@ def diff_lines(before: str, after: str) -> list[tuple[str, str]]:
     return lines
 
 
-@dataclass
+@dataclass(frozen=True)
 class DraftPage:
-    draft: dict[str, Any]
+    draft: DraftCard
     agent: Agent
     text: str  # under review now (the latest edit if any), readable
-    original: str
     diff: list[tuple[str, str]]
     votes: list[str]
     callbacks: list[Any]
     trail: list[Any]
     roles: list[str]
-    may_decide: bool
-    is_group_member: bool
+    may_decide: bool  # the drafts domain's rule (approvers, groups, never the requester), for this person
     neighbours: dict[str, str | None] = field(default_factory=dict)
 
 
@@ -93,21 +94,17 @@ def draft_page(ctx: AppContext, viewer: Viewer, draft_id: str) -> DraftPage | No
         if found is None or not access.may_see(found[1], viewer):
             return None
         draft, agent = found
-        data = service.to_public(session=session, draft=draft, agent_name=agent.name)
+        shown = card(draft, agent_name=agent.name, votes=service.votes_of(session=session, draft_id=draft.id))
         original = readable(draft.body, draft.body_is_json)
         text = readable(draft.current_text, draft.body_is_json)
         order = [d.id for d, _ in service.pending_for(session=session, user_id=viewer.user_id,
                                                       groups=set(viewer.groups), limit=200)]
         return DraftPage(
-            draft={**data.model_dump(mode="json"), "current_text": draft.current_text,
-                   "body_is_json": draft.body_is_json},
-            agent=agent, text=text, original=original,
-            diff=diff_lines(original, text) if text != original else [],
-            votes=data.approved_by, callbacks=callbacks(session=session, order_key=f"callback:{draft.card_key}"),
+            draft=shown, agent=agent, text=text, diff=diff_lines(original, text) if text != original else [],
+            votes=shown.approved_by, callbacks=callbacks(session=session, order_key=f"callback:{draft.card_key}"),
             trail=trail(session=session, subject=draft.card_key), roles=access.roles(agent, viewer),
-            may_decide=draft.status == PENDING and (viewer.user_id in agent.deciders()
-                                                    or access.is_group_member(agent, viewer)),
-            is_group_member=access.is_group_member(agent, viewer), neighbours=_neighbours(order, draft.id))
+            may_decide=rules.may_decide(agent=agent, draft=draft, user_id=viewer.user_id, groups=viewer.groups),
+            neighbours=_neighbours(order, draft.id))
 
 
 def _neighbours(order: list[str], draft_id: str) -> dict[str, str | None]:

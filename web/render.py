@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import Request
@@ -97,6 +97,15 @@ def actor_words(entry: Any) -> str:
     return f"{kind}, {VIA.get(via, f'via {via}')}" if via else kind
 
 
+def sla_left(opened: datetime | str, sla_s: int, now: datetime | None = None) -> str:
+    """An open stage's SLA as time left ("in 25 min") or overdue ("overdue by 5 min")."""
+    if isinstance(opened, str):
+        opened = datetime.fromisoformat(opened)
+    due = opened + timedelta(seconds=sla_s)
+    left = ago(due, now)
+    return f"due {left}" if left.startswith("in ") else f"overdue since {left}"
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
@@ -112,7 +121,7 @@ def shown(value: Any) -> Any:
 env = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]),
                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, finalize=shown)
 env.filters.update(money=money, when=when, ago=ago, pretty_json=pretty_json, people=people, visible=visible,
-                   status_words=status_words, details_text=details_text, actor_words=actor_words)
+                   status_words=status_words, details_text=details_text, actor_words=actor_words, sla_left=sla_left)
 
 
 def page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot import ids
+from bot.blocks import stages
 from bot.blocks.common import actions, button, clip, context, escape, header, message, plain, section
 from services.drafts.models import DraftCard
 
@@ -119,7 +120,8 @@ def _status_block(draft: DraftCard) -> dict[str, Any]:
 
 
 def _buttons(draft: DraftCard) -> dict[str, Any]:
-    value = f"{draft.id}:{draft.revision}"
+    # "<id>:<revision>[:<stage>]": a first stage's card carries no stage (it reads as 0, as cards always did).
+    value = f"{draft.id}:{draft.revision}" + (f":{draft.stage_index}" if draft.stage_index else "")
     confirm = None
     if draft.high_risk:
         confirm = {"title": plain("High-risk action", 100),
@@ -131,8 +133,9 @@ def _buttons(draft: DraftCard) -> dict[str, Any]:
                    button("Reject", ids.DRAFT_REJECT, value, style="danger"))
 
 
-def draft_card(draft: DraftCard) -> dict[str, Any]:
-    """The review card: buttons while pending; the outcome, who and when once decided."""
+def draft_card(draft: DraftCard, shown_stage: int | None = None) -> dict[str, Any]:
+    """The review card: buttons while pending; the outcome, who and when once decided. `shown_stage`: the
+    stage whose card this is; an earlier stage's card says where the draft went, without buttons."""
     risk = " · :warning: *high risk*" if draft.high_risk else ""
     blocks = [header(draft.title),
               section(f"*{escape(clip(draft.agent, 100))}* asks to *{escape(clip(draft.action, 100))}*{risk}")]
@@ -141,9 +144,14 @@ def draft_card(draft: DraftCard) -> dict[str, Any]:
         reasons = "\n".join(f"• {escape(clip(r, 300))}" for r in draft.review_reasons[:8])
         blocks.append(section(f":mag: *A person must review this because:*\n{reasons}"))
     blocks += _facts(draft) + _context_block(draft.context)
+    if draft.status == "pending" and shown_stage is not None and shown_stage < draft.stage_index:
+        blocks.append(stages.moved_on(draft, shown_stage))
+        return message(escape(f"{clip(draft.agent, 100)}: {clip(draft.title, 300)} (moved on)"), blocks)
+    blocks += stages.workflow(draft)
     blocks.append(_status_block(draft))
     if draft.status == "pending":
         blocks.append(_buttons(draft))
+        blocks += stages.claim(draft)
     outcome = "waiting for approval" if draft.status == "pending" else draft.status
     return message(escape(f"{clip(draft.agent, 100)}: {clip(draft.title, 300)} ({clip(outcome, 40)})"), blocks)
 
@@ -201,13 +209,22 @@ def reject_modal(draft: DraftCard, *, channel: str | None, ts: str | None) -> di
                                     "multiline": True, "max_length": 2000}}]}
 
 
+def card_link(draft: DraftCard) -> str | None:
+    """A link to the draft's posted card, from where the domain says it landed (None: not posted yet)."""
+    if draft.link:
+        return draft.link
+    if not draft.card_channel or not draft.card_ts:
+        return None
+    return f"https://slack.com/archives/{draft.card_channel}/p{draft.card_ts.replace('.', '')}"
+
+
 def pending_list(items: list[DraftCard]) -> dict[str, Any]:
     """`/countersign pending`: oldest first, each linked to its card when the card is posted."""
     if not items:
         return message("Nothing is waiting for you", [section(":sparkles: No pending drafts are waiting for you.")])
     lines = []
     for item in items[:PENDING_MAX]:
-        title = _link(item.link, escape(clip(item.title, 80)))
+        title = _link(card_link(item), escape(clip(item.title, 80)))
         lines.append(f"• {title} · {escape(clip(item.agent, 40))} · {len(item.approved_by)} of "
                      f"{item.approvals_required} approvals · expires {_date(item.expires_at)}")
     many = len(items) != 1
@@ -225,7 +242,7 @@ def reminder(draft: DraftCard) -> dict[str, Any]:
 
 
 def owner_reminder(draft: DraftCard) -> dict[str, Any]:
-    where = _link(draft.link, f"*{escape(clip(draft.title, 200))}*")
+    where = _link(card_link(draft), f"*{escape(clip(draft.title, 200))}*")
     text = (f":alarm_clock: Your agent *{escape(clip(draft.agent, 100))}* is still waiting on {where}; nobody has "
             f"decided yet. It expires {_date(draft.expires_at)}, and then counts as denied.")
     return message(escape(f"{clip(draft.agent, 100)} is waiting on a decision"), [section(text)])

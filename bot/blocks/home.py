@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.blocks.common import clip, context, escape, header, section
+from bot.blocks.drafts import card_link
 from bot.blocks.incidents import SEVERITY_ICON
 from services.drafts.models import DraftCard
 from services.incidents.models import IncidentPublic
@@ -14,6 +15,11 @@ from services.text import link_url_problem
 
 LIST_MAX = 20  # per list; the web app has the rest
 LINES_PER_SECTION = 5
+
+
+def _titled(draft: DraftCard) -> str:
+    url = card_link(draft)
+    return _link(url, escape(clip(draft.title, 80))) if url else escape(clip(draft.title, 80))
 
 
 def _link(url: str, label: str) -> str:
@@ -35,7 +41,7 @@ def home_view(*, pending: list[DraftCard], incidents: list[IncidentPublic], web_
     blocks: list[dict[str, Any]] = [header("Countersign")]
     blocks.append(section(f"*Drafts waiting for you* ({len(pending)}) · {_link(inbox, 'open your inbox')}"))
     if pending:
-        lines = [f"• {_link(d.link, escape(clip(d.title, 80))) if d.link else escape(clip(d.title, 80))} · "
+        lines = [f"• {_titled(d)} · "
                  f"{escape(clip(d.agent, 40))} · {len(d.approved_by)} of {d.approvals_required} approvals"
                  for d in pending[:LIST_MAX]]
         blocks += _sections(lines, len(pending) - LIST_MAX, _link(inbox, "the inbox"))

@@ -9,19 +9,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.groups import Directory
 from services.audit.refusals import refuse
 from services.context import AppContext
-from services.drafts import flows as drafts
+from services.directory import directory_of
+from services.drafts import cards
+from services.drafts.models import draft_key
 from services.incidents import access
 
 CLICK_REFUSED = "slack.click_refused"
-
-
-def directory(ctx: AppContext) -> Directory | None:
-    """The Slack membership directory create_app put on the context (None when Slack is off)."""
-    found = ctx.approver_groups
-    return found if isinstance(found, Directory) else None
 
 
 def clicked_at(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -51,14 +46,13 @@ async def _check_workspace(ctx: AppContext, body: dict[str, Any], context: Any, 
 CARD_RECORD_WAIT_S = 2.0  # within the ack budget, leaving a modal's trigger (3 s) time to open
 
 
-async def draft_decider(ctx: AppContext, body: dict[str, Any], context: Any, draft_id: str, *,
-                        card: tuple[str | None, str | None]) -> bool:
+async def check_draft_click(ctx: AppContext, body: dict[str, Any], context: Any, draft_id: str, *,
+                            card: tuple[str | None, str | None]) -> None:
     """The request comes from our workspace and from the draft's own card (`card`: where the button was, or the
-    card a modal says it was opened from); a payload naming another channel or message decides nothing.
-    Returns whether the user is an approver through one of the agent's user groups (not asked when they are
-    listed by name)."""
-    who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
-    subject = f"draft:{draft_id}"
+    card a modal says it was opened from); a payload naming another channel or message decides nothing. Who may
+    decide is the drafts flow's rule, settled when the listener calls it."""
+    who = await asyncio.to_thread(cards.deciders, ctx=ctx, draft_id=draft_id)
+    subject = draft_key(draft_id)
     await _check_workspace(ctx, body, context, subject, "decide this draft")
     # Slack shows the card the moment it is posted; the outbox records where it landed a moment later (seconds on
     # a busy host). A click in between waits for that record rather than being refused as coming from elsewhere.
@@ -66,15 +60,14 @@ async def draft_decider(ctx: AppContext, body: dict[str, Any], context: Any, dra
     deadline = loop.time() + CARD_RECORD_WAIT_S
     while who.card_posting and card[1] is not None and loop.time() < deadline:
         await asyncio.sleep(0.05)
-        who = await asyncio.to_thread(drafts.deciders, ctx=ctx, draft_id=draft_id)
-    if card != (who.card_channel, who.card_ts):
+        who = await asyncio.to_thread(cards.deciders, ctx=ctx, draft_id=draft_id)
+    if card in who.earlier_cards:
+        raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
+                                      f"this card's stage has already passed; the draft is now at {who.stage_label}, "
+                                      "so decide it on that stage's card")
+    if card != (who.card_channel, who.card_ts) and card not in who.also_cards:
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       "this button is not on the draft's card, so it can't decide it")
-    user = body["user"]["id"]
-    found = directory(ctx)
-    if user in who.approvers or not who.approver_groups or found is None:
-        return False
-    return bool(await found.member_of(user, who.approver_groups))
 
 
 async def incident_reach(ctx: AppContext, body: dict[str, Any], context: Any, incident_id: int, *,
@@ -88,8 +81,8 @@ async def incident_reach(ctx: AppContext, body: dict[str, Any], context: Any, in
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
                                       "this button is not on one of the incident's cards, so it can't act on it")
     user = body["user"]["id"]
-    found = directory(ctx)
-    if user in route.people or found is None:
+    found = directory_of(ctx)
+    if user in route.people or not found.available:
         return access.Reach()
     groups, channels = await asyncio.gather(found.member_of(user, route.groups),
                                             found.in_channels(user, route.channels))

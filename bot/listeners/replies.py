@@ -31,8 +31,12 @@ SORRY = ":warning: Something went wrong on our side; it has been logged. Please 
 MODAL_ERROR_MAX = 150  # Slack shows at most this much under an input
 
 
+def mention(user: str) -> str:
+    return f"<@{user}>"
+
+
 def warning(error: CountersignError) -> str:
-    return f":warning: {error.detail}"
+    return f":warning: {error.rendered(mention)}"
 
 
 async def tell(respond: AsyncRespond, text: str) -> None:

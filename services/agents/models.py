@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlalchemy import JSON, Column
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -92,12 +92,60 @@ class BudgetSpec(Strict):
         return sorted(set(value))
 
 
+class StageSpec(Strict):
+    """One stage of an action's approval workflow: its own deciders (default: the agent's), quorum, channel
+    (default: the review channel) and SLA (escalation when it stays open longer)."""
+
+    name: str = Field(min_length=1, max_length=63)
+    approvers: list[UserId] | None = Field(None, min_length=1, max_length=100)
+    approver_groups: list[GroupId] | None = Field(None, min_length=1, max_length=20)
+    channel: ChannelId | None = None
+    sla_s: int | None = Field(None, ge=1, le=30 * 86400)
+    approvals_required: int = Field(1, ge=1, le=10)
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a stage needs a name people recognise, e.g. finance")
+        return value
+
+    @field_validator("approvals_required")
+    @classmethod
+    def _reachable(cls, value: int, info: ValidationInfo) -> int:
+        named = info.data.get("approvers")
+        if named and not info.data.get("approver_groups") and value > len(set(named)):
+            raise ValueError(f"{value} approvals can't be reached: the stage has {len(set(named))} possible "
+                             "decider(s)")
+        return value
+
+
 class ActionPolicy(Strict):
     autonomy: Literal["review", "auto", "deny"] = "review"
     approvals_required: int | None = Field(None, ge=1, le=10)
     high_risk: bool = False
     confidence_floor: float | None = Field(None, ge=0, le=1)
     expiry_s: int | None = Field(None, ge=60, le=30 * 86400)
+    stages: list[StageSpec] | None = Field(None, min_length=1, max_length=10,
+                                           description="ordered; omitted: one stage named review")
+    review_sla_s: int | None = Field(None, ge=1, le=30 * 86400, description="the SLA of a single-stage action")
+    on_timeout: Literal["deny", "approve", "keep_waiting"] = Field(
+        "deny", description="at expiry: deny (expired), approve (auto_approved by policy) or keep_waiting")
+
+    @field_validator("stages")
+    @classmethod
+    def _distinct(cls, value: list[StageSpec] | None) -> list[StageSpec] | None:
+        names = [stage.name for stage in value or []]
+        if len(set(names)) != len(names):
+            raise ValueError("each stage needs its own name")
+        return value
+
+    @field_validator("on_timeout")
+    @classmethod
+    def _safe_default(cls, value: str, info: ValidationInfo) -> str:
+        if value == "approve" and info.data.get("high_risk"):
+            raise ValueError("a high_risk action can't be approved by a timeout; use deny or keep_waiting")
+        return value
 
 
 class AutonomyRule(Strict):

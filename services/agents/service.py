@@ -67,12 +67,6 @@ def require_agent(*, session: Session, name: str) -> Agent:
     return agent
 
 
-def get_agent_by_key(*, session: Session, api_key: str) -> Agent | None:
-    if not api_key.startswith(secrets.API_KEY_PREFIX):
-        return None
-    return session.exec(select(Agent).where(Agent.api_key_hash == secrets.hash_api_key(api_key))).first()
-
-
 def list_agents(*, session: Session) -> list[Agent]:
     return list(session.exec(select(Agent).order_by(col(Agent.name))).all())
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from services import directory
 from services.agents.models import Agent
 from services.agents.service import require_agent
 from services.audit.service import Actor, record
@@ -143,7 +144,8 @@ def answer_proposal(*, ctx: AppContext, state_id: int, user: str, promote: bool)
         state = service.require_state(session=session, state_id=state_id)
         agent = _agent(session, state.agent_id)
         if agent.owner not in (user, *away.stands_in_for(session=session, user_id=user, now=ctx.clock.now())):
-            raise Forbidden(f"only {agent.name}'s owner <@{agent.owner}> can answer this proposal")
+            raise Forbidden(f"only {agent.name}'s owner {agent.owner} can answer this proposal",
+                            people=[agent.owner])
         now = ctx.clock.now()
         change = service.promote if promote else service.decline
         state = change(session=session, state_id=state_id, agent=agent, user=user, now=now)
@@ -153,14 +155,15 @@ def answer_proposal(*, ctx: AppContext, state_id: int, user: str, promote: bool)
     return f"Noted: no new proposal for {state.action} for at least {service.cooldown(agent.rule)} more decisions."
 
 
-def judge_sample(*, ctx: AppContext, draft_id: str, user: str, verdict: str, is_group_member: bool = False) -> str:
-    """Looks right / Should not have passed, from an approver, the owner or a backup owner."""
+def judge_sample(*, ctx: AppContext, draft_id: str, user: str, verdict: str) -> str:
+    """Looks right / Should not have passed, from an approver (by name or user group), the owner or a backup."""
     if verdict not in samples.VERDICT_WORDS:
         raise ValidationFailed(f"unknown verdict {verdict!r}")
+    groups = directory.groups_of(ctx, user, approver_groups(ctx=ctx, draft_id=draft_id))
     with ctx.uow() as session:
         draft = _draft(session, draft_id)
         agent = _agent(session, draft.agent_id)
-        if not may_judge(agent=agent, user=user, is_group_member=is_group_member):
+        if not may_judge(agent=agent, user=user, groups=groups):
             raise Forbidden(f"only {agent.name}'s approvers and owners can judge its auto-approvals")
         now = ctx.clock.now()
         sample = samples.judge(session=session, draft_id=draft_id, verdict=verdict, user=user, now=now)
@@ -180,12 +183,13 @@ def judge_sample(*, ctx: AppContext, draft_id: str, user: str, verdict: str, is_
     return "Thanks: noted. The action was already under review."
 
 
-def may_judge(*, agent: Agent, user: str, is_group_member: bool) -> bool:
-    return is_group_member or user == agent.owner or user in agent.backup_owners or user in agent.approvers
+def may_judge(*, agent: Agent, user: str, groups: frozenset[str]) -> bool:
+    in_group = bool(groups.intersection(agent.approver_groups or []))
+    return in_group or user == agent.owner or user in agent.backup_owners or user in agent.approvers
 
 
 def approver_groups(*, ctx: AppContext, draft_id: str) -> list[str]:
-    """The agent's approver groups, so the chat layer can ask Slack about membership before judging."""
+    """The agent's approver groups: what the directory is asked about before judging."""
     with ctx.read() as session:
         return list(_agent(session, _draft(session, draft_id).agent_id).approver_groups)
 

@@ -35,5 +35,6 @@ def judge(*, session: Session, draft_id: str, verdict: str, user: str, now: date
     if sample is None:
         raise NotFound(f"draft {draft_id} was not sampled for a check")
     if not moved:
-        raise AlreadyDecided(f"<@{sample.judged_by}> already {VERDICT_WORDS.get(sample.verdict or '', 'judged it')}")
+        raise AlreadyDecided(f"{sample.judged_by} already {VERDICT_WORDS.get(sample.verdict or '', 'judged it')}",
+                             people=[sample.judged_by or ""])
     return sample

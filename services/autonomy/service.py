@@ -140,7 +140,11 @@ def sync_config(*, session: Session, agent: Agent, action: str, prompt_version: 
 
 
 def level_for(*, session: Session, agent: Agent, action: str, prompt_version: str | None, now: datetime) -> str:
-    """The earned level for a new draft of this action and version (the guards and `deny` come first)."""
+    """The earned level for a new draft of this action and version (the guards and `deny` come first): what
+    `peek_level` reads, writing first what it could not (a version or action never seen, a changed policy)."""
+    known = peek_level(session=session, agent=agent, action=action, prompt_version=prompt_version)
+    if known is not None:
+        return known
     key = version_key(prompt_version)
     sync_config(session=session, agent=agent, action=action, prompt_version=key, now=now)
     return ensure_state(session=session, agent_id=agent.id or 0, action=action, prompt_version=key, now=now).level

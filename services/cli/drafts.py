@@ -7,7 +7,6 @@ through the CLI. The card in Slack is updated through the outbox like after a cl
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
 from pathlib import Path
@@ -17,10 +16,12 @@ import click
 from services.agents.models import USER_ID
 from services.agents.service import require_agent
 from services.cli.common import cli, fail, make_context
-from services.context import AppContext
-from services.drafts import flows
+from services.drafts import claims, flows, inbox, service, stages
 from services.drafts.listing import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
+from services.drafts.models import DraftCard
+from services.drafts.rules import Verdict
 from services.errors import CountersignError, Forbidden, field_error
+from services.outbox.queries import callbacks
 from services.text import visible
 
 
@@ -43,7 +44,7 @@ def list_command(agent_name: str | None, status: str | None, action: str | None,
         if agent_name:
             with ctx.read() as session:
                 agent = require_agent(session=session, name=agent_name)
-        page = flows.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
+        page = inbox.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
     except CountersignError as exc:
         fail(exc)
     if not page.data:
@@ -51,7 +52,11 @@ def list_command(agent_name: str | None, status: str | None, action: str | None,
     for d in page.data:
         title = visible(d.title if len(d.title) <= 60 else d.title[:59] + "…")
         created = d.created_at.strftime("%Y-%m-%dT%H:%M:%S")
-        click.echo(f"{d.id}  {created}Z  {d.agent:<16} {d.status:<13} {d.action:<20} {title}")
+        extra = [f"${d.cost_usd:.4f}" if d.cost_usd is not None else "", f"stage {d.stage}" if d.stage else "",
+                 f"claimed by {d.claimed_by}" if d.claimed_by else ""]
+        more = " · ".join(part for part in extra if part)
+        click.echo(f"{d.id}  {created}Z  {d.agent:<16} {d.status:<13} {d.action:<20} {title}"
+                   + (f"  [{more}]" if more else ""))
     if page.next_cursor:
         click.echo(f"more: add --cursor {page.next_cursor}")
 
@@ -64,37 +69,18 @@ def _user(value: str) -> str:
     return value
 
 
-def _group_member(ctx: AppContext, draft_id: str, user: str) -> tuple[bool, str | None]:
-    """Whether the user decides through one of the agent's approver groups, asked of Slack as a click would be;
-    and, when that could not be asked, why (for the refusal message)."""
-    from services.main import slack_group_members
-
-    who = flows.deciders(ctx=ctx, draft_id=draft_id)
-    if user in who.approvers or not who.approver_groups:
-        return False, None
-    members = slack_group_members(ctx.settings)
-    if members is None:
-        return False, (f"membership of {', '.join(who.approver_groups)} was not checked: Slack is off "
-                       "(SLACK_BOT_TOKEN unset)")
-
-    async def any_member() -> bool:
-        found = await asyncio.gather(*(members(group) for group in who.approver_groups))
-        return any(user in users for users in found)
-
-    return asyncio.run(any_member()), None
-
-
-def _decide(draft_id: str, user: str, verdict: flows.Verdict, *, reason: str | None = None,
+def _decide(draft_id: str, user: str, verdict: Verdict, *, reason: str | None = None,
             final_body: str | None = None) -> None:
     ctx = make_context()
     try:
-        member, unchecked = _group_member(ctx, draft_id, _user(user))
         try:
-            result = flows.decide(ctx=ctx, draft_id=draft_id, user_id=user, verdict=verdict, reason=reason,
-                                  final_body=final_body, is_group_member=member, via="cli")
+            result = flows.decide(ctx=ctx, draft_id=draft_id, user_id=_user(user), verdict=verdict, reason=reason,
+                                  final_body=final_body, via="cli")
         except Forbidden as refusal:
-            if unchecked:
-                refusal.detail += f" ({unchecked})"
+            unchecked = (refusal.extra or {}).get("unchecked_groups")
+            if isinstance(unchecked, list) and unchecked:  # say why, so nobody thinks they were checked
+                refusal.detail += (f" (membership of {', '.join(unchecked)} was not checked: Slack is off "
+                                   "(SLACK_BOT_TOKEN unset))")
             raise
     except CountersignError as exc:
         fail(exc)
@@ -134,3 +120,93 @@ def edit(draft_id: str, user: str, body_file: Path) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         fail(field_error("--body-file", f"can't read {body_file}: {exc}"))
     _decide(draft_id, user, "edit", final_body=text)
+
+
+VERBS = {"edited": "approved with edits", "auto_approved": "auto-approved"}
+
+
+def _lines(shown: DraftCard, delivered: list[str], who_may: str) -> list[str]:
+    status = VERBS.get(shown.status, shown.status)
+    lines = [f"{shown.id}  {status}  {shown.agent} · {shown.action}", f"title: {shown.title}",
+             f"created {shown.created_at:%Y-%m-%dT%H:%M:%S}Z · expires {shown.expires_at:%Y-%m-%dT%H:%M:%S}Z"]
+    facts = [f"{name} {value}" for name, value in (("cost $", shown.cost_usd), ("model", shown.model),
+                                                    ("prompt", shown.prompt_version),
+                                                    ("confidence", shown.confidence)) if value is not None]
+    if facts:
+        lines.append("facts: " + " · ".join(facts).replace("$ ", "$"))
+    lines += [f"review because: {reason}" for reason in shown.review_reasons]
+    if shown.requested_by:
+        lines.append(f"requested by: {shown.requested_by}")
+    lines.append(f"stage: {shown.stage or '(decided)'}")
+    for stage in shown.stages:
+        extra = f"; escalated to {', '.join(stage.escalated_to)}" if stage.escalated_to else ""
+        lines.append(f"  - {stage.name}: {stage.status}, {len(stage.approved_by)} of {stage.approvals_required} "
+                     f"({', '.join(stage.approved_by) or 'no approvals yet'}){extra}")
+    if shown.status == "pending":
+        lines.append(f"may decide: {who_may}")
+        lines.append(f"claimed by: {shown.claimed_by}" if shown.claimed_by else "claimed by: nobody")
+    else:
+        lines.append(f"decided by: {', '.join(shown.decided_by) or 'nobody (policy or timeout)'}"
+                     + (f" · reason: {shown.reason}" if shown.reason else ""))
+    lines.append("callback: " + ("; ".join(delivered) if delivered else "none queued"))
+    lines += ["", "text under review:" if shown.status == "pending" else "text:", shown.current_text]
+    return lines
+
+
+def who_may_decide(shown: DraftCard, people: list[str], groups: list[str]) -> str:
+    named = ", ".join(people) or "nobody named"
+    return named + (f" and members of {', '.join(groups)}" if groups else "")
+
+
+@drafts.command(help="One draft in full: text, facts, votes, stages, claim and callback state.")
+@click.argument("draft_id")
+def show(draft_id: str) -> None:
+    ctx = make_context()
+    try:
+        with ctx.read() as session:
+            draft = service.get_draft(session=session, draft_id=draft_id)
+            agent = flows.agent_of(session, draft.agent_id)
+            shown = flows.card_data(session, draft, agent)
+            people, groups = stages.deciders(agent, stages.open_stage(draft))
+            delivered = [f"{row.status} ({row.attempts} attempt{'s' if row.attempts != 1 else ''})"
+                         for row in callbacks(session=session, order_key=f"callback:{draft.card_key}")]
+    except CountersignError as exc:
+        fail(exc)
+    click.echo("\n".join(_lines(shown, delivered, who_may_decide(shown, people, groups))))
+
+
+@drafts.command(help="Say you are working on a pending draft (others still may decide it); it lapses.")
+@click.argument("draft_id")
+@AS_USER
+def claim(draft_id: str, user: str) -> None:
+    ctx = make_context()
+    try:
+        claims.claim(ctx=ctx, draft_id=draft_id, user_id=_user(user))
+    except CountersignError as exc:
+        fail(exc)
+    click.echo(f"claimed by {user}; it lapses after {ctx.settings.claim_ttl_s} s unless decided")
+
+
+@drafts.command(help="Give up your claim on a draft.")
+@click.argument("draft_id")
+@AS_USER
+def release(draft_id: str, user: str) -> None:
+    ctx = make_context()
+    try:
+        claims.release(ctx=ctx, draft_id=draft_id, user_id=_user(user))
+    except CountersignError as exc:
+        fail(exc)
+    click.echo("released")
+
+
+@drafts.command(help="Hand a draft's claim to another decider of its open stage; they get the card by DM.")
+@click.argument("draft_id")
+@click.option("--to", "to", required=True, help="The Slack user id (U…) to assign it to.")
+@AS_USER
+def assign(draft_id: str, to: str, user: str) -> None:
+    ctx = make_context()
+    try:
+        claims.assign(ctx=ctx, draft_id=draft_id, user_id=_user(user), to=_user(to))
+    except CountersignError as exc:
+        fail(exc)
+    click.echo(f"assigned to {to}")

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from services.agents.models import Agent
 from services.deps import CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent, write_as
-from services.drafts import create, flows
+from services.drafts import create, flows, inbox
 from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftList, DraftPublic
 from services.drafts.waiter import waiter_for
 from services.http.idempotency import idempotent_write
@@ -41,7 +41,7 @@ def create_draft(body: DraftCreate, agent: CheckedWritingAgent, ctx: Ctx,
 def list_drafts(agent: CurrentAgent, ctx: Ctx, status: str | None = None, action: str | None = None,
                 limit: int = 50, cursor: str | None = None) -> DraftList:
     """The agent's drafts, newest first; pass `next_cursor` back as `cursor` for the next page."""
-    return flows.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
+    return inbox.list_drafts(ctx=ctx, agent=agent, status=status, action=action, limit=limit, cursor=cursor)
 
 
 WaitSeconds = Annotated[float | None, Query(ge=0, le=MAX_WAIT_S, description="hold until decided, up to S seconds")]

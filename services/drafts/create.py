@@ -1,10 +1,11 @@
 """POST /v1/drafts on the write path: decide outside the writer, then a few inserts inside it.
 
 `plan` reads what decides the route (the agent's policy, its earned level, an open critical incident) from
-small caches (services.cache: dropped by any local commit that writes those tables, else kept 1 s) and builds
-the draft and its card data. The common case, a draft for people to review, then needs only `_write_review`
-in the transaction: check the agent is unchanged (StaleRead otherwise), insert the draft, its card's outbox
-row and its audit entry, and publish `draft.created`.
+small caches (services.cache: dropped by any local commit that writes those tables, else kept 1 s) and
+decides the route, or nothing. The common case, a draft for people to review, then needs only
+`flows.record_created` in the transaction (the same helper the full path uses): check the agent is unchanged
+(StaleRead otherwise), insert the draft, its card's outbox row and its audit entry, and publish
+`draft.created`.
 
 Why a stale read can't let a draft through that should not pass: a route that skips people (auto) or refuses
 the draft (deny), and a level that has never been seen, are decided again inside the transaction by the full
@@ -22,12 +23,11 @@ from sqlmodel import Session
 
 from services.agents import cache as agent_cache
 from services.agents.models import Agent
-from services.audit.service import Actor, record
 from services.autonomy import service as levels
 from services.cache import ReadCache, engine_key
 from services.context import AppContext
 from services.drafts import flows, service
-from services.drafts.models import Draft, DraftCard, DraftCreate, card
+from services.drafts.models import DraftCreate
 from services.drafts.routing import Route, guard_reasons, incident_guard, oversight_reasons
 from services.errors import Forbidden
 from services.http.problems import error_body
@@ -42,7 +42,7 @@ class Plan:
     agent: Agent
     request: DraftCreate
     now: datetime
-    review: tuple[Draft, DraftCard] | None  # the draft and its card data; None: decide it in the write
+    route: Route | None  # review, with its reasons; None: decide the route inside the write
 
 
 def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
@@ -58,15 +58,13 @@ def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
         reasons += oversight_reasons(session=session, agent=agent, request=request, level=level)  # routing's rule
     if level is None or (level == "auto" and not reasons):
         return Plan(agent, request, now, None)
-    draft = service.build_draft(agent=agent, request=request, route=Route("review", reasons), now=now,
-                                remind_fraction=ctx.settings.draft_reminder_at)
-    return Plan(agent, request, now, (draft, card(draft, agent_name=agent.name, approved_by=[])))
+    return Plan(agent, request, now, Route("review", reasons))
 
 
 def unit(*, session: Session, ctx: AppContext, plan: Plan) -> Created:
     """The write: a planned review draft, or the whole decision made inside the transaction."""
     agent = agent_cache.in_session(session=session, agent=plan.agent)
-    if plan.review is None:
+    if plan.route is None:
         try:
             created = flows.create_draft(session=session, ctx=ctx, agent=agent, request=plan.request)
             return 201, created.model_dump(mode="json")
@@ -74,16 +72,8 @@ def unit(*, session: Session, ctx: AppContext, plan: Plan) -> Created:
             # A denial is an answer, not a failure: what routing recorded about it commits, and a retry with
             # the same Idempotency-Key gets the same 403.
             return denied.status, error_body(denied)
-    return 201, _write_review(session, ctx, agent, plan)
-
-
-def _write_review(session: Session, ctx: AppContext, agent: Agent, plan: Plan) -> dict[str, Any]:
-    assert plan.review is not None
-    draft, posted = plan.review
-    session.add(draft)
-    ctx.events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
-    ctx.notifier.draft_posted(session=session, agent=agent, draft=posted, now=plan.now)
-    record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key,
-           now=plan.now, details={"action": draft.action, "route": "review", "reasons": draft.review_reasons,
-                                  "approvals_required": draft.approvals_required})
-    return posted.public().model_dump(mode="json")
+    draft = service.build_draft(agent=agent, request=plan.request, route=plan.route, now=plan.now,
+                                remind_fraction=ctx.settings.draft_reminder_at)
+    posted = flows.record_created(session=session, ctx=ctx, agent=agent, draft=draft, route=plan.route, now=plan.now)
+    assert posted is not None  # a review route always has a card
+    return 201, posted.public().model_dump(mode="json")

@@ -12,8 +12,8 @@ from sqlmodel import Session
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import claim_due
-from services.drafts import service
-from services.drafts.flows import agent_of, announce, card_data, permalink
+from services.drafts import claims, escalation, service
+from services.drafts.flows import agent_of, announce, card_data
 from services.drafts.models import Draft
 from services.scheduler import Job
 
@@ -53,7 +53,7 @@ def remind_due(ctx: AppContext) -> int:
         if not service.mark_reminded(session=session, draft_id=draft.id):
             return False  # another replica got there first
         agent = agent_of(session, draft.agent_id)
-        card = card_data(session, draft, agent, link=permalink(session=session, key=draft.card_key))
+        card = card_data(session, draft, agent, where=True)
         ctx.notifier.draft_reminder(session=session, agent=agent, draft=card, now=now)
         record(session=session, actor=Actor.system("drafts.remind"), verb="draft.reminded", subject=draft.card_key,
                now=now, details={"owner": agent.owner})
@@ -65,4 +65,6 @@ def remind_due(ctx: AppContext) -> int:
 JOBS = [
     Job("drafts.remind", remind_due),
     Job("drafts.expire", expire_due),
+    Job("drafts.release_lapsed_claims", claims.release_lapsed),
+    Job("drafts.escalate", escalation.escalate_due),
 ]

@@ -70,11 +70,11 @@ def page(*, session: Session, agent_ids: list[int] | None, status: str | None = 
 
 def as_public(*, session: Session, drafts: list[Draft], agents: dict[int, Agent]) -> list[DraftPublic]:
     """Each draft's public JSON; the votes of the whole page in one query rather than one per draft."""
-    votes: dict[str, list[str]] = {}
+    votes: dict[str, list[tuple[str, int]]] = {}
     if drafts:
-        rows = session.exec(select(DraftVote.draft_id, DraftVote.user_id)
+        rows = session.exec(select(DraftVote.draft_id, DraftVote.user_id, DraftVote.stage)
                             .where(col(DraftVote.draft_id).in_([d.id for d in drafts])).order_by(col(DraftVote.id)))
-        for draft_id, user_id in rows:
-            votes.setdefault(draft_id, []).append(user_id)
+        for draft_id, user_id, stage in rows:
+            votes.setdefault(draft_id, []).append((user_id, stage))
     return [public(d, agent_name=agents[d.agent_id].name if d.agent_id in agents else f"agent #{d.agent_id}",
-                   approved_by=votes.get(d.id, [])) for d in drafts]
+                   votes=votes.get(d.id, [])) for d in drafts]

@@ -5,25 +5,53 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.agents.models import SLUG, Strict
 from services.db import UTCDateTime
+from services.drafts import stages
+from services.drafts.stages import StagePublic, Timestamp
 from services.text import has_visible, link_url_problem
 
-PENDING = "pending"
-FINAL_STATUSES = ("approved", "edited", "rejected", "expired", "auto_approved", "cancelled")
+
+class DraftStatus(StrEnum):
+    """A draft's status: the one list (the table stores the value, the API and the CLI offer these)."""
+
+    pending = "pending"
+    approved = "approved"
+    edited = "edited"  # approved with edits
+    rejected = "rejected"
+    expired = "expired"
+    auto_approved = "auto_approved"
+    cancelled = "cancelled"
+
+
+PENDING = DraftStatus.pending
+FINAL_STATUSES = tuple(status for status in DraftStatus if status is not PENDING)
+APPROVED_STATUSES = (DraftStatus.approved, DraftStatus.edited, DraftStatus.auto_approved)
 EXPIRED_REASON = "denied: timed out, do not retry"
 MIN_EXPIRY_S, MAX_EXPIRY_S = 60, 30 * 86400
 
 
 def new_draft_id() -> str:
     return "drf_" + uuid.uuid4().hex
+
+
+def draft_key(draft_id: str) -> str:
+    """The draft's name in the audit log, the outbox (its card) and callbacks' ordering: one spelling."""
+    return f"draft:{draft_id}"
+
+
+def stage_card_key(draft_id: str, stage: int) -> str:
+    """The outbox key of a stage's card: the first stage's is the draft's own card."""
+    return draft_key(draft_id) if stage == 0 else f"{draft_key(draft_id)}:stage:{stage}"
+
 
 
 class DraftCreate(Strict):
@@ -83,6 +111,7 @@ class Draft(SQLModel, table=True):
         Index("ix_drafts_agent_status", "agent_id", "status"),
         Index("ix_drafts_status_expires", "status", "expires_at"),
         Index("ix_drafts_status_remind", "status", "remind_at"),
+        Index("ix_drafts_status_escalate", "status", "escalate_at"),
     )
 
     id: str = SQLField(default_factory=new_draft_id, primary_key=True, max_length=40)
@@ -117,10 +146,19 @@ class Draft(SQLModel, table=True):
     # Oversight: a known-bad test draft (services.oversight.canaries). It reaches no agent (no callback), no
     # reaction to draft.decided (evidence, spend, streaks), no eval row and no agent's list.
     is_canary: bool = False
+    # The approval workflow, copied from the action's policy at creation (services.drafts.stages), so changing
+    # the policy leaves open drafts as they started. `approvals`/`approvals_required` count the open stage.
+    stages: list[dict[str, Any]] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
+    stage_index: int = 0
+    on_timeout: str = SQLField(default="deny", max_length=16)
+    claimed_by: str | None = SQLField(default=None, max_length=32)
+    claimed_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)
+    escalate_at: datetime | None = SQLField(default=None, sa_type=UTCDateTime)  # the open stage's SLA timer
+    escalation_step: int = 0  # where the open stage is on the agent's escalation chain
 
     @property
     def card_key(self) -> str:
-        return f"draft:{self.id}"
+        return draft_key(self.id)
 
     @property
     def current_text(self) -> str:
@@ -138,6 +176,7 @@ class DraftVote(SQLModel, table=True):
     draft_id: str = SQLField(max_length=40, index=True)
     user_id: str = SQLField(max_length=32)
     created_at: datetime = SQLField(sa_type=UTCDateTime)
+    stage: int = 0  # the stage the approval counted for (one person approves in one stage only)
 
 
 def as_value(text: str | None, is_json: bool) -> Any:
@@ -150,9 +189,6 @@ def as_value(text: str | None, is_json: bool) -> Any:
         return text
 
 
-DraftStatus = Literal["pending", "approved", "edited", "rejected", "expired", "auto_approved", "cancelled"]
-# isoformat ("+00:00"), as the API has always written its times, rather than pydantic's "Z".
-Timestamp = Annotated[datetime, PlainSerializer(lambda when: when.isoformat(), return_type=str, when_used="json")]
 
 
 class DraftPublic(BaseModel):
@@ -172,7 +208,8 @@ class DraftPublic(BaseModel):
     body: str | dict[str, Any] | list[Any] = Field(description="as the agent sent it: text, or a JSON value")
     context: dict[str, Any]
     requested_by: str | None
-    status: DraftStatus
+    # Inline in the schema (not a $ref), so generated clients keep the type they had.
+    status: Annotated[DraftStatus, WithJsonSchema({"type": "string", "enum": [s.value for s in DraftStatus]})]
     final_body: Any = Field(description="once decided: the approved text (edited or not), JSON if the body was; "
                                         "null while pending and for rejected, expired or cancelled drafts")
     decided_by: list[str] = Field(description="Slack user ids of the people who decided")
@@ -191,6 +228,10 @@ class DraftPublic(BaseModel):
     revision: int = Field(description="bumped by each edit under quorum")
     high_risk: bool
     review_reasons: list[str] = Field(description="why a person must review it (guards that forced review)")
+    stage: str | None = Field(None, description="the open stage's name; null once decided")
+    stages: list[StagePublic] = Field(default_factory=list, description="the approval workflow, in order")
+    claimed_by: str | None = Field(None, description="who said they are working on it (a signal, not a lock)")
+    claimed_at: Timestamp | None = None
 
 
 class DraftList(BaseModel):
@@ -207,27 +248,33 @@ class DraftCard(DraftPublic):
 
     current_text: str
     body_is_json: bool
-    link: str | None = None  # only lists of drafts carry it; a single card is the thing linked to
+    stage_index: int = 0  # the open stage (earlier stages' cards say the draft moved on)
+    card_channel: str | None = None  # where its card was posted (lists of drafts only), for the chat to link to
+    card_ts: str | None = None
+    link: str | None = None  # drawn by the chat layer from card_channel and card_ts
 
     def public(self) -> DraftPublic:
         """The draft without what only a reviewer's surface needs: what the API and the callback carry."""
         return DraftPublic(**self.model_dump(include=set(DraftPublic.model_fields)))
 
 
-def public(draft: Draft, *, agent_name: str, approved_by: list[str]) -> DraftPublic:
+Votes = list[tuple[str, int]]  # (user, stage) of each approval, in the order given
+
+
+def public(draft: Draft, *, agent_name: str, votes: Votes) -> DraftPublic:
     """The draft as GET /v1/drafts/{id} shows it; the callback carries exactly this too."""
-    return DraftPublic(**_public_fields(draft, agent_name, approved_by))
+    return DraftPublic(**_public_fields(draft, agent_name, votes))
 
 
-def card(draft: Draft, *, agent_name: str, approved_by: list[str], link: str | None = None) -> DraftCard:
-    return DraftCard(**_public_fields(draft, agent_name, approved_by), current_text=draft.current_text,
-                     body_is_json=draft.body_is_json, link=link)
+def card(draft: Draft, *, agent_name: str, votes: Votes, card_channel: str | None = None,
+         card_ts: str | None = None) -> DraftCard:
+    return DraftCard(**_public_fields(draft, agent_name, votes), current_text=draft.current_text,
+                     body_is_json=draft.body_is_json, stage_index=draft.stage_index, card_channel=card_channel,
+                     card_ts=card_ts)
 
 
-APPROVED_STATUSES = ("approved", "edited", "auto_approved")
+def _public_fields(draft: Draft, agent_name: str, votes: Votes) -> dict[str, Any]:
 
-
-def _public_fields(draft: Draft, agent_name: str, approved_by: list[str]) -> dict[str, Any]:
     # The contract: a decided draft carries the text to act on. Approved as is, that is the agent's own body.
     final_text = draft.current_text if draft.status in APPROVED_STATUSES else None
     return {
@@ -252,9 +299,13 @@ def _public_fields(draft: Draft, agent_name: str, approved_by: list[str]) -> dic
         "confidence": draft.confidence,
         "metadata": draft.meta,
         "approvals_required": draft.approvals_required,
-        "approved_by": approved_by,
+        "approved_by": [user for user, _ in votes],
         "edited_by": draft.edited_by,
         "revision": draft.revision,
         "high_risk": draft.high_risk,
         "review_reasons": list(draft.review_reasons or []),
+        "stage": stages.open_stage(draft)["name"] if draft.status == PENDING else None,
+        "stages": stages.public(draft, votes),
+        "claimed_by": draft.claimed_by,
+        "claimed_at": draft.claimed_at,
     }

@@ -107,8 +107,7 @@ def test_a_reject_reason_is_held_to_2000_characters_on_every_path(harness: Harne
     with pytest.raises(ValidationFailed, match="at most 2,000"):
         flows.decide(ctx=harness.ctx, draft_id=draft["id"], user_id=BOB, verdict="reject", reason="r" * 2001)
     assert status(harness, agent, draft["id"]) == "pending"
-    card = flows.check_decider(ctx=harness.ctx, draft_id=draft["id"], user_id=BOB, verdict="reject",
-                               is_group_member=False)
+    card = flows.check_decider(ctx=harness.ctx, draft_id=draft["id"], user_id=BOB, verdict="reject")
     assert blocks.reject_modal(card, channel=None, ts=None)["blocks"][1]["element"]["max_length"] == flows.REASON_MAX
 
 

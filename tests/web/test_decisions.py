@@ -116,7 +116,7 @@ def test_quorum_self_approval_and_already_decided(harness: Harness) -> None:
     late = submit(carol, f"/app/drafts/{draft['id']}/reject", reason="too late")
     assert late.status_code == 409 and f"already approved by @{ALICE}, @{BOB}" in late.text
     assert audited(harness, "draft.decision_refused", actor=CAROL)  # not allowed: the flow's audit
-    assert audited(harness, "web.refused", actor=CAROL)  # too late: recorded by the web app
+    assert audited(harness, "draft.decision_conflict", actor=CAROL)  # too late: audited by the flow too
 
 
 def test_stale_revision_is_refused(harness: Harness) -> None:

@@ -1,23 +1,23 @@
 """The inbox and a draft's page; Approve, Edit (then approve) and Reject call the flow a Slack click calls.
 
-Who may decide, quorum, self-approval and "already decided by …" are the drafts flow's rules, so a refusal
-here is the same sentence, and the same audit entry, as in Slack. This layer adds only what a browser needs:
-the high-risk confirmation as a page, JSON edits that must stay JSON, and a reason a rejection can't lack.
+Who may decide, quorum, self-approval, "already decided by …", JSON edits that stay JSON and a rejection's
+reason are the drafts flow's rules, so a refusal here is the same sentence, and the same audit entry, as in
+Slack. This layer adds only what a browser needs: the high-risk confirmation as a page, and the flow's
+refusals drawn on the draft's page (people as @U…).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from services.access import Viewer, is_group_member
-from services.drafts import flows
-from services.errors import CountersignError
-from services.signin import flows as signin
+from services.access import Viewer
+from services.drafts import claims, flows
+from services.drafts.models import draft_key
+from services.errors import CountersignError, ValidationFailed
 from web import drafts_data
 from web.auth import Form, WebRefusal, changing, ctx_of, signed_in
 from web.render import fragment, page, see_other
@@ -29,7 +29,7 @@ VERDICTS = ("approve", "edit", "reject")
 def _missing(draft_id: str) -> WebRefusal:
     # A draft of an agent this person has no part in is "not found", exactly like one that does not exist.
     return WebRefusal(404, "No such draft", f"There is no draft {draft_id[:60]!r} that you can see.",
-                      "Go back to your inbox.", audit=True, subject=f"draft:{draft_id[:60]}")
+                      "Go back to your inbox.", audit=True, subject=draft_key(draft_id[:60]))
 
 
 @router.get("/")
@@ -78,6 +78,41 @@ def _revision(form: Form) -> int | None:
     return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
 
+@router.post("/drafts/{draft_id}/claim")
+async def claim(request: Request, draft_id: str) -> Response:
+    return await _claiming(request, draft_id, "claim")
+
+
+@router.post("/drafts/{draft_id}/release")
+async def release(request: Request, draft_id: str) -> Response:
+    return await _claiming(request, draft_id, "release")
+
+
+@router.post("/drafts/{draft_id}/assign")
+async def assign(request: Request, draft_id: str) -> Response:
+    return await _claiming(request, draft_id, "assign")
+
+
+async def _claiming(request: Request, draft_id: str, what: str) -> Response:
+    """Claim, Release and Assign: the claims flow's rules (it audits refusals); the page says what happened."""
+    viewer, form = await changing(request)
+    found = await asyncio.to_thread(drafts_data.visible_draft, ctx_of(request), viewer, draft_id)
+    if found is None:
+        raise _missing(draft_id)
+    ctx, draft = ctx_of(request), found[0]
+    try:
+        if what == "claim":
+            await asyncio.to_thread(claims.claim, ctx=ctx, draft_id=draft.id, user_id=viewer.user_id)
+        elif what == "release":
+            await asyncio.to_thread(claims.release, ctx=ctx, draft_id=draft.id, user_id=viewer.user_id)
+        else:
+            await asyncio.to_thread(claims.assign, ctx=ctx, draft_id=draft.id, user_id=viewer.user_id,
+                                    to=form.get("to").strip())
+    except CountersignError as exc:
+        return await _draft_page(request, viewer, draft_id, status=exc.status, error=sentence(exc))
+    return see_other(f"/app/drafts/{draft.id}?done={what}")
+
+
 @router.post("/drafts/{draft_id}/{verdict}")
 async def decide(request: Request, draft_id: str, verdict: str) -> Response:
     viewer, form = await changing(request)
@@ -93,38 +128,24 @@ async def decide(request: Request, draft_id: str, verdict: str) -> Response:
         return page(request, "drafts/confirm.html", nav="inbox", draft=draft, agent=agent,
                     revision=form.get("revision"))
     if verdict == "edit":
-        text = form.get("text").replace("\r\n", "\n")
-        problem = _edit_problem(text, draft.body_is_json)
-        if problem:
-            return await _draft_page(request, viewer, draft_id, status=422, error=problem, edit_text=text)
-        decision["final_body"] = text
+        decision["final_body"] = form.get("text").replace("\r\n", "\n")
     if verdict == "reject":
-        reason = form.get("reason").strip()
-        if not reason:
-            return await _draft_page(request, viewer, draft_id, status=422, error="Please say why you reject it: "
-                                     "the agent gets your reason.")
-        decision["reason"] = reason[:2000]
+        decision["reason"] = form.get("reason")
     try:
         result = await asyncio.to_thread(flows.decide, ctx=ctx_of(request), draft_id=draft.id, user_id=viewer.user_id,
-                                         verdict=verdict, is_group_member=is_group_member(agent, viewer),
-                                         revision=_revision(form), via="web", **decision)
-    except CountersignError as exc:  # show the flow's own sentence
-        if exc.status == 409:  # the flow audits who was not allowed; a late or stale click is recorded here
-            await asyncio.to_thread(signin.refused, ctx=ctx_of(request), user_id=viewer.user_id,
-                                    subject=draft.card_key, why=exc.detail, details={"verdict": verdict})
-        return await _draft_page(request, viewer, draft_id, status=exc.status, error=exc.detail,
+                                         verdict=verdict, revision=_revision(form), via="web",
+                                         **decision)
+    except CountersignError as exc:  # the flow's own sentence; it has audited the refusal
+        return await _draft_page(request, viewer, draft_id, status=exc.status, error=sentence(exc),
                                  edit_text=decision.get("final_body"), reason_text=decision.get("reason", ""))
     if result.notice:  # oversight: a canary's decider learns at once that it was a test
         return await _draft_page(request, viewer, draft_id, notice=result.notice)
     return see_other(f"/app/drafts/{draft.id}?done={'decided' if result.final else 'vote'}")
 
 
-def _edit_problem(text: str, is_json: bool) -> str | None:
-    if not text.strip():
-        return "The edited text can't be empty. To turn the draft down, reject it with a reason instead."
-    if is_json:
-        try:
-            json.loads(text)
-        except ValueError as exc:
-            return f"This draft is JSON and must stay valid JSON: {exc}. Fix the text and approve again."
-    return None
+def sentence(error: CountersignError) -> str:
+    """A refusal as a page says it: a field's own message as a sentence, people as @U…."""
+    if isinstance(error, ValidationFailed) and len(error.errors) == 1:
+        message = error.errors[0].message
+        return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+    return error.rendered(lambda user: f"@{user}")

@@ -13,7 +13,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.listeners.acking import decide_then_ack
-from bot.listeners.authorize import directory
 from bot.listeners.replies import answering, tell
 from services.autonomy import flows
 from services.autonomy.models import LOOKS_RIGHT, SHOULD_NOT_HAVE_PASSED
@@ -23,15 +22,6 @@ from services.errors import ValidationFailed
 
 def _clicked(body: dict[str, Any]) -> tuple[str, str]:
     return (body["actions"][0].get("value") or ""), body["user"]["id"]
-
-
-async def _in_groups(ctx: AppContext, draft_id: str, user: str) -> bool:
-    """Approver-group membership needs Slack; asked only when the agent has groups."""
-    found = directory(ctx)
-    if found is None:
-        return False
-    groups = await asyncio.to_thread(flows.approver_groups, ctx=ctx, draft_id=draft_id)
-    return bool(groups) and bool(await found.member_of(user, groups))
 
 
 Work = Callable[[dict[str, Any]], Awaitable[str]]
@@ -61,9 +51,8 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
     def judge(verdict: str) -> Work:
         async def work(body: dict[str, Any]) -> str:
             draft_id, user = _clicked(body)
-            member = await _in_groups(ctx, draft_id, user)
             return await asyncio.to_thread(flows.judge_sample, ctx=ctx, draft_id=draft_id, user=user,
-                                           verdict=verdict, is_group_member=member)
+                                           verdict=verdict)
 
         return work
 

@@ -6,20 +6,13 @@ import asyncio
 from typing import Any
 
 from bot.blocks import drafts as blocks
-from bot.listeners.authorize import directory
 from bot.listeners.commands.registry import Subcommands
 from services.context import AppContext
-from services.drafts import flows
+from services.drafts import inbox
 
 
 async def pending(ctx: AppContext, command: dict[str, Any], args: list[str]) -> dict[str, Any]:
-    user = command["user_id"]
-    groups: set[str] = set()
-    found = directory(ctx)
-    if found is not None:
-        candidates = await asyncio.to_thread(flows.groups_with_pending, ctx=ctx)
-        groups = await found.member_of(user, candidates)
-    items = await asyncio.to_thread(flows.pending_for, ctx=ctx, user_id=user, groups=groups)
+    items = await asyncio.to_thread(inbox.pending_for, ctx=ctx, user_id=command["user_id"])
     return blocks.pending_list(items)
 
 

@@ -10,10 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks.home import home_view
 from bot.blocks.people import away_section
-from bot.listeners.authorize import directory
 from bot.listeners.replies import answering
 from services.context import AppContext
-from services.drafts import flows as drafts
+from services.drafts import inbox
 from services.incidents import people
 from services.incidents.models import IncidentPublic
 from services.people import flows as away
@@ -22,11 +21,7 @@ from services.signin import addresses
 
 async def publish_home(ctx: AppContext, client: AsyncWebClient, user: str) -> None:
     """Draw the person's App Home afresh (on opening it, and after they changed something from it)."""
-    groups: set[str] = set()
-    found = directory(ctx)
-    if found is not None:
-        groups = await found.member_of(user, await asyncio.to_thread(drafts.groups_with_pending, ctx=ctx))
-    pending = await asyncio.to_thread(drafts.pending_for, ctx=ctx, user_id=user, groups=groups)
+    pending = await asyncio.to_thread(inbox.pending_for, ctx=ctx, user_id=user)
     incidents = await asyncio.to_thread(people.open_incidents_for_person, ctx=ctx, user=user)
     mine, standing_in = await asyncio.to_thread(away.status, ctx=ctx, user_id=user)
     web_url = await asyncio.to_thread(addresses.web_base_url, ctx=ctx)

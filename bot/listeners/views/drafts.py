@@ -18,10 +18,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import ids
 from bot.listeners.acking import decide_then_ack
-from bot.listeners.authorize import draft_decider
-from bot.listeners.replies import answering, tell_in
+from bot.listeners.authorize import check_draft_click
+from bot.listeners.replies import MODAL_ERROR_MAX, answering, tell_in
 from services.context import AppContext
-from services.drafts import flows
+from services.drafts import flows, rules
 from services.errors import ValidationFailed
 
 
@@ -47,6 +47,12 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+def _sentence(problem: ValidationFailed) -> str:
+    """A field's message as a sentence for under the modal's input."""
+    message = problem.errors[0].message if problem.errors else problem.detail
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
+
+
 def _values(view: dict[str, Any]) -> dict[str, Any]:
     return (view.get("state") or {}).get("values") or {}
 
@@ -59,11 +65,11 @@ async def _decide(ctx: AppContext, ack: AsyncAck, client: AsyncWebClient, body: 
 
     # The card check comes first and before the ack, so its refusal shows in the modal: until it passes, the
     # channel the metadata names is not one an answer may be posted to.
-    member = await draft_decider(ctx, body, context, draft_id, card=(meta.get("c"), meta.get("t")))
+    await check_draft_click(ctx, body, context, draft_id, card=(meta.get("c"), meta.get("t")))
 
     async def work() -> flows.DecisionResult:
         return await asyncio.to_thread(flows.decide, ctx=ctx, draft_id=draft_id, user_id=user,
-                                       is_group_member=member, revision=revision, **decision)
+                                       revision=revision, **decision)
 
     result = await decide_then_ack(ack, work())
     if result.notice:  # oversight: a canary's decider learns at once that it was a test
@@ -84,15 +90,11 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
         if not isinstance(meta.get("r"), int) or isinstance(meta.get("r"), bool):
             # Without it the edited-since check is skipped: an old text could overwrite a newer edit.
             raise ValidationFailed("This form lost the revision it was opened at; press Edit on the card again.")
-        if not text.strip():
-            await ack(response_action="errors", errors={first: "The edited draft can't be empty."})
+        try:  # the domain's rule, answered inside the modal while it is still open
+            rules.check_edit(text=text, is_json=bool(meta.get("j")))
+        except ValidationFailed as problem:
+            await ack(response_action="errors", errors={first: _sentence(problem)[:MODAL_ERROR_MAX]})
             return
-        if meta.get("j"):
-            try:
-                json.loads(text)
-            except ValueError as exc:
-                await ack(response_action="errors", errors={first: f"This draft must stay valid JSON: {exc}"[:150]})
-                return
         await _decide(ctx, ack, client, body, context, meta, verdict="edit", final_body=text)
 
     @app.view(ids.DRAFT_REJECT_VIEW)
@@ -101,11 +103,9 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
                        context: AsyncBoltContext) -> None:
         view = body["view"]
         reason = _reason(_values(view)).strip()
-        if not reason:
-            await ack(response_action="errors", errors={ids.DRAFT_REASON_BLOCK: "Please say why, for the agent."})
-            return
-        if len(reason) > flows.REASON_MAX:
-            await ack(response_action="errors",
-                      errors={ids.DRAFT_REASON_BLOCK: f"At most {flows.REASON_MAX:,} characters, please."})
+        try:  # the domain's rule, answered inside the modal while it is still open
+            rules.check_request(verdict="reject", final_body=None, reason=reason)
+        except ValidationFailed as problem:
+            await ack(response_action="errors", errors={ids.DRAFT_REASON_BLOCK: _sentence(problem)})
             return
         await _decide(ctx, ack, client, body, context, _metadata(view), verdict="reject", reason=reason)

@@ -27,17 +27,22 @@ def new_draft(h: Harness, key: str, **fields: Any) -> dict[str, Any]:
 
 def card(h: Harness, draft_id: str, timeout: float = 10) -> dict[str, Any]:
     """The posted card (channel, ts, blocks) as the fake Slack holds it now, found by its outbox key."""
+    return posted_at(h, f"draft:{draft_id}", timeout)
+
+
+def posted_at(h: Harness, key: str, timeout: float = 10) -> dict[str, Any]:
+    """A message the app posted under an outbox key (a stage's card, a card DMed to someone), once it is up."""
     assert h.slack is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with h.ctx.read() as session:
-            posted = slack_message(session=session, key=f"draft:{draft_id}")
+            posted = slack_message(session=session, key=key)
         if posted is not None:
             message = h.slack.message(posted.channel, posted.ts)
             assert message is not None
             return message
         time.sleep(0.02)
-    raise AssertionError(f"no card for {draft_id}; Slack saw {h.slack.summary()}")
+    raise AssertionError(f"nothing posted under {key}; Slack saw {h.slack.summary()}")
 
 
 def wait_card(h: Harness, message: dict[str, Any], predicate: Any, timeout: float = 10) -> dict[str, Any]:

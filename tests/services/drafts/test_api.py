@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlmodel import select
 
 from services.audit.models import AuditEntry
 from services.drafts import flows
-from services.drafts.routing import Route
 from tests.harness import Harness
 from tests.services.drafts.helpers import card, get, new_draft, post_draft
 
@@ -107,10 +105,9 @@ def test_denied_action_is_403_and_audited(harness: Harness) -> None:
         assert session.exec(select(AuditEntry).where(AuditEntry.verb == "draft.denied")).first() is not None
 
 
-def test_auto_route_is_decided_at_once_with_a_callback(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    """When routing says auto, the draft is auto_approved at once and the agent is called back."""
-    monkeypatch.setattr(flows, "route_draft", lambda **_: Route("auto"))
-    agent = harness.register()
+def test_auto_route_is_decided_at_once_with_a_callback(harness: Harness) -> None:
+    """When the action's policy says auto, the draft is auto_approved at once and the agent is called back."""
+    agent = harness.register(actions={"quote_freight_lane": {"autonomy": "auto"}})
     draft = new_draft(harness, agent["api_key"])
     assert draft["status"] == "auto_approved" and draft["final_body"] == "EUR 1,840 all in."
     delivery = harness.receiver.wait_for(1)[0]
