@@ -74,6 +74,9 @@ class RateLimiter:
     written: dict[int, int] = field(default_factory=dict)
     seen: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)  # -> count, when looked
     anon: dict[str, Bucket] = field(default_factory=dict)  # client address -> its unauthenticated bucket
+    # Lookups under way, by key hash: requests with the same unproven key wait for the one lookup instead of
+    # each paying an unauthenticated token (a busy agent's burst after a restart is one attempt, not forty).
+    looking: dict[str, asyncio.Future[tuple[int | None, float]]] = field(default_factory=dict)
     last_active: float = 0.0
     _task: asyncio.Task[None] | None = None
 
@@ -108,21 +111,40 @@ class RateLimiter:
         cached = self.keys.get(digest)
         proven = cached is not None and cached[0] is not None  # seen valid before: a refresh, not an attempt
         charged: Bucket | None = None
-        if not proven:
+        if not proven and digest not in self.looking:  # joining a lookup under way costs nothing more
             admitted, charged = self.anon_take(address)
             if not admitted:
                 return None, charged
         now = time.monotonic()
         if cached is None or cached[2] < now:
-            if len(self.keys) > MAX_TRACKED:
-                self.keys.clear()
-            agent_id, rate = await asyncio.to_thread(self._lookup, digest)
-            cached = self.keys[digest] = (agent_id, rate, now + KEY_TTL_S)
+            cached = await self._refresh(digest, now)
         if cached[0] is None:
             return None, None
         if charged is not None:  # the key is valid: its token was not an unauthenticated request's
             charged.refund()
         return (cached[0], cached[1]), None
+
+    async def _refresh(self, digest: str, now: float) -> tuple[int | None, float, float]:
+        """Look the key up once however many requests carry it at the same moment."""
+        waiting = self.looking.get(digest)
+        if waiting is not None:
+            agent_id, rate = await asyncio.shield(waiting)
+            return agent_id, rate, now + KEY_TTL_S
+        future: asyncio.Future[tuple[int | None, float]] = asyncio.get_running_loop().create_future()
+        self.looking[digest] = future
+        try:
+            if len(self.keys) > MAX_TRACKED:
+                self.keys.clear()
+            agent_id, rate = await asyncio.to_thread(self._lookup, digest)
+            future.set_result((agent_id, rate))
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so a lookup nobody else awaited logs no warning
+            raise
+        finally:
+            del self.looking[digest]
+        cached = self.keys[digest] = (agent_id, rate, now + KEY_TTL_S)
+        return cached
 
     def _lookup(self, digest: str) -> tuple[int | None, float]:
         with self.ctx.read() as session:

@@ -136,3 +136,21 @@ def test_repeated_refusals_are_audited_once_a_minute_per_source(sqlite_url: str,
         assert [(e.details["source"], e.details["count"]) for e in refused] == [
             ("203.0.113.7", 1), ("198.51.100.2", 1), ("203.0.113.7", 9)]
         assert [e.details["count"] for e in keys] == [1, 9] and keys[0].actor_type == "anonymous"
+
+
+def test_a_burst_with_one_valid_key_after_a_restart_is_one_attempt(limited: Harness) -> None:
+    """A busy agent's first requests after a restart carry a key the limiter has not seen yet: they wait for one
+    lookup instead of each paying an unauthenticated token, so none is refused (the burst here is 1)."""
+    import asyncio
+
+    from services.http.ratelimit import RateLimiter
+
+    key = limited.register()["api_key"]
+    limiter = RateLimiter(limited.ctx)  # a fresh process's limiter: no key proven yet
+
+    async def burst() -> list[tuple[object, object]]:
+        return await asyncio.gather(*(limiter.identify(key, "127.0.0.1") for _ in range(16)))
+
+    answers = asyncio.run(burst())
+    assert all(found is not None and over is None for found, over in answers), answers
+    assert not limiter.looking
