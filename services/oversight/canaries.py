@@ -103,7 +103,7 @@ def post(*, session: Session, ctx: AppContext, agent: Agent, canary: Canary, now
     session.add(draft)
     session.exec(update(Canary).where(col(Canary.id) == canary.id).values(posts=Canary.posts + 1))  # type: ignore[call-overload]
     session.flush()
-    ctx.notifier.draft_posted(session=session, agent=agent, draft=card(draft, agent_name=agent.name, approved_by=[]),
+    ctx.notifier.draft_posted(session=session, agent=agent, draft=card(draft, agent_name=agent.name, votes=[]),
                               now=now)
     # The draft's own trail reads as any draft's; what it really is goes under the canary, which only admins see.
     record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key, now=now,

@@ -31,6 +31,7 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     """Per-builder strategies where a parameter's type alone says too little (plain dicts, `Any`)."""
     from bot.blocks.people import away_section
     from services.digests.service import Digest
+    from services.oversight.models import ReviewerRow
     from services.spend.budgets import BudgetWarning
 
     evidence = st.fixed_dictionaries(
@@ -49,6 +50,12 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         "scope": st.sampled_from(["agent", "team", "global"]), "team": st.one_of(st.none(), TEXT),
         "exceeded": st.booleans(), "waived": st.booleans(), "period": st.sampled_from(["day", "week", "month"])})
     warning = for_hint(BudgetWarning)
+    # What the oversight domain hands its builders: ReviewerRow dumps, and an eval replay's summary.
+    reviewer = for_hint(ReviewerRow).map(lambda r: r.model_dump(mode="json"))
+    outcome = st.fixed_dictionaries({"drafts": COUNT, "agreed": COUNT, "rate": st.one_of(st.none(), RATE)})
+    replay = st.fixed_dictionaries(
+        {"model": TEXT, "drafts": COUNT, "failed": COUNT, "skipped": COUNT, "agreement": st.one_of(st.none(), RATE),
+         "outcomes": st.fixed_dictionaries({o: outcome for o in ("approved", "edited", "rejected")})})
     return {
         "autonomy.proposal_card": {"evidence": evidence, "rule": rule},
         "autonomy.demoted_notice": {"reason": SENTENCE},
@@ -60,6 +67,8 @@ def overrides() -> dict[str, dict[str, st.SearchStrategy[Any]]]:
         "spend.budget_status": {"budgets": lists(budget)},
         "digests.digest_message": {"d": for_hint(Digest)},
         # The App Home is handed its people-away section already built (plain blocks): build it as the bot does.
+        "oversight.digest_section": {"rows": lists(reviewer)},
+        "oversight.change_card": {"replay": st.one_of(st.none(), replay)},
         "home.home_view": {"away": st.one_of(st.none(), for_function(away_section).map(lambda kw: away_section(**kw)))},
     }
 

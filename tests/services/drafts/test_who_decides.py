@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from sqlmodel import select
 
@@ -29,6 +30,9 @@ def test_non_approver_click_is_refused_politely_and_audited(harness: Harness) ->
     harness.drain()
     assert harness.slack.calls_to("views.open") == [] and harness.slack.calls_to("chat.update") == []
     assert get(harness, agent["api_key"], draft["id"]).json()["status"] == "pending"
+    deadline = time.monotonic() + 10  # the Edit click's refusal is audited as the click is answered
+    while _audit_verbs(harness, draft["id"]).count("draft.decision_refused") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _audit_verbs(harness, draft["id"]).count("draft.decision_refused") == 2
 
 
