@@ -89,8 +89,7 @@ class Figures:
             else:
                 lines.append(f"| {backend} | button click ack, under drafts load at 16 | 4 | n/a | n/a | n/a | — | — "
                              "| — | |")
-            for key, label in (("writer", "group commit (SQLite): units per transaction"),
-                               ("digest", "digest over 1,000,000 usage events"),
+            for key, label in (("digest", "digest over 1,000,000 usage events"),
                                ("escalation", "escalation tick, 10,000 open incidents (100 due)"),
                                ("rss", "server resident memory after the run")):
                 if key in extra:
@@ -164,9 +163,6 @@ def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures) -> N
                 clicks = _clicks_under_load(server.base_url, slack, agent["api_key"], cards[:300], n, make_draft)
                 extra["click_result"] = clicks
             _drafts_without_delivery(backend, db_url, n, figures, bare_result=bare16)
-        writer = _writer_stats(server.base_url)
-        if writer:
-            extra["writer"] = writer
         rss = server.rss_kib()
         extra["rss"] = f"{rss / 1024:.0f} MiB" if rss else "n/a"
 
@@ -198,18 +194,6 @@ class Cpu:
         if self.start is None or end is None or not result.ok:
             return None
         return (end - self.start) * 1000 / result.ok
-
-
-def _writer_stats(base_url: str) -> str | None:
-    """Units per group commit, from the server's metrics (SQLite only)."""
-    text = httpx.get(f"{base_url}/metrics", timeout=10).text
-    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
-              if line.startswith("countersign_writer{")}
-    batches = values.get('countersign_writer{count="transactions"}')
-    units = values.get('countersign_writer{count="units"}') or 0.0
-    if not batches:
-        return None
-    return f"{units:.0f} units in {batches:.0f} transactions: {units / batches:.1f} per commit on average"
 
 
 def hook(module: str, db_url: str) -> str:

@@ -54,7 +54,10 @@ def touched(tables: set[str]) -> None:
 @event.listens_for(Session, "after_flush")
 def _note_flushed(session: Session, _context: Any) -> None:
     names = session.info.setdefault(_TOUCHED, set())
-    for obj in (*session.new, *session.dirty, *session.deleted):
+    # session.dirty also holds objects merely merged or assigned their own values; only a real change counts,
+    # or every write that merges its agent would drop the agent cache that the next request reads.
+    changed = [obj for obj in session.dirty if session.is_modified(obj, include_collections=False)]
+    for obj in (*session.new, *changed, *session.deleted):
         table = getattr(obj, "__table__", None)
         if table is not None:
             names.add(table.name)

@@ -4,10 +4,10 @@ wiring, the OpenAI client and the chat's user-group directory. Built in one plac
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -17,9 +17,7 @@ from services.config import Settings
 from services.db import read_scope, session_scope
 from services.events import PENDING_KEY, Events
 from services.notify import Notifier
-from services.writer import writer_for
-
-T = TypeVar("T")
+from services.outbox.service import queued_in
 
 if TYPE_CHECKING:  # the waiter reads drafts through this context: a type-only import keeps that one-way
     from services.drafts.waiter import DecisionWaiter
@@ -72,27 +70,20 @@ class AppContext:
 
     @contextmanager
     def uow(self) -> Iterator[Session]:
-        """One transaction. After it commits, the outbox is nudged (new deliveries leave at once) and the
-        after-commit follow-ups it wrote run, each in a transaction of its own (see services.events). A uow inside
-        a uow in the same thread raises NestedWriteScope at once (on SQLite it used to wait 30 s on itself)."""
+        """The one way to write: one transaction, committed when the block ends (rolled back on an error).
+
+        Do the deciding reads before it, in `read()`, where a stale answer is harmless or re-checked inside;
+        on SQLite writers queue for one lock, so the shorter the block the shorter everyone's wait. After the
+        commit the outbox sender is woken if the transaction queued a delivery, and the after-commit follow-ups it
+        wrote run, each in a transaction of its own (services.events). A uow inside a uow in the same thread
+        raises NestedWriteScope at once: pass the open session down instead."""
         with session_scope(self.engine) as session:
             yield session
         followups = session.info.pop(PENDING_KEY, [])
-        self.outbox_wakeup.fire()
+        if queued_in(session):
+            self.outbox_wakeup.fire()
         if followups:
             self.events.run_followups(self, followups)
-
-    def write(self, unit: Callable[[Session], T]) -> T:
-        """Run `unit(session)` through the database's writer and return its result once it is committed.
-
-        On SQLite it shares a transaction with other requests' units (group commit, services.writer); on
-        PostgreSQL it is a short transaction of its own. Do the deciding reads before, so the unit only writes.
-        """
-        result, followups = writer_for(self.engine).run_carrying(unit, PENDING_KEY)
-        self.outbox_wakeup.fire()
-        if followups:  # what the unit's events left to run after its commit, as uow() does
-            self.events.run_followups(self, followups)
-        return result
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -66,7 +66,7 @@ _scopes = threading.local()
 
 
 def write_scope_open() -> bool:
-    """True while this thread is inside a write scope (a uow, or the group-commit writer's transaction)."""
+    """True while this thread is inside a write scope (a uow)."""
     return bool(getattr(_scopes, "depth", 0))
 
 

@@ -76,7 +76,7 @@ T = TypeVar("T")
 
 
 def write_as(ctx: AppContext, agent: Agent, attempt: Callable[[Agent], T], *, tries: int = 3) -> T:
-    """Run `attempt(agent)` (decide, then ctx.write); when the write finds the agent changed since it was read
+    """Run `attempt(agent)` (decide, then write in ctx.uow()); when the write finds the agent changed since it was read
     (StaleRead), read it again past the cache, refuse with 401 or 423 if it must be, and try again."""
     for _ in range(tries - 1):
         try:

@@ -68,6 +68,9 @@ class Reaction:
     name: str  # stable: stored on follow-up rows, so renaming one orphans rows written before
     handler: Handler  # handler(session=, ctx=, **payload)
     mode: Mode
+    # when(**payload): whether this event concerns the reaction at all, asked at publish time from the payload
+    # in hand; an after-commit reaction it rules out costs no follow-up row and no transaction of its own.
+    when: Callable[..., bool] | None = None
 
 
 class FollowUp(SQLModel, table=True):
@@ -111,6 +114,8 @@ class Events:
             raise ValueError(f"unknown event {event!r}: declare it in services/wiring.py")
         now = ctx.clock.now()
         for reaction in self.of(event):
+            if reaction.when is not None and not reaction.when(**payload):
+                continue
             if reaction.mode == IN_TRANSACTION:
                 reaction.handler(session=session, ctx=ctx, **payload)
                 continue

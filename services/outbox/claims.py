@@ -79,24 +79,38 @@ def claim_lane(engine: Engine, *, lane: str, now: datetime, kinds: Iterable[str]
                lease_s: float) -> Claim | None:
     """Up to `limit` due rows of `lane`, most urgent first, under a new token; None if the lane is someone's."""
     with session_scope(engine) as session:
-        if session.get_bind().dialect.name == "postgresql":
-            if not session.exec(select(func.pg_try_advisory_xact_lock(lane_lock_key(lane)))).one():
-                return None  # another replica is claiming this lane at this very moment
-        held = session.exec(select(OutboxMessage.id).where(
-            OutboxMessage.lane == lane, OutboxMessage.status == "pending",
-            col(OutboxMessage.claimed_until) >= now).limit(1)).first()
-        if held is not None:
-            return None
-        statement = (select(OutboxMessage).where(OutboxMessage.lane == lane, *_due(now, kinds))
-                     .order_by(col(OutboxMessage.priority), col(OutboxMessage.id)))
-        rows = claim_due(session, statement, limit=limit)
-        if not rows:
-            return None
-        token = uuid.uuid4().hex
-        for row in rows:
-            row.claim_token, row.claimed_by = token, sender_id
-            row.claimed_until = now + timedelta(seconds=lease_s)
-        return Claim(lane, token, rows)
+        return _claim(session, lane=lane, now=now, kinds=kinds, limit=limit, sender_id=sender_id, lease_s=lease_s)
+
+
+def _claim(session: Session, *, lane: str, now: datetime, kinds: Iterable[str], limit: int, sender_id: str,
+           lease_s: float) -> Claim | None:
+    if session.get_bind().dialect.name == "postgresql":
+        if not session.exec(select(func.pg_try_advisory_xact_lock(lane_lock_key(lane)))).one():
+            return None  # another replica is claiming this lane at this very moment
+    held = session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.lane == lane, OutboxMessage.status == "pending",
+        col(OutboxMessage.claimed_until) >= now).limit(1)).first()
+    if held is not None:
+        return None
+    statement = (select(OutboxMessage).where(OutboxMessage.lane == lane, *_due(now, kinds))
+                 .order_by(col(OutboxMessage.priority), col(OutboxMessage.id)))
+    rows = claim_due(session, statement, limit=limit)
+    if not rows:
+        return None
+    token = uuid.uuid4().hex
+    for row in rows:
+        row.claim_token, row.claimed_by = token, sender_id
+        row.claimed_until = now + timedelta(seconds=lease_s)
+    return Claim(lane, token, rows)
+
+
+@dataclass(frozen=True)
+class NextClaim:
+    """What a claim's last settle asks for in the same transaction: the lane's next due rows."""
+
+    kinds: tuple[str, ...]
+    limit: int
+    sender_id: str
 
 
 def settle(engine: Engine, *, outcome: Outcome, token: str, now: datetime, lease_s: float,
@@ -107,27 +121,39 @@ def settle(engine: Engine, *, outcome: Outcome, token: str, now: datetime, lease
     `pause_lane` (after a 429) holds back the lane's pending rows until Retry-After, for every replica.
     """
     with session_scope(engine) as session:
-        row = session.exec(select(OutboxMessage).where(
-            OutboxMessage.id == outcome.row_id, OutboxMessage.claim_token == token,
-            OutboxMessage.status == "pending").with_for_update()).first()
-        if row is None:
-            log.warning("outbox row %s: claim lost before its attempt was recorded (%s)", outcome.row_id,
-                        "delivered" if outcome.ok else outcome.error)
-        else:
-            _record(session, row, outcome, now)
-        if pause_lane is not None and row is not None:
-            session.execute(update(OutboxMessage).where(
-                OutboxMessage.lane == pause_lane, OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at < row.next_attempt_at).values(next_attempt_at=row.next_attempt_at))
+        row = _settle(session, outcome=outcome, token=token, now=now, pause_lane=pause_lane)
         if next_id is None:
             return row is not None
         return _fence(session, next_id, token, now, lease_s)
 
 
-def fence(engine: Engine, *, row_id: int, token: str, now: datetime, lease_s: float) -> bool:
-    """Just before a send: is the row still ours? Renews it for a lease if so."""
+def settle_last(engine: Engine, *, outcome: Outcome, token: str, now: datetime, lease_s: float, lane: str,
+                then: NextClaim) -> Claim | None:
+    """Record a claim's last attempt and, in the same transaction, claim the lane's next due rows (None: the
+    lane is done for now). One transaction where a settle and a new claim would take two."""
     with session_scope(engine) as session:
-        return _fence(session, row_id, token, now, lease_s)
+        if _settle(session, outcome=outcome, token=token, now=now, pause_lane=None) is None:
+            return None  # our claim was taken: the lane is someone else's
+        return _claim(session, lane=lane, now=now, kinds=then.kinds, limit=then.limit, sender_id=then.sender_id,
+                      lease_s=lease_s)
+
+
+def _settle(session: Session, *, outcome: Outcome, token: str, now: datetime,
+            pause_lane: str | None) -> OutboxMessage | None:
+    row = session.exec(select(OutboxMessage).where(
+        OutboxMessage.id == outcome.row_id, OutboxMessage.claim_token == token,
+        OutboxMessage.status == "pending").with_for_update()).first()
+    if row is None:
+        log.warning("outbox row %s: claim lost before its attempt was recorded (%s)", outcome.row_id,
+                    "delivered" if outcome.ok else outcome.error)
+        return None
+    _record(session, row, outcome, now)
+    if pause_lane is not None:
+        session.execute(update(OutboxMessage).where(
+            OutboxMessage.lane == pause_lane, OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at < row.next_attempt_at).values(next_attempt_at=row.next_attempt_at))
+    session.flush()  # the row is settled before the lane is claimed again: a thread reply after it is due now
+    return row
 
 
 def _fence(session: Session, row_id: int, token: str, now: datetime, lease_s: float) -> bool:

@@ -16,7 +16,7 @@ from services.agents.models import Agent
 from services.audit.service import Actor
 from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent, write_as
 from services.errors import field_error
-from services.http.idempotency import idempotent_write
+from services.http.idempotency import idempotent
 from services.http.openapi import ADMIN_ERRORS, AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
 from services.spend import flows, ingest
 from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageBatch, UsageCreate
@@ -39,8 +39,8 @@ def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
                                        batch=False)
             return (201 if done.created else 200), done.answer
 
-        return idempotent_write(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key,
-                                body=body.model_dump(mode="json"), unit=unit)
+        return idempotent(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key,
+                                body=body.model_dump(mode="json"), create=unit)
 
     return write_as(ctx, agent, attempt)
 
@@ -58,8 +58,8 @@ def record_usage_batch(body: UsageBatch, agent: WritingAgent, ctx: Ctx,
                                      batch=True)
             return 200, {"object": "list", "results": [{**d.answer, "created": d.created} for d in done]}
 
-        return idempotent_write(ctx, scope=f"agent:{agent.id}:usage-batch", key=idempotency_key,
-                                body=body.model_dump(mode="json"), unit=unit)
+        return idempotent(ctx, scope=f"agent:{agent.id}:usage-batch", key=idempotency_key,
+                                body=body.model_dump(mode="json"), create=unit)
 
     return write_as(ctx, agent, attempt)
 
