@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from services.cache import Caches
 from services.clock import Clock
 from services.config import Settings
-from services.db import read_scope, session_scope
+from services.db import WriteScopes, read_scope, session_scope
 from services.events import PENDING_KEY, Events
 from services.notify import Notifier
 from services.outbox.service import queued_in
@@ -67,6 +69,16 @@ class AppContext:
     outbox_wakeup: Wakeup = field(default_factory=Wakeup)
     decision_wakeup: Wakeup = field(default_factory=Wakeup)
     decision_waiter: DecisionWaiter | None = None  # the process's one long-poll waiter, made on first use
+    # Made from the engine, never shared with another context: the write sessions (their listeners keep
+    # `caches` current), the read caches, and which threads are inside a write.
+    sessions: sessionmaker[Session] = field(init=False, repr=False)
+    caches: Caches = field(init=False, repr=False)
+    write_scopes: WriteScopes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        self.caches = Caches(self.sessions)
+        self.write_scopes = WriteScopes()
 
     @contextmanager
     def uow(self) -> Iterator[Session]:
@@ -77,7 +89,7 @@ class AppContext:
         commit the outbox sender is woken if the transaction queued a delivery, and the after-commit follow-ups it
         wrote run, each in a transaction of its own (services.events). A uow inside a uow in the same thread
         raises NestedWriteScope at once: pass the open session down instead."""
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, sessions=self.sessions, scopes=self.write_scopes) as session:
             yield session
         followups = session.info.pop(PENDING_KEY, [])
         if queued_in(session):

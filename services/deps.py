@@ -44,9 +44,9 @@ AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKE
 
 async def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
     token = _bearer(request.headers.get("authorization"))
-    hit, agent = agent_cache.cached(engine=ctx.engine, api_key=token)  # writes re-check it: services.agents.cache
+    hit, agent = agent_cache.cached(ctx=ctx, api_key=token)  # writes re-check it: services.agents.cache
     if not hit:  # a database read: off the event loop
-        agent = await run_in_threadpool(agent_cache.by_key, engine=ctx.engine, api_key=token)
+        agent = await run_in_threadpool(agent_cache.by_key, ctx=ctx, api_key=token)
     if agent is None:
         raise Unauthorized("unknown or revoked API key")
     return agent
@@ -82,7 +82,7 @@ def write_as(ctx: AppContext, agent: Agent, attempt: Callable[[Agent], T], *, tr
         try:
             return attempt(agent)
         except StaleRead:
-            fresh = agent_cache.reload(engine=ctx.engine, agent=agent)
+            fresh = agent_cache.reload(ctx=ctx, agent=agent)
             if fresh is None:
                 raise Unauthorized("unknown or revoked API key") from None
             if fresh.status == "paused":

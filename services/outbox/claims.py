@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, or_, update
+from sqlalchemy import Engine, bindparam, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -37,38 +37,38 @@ class Claim:
     rows: list[OutboxMessage]
 
 
-def _claimable(now: datetime) -> Any:
-    return or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < now)
-
-
-def _unblocked() -> Any:
-    """No earlier row of the same order key still pending: an update never overtakes its post."""
-    earlier = aliased(OutboxMessage)
-    return ~exists().where(
-        earlier.order_key == OutboxMessage.order_key,
-        earlier.status == "pending",
-        earlier.id < OutboxMessage.id,  # type: ignore[operator]
-    )
-
-
-def _due(now: datetime, kinds: Iterable[str]) -> list[Any]:
-    return [OutboxMessage.status == "pending", col(OutboxMessage.kind).in_(list(kinds)),
-            OutboxMessage.next_attempt_at <= now, _claimable(now), _unblocked()]
+# The claim's statements are built once, with the moment and the kinds as bound parameters: building them per
+# call (an aliased table, an EXISTS) was a tenth of the server's CPU per delivered card.
+_NOW = bindparam("now")
+_EARLIER = aliased(OutboxMessage)
+_DUE = (
+    OutboxMessage.status == "pending", col(OutboxMessage.kind).in_(bindparam("kinds", expanding=True)),
+    OutboxMessage.next_attempt_at <= _NOW,
+    or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) < _NOW),
+    # No earlier row of the same order key still pending: an update never overtakes its post.
+    ~exists().where(_EARLIER.order_key == OutboxMessage.order_key, _EARLIER.status == "pending",
+                    _EARLIER.id < OutboxMessage.id),  # type: ignore[operator]
+)
+_HELD_LANES = select(OutboxMessage.lane).distinct().where(
+    OutboxMessage.status == "pending", col(OutboxMessage.claimed_until) >= _NOW)
+_FIRST_PRIORITY = func.min(OutboxMessage.priority)
+_DUE_LANES = (select(OutboxMessage.lane, _FIRST_PRIORITY).where(
+    *_DUE, col(OutboxMessage.lane).not_in(bindparam("skip", expanding=True)))
+    .group_by(OutboxMessage.lane).order_by(_FIRST_PRIORITY, func.min(OutboxMessage.id)).limit(bindparam("limit")))
+_HELD_IN_LANE = select(OutboxMessage.id).where(
+    OutboxMessage.lane == bindparam("lane"), OutboxMessage.status == "pending",
+    col(OutboxMessage.claimed_until) >= _NOW).limit(1)
+_DUE_IN_LANE = (select(OutboxMessage).where(OutboxMessage.lane == bindparam("lane"), *_DUE)
+                .order_by(col(OutboxMessage.priority), col(OutboxMessage.id)))
 
 
 def due_lanes(engine: Engine, *, now: datetime, kinds: Iterable[str], exclude: set[str],
               limit: int) -> list[tuple[str, int]]:
     """Lanes with work due now and no live claim, most urgent first: (lane, its most urgent priority)."""
     with read_scope(engine) as session:
-        held = set(session.exec(select(OutboxMessage.lane).distinct().where(
-            OutboxMessage.status == "pending", col(OutboxMessage.claimed_until) >= now)).all())
-        skip = sorted(held | exclude)
-        first_priority, first_id = func.min(OutboxMessage.priority), func.min(OutboxMessage.id)
-        statement = select(OutboxMessage.lane, first_priority).where(*_due(now, kinds))
-        if skip:
-            statement = statement.where(col(OutboxMessage.lane).not_in(skip))
-        statement = statement.group_by(OutboxMessage.lane).order_by(first_priority, first_id).limit(limit)
-        return [(lane, int(priority)) for lane, priority in session.exec(statement).all()]
+        held = set(session.exec(_HELD_LANES, params={"now": now}).all())
+        params = {"now": now, "kinds": list(kinds), "skip": sorted(held | exclude), "limit": limit}
+        return [(lane, int(priority)) for lane, priority in session.exec(_DUE_LANES, params=params).all()]
 
 
 def lane_lock_key(lane: str) -> int:
@@ -87,14 +87,9 @@ def _claim(session: Session, *, lane: str, now: datetime, kinds: Iterable[str], 
     if session.get_bind().dialect.name == "postgresql":
         if not session.exec(select(func.pg_try_advisory_xact_lock(lane_lock_key(lane)))).one():
             return None  # another replica is claiming this lane at this very moment
-    held = session.exec(select(OutboxMessage.id).where(
-        OutboxMessage.lane == lane, OutboxMessage.status == "pending",
-        col(OutboxMessage.claimed_until) >= now).limit(1)).first()
-    if held is not None:
+    if session.exec(_HELD_IN_LANE, params={"lane": lane, "now": now}).first() is not None:
         return None
-    statement = (select(OutboxMessage).where(OutboxMessage.lane == lane, *_due(now, kinds))
-                 .order_by(col(OutboxMessage.priority), col(OutboxMessage.id)))
-    rows = claim_due(session, statement, limit=limit)
+    rows = claim_due(session, _DUE_IN_LANE, limit=limit, params={"lane": lane, "now": now, "kinds": list(kinds)})
     if not rows:
         return None
     token = uuid.uuid4().hex

@@ -31,7 +31,7 @@ ADMIN = Actor.admin()
                         **AGENT_WRITE_ERRORS})
 def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
-    priced = ingest.price_all(engine=ctx.engine, events=[body])
+    priced = ingest.price_all(ctx=ctx, events=[body])
 
     def attempt(agent: Agent) -> JSONResponse:
         def unit(session: Any) -> tuple[int, dict[str, Any]]:
@@ -50,7 +50,7 @@ def record_usage_batch(body: UsageBatch, agent: WritingAgent, ctx: Ctx,
                        idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Up to 1,000 events in one call and one write: one result per event, in order, each with `created`
     (False: its request_id was seen before, and the result is that first event). Budgets are as after the batch."""
-    priced = ingest.price_all(engine=ctx.engine, events=body.events)
+    priced = ingest.price_all(ctx=ctx, events=body.events)
 
     def attempt(agent: Agent) -> JSONResponse:
         def unit(session: Any) -> tuple[int, dict[str, Any]]:
