@@ -15,9 +15,10 @@ import httpx
 from fastapi import FastAPI
 
 from services.context import AppContext
+from services.jobs import Job
 from services.outbox.sender import OutboxSender
 from services.outbox.transport import SlackTransport
-from services.scheduler import Job, start_scheduler
+from services.scheduler import start_scheduler
 
 log = logging.getLogger("countersign")
 
