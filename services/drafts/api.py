@@ -28,7 +28,7 @@ def create_draft(body: DraftCreate, agent: WritingAgent, ctx: Ctx,
     def attempt(agent: Agent) -> JSONResponse:
         planned = create.plan(ctx=ctx, agent=agent, request=body)
         return idempotent(ctx, scope=f"agent:{agent.id}:drafts", key=idempotency_key,
-                                body=body.model_dump(mode="json"),
+                                body=body,
                                 create=lambda session: create.unit(session=session, ctx=ctx, plan=planned))
 
     response = write_as(ctx, agent, attempt)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import JSON, Column, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
@@ -42,6 +43,7 @@ def idempotent(
     ctx: AppContext, *, scope: str, key: str | None, body: Any, create: Callable[[Session], Created]
 ) -> JSONResponse:
     """Answer a create endpoint: `create(session)` runs in one `ctx.uow()` and returns (status, payload).
+    `body`: the request (its model, or what it hashes as); a repeat must match it to replay.
 
     With a key, a stored answer is looked for first in a read (no writer lock), and the key row is written in
     `create`'s transaction, so it commits (or not) with the answer it stores. A concurrent duplicate that
@@ -72,7 +74,8 @@ def idempotent(
 def _checked_digest(key: str, body: Any) -> str:
     if not key or len(key) > 255 or not key.isprintable():
         raise field_error("Idempotency-Key", "must be 1 to 255 printable characters")
-    return body_hash(body)
+    # A request model is dumped only here, when a key asks for its hash: most creates carry no key.
+    return body_hash(body.model_dump(mode="json") if isinstance(body, BaseModel) else body)
 
 
 def _remember(session: Session, ctx: AppContext, *, scope: str, key: str, digest: str, status: int,

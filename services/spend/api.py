@@ -40,7 +40,7 @@ def record_usage(body: UsageCreate, agent: WritingAgent, ctx: Ctx,
             return (201 if done.created else 200), done.answer
 
         return idempotent(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key,
-                                body=body.model_dump(mode="json"), create=unit)
+                                body=body, create=unit)
 
     return write_as(ctx, agent, attempt)
 
@@ -59,7 +59,7 @@ def record_usage_batch(body: UsageBatch, agent: WritingAgent, ctx: Ctx,
             return 200, {"object": "list", "results": [{**d.answer, "created": d.created} for d in done]}
 
         return idempotent(ctx, scope=f"agent:{agent.id}:usage-batch", key=idempotency_key,
-                                body=body.model_dump(mode="json"), create=unit)
+                                body=body, create=unit)
 
     return write_as(ctx, agent, attempt)
 
