@@ -23,12 +23,12 @@ from services.agents.models import AgentCreate
 from services.agents.service import create_agent
 from services.assembly import build_context
 from services.audit.service import Actor
-from services.clock import FakeClock
 from services.config import Settings
 from services.context import AppContext
 from services.db import make_engine, session_scope
 from services.incidents.escalation import escalation_tick
 from services.incidents.models import Incident
+from testkit.clock import FakeClock
 
 OPEN, DUE, WARM = 10_000, 100, 5
 CHAIN = [{"notify": "owner"}, {"wait_s": 600}, {"notify": "backups"}, {"wait_s": 900}, {"notify": "channel"}]

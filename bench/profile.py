@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from bench.run import _bodies
+from bench.run import BATCH, INCIDENTS, _bodies
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from testkit.live import countersign_server, pg_database, register_agent, sqlite_database
@@ -30,8 +30,11 @@ def py_spy() -> str:
     return found
 
 
-def record(db_url: str, what: str, seconds: int, out: Path, gil: bool = False) -> str:
-    path, body = _bodies()[what]
+SHORT = {"incidents": INCIDENTS, "batch": f"usage batch ({BATCH} events)"}
+
+
+def record(db_url: str, what: str, seconds: int, out: Path, gil: bool = False, concurrency: int = 16) -> str:
+    path, body = _bodies()[SHORT.get(what, what)]
     with FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver, \
             countersign_server(db_url, slack_url=slack.url) as server:
         agent = register_agent(server.base_url, f"profile-{uuid.uuid4().hex[:6]}", callback_url=receiver.url)
@@ -41,7 +44,7 @@ def record(db_url: str, what: str, seconds: int, out: Path, gil: bool = False) -
                                     *(["--gil"] if gil else [])],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         result = run_load(server.base_url, lambda i: Request("POST", path, json=body(i), headers={
-            "Authorization": f"Bearer {agent['api_key']}"}), n=60 * seconds, concurrency=16)
+            "Authorization": f"Bearer {agent['api_key']}"}), n=60 * seconds, concurrency=concurrency)
         sampler.wait(seconds + 30)
     return f"{what}: {result.throughput:.0f}/s, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms (while sampled)"
 
@@ -83,15 +86,16 @@ def summarize(stacks: Path, top: int = 25) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg", default=None, help="profile on a fresh PostgreSQL database next to this URL")
-    parser.add_argument("--what", default="drafts", choices=sorted(_bodies()))
+    parser.add_argument("--what", default="drafts", choices=["drafts", "usage", "incidents", "batch"])
+    parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--gil", action="store_true",
                         help="sample only the thread holding the GIL: where the one Python core's time goes")
     args = parser.parse_args()
     backend = "postgres" if args.pg else "sqlite"
-    out = Path(__file__).with_name(f"profile-{args.what}-{backend}.txt")
+    out = Path(__file__).with_name(f"profile-{args.what}-c{args.concurrency}-{backend}.txt")
     with (pg_database(args.pg) if args.pg else sqlite_database()) as url:
-        headline = record(url, args.what, args.seconds, out, gil=args.gil)
+        headline = record(url, args.what, args.seconds, out, gil=args.gil, concurrency=args.concurrency)
     print(headline)
     print(summarize(out))
     print(f"\ncollapsed stacks: {os.path.relpath(out)}")

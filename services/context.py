@@ -4,24 +4,24 @@ wiring, the OpenAI client and the chat's user-group directory. Built in one plac
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from services.audit.tally import RefusalTally
+from services.cache import Caches
 from services.clock import Clock
 from services.config import Settings
-from services.db import read_scope, session_scope
+from services.db import WriteScopes, read_scope, session_scope
 from services.events import PENDING_KEY, Events
 from services.notify import Notifier
+from services.outbox.service import queued_in
 from services.outbox.urls import Resolver, SystemResolver
-from services.writer import writer_for
-
-T = TypeVar("T")
 
 if TYPE_CHECKING:  # the waiter reads drafts through this context: a type-only import keeps that one-way
     from services.drafts.waiter import DecisionWaiter
@@ -83,30 +83,33 @@ class AppContext:
     decision_waiter: DecisionWaiter | None = None  # the process's one long-poll waiter, made on first use
     refusal_tally: RefusalTally = field(default_factory=RefusalTally)  # repeated refusals per source, per minute
     resolver: Resolver = field(default_factory=SystemResolver)  # names of callback hosts; tests hand in their own
+    # Made from the engine, never shared with another context: the write sessions (their listeners keep
+    # `caches` current), the read caches, and which threads are inside a write.
+    sessions: sessionmaker[Session] = field(init=False, repr=False)
+    caches: Caches = field(init=False, repr=False)
+    write_scopes: WriteScopes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sessions = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        self.caches = Caches(self.sessions)
+        self.write_scopes = WriteScopes()
 
     @contextmanager
     def uow(self) -> Iterator[Session]:
-        """One transaction. After it commits, the outbox is nudged (new deliveries leave at once) and the
-        after-commit follow-ups it wrote run, each in a transaction of its own (see services.events). A uow inside
-        a uow in the same thread raises NestedWriteScope at once (on SQLite it used to wait 30 s on itself)."""
-        with session_scope(self.engine) as session:
+        """The one way to write: one transaction, committed when the block ends (rolled back on an error).
+
+        Do the deciding reads before it, in `read()`, where a stale answer is harmless or re-checked inside;
+        on SQLite writers queue for one lock, so the shorter the block the shorter everyone's wait. After the
+        commit the outbox sender is woken if the transaction queued a delivery, and the after-commit follow-ups it
+        wrote run, each in a transaction of its own (services.events). A uow inside a uow in the same thread
+        raises NestedWriteScope at once: pass the open session down instead."""
+        with session_scope(self.engine, sessions=self.sessions, scopes=self.write_scopes) as session:
             yield session
         followups = session.info.pop(PENDING_KEY, [])
-        self.outbox_wakeup.fire()
+        if queued_in(session):
+            self.outbox_wakeup.fire()
         if followups:
             self.events.run_followups(self, followups)
-
-    def write(self, unit: Callable[[Session], T]) -> T:
-        """Run `unit(session)` through the database's writer and return its result once it is committed.
-
-        On SQLite it shares a transaction with other requests' units (group commit, services.writer); on
-        PostgreSQL it is a short transaction of its own. Do the deciding reads before, so the unit only writes.
-        """
-        result, followups = writer_for(self.engine).run_carrying(unit, PENDING_KEY)
-        self.outbox_wakeup.fire()
-        if followups:  # what the unit's events left to run after its commit, as uow() does
-            self.events.run_followups(self, followups)
-        return result
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -62,25 +62,26 @@ class NestedWriteScope(RuntimeError):
     """
 
 
-_scopes = threading.local()
+class WriteScopes(threading.local):
+    """Which threads are inside a write scope: each app context keeps its own (services.context), so one app's
+    open transaction never refuses another's; code given only an engine (the outbox's claims) shares a default."""
+
+    depth = 0
+
+    @contextmanager
+    def open(self) -> Iterator[None]:
+        """Mark this thread as writing; a second write scope inside it raises NestedWriteScope at once."""
+        if self.depth:
+            raise NestedWriteScope("a write scope (uow) is already open in this thread; pass its session down "
+                                   "instead of opening another one inside it")
+        self.depth = 1
+        try:
+            yield
+        finally:
+            self.depth = 0
 
 
-def write_scope_open() -> bool:
-    """True while this thread is inside a write scope (a uow, or the group-commit writer's transaction)."""
-    return bool(getattr(_scopes, "depth", 0))
-
-
-@contextmanager
-def write_scope() -> Iterator[None]:
-    """Mark this thread as writing; a second write scope inside it raises NestedWriteScope at once."""
-    if write_scope_open():
-        raise NestedWriteScope("a write scope (uow) is already open in this thread; pass its session down "
-                               "instead of opening another one inside it")
-    _scopes.depth = 1
-    try:
-        yield
-    finally:
-        _scopes.depth = 0
+_ENGINE_ONLY = WriteScopes()
 
 
 class FairLock:
@@ -206,9 +207,11 @@ def read_scope(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error. Not nestable (NestedWriteScope)."""
-    with write_scope(), Session(engine, expire_on_commit=False) as session:
+def session_scope(engine: Engine, *, sessions: Callable[[], Session] | None = None,
+                  scopes: WriteScopes = _ENGINE_ONLY) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on any error. Not nestable (NestedWriteScope).
+    `sessions` makes the session (an app's factory, whose listeners keep its caches current)."""
+    with scopes.open(), (sessions() if sessions else Session(engine, expire_on_commit=False)) as session:
         try:
             yield session
             session.commit()
@@ -217,7 +220,8 @@ def session_scope(engine: Engine) -> Iterator[Session]:
             raise
 
 
-def claim_due(session: Session, statement: Any, *, limit: int = 100) -> list[Any]:
+def claim_due(session: Session, statement: Any, *, limit: int = 100,
+              params: dict[str, Any] | None = None) -> list[Any]:
     """Rows of `statement` this replica may work on now.
 
     On PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED, so another replica running the same job
@@ -227,7 +231,7 @@ def claim_due(session: Session, statement: Any, *, limit: int = 100) -> list[Any
     statement = statement.limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         statement = statement.with_for_update(skip_locked=True)
-    return list(session.exec(statement).all())
+    return list(session.exec(statement, params=params).all())
 
 
 def advisory_lock(session: Session, key: int) -> None:

@@ -44,9 +44,9 @@ AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKE
 
 async def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
     token = _bearer(request.headers.get("authorization"))
-    hit, agent = agent_cache.cached(engine=ctx.engine, api_key=token)  # writes re-check it: services.agents.cache
+    hit, agent = agent_cache.cached(ctx=ctx, api_key=token)  # writes re-check it: services.agents.cache
     if not hit:  # a database read: off the event loop
-        agent = await run_in_threadpool(agent_cache.by_key, engine=ctx.engine, api_key=token)
+        agent = await run_in_threadpool(agent_cache.by_key, ctx=ctx, api_key=token)
     if agent is None:
         raise Unauthorized("unknown or revoked API key")
     return agent
@@ -70,11 +70,11 @@ async def _agent_for_write(request: Request, ctx: AppContext, *, checked_in_writ
     from the CLI holds at once; `checked_in_write`: the route's write checks the version in its own transaction
     (write_as), so only a cached "paused" needs the look."""
     token = _bearer(request.headers.get("authorization"))
-    hit, agent = agent_cache.cached(engine=ctx.engine, api_key=token)
+    hit, agent = agent_cache.cached(ctx=ctx, api_key=token)
     if not hit:
-        agent = await run_in_threadpool(agent_cache.by_key, engine=ctx.engine, api_key=token)
+        agent = await run_in_threadpool(agent_cache.by_key, ctx=ctx, api_key=token)
     elif agent is not None and (agent.status == "paused" or not checked_in_write):
-        agent = await run_in_threadpool(agent_cache.current, engine=ctx.engine, api_key=token, agent=agent)
+        agent = await run_in_threadpool(agent_cache.current, ctx=ctx, api_key=token, agent=agent)
     if agent is None:
         raise Unauthorized("unknown or revoked API key")
     if agent.status == "paused":
@@ -97,13 +97,13 @@ T = TypeVar("T")
 
 
 def write_as(ctx: AppContext, agent: Agent, attempt: Callable[[Agent], T], *, tries: int = 3) -> T:
-    """Run `attempt(agent)` (decide, then ctx.write); when the write finds the agent changed since it was read
+    """Run `attempt(agent)` (decide, then write in ctx.uow()); when the write finds the agent changed since it was read
     (StaleRead), read it again past the cache, refuse with 401 or 423 if it must be, and try again."""
     for _ in range(tries - 1):
         try:
             return attempt(agent)
         except StaleRead:
-            fresh = agent_cache.reload(engine=ctx.engine, agent=agent)
+            fresh = agent_cache.reload(ctx=ctx, agent=agent)
             if fresh is None:
                 raise Unauthorized("unknown or revoked API key") from None
             if fresh.status == "paused":

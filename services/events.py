@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import JSON, Column, Index, update
+from sqlalchemy import JSON, Column, Index, delete, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from services.clock import Clock
 from services.db import UTCDateTime
+from services.jobs import Job
 
 log = logging.getLogger("countersign.events")
 
@@ -68,6 +69,9 @@ class Reaction:
     name: str  # stable: stored on follow-up rows, so renaming one orphans rows written before
     handler: Handler  # handler(session=, ctx=, **payload)
     mode: Mode
+    # when(**payload): whether this event concerns the reaction at all, asked at publish time from the payload
+    # in hand; an after-commit reaction it rules out costs no follow-up row and no transaction of its own.
+    when: Callable[..., bool] | None = None
 
 
 class FollowUp(SQLModel, table=True):
@@ -111,6 +115,8 @@ class Events:
             raise ValueError(f"unknown event {event!r}: declare it in services/wiring.py")
         now = ctx.clock.now()
         for reaction in self.of(event):
+            if reaction.when is not None and not reaction.when(**payload):
+                continue
             if reaction.mode == IN_TRANSACTION:
                 reaction.handler(session=session, ctx=ctx, **payload)
                 continue
@@ -177,3 +183,20 @@ def _record_failure(ctx: AppContext, followup_id: int, exc: Exception) -> None:
             row.status = "failed"
             log.error("follow-up %s (%s) failed %d times; giving up", followup_id, row.reaction, row.attempts)
         session.add(row)
+
+
+# --- jobs -----------------------------------------------------------------------------------------------------
+def retry_followups(ctx: Any) -> None:
+    """Follow-ups that failed or were left behind by a crash (the ctx's Events, run by the scheduler)."""
+    ctx.events.retry_due(ctx)
+
+
+def purge_done_followups(ctx: AppContext) -> None:
+    """Follow-ups that ran are kept a week for inspection, like delivered outbox rows; failed ones stay."""
+    with ctx.uow() as session:
+        cutoff = ctx.clock.now() - timedelta(days=7)
+        session.exec(delete(FollowUp).where(FollowUp.status == "done", FollowUp.done_at < cutoff))  # type: ignore[call-overload,arg-type,operator]
+
+
+JOBS = [Job("events.followups", retry_followups),
+        Job("events.purge_done", purge_done_followups, every_s=3600)]

@@ -15,10 +15,11 @@ import httpx
 from fastapi import FastAPI
 
 from services.context import AppContext
+from services.jobs import Job
 from services.outbox.connect import callback_client
 from services.outbox.sender import OutboxSender
 from services.outbox.transport import SlackTransport
-from services.scheduler import Job, start_scheduler
+from services.scheduler import start_scheduler
 
 log = logging.getLogger("countersign")
 

@@ -29,11 +29,11 @@ from services.http.metrics import MetricsMiddleware
 from services.http.ops import build_metrics, install_ops
 from services.http.ratelimit import RateLimiter
 from services.http.strictjson import StrictJSONMiddleware
+from services.jobs import Job
 from services.lifespan import Background, make_lifespan
 from services.notify import Notifier
 from services.outbox.transport import SlackTransport
 from services.outbox.urls import Resolver
-from services.scheduler import Job
 from web.app import install as install_web
 
 log = logging.getLogger("countersign")

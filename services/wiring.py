@@ -6,6 +6,7 @@
                     -> spend.waste                      after commit: a rejected or expired draft's spend is waste
                     -> autonomy.evidence                after commit: count the decision, propose, demote, regressions
     incident.opened -> autonomy.demote_on_incident      after commit: an incident naming an action takes it off auto
+                                                        (only those: the others write no follow-up)
 
 Why so: a person's decision (and an agent's cancel, an expiry, an auto-approval) commits with exactly what must
 be true with it: the new status, the card update, the agent's callback and the audit entry, all in the outbox
@@ -45,7 +46,8 @@ def reactions() -> list[Reaction]:
         Reaction(DRAFT_DECIDED, "incidents.rejection_streak", streaks.count_rejections, AFTER_COMMIT),
         Reaction(DRAFT_DECIDED, "spend.waste", spend.draft_decided, AFTER_COMMIT),
         Reaction(DRAFT_DECIDED, "autonomy.evidence", autonomy.on_decided, AFTER_COMMIT),
-        Reaction(INCIDENT_OPENED, "autonomy.demote_on_incident", autonomy.on_incident, AFTER_COMMIT),
+        Reaction(INCIDENT_OPENED, "autonomy.demote_on_incident", autonomy.on_incident, AFTER_COMMIT,
+                 when=autonomy.names_an_action),
     ]
 
 

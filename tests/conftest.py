@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from services import migrations
-from services.clock import FakeClock
 from services.db import make_engine, normalize_url
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness

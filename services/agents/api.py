@@ -33,7 +33,7 @@ def register_agent(body: AgentCreate, ctx: Ctx, idempotency_key: IdempotencyKeyH
         created = flows.register_agent(session=session, ctx=ctx, data=body, actor=ADMIN)
         return 201, created.model_dump(mode="json")
 
-    return idempotent(ctx, scope="admin:agents", key=idempotency_key, body=body.model_dump(mode="json"), create=create)
+    return idempotent(ctx, scope="admin:agents", key=idempotency_key, body=body, create=create)
 
 
 @router.get("/v1/agents", response_model=list[AgentPublic], dependencies=[Admin], responses=ADMIN_ERRORS)

@@ -1,9 +1,9 @@
 """The agent behind an API key, cached, and the version check a write makes against it.
 
-Every agent request starts with this lookup, so it is served from a ReadCache (services.cache): a local
-commit that writes the agents table drops it at once, and otherwise it lives `TTL_S`. The cached Agent is one
-detached instance shared by every request that presents the key: read it, never change it or add it to a
-session (every session write of an agent loads or merges its own).
+Every agent request starts with this lookup, so it is served from the app's ReadCache (services.cache, on the
+context): a commit of this app that writes the agents table drops it at once, and otherwise it lives `TTL_S`.
+The cached Agent is one detached instance shared by every request that presents the key: read it, never change
+it or add it to a session (every session write of an agent loads or merges its own).
 
 A paused agent is never refused from the cache alone, nor a write let through from it unchecked: a request to
 write looks at the cached agent's version (`current`, one indexed read) before it is let through, except on the
@@ -17,18 +17,19 @@ hands the write a session-local copy (a merge without a load), so the write may 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, bindparam
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from services.agents import secrets
 from services.agents.models import Agent
-from services.cache import ReadCache, StaleRead, engine_key
-from services.db import read_scope
+from services.cache import ReadCache, StaleRead
+
+if TYPE_CHECKING:
+    from services.context import AppContext
 
 TTL_S = 2.0
-_by_key: ReadCache[Agent | None] = ReadCache("agents", ttl_s=TTL_S)
 
 
 def version(agent: Agent) -> tuple[Any, ...]:
@@ -36,45 +37,47 @@ def version(agent: Agent) -> tuple[Any, ...]:
     return (agent.status, agent.api_key_hash, agent.updated_at)
 
 
-def _cache_key(engine: Engine, api_key: str) -> tuple[str, str] | None:
-    if not api_key.startswith(secrets.API_KEY_PREFIX):
-        return None
-    return engine_key(engine), secrets.hash_api_key(api_key)
+def _by_key(ctx: AppContext) -> ReadCache[Agent | None]:
+    return ctx.caches.cache("agents.by_key", "agents", ttl_s=TTL_S)
 
 
-def cached(*, engine: Engine, api_key: str) -> tuple[bool, Agent | None]:
+def _cache_key(api_key: str) -> str | None:
+    return secrets.hash_api_key(api_key) if api_key.startswith(secrets.API_KEY_PREFIX) else None
+
+
+def cached(*, ctx: AppContext, api_key: str) -> tuple[bool, Agent | None]:
     """(True, agent or None) when the answer is cached; (False, None) when `by_key` must read the database."""
-    key = _cache_key(engine, api_key)
-    return (True, None) if key is None else _by_key.peek(key)
+    key = _cache_key(api_key)
+    return (True, None) if key is None else _by_key(ctx).peek(key)
 
 
-def by_key(*, engine: Engine, api_key: str) -> Agent | None:
-    key = _cache_key(engine, api_key)
+def by_key(*, ctx: AppContext, api_key: str) -> Agent | None:
+    key = _cache_key(api_key)
     if key is None:
         return None
 
     def load() -> Agent | None:
-        with read_scope(engine) as session:  # expire_on_commit=False: the instance stays readable, detached
-            return session.exec(select(Agent).where(Agent.api_key_hash == key[1])).first()
+        with ctx.read() as session:  # expire_on_commit=False: the instance stays readable, detached
+            return session.exec(select(Agent).where(Agent.api_key_hash == key)).first()
 
-    return _by_key.get(key, load)
+    return _by_key(ctx).get(key, load)
 
 
 _VERSION = select(Agent.status, Agent.api_key_hash, Agent.updated_at).where(  # type: ignore[call-overload]
     Agent.id == bindparam("agent_id"))  # built once: every write runs it
 
 
-def current(*, engine: Engine, api_key: str, agent: Agent) -> Agent | None:
+def current(*, ctx: AppContext, api_key: str, agent: Agent) -> Agent | None:
     """The cached `agent` if its version still holds (one indexed read), else the agent behind the key read
     again (None: the key no longer works)."""
-    with read_scope(engine) as session:
+    with ctx.read() as session:
         row = session.execute(_VERSION, {"agent_id": agent.id}).first()
     if row is not None and tuple(row) == version(agent):
         return agent
-    key = _cache_key(engine, api_key)
+    key = _cache_key(api_key)
     if key is not None:
-        _by_key.forget(key)
-    return by_key(engine=engine, api_key=api_key)
+        _by_key(ctx).forget(key)
+    return by_key(ctx=ctx, api_key=api_key)
 
 
 def in_session(*, session: Session, agent: Agent) -> Agent:
@@ -85,9 +88,9 @@ def in_session(*, session: Session, agent: Agent) -> Agent:
     return session.merge(agent, load=False)
 
 
-def reload(*, engine: Engine, agent: Agent) -> Agent | None:
+def reload(*, ctx: AppContext, agent: Agent) -> Agent | None:
     """The agent read again, past the cache: None if its key no longer works (rotated, or the agent is gone)."""
-    _by_key.forget((engine_key(engine), agent.api_key_hash))
-    with read_scope(engine) as session:
+    _by_key(ctx).forget(agent.api_key_hash)
+    with ctx.read() as session:
         return session.exec(select(Agent).where(Agent.id == agent.id,
                                                 Agent.api_key_hash == agent.api_key_hash)).first()

@@ -114,13 +114,19 @@ def demote(*, session: Session, ctx: AppContext, agent: Agent, state: Any, reaso
     return True
 
 
+def names_an_action(*, incident: Any, **_: Any) -> bool:
+    """Whether an incident concerns autonomy at all: only one naming an action (`details.action`) demotes."""
+    action = (incident.details or {}).get("action")
+    return isinstance(action, str) and bool(action)
+
+
 def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: Any) -> int:
     """An incident naming an action (`details.action`) takes that action off auto: every prompt version, or
     only `details.prompt_version` when the incident names one (a regression blames the new version, not v1)."""
-    details = incident.details or {}
-    action, version = details.get("action"), details.get("prompt_version")
-    if not isinstance(action, str) or not action:
+    if not names_an_action(incident=incident):
         return 0
+    details = incident.details
+    action, version = details.get("action"), details.get("prompt_version")
     # The reason is drawn with its mentions live (bot.blocks.autonomy): the agent's own words must not ping anyone.
     summary = incident.summary.replace("<@", "@")
     reason = f"incident #{incident.id} ({incident.kind}, {incident.severity}) was opened: {summary}"

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from services.digests.flows import run_due
-from services.scheduler import Job
+from services.jobs import Job
 
-JOBS = [Job("send_due_digests", run_due, every_s=10)]
+JOBS = [Job("digests.send_due", run_due, every_s=10)]

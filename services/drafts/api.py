@@ -13,7 +13,7 @@ from services.deps import CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKey
 from services.drafts import create, flows, inbox
 from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftList, DraftPublic
 from services.drafts.waiter import waiter_for
-from services.http.idempotency import idempotent_write
+from services.http.idempotency import idempotent
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS, problems
 from services.http.problems import PROBLEM
 
@@ -24,12 +24,12 @@ MAX_WAIT_S = 60
 @router.post("/v1/drafts", status_code=201, response_model=DraftPublic, responses=problems(403) | AGENT_WRITE_ERRORS)
 def create_draft(body: DraftCreate, agent: CheckedWritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
-    """Decided outside the writer, written in a few inserts by it (services.drafts.create)."""
+    """Decided in a read, then written in a few inserts (services.drafts.create)."""
     def attempt(agent: Agent) -> JSONResponse:
         planned = create.plan(ctx=ctx, agent=agent, request=body)
-        return idempotent_write(ctx, scope=f"agent:{agent.id}:drafts", key=idempotency_key,
-                                body=body.model_dump(mode="json"),
-                                unit=lambda session: create.unit(session=session, ctx=ctx, plan=planned))
+        return idempotent(ctx, scope=f"agent:{agent.id}:drafts", key=idempotency_key,
+                                body=body,
+                                create=lambda session: create.unit(session=session, ctx=ctx, plan=planned))
 
     response = write_as(ctx, agent, attempt)
     if response.status_code >= 400:

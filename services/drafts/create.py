@@ -24,7 +24,6 @@ from sqlmodel import Session
 from services.agents import cache as agent_cache
 from services.agents.models import Agent
 from services.autonomy import service as levels
-from services.cache import ReadCache, engine_key
 from services.context import AppContext
 from services.drafts import flows, service
 from services.drafts.models import DraftCreate
@@ -33,8 +32,6 @@ from services.errors import Forbidden
 from services.http.problems import error_body
 
 Created = tuple[int, dict[str, Any]]
-_critical: ReadCache[list[str]] = ReadCache("incidents")
-_levels: ReadCache[str | None] = ReadCache("autonomy_states", "autonomy_actions")
 
 
 @dataclass(frozen=True)
@@ -49,11 +46,12 @@ def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
     now = ctx.clock.now()
     if agent.policy_for(request.action).autonomy == "deny":
         return Plan(agent, request, now, None)
-    url = engine_key(ctx.engine)
+    critical = ctx.caches.cache("drafts.critical", "incidents")
+    known_levels = ctx.caches.cache("drafts.levels", "autonomy_states", "autonomy_actions")
     with ctx.read() as session:
-        reasons = guard_reasons(agent=agent, request=request) + _critical.get(
-            (url, agent.id), lambda: incident_guard(session=session, agent=agent))
-        level = _levels.get((url, agent.id, request.action, request.prompt_version), lambda: levels.peek_level(
+        reasons = guard_reasons(agent=agent, request=request) + critical.get(
+            agent.id, lambda: incident_guard(session=session, agent=agent))
+        level = known_levels.get((agent.id, request.action, request.prompt_version), lambda: levels.peek_level(
             session=session, agent=agent, action=request.action, prompt_version=request.prompt_version))
         reasons += oversight_reasons(session=session, agent=agent, request=request, level=level)  # routing's rule
     if level is None or (level == "auto" and not reasons):

@@ -15,7 +15,7 @@ from services.db import claim_due
 from services.drafts import claims, escalation, service
 from services.drafts.flows import agent_of, announce, card_data
 from services.drafts.models import Draft
-from services.scheduler import Job
+from services.jobs import Job
 
 Handle = Callable[[Session, Draft, datetime], bool]
 

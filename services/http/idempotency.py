@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import JSON, Column, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel
@@ -41,49 +42,27 @@ def body_hash(body: Any) -> str:
 def idempotent(
     ctx: AppContext, *, scope: str, key: str | None, body: Any, create: Callable[[Session], Created]
 ) -> JSONResponse:
+    """Answer a create endpoint: `create(session)` runs in one `ctx.uow()` and returns (status, payload).
+    `body`: the request (its model, or what it hashes as); a repeat must match it to replay.
+
+    With a key, a stored answer is looked for first in a read (no writer lock), and the key row is written in
+    `create`'s transaction, so it commits (or not) with the answer it stores. A concurrent duplicate that
+    committed first makes ours fail on the key's primary key: everything ours wrote rolls back and we answer
+    what the first one answered."""
     if key is None:
         with ctx.uow() as session:
             status, payload = create(session)
-        return JSONResponse(payload, status_code=status)
-    digest = _checked_digest(key, body)
-    try:
-        with ctx.uow() as session:
-            replay = _replay(session, scope, key, digest)
-            if replay is not None:
-                return replay
-            status, payload = create(session)
-            _remember(session, ctx, scope=scope, key=key, digest=digest, status=status, payload=payload)
-    except IntegrityError:
-        with ctx.uow() as session:
-            replay = _replay(session, scope, key, digest)
-            if replay is None:
-                raise
-            return replay
-    return JSONResponse(payload, status_code=status)
-
-
-def idempotent_write(
-    ctx: AppContext, *, scope: str, key: str | None, body: Any, unit: Callable[[Session], Created]
-) -> JSONResponse:
-    """`idempotent` for a write unit (ctx.write): the replay check is a read before the write, and the key row
-    is written in the unit, so it commits (or not) with the answer it stores."""
-    if key is None:
-        status, payload = ctx.write(unit)
         return JSONResponse(payload, status_code=status)
     digest = _checked_digest(key, body)
     with ctx.read() as session:
         replay = _replay(session, scope, key, digest)
     if replay is not None:
         return replay
-
-    def keyed(session: Session) -> Created:
-        status, payload = unit(session)
-        _remember(session, ctx, scope=scope, key=key, digest=digest, status=status, payload=payload)
-        return status, payload
-
     try:
-        status, payload = ctx.write(keyed)
-    except IntegrityError:  # a concurrent duplicate committed the key first: answer what it answered
+        with ctx.uow() as session:
+            status, payload = create(session)
+            _remember(session, ctx, scope=scope, key=key, digest=digest, status=status, payload=payload)
+    except IntegrityError:
         with ctx.read() as session:
             replay = _replay(session, scope, key, digest)
         if replay is None:
@@ -95,7 +74,8 @@ def idempotent_write(
 def _checked_digest(key: str, body: Any) -> str:
     if not key or len(key) > 255 or not key.isprintable():
         raise field_error("Idempotency-Key", "must be 1 to 255 printable characters")
-    return body_hash(body)
+    # A request model is dumped only here, when a key asks for its hash: most creates carry no key.
+    return body_hash(body.model_dump(mode="json") if isinstance(body, BaseModel) else body)
 
 
 def _remember(session: Session, ctx: AppContext, *, scope: str, key: str, digest: str, status: int,

@@ -1,5 +1,5 @@
 """The operator's endpoints: liveness, readiness (the database answers) and Prometheus metrics, with the
-gauges that say how deep the outbox is, how many long-polls wait and how the group-commit writer is doing."""
+gauges that say how deep the outbox is and how many long-polls wait."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from services.drafts.waiter import waiter_for
 from services.http import openapi, problems
 from services.http.metrics import Metrics
 from services.outbox.models import OutboxMessage
-from services.writer import writer_stats
 
 
 def build_metrics(ctx: AppContext) -> Metrics:
@@ -22,8 +21,6 @@ def build_metrics(ctx: AppContext) -> Metrics:
                        lambda: outbox_depth(ctx.engine), "kind")
     metrics.add_gauges("countersign_long_polls", "Draft long-polls waiting in this process",
                        lambda: {"waiting": float(waiter_for(ctx).waiting)}, "state")
-    metrics.add_gauges("countersign_writer", "Group commit: transactions committed and units carried (SQLite)",
-                       lambda: writer_stats(ctx.engine), "count")
     return metrics
 
 

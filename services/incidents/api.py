@@ -34,7 +34,7 @@ def report_incident(body: IncidentCreate, agent: WritingAgent, ctx: Ctx,
         return (201 if result.created else 200), public
 
     return idempotent(ctx, scope=f"agent:{agent.id}:incidents", key=idempotency_key,
-                      body=body.model_dump(mode="json"), create=create)
+                      body=body, create=create)
 
 
 @router.get("/v1/incidents/{incident_id}", response_model=IncidentPublic, responses=AGENT_READ_ERRORS)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from services.context import AppContext
 from services.incidents.escalation import escalation_tick
-from services.scheduler import Job
+from services.jobs import Job
 
 
 def run_escalation(ctx: AppContext) -> None:
     escalation_tick(ctx)
 
 
-JOBS = [Job("incident_escalation", run_escalation)]
+JOBS = [Job("incidents.escalate", run_escalation)]

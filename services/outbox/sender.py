@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 from sqlalchemy import Engine
@@ -163,22 +165,23 @@ class OutboxSender:
         return started
 
     async def _work_lane(self, lane: str, stop: asyncio.Event | None, *, once: bool = False) -> int:
-        """Claim and deliver this lane's rows until it has nothing due (or, `once`, for one claim)."""
+        """Claim and deliver this lane's rows until it has nothing due (or, `once`, for one claim). The claim
+        after the first comes with the settle of the previous claim's last row (claims.settle_last)."""
         attempted = 0
         try:
-            while stop is None or not stop.is_set():
-                claim = await asyncio.to_thread(
-                    claims.claim_lane, self.engine, lane=lane, now=self.clock.now(), kinds=self.kinds,
-                    limit=self._capacity(lane), sender_id=self.id, lease_s=self.lease_s)
-                if claim is None:
-                    break
+            claim = await asyncio.to_thread(
+                claims.claim_lane, self.engine, lane=lane, now=self.clock.now(), kinds=self.kinds,
+                limit=self._capacity(lane), sender_id=self.id, lease_s=self.lease_s)
+            while claim is not None and (stop is None or not stop.is_set()):
                 self._claims[claim.token] = claim
                 try:
-                    attempted += await self._deliver_claim(claim, stop)
+                    done, following = await self._deliver_claim(claim, stop, then=not once)
                 finally:
                     self._claims.pop(claim.token, None)
-                if once:
-                    break
+                attempted, claim = attempted + done, following
+            if claim is not None:  # stopped with a fresh claim in hand: its rows are due again for anyone
+                await asyncio.to_thread(claims.release, self.engine, ids=[r.id for r in claim.rows if r.id],
+                                        token=claim.token)
         except Exception:  # one lane's trouble (a database blip) must not end the others; its rows stay pending
             log.exception("outbox lane %s failed", lane)
         finally:
@@ -188,17 +191,16 @@ class OutboxSender:
                 self._wake.set()  # a lane slot is free
         return attempted
 
-    async def _deliver_claim(self, claim: Claim, stop: asyncio.Event | None) -> int:
+    async def _deliver_claim(self, claim: Claim, stop: asyncio.Event | None, *,
+                             then: bool) -> tuple[int, Claim | None]:
+        """Deliver a claim's rows; returns how many were attempted and, with `then`, the lane's next claim
+        (taken by the last row's settle), or None when the lane is done or must stop."""
         loop = asyncio.get_running_loop()
-        rows, attempted = claim.rows, 0
+        rows, attempted, following_claim = claim.rows, 0, None
         try:
-            # Each send is fenced: the first here, every later one by the settle of the one before it.
-            first = rows[0].id
-            assert first is not None
-            if not await asyncio.to_thread(claims.fence, self.engine, row_id=first, token=claim.token,
-                                           now=self.clock.now(), lease_s=self.lease_s):
-                log.warning("outbox lane %s: claim lost before its first send", claim.lane)
-                return 0
+            # Each send is fenced: the first by the claim itself, committed a moment ago with a full lease (a
+            # fence now would renew the same lease under the same token), every later one by the settle of the
+            # one before it.
             for index, row in enumerate(rows):
                 if stop is not None and stop.is_set():
                     break
@@ -207,7 +209,12 @@ class OutboxSender:
                 outcome = await self.deliverer.deliver(row, lambda: self._pace(claim.lane))
                 attempted += 1
                 limited = outcome.retry_after is not None
-                following = rows[index + 1].id if index + 1 < len(rows) and not limited else None
+                last = index + 1 == len(rows)
+                if last and then and not limited and (stop is None or not stop.is_set()):
+                    self._observe(claim.lane, loop.time() - began)
+                    following_claim = await self._settle_last(outcome, claim)
+                    break
+                following = rows[index + 1].id if not last and not limited else None
                 still_ours = await self._settle(outcome, claim, following, claim.lane if limited else None)
                 self._observe(claim.lane, loop.time() - began)
                 if limited:
@@ -222,22 +229,29 @@ class OutboxSender:
             rest = [r.id for r in rows[attempted:] if r.id is not None]
             if rest:
                 await asyncio.to_thread(claims.release, self.engine, ids=rest, token=claim.token)
-        return attempted
+        return attempted, following_claim
 
     async def _settle(self, outcome: Outcome, claim: Claim, following: int | None, pause: str | None) -> bool:
+        return bool(await self._recording(claims.settle, outcome, claim, next_id=following, pause_lane=pause))
+
+    async def _settle_last(self, outcome: Outcome, claim: Claim) -> Claim | None:
+        """`_settle` for a claim's last row, which also claims the lane's next rows."""
+        then = claims.NextClaim(kinds=tuple(self.kinds), limit=self._capacity(claim.lane), sender_id=self.id)
+        return await self._recording(claims.settle_last, outcome, claim, lane=claim.lane, then=then)  # type: ignore[no-any-return]
+
+    async def _recording(self, settle: Callable[..., Any], outcome: Outcome, claim: Claim, **how: Any) -> Any:
         """Record an attempt; a transient database error is retried, since a delivery left unrecorded would be
         delivered again once its claim lapsed."""
         for attempt in range(SETTLE_TRIES):
             try:
-                return await asyncio.to_thread(
-                    claims.settle, self.engine, outcome=outcome, token=claim.token, now=self.clock.now(),
-                    lease_s=self.lease_s, next_id=following, pause_lane=pause)
+                return await asyncio.to_thread(settle, self.engine, outcome=outcome, token=claim.token,
+                                               now=self.clock.now(), lease_s=self.lease_s, **how)
             except OperationalError:
                 if attempt == SETTLE_TRIES - 1:
                     raise
                 log.warning("outbox row %s: recording the attempt failed; trying again", outcome.row_id)
                 await asyncio.sleep(0.05 * 2**attempt)
-        return False
+        return None
 
     def _capacity(self, lane: str) -> int:
         """What this lane can deliver well within its lease (and within the claim window)."""

@@ -20,6 +20,13 @@ PRIORITY_PEOPLE = 0
 PRIORITY_EDITS = 1  # edits of messages already posted: a decided card loses its buttons before new cards arrive
 PRIORITY_CHANNEL = 2
 POSTING_METHODS = {"chat.postMessage", "files.upload_v2"}
+QUEUED_KEY = "countersign.outbox_queued"  # Session.info: this transaction queued a delivery (wake the sender)
+
+
+def queued_in(session: Session) -> bool:
+    """Whether this session's transaction queued a delivery: only then is the sender woken after its commit
+    (a wake makes it look for due lanes, which a usage event or a follow-up never needs)."""
+    return bool(session.info.pop(QUEUED_KEY, False))
 
 
 def is_person(channel: str) -> bool:
@@ -69,6 +76,7 @@ def enqueue_slack(
         give_up_at=now + SLACK_GIVE_UP,
     )
     session.add(row)  # no flush: a transaction's messages go out in one batched INSERT at commit, in add order
+    session.info[QUEUED_KEY] = True
     return row
 
 
@@ -118,6 +126,7 @@ def enqueue_callback(
     )
     session.add(row)
     session.flush()
+    session.info[QUEUED_KEY] = True
     return row
 
 

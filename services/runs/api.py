@@ -27,7 +27,7 @@ def start_run(body: RunCreate, agent: WritingAgent, ctx: Ctx,
         run, created = flows.start_run(session=session, ctx=ctx, agent=agent, data=body)
         return 201 if created else 200, RunPublic.of(run).model_dump(mode="json")
 
-    return idempotent(ctx, scope=f"agent:{agent.id}:runs", key=idempotency_key, body=body.model_dump(mode="json"),
+    return idempotent(ctx, scope=f"agent:{agent.id}:runs", key=idempotency_key, body=body,
                       create=create)
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from services.context import AppContext
+from services.jobs import Job
 from services.runs.flows import watch_runs
-from services.scheduler import Job
 
 
 def run_watchdog(ctx: AppContext) -> None:
     watch_runs(ctx)
 
 
-JOBS = [Job("run_watchdog", run_watchdog)]
+JOBS = [Job("runs.watchdog", run_watchdog)]

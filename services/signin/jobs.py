@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.context import AppContext
-from services.scheduler import Job
+from services.jobs import Job
 from services.signin import service
 
 
@@ -16,4 +16,4 @@ def purge_signins(ctx: AppContext) -> None:
         service.purge(session=session, now=now)
 
 
-JOBS = [Job("purge_signins", purge_signins, every_s=3600)]
+JOBS = [Job("signin.purge", purge_signins, every_s=3600)]

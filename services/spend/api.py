@@ -16,7 +16,7 @@ from services.agents.models import Agent
 from services.audit.service import Actor
 from services.deps import Admin, CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, write_as
 from services.errors import field_error
-from services.http.idempotency import idempotent_write
+from services.http.idempotency import idempotent
 from services.http.openapi import ADMIN_ERRORS, AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
 from services.spend import flows, ingest
 from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageBatch, UsageCreate
@@ -31,7 +31,7 @@ ADMIN = Actor.admin()
                         **AGENT_WRITE_ERRORS})
 def record_usage(body: UsageCreate, agent: CheckedWritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
-    priced = ingest.price_all(engine=ctx.engine, events=[body])
+    priced = ingest.price_all(ctx=ctx, events=[body])
 
     def attempt(agent: Agent) -> JSONResponse:
         def unit(session: Any) -> tuple[int, dict[str, Any]]:
@@ -39,8 +39,8 @@ def record_usage(body: UsageCreate, agent: CheckedWritingAgent, ctx: Ctx,
                                        batch=False)
             return (201 if done.created else 200), done.answer
 
-        return idempotent_write(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key,
-                                body=body.model_dump(mode="json"), unit=unit)
+        return idempotent(ctx, scope=f"agent:{agent.id}:usage", key=idempotency_key,
+                                body=body, create=unit)
 
     return write_as(ctx, agent, attempt)
 
@@ -50,7 +50,7 @@ def record_usage_batch(body: UsageBatch, agent: CheckedWritingAgent, ctx: Ctx,
                        idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Up to 1,000 events in one call and one write: one result per event, in order, each with `created`
     (False: its request_id was seen before, and the result is that first event). Budgets are as after the batch."""
-    priced = ingest.price_all(engine=ctx.engine, events=body.events)
+    priced = ingest.price_all(ctx=ctx, events=body.events)
 
     def attempt(agent: Agent) -> JSONResponse:
         def unit(session: Any) -> tuple[int, dict[str, Any]]:
@@ -58,8 +58,8 @@ def record_usage_batch(body: UsageBatch, agent: CheckedWritingAgent, ctx: Ctx,
                                      batch=True)
             return 200, {"object": "list", "results": [{**d.answer, "created": d.created} for d in done]}
 
-        return idempotent_write(ctx, scope=f"agent:{agent.id}:usage-batch", key=idempotency_key,
-                                body=body.model_dump(mode="json"), unit=unit)
+        return idempotent(ctx, scope=f"agent:{agent.id}:usage-batch", key=idempotency_key,
+                                body=body, create=unit)
 
     return write_as(ctx, agent, attempt)
 

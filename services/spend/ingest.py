@@ -1,6 +1,6 @@
 """Usage ingest, one event or a thousand: priced before the write, then a few batched statements in it.
 
-`price_all` runs outside the writer (genai-prices and the cached overrides are pure lookups). `write_many`
+`price_all` runs before the write (genai-prices and the cached overrides are pure lookups). `write_many`
 is the write unit: it checks the agent is still the one the request was decided on, inserts the new events
 in one statement (a repeated `request_id`, in the batch or from before, gets the first event back), folds
 them into the rollups with one UPSERT per (model, day), reads the budgets once, and reacts once per batch.
@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from services.agents import cache as agent_cache
 from services.agents.models import Agent
-from services.cache import ReadCache, engine_key
 from services.context import AppContext
-from services.db import read_scope
 from services.drafts.models import Draft
 from services.errors import NotFound, field_error
 from services.spend import budgets, flows, service
@@ -30,7 +27,6 @@ from services.spend.models import PriceOverride, SpendRollup, StoredEvent, Usage
 from services.spend.periods import local_day
 from services.spend.pricing import Priced, from_genai_prices, from_override
 
-_overrides: ReadCache[dict[str, PriceOverride]] = ReadCache("price_overrides")
 _TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
 # Rate limits count work: a batch takes one token per this many events, rounded up (the contract).
 EVENTS_PER_TOKEN = 100
@@ -46,13 +42,13 @@ def batch_tokens(raw: bytes) -> int:
     return max(1, math.ceil(len(events) / EVENTS_PER_TOKEN)) if isinstance(events, list) else 1
 
 
-def price_all(*, engine: Engine, events: list[UsageCreate]) -> list[Priced]:
+def price_all(*, ctx: AppContext, events: list[UsageCreate]) -> list[Priced]:
     """What each event cost: the agent's figure, else an override (cached), else genai-prices, else unknown."""
     def load() -> dict[str, PriceOverride]:
-        with read_scope(engine) as session:
+        with ctx.read() as session:
             return {row.model: row for row in session.exec(select(PriceOverride)).all()}
 
-    overrides = _overrides.get(engine_key(engine), load)
+    overrides = ctx.caches.cache("spend.price_overrides", "price_overrides").get("all", load)
     priced = []
     for e in events:
         if e.cost_usd is not None:

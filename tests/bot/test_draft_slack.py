@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot import ids
@@ -85,8 +85,8 @@ def test_a_click_is_answered_with_its_decision_already_recorded(harness: Harness
 
 def test_a_click_that_beats_the_record_of_its_card_waits_for_it(harness: Harness) -> None:
     """Slack shows a card as soon as it is posted; the outbox records where it landed a moment later. A click in
-    that moment (here: the record appears 0.4 s after the click) decides, instead of being refused as a button
-    from another message."""
+    that moment (here: the record appears once the click is seen waiting for it) decides, instead of being refused
+    as a button from another message."""
     key = harness.register()["api_key"]
     draft = new_draft(harness, key)
     posted = card(harness, draft["id"])
@@ -100,8 +100,21 @@ def test_a_click_that_beats_the_record_of_its_card_waits_for_it(harness: Harness
         post = session.exec(select(OutboxMessage).where(OutboxMessage.message_key == key_of_card)).one()
         post.status, post.claim_token, post.claimed_until = "pending", "settling", datetime(2100, 1, 1, tzinfo=UTC)
 
+    # The signal that the click is waiting for the record: it has looked for the card's record twice (its first
+    # look, then one more while it waits), which only a click that found the post still pending does.
+    looks, waiting = [], threading.Event()
+
+    def looked(_conn, _cursor, statement: str, params, _context, _many) -> None:  # noqa: ANN001
+        values = params.values() if isinstance(params, dict) else params or ()
+        if "FROM slack_messages" in statement and key_of_card in values:
+            looks.append(statement)
+            if len(looks) >= 2:
+                waiting.set()
+
+    event.listen(harness.ctx.engine, "before_cursor_execute", looked)
+
     def record_late() -> None:
-        time.sleep(0.4)
+        assert waiting.wait(10), "the click never waited for its card's record"
         with harness.ctx.uow() as session:
             session.add(saved)
             session.exec(select(OutboxMessage).where(OutboxMessage.message_key == key_of_card)).one().status = "sent"
@@ -110,5 +123,6 @@ def test_a_click_that_beats_the_record_of_its_card_waits_for_it(harness: Harness
     late.start()
     assert harness.click(posted, ids.DRAFT_APPROVE, user=ALICE).status_code == 200
     late.join()
+    event.remove(harness.ctx.engine, "before_cursor_execute", looked)
     assert get(harness, key, draft["id"]).json()["status"] == "approved"
     assert not any("not on the draft's card" in t for t in ephemeral_texts(harness))

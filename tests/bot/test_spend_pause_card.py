@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot import ids
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, OWNER, Harness

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot import ids
 from services.audit.models import AuditEntry
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import OWNER, Harness

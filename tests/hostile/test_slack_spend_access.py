@@ -14,8 +14,8 @@ from sqlmodel import select
 
 from bot import ids
 from services.audit.models import AuditEntry
-from services.clock import FakeClock
 from services.digests.models import DigestRun
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, BACKUP, CAROL, OWNER, Harness

@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from services.audit.models import AuditEntry
 from services.audit.refusals import write_due_refusals
-from services.clock import FakeClock
 from services.http.bucket import Bucket
+from testkit.clock import FakeClock
 from tests.harness import Harness
 
 BAD_EVENT = {"model": "", "input_tokens": -1, "output_tokens": "many"}

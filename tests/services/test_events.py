@@ -10,13 +10,12 @@ from sqlmodel import select
 
 from bot import ids
 from services.agents.service import require_agent
-from services.clock import FakeClock
 from services.db import session_scope
 from services.drafts.models import Draft
-from services.events import AFTER_COMMIT, Event, FollowUp, Reaction
+from services.events import AFTER_COMMIT, Event, FollowUp, Reaction, purge_done_followups, retry_followups
 from services.outbox.models import OutboxMessage
-from services.scheduler import purge_done_followups, retry_followups
 from services.wiring import DRAFT_DECIDED, EVENTS, build_events
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, Harness

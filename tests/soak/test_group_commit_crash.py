@@ -1,4 +1,4 @@
-"""Group commit answers nobody before their transaction commits: SIGKILL the server while sixteen clients pour
+"""The write path answers nobody before their transaction commits: SIGKILL the server while sixteen clients pour
 in drafts, single usage events and usage batches, start it again, and find every acknowledged write stored."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ card's rule (owner, backups, admins), with CSRF; refusals audited."""
 
 from __future__ import annotations
 
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from tests.harness import ALICE, CAROL, OWNER, Harness
 from tests.services.incidents.helpers import tick
 from tests.web.helpers import audited, signed_in, submit

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from services.audit.refusals import write_due_refusals
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from tests.harness import ALICE, Harness
 from tests.web.helpers import audited, browser, csrf, link_token, signed_in
 

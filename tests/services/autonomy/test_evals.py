@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 
 from services.cli import evals as _evals  # noqa: F401  (attaches `evals` to the root group)
 from services.cli.common import cli
-from services.clock import FakeClock
 from services.config import get_settings
 from services.drafts import flows as drafts
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, BOB, Harness

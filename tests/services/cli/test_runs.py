@@ -7,8 +7,8 @@ import json
 from sqlmodel import col, select
 
 from services.audit.models import AuditEntry
-from services.clock import FakeClock
 from services.outbox.models import OutboxMessage
+from testkit.clock import FakeClock
 from tests.harness import CAROL, OWNER, Harness
 from tests.services.cli.run import cli
 from tests.services.incidents.helpers import incident, tick

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 from tests.services.digests.seed import NOW

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 from sqlmodel import select
 
-from services.clock import FakeClock
 from services.digests.models import DigestRun
+from testkit.clock import FakeClock
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 

@@ -11,9 +11,9 @@ import pytest
 from openai import OpenAI
 from sqlmodel import select
 
-from services.clock import FakeClock
 from services.digests.models import DigestRun
 from services.spend.models import SpendRollup
+from testkit.clock import FakeClock
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness
 from tests.services.digests.seed import seed

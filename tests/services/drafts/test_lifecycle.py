@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot import ids
-from services.clock import FakeClock
 from services.drafts.jobs import JOBS
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, OWNER, REVIEW_CHANNEL, Harness

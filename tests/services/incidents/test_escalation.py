@@ -6,10 +6,10 @@ from typing import Any
 
 from bot import ids
 from services.agents.service import require_agent
-from services.clock import FakeClock
 from services.events import AFTER_COMMIT, Reaction
 from services.incidents.service import has_open_critical
 from services.wiring import INCIDENT_OPENED, build_events
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import Harness

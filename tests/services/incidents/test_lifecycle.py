@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot import ids
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, Harness
 from tests.services.incidents.helpers import CHAIN, card_for, cards_in, incident, report, tick, wait_status

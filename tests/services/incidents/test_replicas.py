@@ -7,10 +7,10 @@ import threading
 
 from sqlmodel import select
 
-from services.clock import FakeClock
 from services.errors import AlreadyDecided
 from services.incidents import flows
 from services.incidents.models import IncidentEvent
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness

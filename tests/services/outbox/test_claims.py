@@ -60,8 +60,9 @@ def test_a_lane_is_claimed_by_one_sender_at_a_time(db_url: str) -> None:
     assert _claim(engine, "slack:C0TWO", "other") is not None  # another lane is free
 
 
-def test_a_sender_that_lost_its_claim_sends_nothing(db_url: str, slack) -> None:
-    """Once its rows carry another token, a sender neither sends them nor records anything on them."""
+def test_a_sender_that_lost_its_claim_sends_nothing_more(db_url: str, slack) -> None:
+    """Once its rows carry another token, a sender records nothing on them and sends no more of them: the send
+    in hand (fenced by the claim's own commit) is the only one, the at-least-once window."""
     engine = make_engine(db_url)
     _queue(engine, "C0ONE", 3)
     claim = _claim(engine, "slack:C0ONE")
@@ -71,12 +72,14 @@ def test_a_sender_that_lost_its_claim_sends_nothing(db_url: str, slack) -> None:
     async def scenario() -> int:
         sender = make_sender(engine, slack)
         try:
-            return await sender._deliver_claim(claim, None)
+            attempted, following = await sender._deliver_claim(claim, None, then=True)
+            assert following is None
+            return attempted
         finally:
             await sender.http.aclose()
 
-    assert asyncio.run(scenario()) == 0
-    assert slack.calls == []
+    assert asyncio.run(scenario()) == 1
+    assert len(slack.calls) == 1
     with session_scope(engine) as session:
         rows = session.exec(select(OutboxMessage)).all()
         assert {(r.status, r.claim_token, r.attempts) for r in rows} == {("pending", "thief", 0)}

@@ -10,9 +10,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.agents.secrets import new_webhook_secret, signing_key
-from services.clock import FakeClock
 from services.drafts import flows
 from services.outbox import signing
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import Delivery, FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import ALICE, Harness

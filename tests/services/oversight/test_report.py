@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.blocks.digests import digest_message
-from services.clock import FakeClock
 from services.digests.service import compute_digest
 from services.drafts import flows as drafts
 from services.oversight import flows
 from services.oversight.service import percentile
 from services.spend.periods import period_containing
+from testkit.clock import FakeClock
 from tests.harness import ALICE, BOB, CAROL, OWNER, Harness
 from tests.services.cli.run import cli
 from tests.services.drafts.helpers import new_draft

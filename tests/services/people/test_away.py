@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import ids
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, CAROL, OWNER, Harness, find_element
 from tests.services.incidents.helpers import CHAIN, card_for, report, wait_status

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import ids
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, CAROL, OWNER, Harness

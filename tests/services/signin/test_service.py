@@ -6,11 +6,11 @@ import threading
 
 from sqlmodel import select
 
-from services.clock import FakeClock
 from services.errors import Forbidden
 from services.signin import service
 from services.signin.jobs import purge_signins
 from services.signin.models import LoginLink, WebSession
+from testkit.clock import FakeClock
 from tests.harness import ALICE, Harness
 
 

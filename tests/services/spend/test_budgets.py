@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from services.clock import FakeClock
+from testkit.clock import FakeClock
 from tests.harness import OWNER, Harness
 from tests.services.spend.conftest import spend
 

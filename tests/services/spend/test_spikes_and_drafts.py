@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from services.clock import FakeClock
 from services.incidents.models import Incident
 from services.spend.models import SpendRollup, UsageEvent
+from testkit.clock import FakeClock
 from tests.harness import Harness
 from tests.services.spend.conftest import spend
 
