@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from services.oversight.canaries import post_due
-from services.scheduler import Job
+from services.jobs import Job
 
 JOBS = [Job("oversight.canaries", post_due, every_s=30)]

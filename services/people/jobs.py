@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.context import AppContext
 from services.people import service
-from services.scheduler import Job
+from services.jobs import Job
 
 
 def forget_ended_absences(ctx: AppContext) -> None:
@@ -12,4 +12,4 @@ def forget_ended_absences(ctx: AppContext) -> None:
         service.forget_ended(session=session, now=ctx.clock.now())
 
 
-JOBS = [Job("forget_ended_absences", forget_ended_absences, every_s=3600)]
+JOBS = [Job("people.forget_ended", forget_ended_absences, every_s=3600)]
