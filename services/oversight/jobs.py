@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.oversight.canaries import post_due
 from services.jobs import Job
+from services.oversight.canaries import post_due
 
 JOBS = [Job("oversight.canaries", post_due, every_s=30)]

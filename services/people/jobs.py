@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from services.context import AppContext
-from services.people import service
 from services.jobs import Job
+from services.people import service
 
 
 def forget_ended_absences(ctx: AppContext) -> None:
