@@ -53,7 +53,8 @@ def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
             agent.id, lambda: incident_guard(session=session, agent=agent))
         level = known_levels.get((agent.id, request.action, request.prompt_version), lambda: levels.peek_level(
             session=session, agent=agent, action=request.action, prompt_version=request.prompt_version))
-        reasons += oversight_reasons(session=session, agent=agent, request=request, level=level)  # routing's rule
+        reasons += oversight_reasons(session=session, caches=ctx.caches, agent=agent, request=request,
+                                     level=level)  # routing's rule
     if level is None or (level == "auto" and not reasons):
         return Plan(agent, request, now, None)
     return Plan(agent, request, now, Route("review", reasons))

@@ -60,7 +60,7 @@ def route_draft(*, session: Session, ctx: Any, agent: Agent, request: DraftCreat
                              prompt_version=request.prompt_version, now=ctx.clock.now())
     # Oversight: a prompt version awaiting its owner (or a model the level was not earned on) goes to review;
     # a rejected prompt version is refused (409).
-    guards += oversight_reasons(session=session, agent=agent, request=request, level=level)
+    guards += oversight_reasons(session=session, caches=ctx.caches, agent=agent, request=request, level=level)
     if level == "auto" and not guards:
         return Route("auto")
     return Route("review", guards)

@@ -25,14 +25,10 @@ from sqlmodel import Session, col, select
 from services.agents.models import Agent
 from services.autonomy.models import AUTO, AutonomyEvidence, AutonomyState
 from services.autonomy.service import version_key
-from services.cache import ReadCache, engine_key
+from services.cache import Caches
 from services.errors import AlreadyDecided, Conflict, Forbidden, NotFound, PromptVersionRejected
 from services.oversight.models import APPROVED, MODEL, PENDING, PROMPT, REJECTED, Change
 from services.people import service as away
-
-_statuses: ReadCache[str | None] = ReadCache("oversight_changes")
-# The model a level was earned on changes only with the level's grant (evidence after it is not looked at).
-_earned: ReadCache[str | None] = ReadCache("autonomy_states")
 
 
 def get(*, session: Session, agent_id: int, action: str, kind: str, version: str) -> Change | None:
@@ -105,38 +101,42 @@ def earned_model(*, session: Session, agent_id: int, action: str, prompt_version
     return model or None
 
 
-def _status(session: Session, agent: Agent, action: str, kind: str, version: str) -> str | None:
-    key = (engine_key(session.get_bind().engine), agent.id, action, kind, version)
-    return _statuses.get(key, lambda: session.exec(select(Change.status).where(
-        Change.agent_id == agent.id, Change.action == action, Change.kind == kind, Change.version == version)).first())
+def _status(session: Session, caches: Caches, agent: Agent, action: str, kind: str, version: str) -> str | None:
+    return caches.cache("oversight.statuses", "oversight_changes").get(
+        (agent.id, action, kind, version), lambda: session.exec(select(Change.status).where(
+            Change.agent_id == agent.id, Change.action == action, Change.kind == kind,
+            Change.version == version)).first())
 
 
-def review_reasons(*, session: Session, agent: Agent, request: Any, level: str | None) -> list[str]:
+def review_reasons(*, session: Session, caches: Caches, agent: Agent, request: Any, level: str | None) -> list[str]:
     """Why a new draft must go to a person because of its prompt version or model (reads only). A rejected
-    prompt version raises PromptVersionRejected. `level`: the earned level, None when not known yet."""
+    prompt version raises PromptVersionRejected. `level`: the earned level, None when not known yet; `caches`:
+    the app's (a version's status and the model a level was earned on change seldom, and drop on a write)."""
     reasons = []
     version = request.prompt_version
     if version:
-        status = _status(session, agent, request.action, PROMPT, version)
+        status = _status(session, caches, agent, request.action, PROMPT, version)
         if status == REJECTED:
             raise PromptVersionRejected(f"prompt version {version!r} of {request.action} was rejected by its owner; "
                                         "drafts made with it are refused", extra={"prompt_version": version})
         if status == PENDING:
             reasons.append(f"prompt version {version} is waiting for its owner's approval")
     if level == AUTO and request.model:
-        reason = model_reason(session=session, agent=agent, action=request.action, prompt_version=version,
+        reason = model_reason(session=session, caches=caches, agent=agent, action=request.action,
+                              prompt_version=version,
                               model=request.model)
         if reason:
             reasons.append(reason)
     return reasons
 
 
-def model_reason(*, session: Session, agent: Agent, action: str, prompt_version: str | None,
+def model_reason(*, session: Session, caches: Caches, agent: Agent, action: str, prompt_version: str | None,
                  model: str) -> str | None:
-    key = (engine_key(session.get_bind().engine), agent.id, action, prompt_version)
-    earned = _earned.get(key, lambda: earned_model(session=session, agent_id=agent.id or 0, action=action,
-                                                   prompt_version=prompt_version))
-    if earned is None or earned == model or _status(session, agent, action, MODEL, model) == APPROVED:
+    # The model a level was earned on changes only with the level's grant (evidence after it is not looked at).
+    earned = caches.cache("oversight.earned", "autonomy_states").get(
+        (agent.id, action, prompt_version), lambda: earned_model(session=session, agent_id=agent.id or 0,
+                                                                  action=action, prompt_version=prompt_version))
+    if earned is None or earned == model or _status(session, caches, agent, action, MODEL, model) == APPROVED:
         return None
     return f"model {model} differs from {earned}, the model {action}'s auto level was earned with"
 
