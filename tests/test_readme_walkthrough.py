@@ -1,6 +1,7 @@
-"""The README's "First agent in two minutes", run as a newcomer types it, from a clean folder: the `echo` into
-.env, one real `countersign serve` (on a free port: the README's 8000 may be taken here), the curl lines as
-written, and the `countersign` commands in process. The sign-in link must name the port serve listens on."""
+"""The README's "First agent in two minutes" (with its two-stage refund), run as a newcomer types it, from a
+clean folder: the `echo` into .env, one real `countersign serve` (on a free port: the README's 8000 may be taken
+here), the curl lines as written, and the `countersign` commands in process. The sign-in link must name the port
+serve listens on."""
 
 from __future__ import annotations
 
@@ -97,6 +98,8 @@ def test_first_agent_walkthrough_from_a_clean_folder(tmp_path: Path, monkeypatch
         assert link.startswith(f"http://127.0.0.1:{port}/app/login/"), link
         signed = httpx.post(f"http://127.0.0.1:{port}/app/login", data={"token": link.rsplit("/", 1)[1]})
         assert signed.status_code == 303
+        shown = printed["drafts show"]  # the staged refund: both stages passed, each by its own person
+        assert "support lead" in shown and "finance" in shown and "U090FINANCE" in shown, shown
         listed = cli("agents", "list", url=None)
         assert "quoter" in listed.stdout and key not in listed.stdout
     finally:
