@@ -39,6 +39,10 @@ def foreign_origin(request: Request) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return False
+    if origin.strip().lower() == "null":
+        # The pages' Referrer-Policy (no-referrer) makes a browser send `Origin: null` on its own form POSTs; a
+        # browser that also says same-origin in Fetch Metadata is believed, any other `null` is foreign.
+        return request.headers.get("sec-fetch-site", "").lower() != "same-origin"
     public = request.app.state.ctx.settings.public_url
     host = request.headers.get("host", "").lower()
     ours = {f"http://{host}", f"https://{host}"} | ({_origin(public)} if public else set())

@@ -40,6 +40,9 @@ def test_a_foreign_origin_is_refused_without_fetch_metadata(harness: Harness) ->
     null = sign_in(harness, base, Origin="null")
     assert foreign.status_code == null.status_code == 403 and "cs_session" not in foreign.headers.get("set-cookie", "")
     assert sign_in(harness, base, Origin=base).status_code == 303
+    # A browser's own form POST under the pages' no-referrer policy says `Origin: null` and same-origin.
+    assert sign_in(harness, base, Origin="null", **{"Sec-Fetch-Site": "same-origin"}).status_code == 303
+    assert sign_in(harness, base, Origin="null", **{"Sec-Fetch-Site": "cross-site"}).status_code == 403
     assert len(audited(harness, "web.refused")) >= 1
     client = signed_in(harness, ALICE)
     out = client.post("/app/logout", data={"csrf_token": "irrelevant"}, headers={"Origin": "https://evil.example"})
