@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from services.audit.jobs import seal_audit_log
 from services.audit.models import AuditEntry
 from services.audit.service import _digest, has_unsealed
 from services.config import Settings
-from services.audit.jobs import seal_audit_log
 from tests.harness import Harness
 from tests.services.audit.test_anchors import SECRET, anchored_chain, append, cli_verify, make_ctx, seal_all
 from tests.services.cli.run import cli
