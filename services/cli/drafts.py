@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -49,16 +50,27 @@ def list_command(agent_name: str | None, status: str | None, action: str | None,
         fail(exc)
     if not page.data:
         click.echo("no drafts" + (" match" if status or action or agent_name else " yet"))
+    deciders = inbox.who_decides(ctx=ctx, draft_ids=[d.id for d in page.data if d.status == "pending"])
+    now = ctx.clock.now()
     for d in page.data:
         title = visible(d.title if len(d.title) <= 60 else d.title[:59] + "…")
         created = d.created_at.strftime("%Y-%m-%dT%H:%M:%S")
-        extra = [f"${d.cost_usd:.4f}" if d.cost_usd is not None else "", f"stage {d.stage}" if d.stage else "",
-                 f"claimed by {d.claimed_by}" if d.claimed_by else ""]
+        who = deciders.get(d.id)
+        extra = [_age(now - d.created_at), f"${d.cost_usd:.4f}" if d.cost_usd is not None else "",
+                 f"stage {d.stage}" if d.stage else "", f"claimed by {d.claimed_by}" if d.claimed_by else "",
+                 f"may decide: {', '.join(who[:4])}{' …' if len(who) > 4 else ''}" if who else ""]
         more = " · ".join(part for part in extra if part)
         click.echo(f"{d.id}  {created}Z  {d.agent:<16} {d.status:<13} {d.action:<20} {title}"
                    + (f"  [{more}]" if more else ""))
     if page.next_cursor:
         click.echo(f"more: add --cursor {page.next_cursor}")
+
+
+def _age(age: timedelta) -> str:
+    seconds = max(0, int(age.total_seconds()))
+    if seconds < 3600:
+        return f"{seconds // 60} min old"
+    return f"{seconds // 3600} h old" if seconds < 172800 else f"{seconds // 86400} days old"
 
 
 def _user(value: str) -> str:

@@ -3,14 +3,14 @@ saying where its card is, and pages of drafts (`GET /v1/drafts`, `countersign dr
 
 from __future__ import annotations
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from services import directory
 from services.agents.models import Agent
 from services.context import AppContext
 from services.db import require_id
-from services.drafts import listing, service
-from services.drafts.models import DraftCard, DraftList, card
+from services.drafts import listing, service, stages
+from services.drafts.models import PENDING, Draft, DraftCard, DraftList, card
 from services.outbox.service import slack_message
 
 
@@ -39,3 +39,15 @@ def list_drafts(*, ctx: AppContext, agent: Agent | None, status: str | None = No
         rows, next_cursor = listing.page(session=session, agent_ids=list(agents) if agent else None,
                                          status=status, action=action, limit=limit, cursor=cursor)
         return DraftList(data=listing.as_public(session=session, drafts=rows, agents=agents), next_cursor=next_cursor)
+
+
+def who_decides(*, ctx: AppContext, draft_ids: list[str]) -> dict[str, list[str]]:
+    """For each pending draft of `draft_ids`, who may decide its open stage now: people, then `group S…`."""
+    with ctx.read() as session:
+        rows = session.exec(select(Draft, Agent).join(Agent, col(Agent.id) == col(Draft.agent_id)).where(
+            col(Draft.id).in_(draft_ids), Draft.status == PENDING)).all()
+        found = {}
+        for draft, agent in rows:
+            people, groups = stages.deciders(agent, stages.open_stage(draft))
+            found[draft.id] = people + [f"group {g}" for g in groups]
+        return found

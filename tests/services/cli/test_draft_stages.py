@@ -23,6 +23,7 @@ def test_show_claim_release_assign_from_the_cli(sqlite_url: str) -> None:
         assert cli("drafts", "claim", draft["id"], "--as", ALICE, url=sqlite_url).exit_code == 0
         listed = cli("drafts", "list", url=sqlite_url).stdout
         assert f"claimed by {ALICE}" in listed and "stage support lead" in listed and "$0.0123" in listed
+        assert f"may decide: {ALICE}" in listed and "min old" in listed  # enough to choose, without Slack
         assert cli("drafts", "release", draft["id"], "--as", BOB, url=sqlite_url).exit_code == 2
         assert cli("drafts", "release", draft["id"], "--as", ALICE, url=sqlite_url).exit_code == 0
         assert cli("drafts", "approve", draft["id"], "--as", ALICE, url=sqlite_url).exit_code == 0
