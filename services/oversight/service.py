@@ -3,8 +3,8 @@ and the rubber-stamp rule. Queries and arithmetic only; no I/O beyond the databa
 
 One person's decision is one event: an approval (a vote; an edit is the editor's vote) or a rejection. Its time
 is from the card being posted (where the outbox recorded it landing in Slack, else the draft's creation: the web
-inbox shows it from then) to that person's click. With approval stages, a stage's clock starts when the stage
-opened: `_started` is the one place that knows when a person was first asked.
+inbox shows it from then) to that person's click. With approval stages each decision is counted for its stage,
+whose clock starts when the stage opened: `_started` is the one place that knows when a person was first asked.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.drafts import stages
 from services.drafts.models import Draft, DraftVote
 from services.outbox.models import SlackMessage
 from services.oversight.models import Report, ReviewerRow, Timing, WeekPoint
@@ -46,9 +47,20 @@ class Event:
     at: datetime
 
 
-def _started(draft: Draft, posted: datetime | None, stage: str) -> datetime:
-    """When this person was first asked: the card's landing, never after the draft's decision. (Per stage: the
-    stage's `opened_at`, once drafts carry stages.)"""
+def _stage(draft: Draft, index: int) -> tuple[str, datetime | None]:
+    """The name of the draft's stage `index`, and when it opened (None for the first: its card says when)."""
+    found = stages.of(draft)
+    if index >= len(found):
+        return stages.REVIEW, None
+    opened = found[index].get("opened_at") if index > 0 else None
+    return found[index]["name"], datetime.fromisoformat(opened) if opened else None
+
+
+def _started(draft: Draft, posted: datetime | None, opened: datetime | None) -> datetime:
+    """When this person was first asked: a later stage when it opened; the first when its card landed (never
+    before the draft was made: the web inbox shows it from then)."""
+    if opened is not None:
+        return opened
     return posted if posted is not None and posted >= draft.created_at else draft.created_at
 
 
@@ -71,18 +83,19 @@ def events(*, session: Session, since: datetime, until: datetime, agent_ids: lis
     found = []
     for draft in drafts:
         agent = names.get(draft.agent_id, f"agent #{draft.agent_id}")
-        start = _started(draft, posted.get(draft.card_key), "review")
 
-        def event(reviewer: str, verdict: str, at: datetime, draft: Draft = draft, agent: str = agent,
-                  start: datetime = start) -> Event:
-            return Event(agent, draft.action, reviewer, "review", verdict, max(0.0, (at - start).total_seconds()),
+        def event(reviewer: str, verdict: str, at: datetime, index: int, draft: Draft = draft,
+                  agent: str = agent) -> Event:
+            stage, opened = _stage(draft, index)
+            start = _started(draft, posted.get(draft.card_key), opened)
+            return Event(agent, draft.action, reviewer, stage, verdict, max(0.0, (at - start).total_seconds()),
                          len(draft.body), draft.is_canary, at)
 
         for vote in votes[draft.id]:
             edited = draft.status == "edited" and vote.user_id == draft.edited_by
-            found.append(event(vote.user_id, "edited" if edited else "approved", vote.created_at))
+            found.append(event(vote.user_id, "edited" if edited else "approved", vote.created_at, vote.stage))
         if draft.status == "rejected" and draft.decided_by and draft.decided_at is not None:
-            found.append(event(draft.decided_by[0], "rejected", draft.decided_at))
+            found.append(event(draft.decided_by[0], "rejected", draft.decided_at, draft.stage_index))
     return found
 
 

@@ -115,3 +115,20 @@ def test_weekly_digest_posts_the_reviewers_chart_after_its_message(harness: Harn
     assert "Oversight" in json.dumps(posted[-1]["blocks"]) and ALICE in json.dumps(posted[-1]["blocks"])
     uploads = [c.args for c in harness.slack.calls_to("files.getUploadURLExternal")]
     assert any(u.get("filename") == "oversight.png" for u in uploads)
+
+
+def test_staged_drafts_are_timed_per_stage_from_when_the_stage_opened(quiet: Harness, clock: FakeClock) -> None:
+    """Stage 1 is timed from the draft's card (10 s), stage 2 from the moment stage 1 passed (30 s), and each
+    reviewer's row names the stage they decided."""
+    stages = {"refund": {"stages": [{"name": "support lead", "approvers": [ALICE]},
+                                    {"name": "finance", "approvers": [BOB]}]}}
+    key = quiet.register(approvers=[ALICE, BOB], actions=stages)["api_key"]
+    draft = new_draft(quiet, key, action="refund", body=SHORT)
+    clock.advance(10)
+    drafts.decide(ctx=quiet.ctx, draft_id=draft["id"], user_id=ALICE, verdict="approve")
+    clock.advance(30)
+    drafts.decide(ctx=quiet.ctx, draft_id=draft["id"], user_id=BOB, verdict="approve")
+    rows = {(r.reviewer, r.stage): r for r in flows.oversight_report(ctx=quiet.ctx, days=1).rows}
+    assert set(rows) == {(ALICE, "support lead"), (BOB, "finance")}
+    assert rows[(ALICE, "support lead")].time_to_decision.p50_s == 10
+    assert rows[(BOB, "finance")].time_to_decision.p50_s == 30
