@@ -207,3 +207,36 @@ def test_spend_page_draws_its_charts_and_fits_a_phone(live: Live, context: Any, 
             assert small.evaluate("document.documentElement.scrollWidth") <= 390, path
     finally:
         phone.close()
+
+
+def test_a_two_stage_approval_with_a_claim(live: Live, chromium: Any) -> None:
+    """Alice claims the refund (the page and the inbox say so) and passes the support lead's stage; Bob, signed
+    in elsewhere, sees it at finance and approves; the agent's one callback carries both stages."""
+    stages = {"refund": {"stages": [{"name": "support lead", "approvers": [ALICE]},
+                                    {"name": "finance", "approvers": [BOB]}]}}
+    key = live.register("refunds", approvers=[ALICE, BOB], actions=stages)
+    draft = live.draft(key, action="refund", title="Refund order 8812", body="Refund $40 for a damaged pallet")
+    pages = []
+    for user in (ALICE, BOB):
+        ctx = chromium.new_context(viewport={"width": 1200, "height": 860})
+        ctx.set_default_timeout(10_000)
+        pages.append(ctx.new_page())
+        sign_in(pages[-1], live, user)
+    alice, bob = pages
+    alice.goto(f"{live.base_url}/app/drafts/{draft['id']}")
+    alice.get_by_role("button", name="Claim").click()
+    alice.locator("#claim").get_by_text(f"Claimed by {ALICE}").wait_for()
+    alice.goto(f"{live.base_url}/app/")
+    alice.get_by_text(f"claimed by {ALICE}").first.wait_for()
+    alice.goto(f"{live.base_url}/app/drafts/{draft['id']}")
+    alice.keyboard.press("a")
+    alice.get_by_text("Your approval is recorded").wait_for()
+    bob.goto(f"{live.base_url}/app/drafts/{draft['id']}")
+    bob.locator("#stages").get_by_text("Approval workflow: finance").wait_for()
+    bob.keyboard.press("a")
+    bob.get_by_text("Done: the draft is approved.").wait_for()
+    data = called_back(live, draft["id"])
+    assert data["status"] == "approved" and [s["status"] for s in data["stages"]] == ["passed", "passed"]
+    assert [s["approved_by"] for s in data["stages"]] == [[ALICE], [BOB]]
+    for page in pages:
+        page.context.close()
