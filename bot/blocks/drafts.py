@@ -49,7 +49,9 @@ def _date(when: datetime | None) -> str:
 
 
 def _link(url: str | None, text: str, max_url: int = 300) -> str:
-    return f"<{url}|{text}>" if url and len(url) <= max_url and _URL.match(url) else text
+    """A link around already escaped text; a `|` in the label would read as the link's own separator, so it is
+    drawn as `∣` there."""
+    return f"<{url}|{text.replace('|', '∣')}>" if url and len(url) <= max_url and _URL.match(url) else text
 
 
 def _clip_escaped(text: str, limit: int) -> tuple[str, bool]:
@@ -239,6 +241,14 @@ def reminder(draft: DraftCard) -> dict[str, Any]:
     text = (f":alarm_clock: Still waiting for a decision: *{escape(clip(draft.title, 200))}* "
             f"expires {_date(draft.expires_at)}.")
     return message(escape(f"Reminder: {clip(draft.title, 300)} is waiting"), [section(text)])
+
+
+def claimer_reminder(draft: DraftCard) -> dict[str, Any]:
+    where = _link(card_link(draft), f"*{escape(clip(draft.title, 200))}*")
+    text = (f":alarm_clock: You claimed {where} ({escape(clip(draft.agent, 100))}); it is still waiting on a "
+            f"decision. It expires {_date(draft.expires_at)}, and then counts as denied. Release it if you can't "
+            "get to it.")
+    return message(escape(f"{clip(draft.title, 100)} is still waiting on you"), [section(text)])
 
 
 def owner_reminder(draft: DraftCard) -> dict[str, Any]:

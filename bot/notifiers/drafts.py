@@ -53,10 +53,13 @@ class DraftSlackNotifier:
         else:
             outbox.post(session, channel=to, msg=blocks.reminder(draft), now=now, thread_key=key)
 
-    def draft_reminder(self, *, session: Session, agent: Agent, draft: DraftCard, now: datetime) -> None:
-        # In the card's thread, broadcast so the channel sees it; and the owner hears it directly (once, when the
-        # card itself is in the owner's DM for want of a review channel).
-        if agent.review_channel:
+    def draft_reminder(self, *, session: Session, agent: Agent, draft: DraftCard, to: list[str], broadcast: bool,
+                       now: datetime) -> None:
+        # `broadcast`: in the card's thread, broadcast so the channel sees it; each of `to` hears it directly
+        # (the owner as the agent's owner, a claimer as the one working on it).
+        if broadcast and agent.review_channel:
             reply = {**blocks.reminder(draft), "reply_broadcast": True}
             outbox.post(session, channel=agent.review_channel, msg=reply, now=now, thread_key=card_key(draft))
-        outbox.post(session, channel=agent.owner, msg=blocks.owner_reminder(draft), now=now)
+        for person in to:
+            msg = blocks.owner_reminder(draft) if person == agent.owner else blocks.claimer_reminder(draft)
+            outbox.post(session, channel=person, msg=msg, now=now)

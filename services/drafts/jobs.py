@@ -47,16 +47,19 @@ def expire_due(ctx: AppContext) -> int:
 
 
 def remind_due(ctx: AppContext) -> int:
-    """At the reminder point: a reply in the card's thread for the channel, and a DM telling the owner."""
+    """At the reminder point: a reply in the card's thread for the channel, and a DM telling the owner; a
+    claimed draft reminds its claimer alone (they said they are on it; the channel is not paged past them)."""
 
     def remind(session: Session, draft: Draft, now: datetime) -> bool:
         if not service.mark_reminded(session=session, draft_id=draft.id):
             return False  # another replica got there first
         agent = agent_of(session, draft.agent_id)
         card = card_data(session, draft, agent, where=True)
-        ctx.notifier.draft_reminder(session=session, agent=agent, draft=card, now=now)
+        to = [draft.claimed_by] if draft.claimed_by else [agent.owner]
+        ctx.notifier.draft_reminder(session=session, agent=agent, draft=card, to=to,
+                                    broadcast=draft.claimed_by is None, now=now)
         record(session=session, actor=Actor.system("drafts.remind"), verb="draft.reminded", subject=draft.card_key,
-               now=now, details={"owner": agent.owner})
+               now=now, details={"owner": agent.owner, "to": to})
         return True
 
     return _each_due(ctx, service.reminder_due, remind)

@@ -94,3 +94,23 @@ def test_reminder_point_is_configurable(sqlite_url: str, slack: FakeSlack, recei
         h.run_jobs(JOBS)
         h.drain()
         assert len(slack.messages_in(slack.dm_channel_for(OWNER))) == 1
+
+
+def test_a_claimed_draft_reminds_its_claimer_alone(sqlite_url: str, slack: FakeSlack,
+                                                   receiver: FakeAgentReceiver) -> None:
+    """Alice claimed it: at the reminder point she is DMed, and neither the channel nor the owner is paged."""
+    from services.drafts import claims
+
+    clock = FakeClock()
+    with Harness(sqlite_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as h:
+        agent = h.register()
+        draft = new_draft(h, agent["api_key"], expires_in_s=3600)
+        posted = card(h, draft["id"])
+        claims.claim(ctx=h.ctx, draft_id=draft["id"], user_id=ALICE)
+        clock.advance(1900)
+        h.run_jobs(JOBS)
+        h.drain()
+        alice = slack.messages_in(slack.dm_channel_for(ALICE))
+        assert len(alice) == 1 and "You claimed" in str(alice[0]["blocks"])
+        assert slack.messages_in(slack.dm_channel_for(OWNER)) == []
+        assert [m for m in slack.messages_in(REVIEW_CHANNEL) if m.get("thread_ts") == posted["ts"]] == []
