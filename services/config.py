@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     # How often a sender says it is alive; after 3 missed beats the others free its claims (sooner on one host).
     outbox_heartbeat_s: float = Field(5.0, gt=0, le=60, alias="COUNTERSIGN_OUTBOX_HEARTBEAT_S")
 
-    # Hostile-input limits (issue 15). Long-polls one agent may hold at once in one process; more get a 429.
+    # Hostile-input limits. Long-polls one agent may hold at once in one process; more get a 429.
     long_poll_max_per_agent: int = Field(50, ge=1, alias="COUNTERSIGN_LONG_POLL_MAX_PER_AGENT")
     # Requests per second per agent key when the agent sets none (burst: twice this).
     rate_limit_per_s: float = Field(50.0, gt=0, alias="COUNTERSIGN_RATE_LIMIT_PER_S")

@@ -11,7 +11,7 @@ A reaction runs in one of two ways, chosen in the wiring:
   with the draft, or neither does).
 - `AFTER_COMMIT`: the publisher's transaction only writes a `FollowUp` row naming the reaction and the ids of the
   payload's rows. Once that transaction commits, `ctx.uow()` runs the follow-ups it wrote, each in a transaction of
-  its own, on the same thread (so callers see their effects as before). A follow-up that fails is rolled back
+  its own, on the same thread (so a caller sees their effects once it returns). A follow-up that fails is rolled back
   alone, its error is kept on the row and the `events.followups` job retries it with backoff; one left behind by a
   crash is picked up by the same job. The change that caused it is already committed: a failing follow-up can
   never undo a person's decision. Each runs exactly once (a conditional UPDATE marks it done in its own
