@@ -164,6 +164,10 @@ def test_approved_while_the_worker_is_killed_then_duplicates_signal_once(rig: Ri
     other signature scheme) at a second bridge adds no signal; a new worker completes the workflow once."""
     flow = rig.start()
     rig.live.reviewer.card(flow.title)
+    # The card shows once the draft exists; the workflow waits on the signal only once Temporal has the
+    # activity's answer. Killed before that, the answer is lost and the activity retried after its timeout.
+    wait_for(lambda: rig.events(flow, EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED), 30,
+             "the create activity's answer in the workflow's history", every=0.2)
     rig.worker.kill()
     draft_id = rig.live.reviewer.decide(flow.title, "approve")
     wait_for(lambda: rig.signals(flow) == 1, 30, "the decision's signal in the workflow's history", every=0.2)
