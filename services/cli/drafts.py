@@ -16,7 +16,7 @@ import click
 
 from services.agents.models import USER_ID
 from services.agents.service import require_agent
-from services.cli.common import cli, fail, make_context
+from services.cli.common import attempt, cli, fail, make_context
 from services.drafts import claims, flows, inbox, service, stages
 from services.drafts.listing import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
 from services.drafts.models import DraftCard
@@ -192,10 +192,7 @@ def show(draft_id: str) -> None:
 @AS_USER
 def claim(draft_id: str, user: str) -> None:
     ctx = make_context()
-    try:
-        claims.claim(ctx=ctx, draft_id=draft_id, user_id=_user(user))
-    except CountersignError as exc:
-        fail(exc)
+    attempt(claims.claim, ctx=ctx, draft_id=draft_id, user_id=_user(user))
     click.echo(f"claimed by {user}; it lapses after {ctx.settings.claim_ttl_s} s unless decided")
 
 
@@ -204,10 +201,7 @@ def claim(draft_id: str, user: str) -> None:
 @AS_USER
 def release(draft_id: str, user: str) -> None:
     ctx = make_context()
-    try:
-        claims.release(ctx=ctx, draft_id=draft_id, user_id=_user(user))
-    except CountersignError as exc:
-        fail(exc)
+    attempt(claims.release, ctx=ctx, draft_id=draft_id, user_id=_user(user))
     click.echo("released")
 
 
@@ -217,8 +211,5 @@ def release(draft_id: str, user: str) -> None:
 @AS_USER
 def assign(draft_id: str, to: str, user: str) -> None:
     ctx = make_context()
-    try:
-        claims.assign(ctx=ctx, draft_id=draft_id, user_id=_user(user), to=_user(to))
-    except CountersignError as exc:
-        fail(exc)
+    attempt(claims.assign, ctx=ctx, draft_id=draft_id, user_id=_user(user), to=_user(to))
     click.echo(f"assigned to {to}")

@@ -66,8 +66,8 @@ def _routing(session: Session, incident: Incident, now: datetime) -> Routing:
         people |= {agent.owner, *agent.backup_owners}
     posted = (slack_message(session=session, key=card_key(incident.id, r)) for r in incident.cards)
     cards = frozenset((p.channel, p.ts) for p in posted if p is not None)
-    stand_ins = frozenset((people_away.recipient(session=session, user_id=p, now=now), p) for p in people
-                          if people_away.away(session=session, user_id=p, now=now) is not None)
+    delegates = {p: people_away.delegate_for(session=session, user_id=p, now=now) for p in people}
+    stand_ins = frozenset((delegate, p) for p, delegate in delegates.items() if delegate is not None)
     return Routing(incident.id or 0, incident.agent_name, frozenset(people), frozenset(groups),
                    frozenset(channels), cards, stand_ins)
 

@@ -57,9 +57,3 @@ def audit_delegate(*, ctx: AppContext, user: str, delegate_of: list[str], subjec
         record(session=session, actor=Actor.slack_user(user), verb="person.acted_as_delegate", subject=subject,
                now=ctx.clock.now(), details={"action": action, "as_delegate_of": delegate_of,
                                              "note": "as delegate of " + ", ".join(delegate_of)})
-
-
-def identities(*, ctx: AppContext, user_id: str) -> list[str]:
-    """`user_id` and everyone away whom they stand in for now: whatever any of them may do, they may."""
-    with ctx.read() as session:
-        return [user_id, *service.stands_in_for(session=session, user_id=user_id, now=ctx.clock.now())]
