@@ -58,6 +58,7 @@ class Figures:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
         self.extras: dict[str, dict[str, Any]] = {}
+        self.peer: list[Any] = []  # bench.peer cells: our draft create against awaithumans' task create
 
     def add(self, backend: str, what: str, concurrency: int, result: LoadResult | None,
             bare: LoadResult | None = None, note: str = "", per_request: int = 1, cpu_ms: float | None = None) -> None:
@@ -104,6 +105,7 @@ class Figures:
 AIMS = (("drafts", 16, "ratio", 0.5), ("drafts", 1, "ratio", 0.5), (INCIDENTS, 16, "ratio", 0.5),
         (INCIDENTS, 1, "ratio", 0.5), ("usage", 16, "ratio", 0.5), ("usage", 1, "ratio", 0.5),
         (f"usage batch ({BATCH} events), events/s", 16, "rate", 20_000), ("button click ack", 4, "p99", 100.0))
+PEER_AIM = 3.0  # draft create against the peer's task create, same run (bench.peer)
 
 
 def aims(figures: Figures) -> str:
@@ -131,6 +133,12 @@ def aims(figures: Figures) -> str:
             met = measured < target if kind == "p99" else measured >= target
             shown = f"{measured:.2f}×" if kind == "ratio" else f"{measured:,.0f}"
             lines.append(f"| {backend} | {label} | {shown} | {'yes' if met else '**no**'} |")
+    if figures.peer:
+        from bench.peer import PEER, VERSION, ratio_at
+        measured = ratio_at(figures.peer, 16)
+        shown = f"{measured:.2f}×" if measured is not None else "n/a"
+        met = "—" if measured is None else "yes" if measured >= PEER_AIM else "**no**"
+        lines.append(f"| sqlite | drafts, c=16: ≥ {PEER_AIM:.0f}× {PEER} {VERSION}'s task create | {shown} | {met} |")
     return "\n".join(lines)
 
 
@@ -250,8 +258,11 @@ def hook(module: str, db_url: str) -> str:
     return f"{float(seconds):.2f} s" if seconds is not None else str(result)
 
 
-def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = True) -> Figures:
+def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = True, peer: bool = True) -> Figures:
     figures = Figures()
+    if peer:
+        from bench.peer import compare
+        figures.peer = compare(n)
     for backend, database in backends:
         with database() as url:
             bench_side_by_side(backend, url, n, figures)
@@ -273,6 +284,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=None, help="requests per cell (overrides --quick)")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
     parser.add_argument("--no-jobs", action="store_true", help="skip the digest and escalation-tick figures")
+    parser.add_argument("--no-peer", action="store_true",
+                        help="skip draft create against awaithumans (bench.peer; installs it on first use)")
     args = parser.parse_args()
     n = args.n or (200 if args.quick else 1000)
     backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_database)]
@@ -281,8 +294,12 @@ def main() -> None:
     before = machine.loadavg()
     started = time.monotonic()
     with machine.LoadSampler() as load:
-        figures = run(backends, n, jobs=not args.no_jobs)
-    report = machine.report(figures.table() + "\n\n" + aims(figures), n=n, pg_url=args.pg, load_before=before,
+        figures = run(backends, n, jobs=not args.no_jobs, peer=not args.no_peer)
+    tables = figures.table() + "\n\n"
+    if figures.peer:
+        from bench.peer import table as peer_table
+        tables += f"Draft create against a peer on SQLite, same run (`bench.peer`):\n\n{peer_table(figures.peer)}\n\n"
+    report = machine.report(tables + aims(figures), n=n, pg_url=args.pg, load_before=before,
                             minutes=(time.monotonic() - started) / 60, load_during=load.summary())
     print(report)
     args.out.write_text(report)

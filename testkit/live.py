@@ -41,8 +41,9 @@ def free_port() -> int:
 class ServerProcess:
     """One server subprocess. Its output goes to a log file (a pipe nobody reads would fill and stall it)."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], *, port: int | None = None, name: str = "server") -> None:
-        self.argv, self.extra_env, self.name = argv, env, name
+    def __init__(self, argv: list[str], env: dict[str, str], *, port: int | None = None, name: str = "server",
+                 ready_path: str = "/readyz") -> None:
+        self.argv, self.extra_env, self.name, self.ready_path = argv, env, name, ready_path
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix=f"cs-{name}-"))  # no stray .env is read from here
@@ -76,7 +77,7 @@ class ServerProcess:
                 if self.proc is not None and self.proc.poll() is not None:
                     raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
                 try:
-                    if http.get(f"{self.base_url}/readyz").status_code == 200:
+                    if http.get(f"{self.base_url}{self.ready_path}").status_code == 200:
                         return
                 except httpx.HTTPError:
                     pass
