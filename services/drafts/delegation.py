@@ -48,7 +48,8 @@ def check_one_stage(*, session: Session, draft: Draft, absent: str) -> None:
                        "approves in one stage only", people=[absent])
 
 
-def audit(*, session: Session, user_id: str, absent: str, subject: str, verdict: str, now: datetime) -> None:
+def audit(*, session: Session, user_id: str, absent: str, subject: str, action: str, now: datetime) -> None:
+    """`action`: what was done for the away person, as its audit verb (draft.approve, draft.claimed…)."""
     record(session=session, actor=Actor.slack_user(user_id), verb="person.acted_as_delegate", subject=subject,
-           now=now, details={"action": f"draft.{verdict}", "as_delegate_of": [absent],
+           now=now, details={"action": action, "as_delegate_of": [absent],
                              "note": f"as delegate of {absent}"})

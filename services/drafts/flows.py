@@ -175,7 +175,8 @@ def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict
     return draft, agent, None, absent
 
 
-def _stand_ins(ctx: AppContext, draft_id: str, user_id: str) -> delegation.StandIns:
+def stand_ins(ctx: AppContext, draft_id: str, user_id: str) -> delegation.StandIns:
+    """The away people this person stands in for on this draft (none for its named deciders)."""
     with ctx.read() as session:
         draft = service.get_draft(session=session, draft_id=draft_id)
         agent = agent_of(session, draft.agent_id)
@@ -199,7 +200,7 @@ def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verd
     groups = groups_of(ctx=ctx, draft_id=draft_id, user_id=user_id)
     with ctx.read() as session:
         draft, agent, refusal, _ = _pending_for_decision(session, draft_id, user_id, verdict, groups, [],
-                                                         _stand_ins(ctx, draft_id, user_id))
+                                                         stand_ins(ctx, draft_id, user_id))
         found = card_data(session, draft, agent)
     if refusal is not None:
         _audit_refusal(ctx, draft, user_id, verdict, refusal)
@@ -216,7 +217,7 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
     for the next. Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed; each refusal is audited."""
     kept_reason = rules.check_request(verdict=verdict, final_body=final_body, reason=reason)
     groups = groups_of(ctx=ctx, draft_id=draft_id, user_id=user_id)
-    unasked, found = _unasked(ctx, draft_id, user_id), _stand_ins(ctx, draft_id, user_id)
+    unasked, found = _unasked(ctx, draft_id, user_id), stand_ins(ctx, draft_id, user_id)
     try:
         with ctx.uow() as session:
             draft, agent, refusal, absent = _pending_for_decision(session, draft_id, user_id, verdict, groups,
@@ -231,7 +232,7 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
                 result = _apply(session, ctx, agent, draft, user_id, verdict, final_body, kept_reason, revision, via)
                 if absent is not None:
                     delegation.audit(session=session, user_id=user_id, absent=absent, subject=draft.card_key,
-                                     verdict=verdict, now=ctx.clock.now())
+                                     action=f"draft.{verdict}", now=ctx.clock.now())
     except Conflict as lost:  # too late, a second vote, or stale text: the person is told, and it is recorded
         _audit_refusal(ctx, draft_key(draft_id), user_id, verdict, lost, via, verb=CONFLICT_VERB)
     if refusal is not None:
