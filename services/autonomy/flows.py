@@ -15,12 +15,13 @@ from services.agents.models import Agent
 from services.agents.service import require_agent
 from services.audit.service import Actor, record
 from services.autonomy import regression, samples, service
-from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED, LevelRow, Overview
+from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED, AutonomyState, LevelRow, Overview
 from services.autonomy.stats import sampled
 from services.context import AppContext
 from services.drafts.models import Draft
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.incidents.flows import open_incident
+from services.incidents.models import Incident
 from services.oversight import changes as oversight
 from services.people import service as away
 
@@ -42,7 +43,7 @@ def _draft(session: Session, draft_id: str) -> Draft:
 
 
 # --- after a decision --------------------------------------------------------------------------------------
-def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> None:
+def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft) -> None:
     """Count the decision, then: demote on a rejection streak, propose promotion, or raise a regression."""
     if draft.status == "auto_approved":
         maybe_sample(session=session, ctx=ctx, agent=agent, draft=draft)
@@ -95,7 +96,7 @@ def check_regression(*, session: Session, ctx: AppContext, agent: Agent, action:
     return row.incident_id
 
 
-def maybe_sample(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> bool:
+def maybe_sample(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft) -> bool:
     """Post a share of auto-approvals to the review channel for a retrospective check."""
     if not sampled(draft.id, agent.rule.audit_sample_rate):
         return False
@@ -105,7 +106,7 @@ def maybe_sample(*, session: Session, ctx: AppContext, agent: Agent, draft: Any)
     return True
 
 
-def demote(*, session: Session, ctx: AppContext, agent: Agent, state: Any, reason: str, actor: Actor) -> bool:
+def demote(*, session: Session, ctx: AppContext, agent: Agent, state: AutonomyState, reason: str, actor: Actor) -> bool:
     """Back to review at once, and the owner is told why."""
     now = ctx.clock.now()
     if not service.demote(session=session, state=state, agent=agent, reason=reason, actor=actor, now=now):
@@ -114,13 +115,13 @@ def demote(*, session: Session, ctx: AppContext, agent: Agent, state: Any, reaso
     return True
 
 
-def names_an_action(*, incident: Any, **_: Any) -> bool:
+def names_an_action(*, incident: Incident, **_: Any) -> bool:
     """Whether an incident concerns autonomy at all: only one naming an action (`details.action`) demotes."""
     action = (incident.details or {}).get("action")
     return isinstance(action, str) and bool(action)
 
 
-def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: Any) -> int:
+def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: Incident) -> int:
     """An incident naming an action (`details.action`) takes that action off auto: every prompt version, or
     only `details.prompt_version` when the incident names one (a regression blames the new version, not v1)."""
     if not names_an_action(incident=incident):

@@ -29,6 +29,7 @@ from services.autonomy.models import (
     EvidenceFigures,
 )
 from services.autonomy.stats import edit_distance
+from services.drafts.models import Draft
 from services.errors import AlreadyDecided, NotFound
 
 MIN_WINDOW = 100  # the rolling window holds at least this many decisions, more if the rule asks for more
@@ -185,7 +186,7 @@ def rule_met(evidence: EvidenceFigures, rule: AutonomyRule) -> bool:
             and evidence.since_last_rejection >= rule.clean_streak)
 
 
-def record_decision(*, session: Session, draft: Any, now: datetime) -> AutonomyState | None:
+def record_decision(*, session: Session, draft: Draft, now: datetime) -> AutonomyState | None:
     """Count a person's decision on a draft as evidence for its version; None if it is not one, or was counted."""
     outcome = HUMAN_OUTCOMES.get(draft.status)
     if outcome is None:
