@@ -24,9 +24,8 @@ def sample_key(draft_id: str) -> str:
 
 
 def _sample_msg(agent: Agent, draft: Draft, **verdict: Any) -> dict[str, Any]:
-    text = draft.final_body if draft.final_body is not None else draft.body
     return blocks.sample_card(agent_name=agent.name, draft_id=draft.id, action=draft.action, title=draft.title,
-                              text=text, prompt_version=draft.prompt_version, **verdict)
+                              text=draft.current_text, prompt_version=draft.prompt_version, **verdict)
 
 
 class AutonomySlackNotifier:

@@ -192,8 +192,8 @@ def record_decision(*, session: Session, draft: Draft, now: datetime) -> Autonom
     if outcome is None:
         return None
     distance = None
-    if outcome == EDITED and draft.final_body is not None:
-        distance = edit_distance(draft.body, draft.final_body)
+    if outcome == EDITED and draft.edited_body is not None:
+        distance = edit_distance(draft.body, draft.edited_body)
     key = version_key(draft.prompt_version)
     row = AutonomyEvidence(draft_id=draft.id, agent_id=draft.agent_id, action=draft.action, prompt_version=key,
                            model=draft.model or "", outcome=outcome, edit_distance=distance,
