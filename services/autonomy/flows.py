@@ -18,6 +18,7 @@ from services.autonomy import regression, samples, service
 from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED, AutonomyState, LevelRow, Overview
 from services.autonomy.stats import sampled
 from services.context import AppContext
+from services.db import require_id
 from services.drafts.models import Draft
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.incidents.flows import open_incident
@@ -60,7 +61,7 @@ def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft)
     elif state.level == REVIEW:
         evidence = service.evidence_for(session=session, state=state, rule=agent.rule)
         if service.rule_met(evidence, agent.rule) and service.claim_proposal(session=session, state=state, now=now):
-            state = service.require_state(session=session, state_id=state.id or 0)
+            state = service.require_state(session=session, state_id=require_id(state.id))
             record(session=session, actor=SYSTEM, verb="autonomy.proposed", subject=f"agent:{agent.name}", now=now,
                    details={"action": state.action, "prompt_version": state.prompt_version, **evidence.model_dump()})
             ctx.notifier.autonomy_proposed(session=session, agent=agent, state=state, evidence=evidence,
@@ -73,11 +74,11 @@ def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft)
 def check_regression(*, session: Session, ctx: AppContext, agent: Agent, action: str, dimension: str,
                      value: str) -> int | None:
     """Open one `anomaly` incident per version pair whose drop is significant; returns its id when opened."""
-    finding = regression.check(session=session, agent_id=agent.id or 0, action=action, dimension=dimension,
+    finding = regression.check(session=session, agent_id=require_id(agent.id), action=action, dimension=dimension,
                                value=value)
     if finding is None:
         return None
-    row = regression.claim(session=session, agent_id=agent.id or 0, action=action, finding=finding,
+    row = regression.claim(session=session, agent_id=require_id(agent.id), action=action, finding=finding,
                            now=ctx.clock.now())
     if row is None:
         return None
@@ -132,7 +133,7 @@ def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: In
     summary = incident.summary.replace("<@", "@")
     reason = f"incident #{incident.id} ({incident.kind}, {incident.severity}) was opened: {summary}"
     return sum(demote(session=session, ctx=ctx, agent=agent, state=state, reason=reason, actor=SYSTEM)
-               for state in service.auto_states(session=session, agent_id=agent.id or 0, action=action)
+               for state in service.auto_states(session=session, agent_id=require_id(agent.id), action=action)
                if not isinstance(version, str) or state.prompt_version == service.version_key(version))
 
 
@@ -180,7 +181,7 @@ def judge_sample(*, ctx: AppContext, draft_id: str, user: str, verdict: str) -> 
                                             now=now)
         if verdict != SHOULD_NOT_HAVE_PASSED:
             return "Thanks: marked as looking right."
-        state = service.get_state(session=session, agent_id=agent.id or 0, action=sample.action,
+        state = service.get_state(session=session, agent_id=require_id(agent.id), action=sample.action,
                                   prompt_version=sample.prompt_version)
         demoted = state is not None and demote(
             session=session, ctx=ctx, agent=agent, state=state, actor=Actor.slack_user(user),
@@ -206,9 +207,9 @@ def overview(*, ctx: AppContext, name: str) -> Overview:
     with ctx.read() as session:
         agent = require_agent(session=session, name=name)
         rule, rows = agent.rule, []
-        approved = oversight.approved_versions(session=session, agent_id=agent.id or 0)
-        reviewed = oversight.statuses(session=session, agent_id=agent.id or 0)
-        for state in service.states_of(session=session, agent_id=agent.id or 0):
+        approved = oversight.approved_versions(session=session, agent_id=require_id(agent.id))
+        reviewed = oversight.statuses(session=session, agent_id=require_id(agent.id))
+        for state in service.states_of(session=session, agent_id=require_id(agent.id)):
             configured = agent.policy_for(state.action).autonomy
             evidence = service.evidence_for(session=session, state=state, rule=rule)
             rows.append(LevelRow(action=state.action, prompt_version=service.shown_version(state.prompt_version),
