@@ -258,6 +258,16 @@ class DraftCard(DraftPublic):
         """The draft without what only a reviewer's surface needs: what the API and the callback carry."""
         return DraftPublic(**self.model_dump(include=set(DraftPublic.model_fields)))
 
+    @property
+    def open_stage(self) -> StagePublic | None:
+        """The stage under way (the last one once decided); None only for a card built without stages."""
+        return self.stages[min(self.stage_index, len(self.stages) - 1)] if self.stages else None
+
+    @property
+    def stage_label(self) -> str:
+        """"Stage 2 of 2: finance"; a single stage is just its name."""
+        return stages.label_of([stage.name for stage in self.stages], self.stage_index)
+
 
 Votes = list[tuple[str, int]]  # (user, stage) of each approval, in the order given
 

@@ -100,6 +100,17 @@ def votes_of(*, session: Session, draft_id: str) -> list[tuple[str, int]]:
     return [(user, stage) for user, stage in rows]
 
 
+def votes_of_drafts(*, session: Session, draft_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """`votes_of` for a list of drafts in one query: draft id -> (user, stage) of each approval, in order."""
+    found: dict[str, list[tuple[str, int]]] = {draft_id: [] for draft_id in draft_ids}
+    if draft_ids:
+        rows = session.exec(select(DraftVote.draft_id, DraftVote.user_id, DraftVote.stage)
+                            .where(col(DraftVote.draft_id).in_(draft_ids)).order_by(col(DraftVote.id))).all()
+        for draft_id, user, stage in rows:
+            found[draft_id].append((user, stage))
+    return found
+
+
 def to_public(*, session: Session, draft: Draft, agent_name: str) -> DraftPublic:
     return public(draft, agent_name=agent_name, votes=votes_of(session=session, draft_id=draft.id))
 
