@@ -19,7 +19,7 @@ from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PAS
 from services.autonomy.stats import sampled
 from services.context import AppContext
 from services.db import require_id
-from services.drafts.models import Draft
+from services.drafts.models import Draft, draft_key
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.incidents.flows import open_incident
 from services.incidents.models import Incident
@@ -176,7 +176,7 @@ def judge_sample(*, ctx: AppContext, draft_id: str, user: str, verdict: str) -> 
         now = ctx.clock.now()
         sample = samples.judge(session=session, draft_id=draft_id, verdict=verdict, user=user, now=now)
         record(session=session, actor=Actor.slack_user(user), verb="autonomy.sample_judged",
-               subject=f"draft:{draft_id}", now=now, details={"verdict": verdict})
+               subject=draft_key(draft_id), now=now, details={"verdict": verdict})
         ctx.notifier.autonomy_sample_judged(session=session, agent=agent, draft=draft, verdict=verdict, by=user,
                                             now=now)
         if verdict != SHOULD_NOT_HAVE_PASSED:

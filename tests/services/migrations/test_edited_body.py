@@ -1,5 +1,5 @@
 """The edited_body migration: a parked edit keeps its text under the new name; an approval's copy of the body,
-which was no edit, is dropped; the text under review and the approved text read as before."""
+which was no edit, is dropped; the text under review and the approved text read the same."""
 
 from __future__ import annotations
 
