@@ -49,10 +49,6 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 class NestedWriteScope(RuntimeError):
     """A write scope was opened inside another one in the same thread.
 

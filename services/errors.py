@@ -80,12 +80,6 @@ class PromptVersionRejected(Conflict):
     type_slug = "prompt-version-rejected"
 
 
-class PayloadTooLarge(CountersignError):
-    status = 413
-    title = "Payload too large"
-    type_slug = "payload-too-large"
-
-
 class AgentPaused(CountersignError):
     status = 423
     title = "Agent paused"

@@ -8,14 +8,16 @@ Each domain adds its own protocol here as it grows, and Notifier gathers them.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlmodel import Session
 
-from services.agents.models import Agent
+from services.agents.models import Agent, AutonomyRule
+from services.autonomy.models import AutonomyState, EvidenceFigures
 from services.digests.service import Digest
-from services.drafts.models import DraftCard
+from services.drafts.models import Draft, DraftCard
 from services.incidents.models import Incident, IncidentEvent
+from services.oversight.models import Change
 from services.spend.budgets import BudgetWarning
 
 
@@ -76,30 +78,30 @@ class DigestNotifier(Protocol):
 
 
 class AutonomyNotifier(Protocol):
-    """Earned autonomy: the owner's proposal card, sampled auto-approvals for a check, demotion notices.
-    `state` is an AutonomyState, `draft` a Draft row, `evidence` EvidenceFigures, `rule` the AutonomyRule."""
+    """Earned autonomy: the owner's proposal card, sampled auto-approvals for a check, demotion notices."""
 
-    def autonomy_proposed(self, *, session: Session, agent: Agent, state: Any, evidence: Any, rule: Any,
+    def autonomy_proposed(self, *, session: Session, agent: Agent, state: AutonomyState, evidence: EvidenceFigures,
+                          rule: AutonomyRule, now: datetime) -> None: ...
+
+    def autonomy_answered(self, *, session: Session, agent: Agent, state: AutonomyState, promoted: bool, by: str,
                           now: datetime) -> None: ...
 
-    def autonomy_answered(self, *, session: Session, agent: Agent, state: Any, promoted: bool, by: str,
-                          now: datetime) -> None: ...
+    def autonomy_sample(self, *, session: Session, agent: Agent, draft: Draft, now: datetime) -> None: ...
 
-    def autonomy_sample(self, *, session: Session, agent: Agent, draft: Any, now: datetime) -> None: ...
-
-    def autonomy_sample_judged(self, *, session: Session, agent: Agent, draft: Any, verdict: str, by: str,
+    def autonomy_sample_judged(self, *, session: Session, agent: Agent, draft: Draft, verdict: str, by: str,
                                now: datetime) -> None: ...
 
-    def autonomy_demoted(self, *, session: Session, agent: Agent, state: Any, reason: str, now: datetime) -> None: ...
+    def autonomy_demoted(self, *, session: Session, agent: Agent, state: AutonomyState, reason: str,
+                         now: datetime) -> None: ...
 
 
 class OversightNotifier(Protocol):
     """Prompt and model changes: the owner's card (a DM) with the diff, updated when answered or when an eval
-    replay is attached. `change` is a services.oversight.models.Change."""
+    replay is attached."""
 
-    def prompt_change(self, *, session: Session, agent: Agent, change: Any, now: datetime) -> None: ...
+    def prompt_change(self, *, session: Session, agent: Agent, change: Change, now: datetime) -> None: ...
 
-    def prompt_change_updated(self, *, session: Session, agent: Agent, change: Any, now: datetime) -> None: ...
+    def prompt_change_updated(self, *, session: Session, agent: Agent, change: Change, now: datetime) -> None: ...
 
     def oversight_chart(self, *, session: Session, channel: str, chart_png: bytes, key: str,
                         now: datetime) -> None: ...

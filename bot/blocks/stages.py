@@ -17,20 +17,13 @@ def _names(people: list[str]) -> str:
     return ", ".join(user(p) for p in people[:10]) or "nobody"
 
 
-def stage_label(draft: DraftCard) -> str:
-    if len(draft.stages) <= 1:
-        return draft.stages[0].name if draft.stages else "review"
-    at = min(draft.stage_index, len(draft.stages) - 1)
-    return f"Stage {at + 1} of {len(draft.stages)}: {draft.stages[at].name}"
-
-
 def moved_on(draft: DraftCard, shown: int) -> Block:
     """An earlier stage's card while the draft waits further on: where it went, and who passed this stage."""
     if not 0 <= shown < len(draft.stages):
-        return section(f":arrow_right: The draft is now at *{escape(clip(stage_label(draft), 120))}*.")
+        return section(f":arrow_right: The draft is now at *{escape(clip(draft.stage_label, 120))}*.")
     stage = draft.stages[shown]
     return section(f":white_check_mark: *{escape(clip(stage.name, 60))}* passed ({_names(stage.approved_by)}); "
-                   f"the draft is now at *{escape(clip(stage_label(draft), 120))}*.")
+                   f"the draft is now at *{escape(clip(draft.stage_label, 120))}*.")
 
 
 def workflow(draft: DraftCard) -> list[Block]:
@@ -41,7 +34,7 @@ def workflow(draft: DraftCard) -> list[Block]:
     stage = draft.stages[at]
     lines = []
     if len(draft.stages) > 1:
-        lines.append(f":arrow_right: *{escape(clip(stage_label(draft), 120))}*")
+        lines.append(f":arrow_right: *{escape(clip(draft.stage_label, 120))}*")
         lines += [f"• {escape(clip(s.name, 60))}: approved by {_names(s.approved_by)}"
                   for s in draft.stages[:at] if s.status == "passed"]
     if stage.sla_s and stage.opened_at and draft.status == "pending":

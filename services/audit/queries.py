@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
 from services.audit.models import AuditEntry
+from services.db import require_id
 from services.drafts.models import Draft
 from services.incidents.models import Incident
 
@@ -24,7 +25,7 @@ def trail(*, session: Session, subject: str, limit: int = 200) -> list[AuditEntr
 
 def about_agents(agents: list[Agent]) -> Any:
     """A WHERE clause: entries about these agents, their drafts or incidents, or made by them."""
-    ids = [a.id or 0 for a in agents]
+    ids = [require_id(a.id) for a in agents]
     names = [a.name for a in agents]
     if not ids:
         return literal(False)

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from services.agents.models import Agent
 from services.autonomy.models import AutonomySample
 from services.autonomy.stats import edit_distance, unified_diff
-from services.drafts.models import Draft, as_value
+from services.drafts.models import APPROVED_STATUSES, Draft, as_value
 from services.errors import field_error
 
 # Cancelled drafts were withdrawn by the agent: no verdict, so no example.
@@ -40,7 +40,7 @@ def parse_since(value: str | None, *, field: str = "since") -> datetime | None:
 
 def row_of(draft: Draft, *, agent_name: str, sample: AutonomySample | None) -> dict[str, Any]:
     decided = draft.decided_at
-    edited = draft.status == "edited" and draft.final_body is not None
+    edited = draft.status == "edited" and draft.edited_body is not None
     return {
         "draft_id": draft.id,
         "agent": agent_name,
@@ -48,8 +48,7 @@ def row_of(draft: Draft, *, agent_name: str, sample: AutonomySample | None) -> d
         "title": draft.title,
         "context": draft.context,
         "draft": as_value(draft.body, draft.body_is_json),
-        "final": as_value(draft.final_body, draft.body_is_json) if draft.status in ("approved", "edited",
-                                                                                     "auto_approved") else None,
+        "final": as_value(draft.current_text, draft.body_is_json) if draft.status in APPROVED_STATUSES else None,
         "verdict": draft.status,
         "reason": draft.reason,
         "reviewers": list(draft.decided_by or []),
@@ -62,8 +61,8 @@ def row_of(draft: Draft, *, agent_name: str, sample: AutonomySample | None) -> d
         "model": draft.model,
         "cost_usd": draft.cost_usd,
         "confidence": draft.confidence,
-        "edit_distance": edit_distance(draft.body, draft.final_body or "") if edited else None,
-        "diff": unified_diff(draft.body, draft.final_body or "") if edited else None,
+        "edit_distance": edit_distance(draft.body, draft.current_text) if edited else None,
+        "diff": unified_diff(draft.body, draft.current_text) if edited else None,
         "audit": {"verdict": sample.verdict, "by": sample.judged_by,
                   "at": sample.judged_at.isoformat() if sample.judged_at else None} if sample else None,
     }

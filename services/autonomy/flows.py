@@ -15,12 +15,14 @@ from services.agents.models import Agent
 from services.agents.service import require_agent
 from services.audit.service import Actor, record
 from services.autonomy import regression, samples, service
-from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED, LevelRow, Overview
+from services.autonomy.models import AUTO, REJECTED, REVIEW, SHOULD_NOT_HAVE_PASSED, AutonomyState, LevelRow, Overview
 from services.autonomy.stats import sampled
 from services.context import AppContext
-from services.drafts.models import Draft
+from services.db import require_id
+from services.drafts.models import Draft, draft_key
 from services.errors import Forbidden, NotFound, ValidationFailed
 from services.incidents.flows import open_incident
+from services.incidents.models import Incident
 from services.oversight import changes as oversight
 from services.people import service as away
 
@@ -42,7 +44,7 @@ def _draft(session: Session, draft_id: str) -> Draft:
 
 
 # --- after a decision --------------------------------------------------------------------------------------
-def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> None:
+def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft) -> None:
     """Count the decision, then: demote on a rejection streak, propose promotion, or raise a regression."""
     if draft.status == "auto_approved":
         maybe_sample(session=session, ctx=ctx, agent=agent, draft=draft)
@@ -59,7 +61,7 @@ def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -
     elif state.level == REVIEW:
         evidence = service.evidence_for(session=session, state=state, rule=agent.rule)
         if service.rule_met(evidence, agent.rule) and service.claim_proposal(session=session, state=state, now=now):
-            state = service.require_state(session=session, state_id=state.id or 0)
+            state = service.require_state(session=session, state_id=require_id(state.id))
             record(session=session, actor=SYSTEM, verb="autonomy.proposed", subject=f"agent:{agent.name}", now=now,
                    details={"action": state.action, "prompt_version": state.prompt_version, **evidence.model_dump()})
             ctx.notifier.autonomy_proposed(session=session, agent=agent, state=state, evidence=evidence,
@@ -72,11 +74,11 @@ def on_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -
 def check_regression(*, session: Session, ctx: AppContext, agent: Agent, action: str, dimension: str,
                      value: str) -> int | None:
     """Open one `anomaly` incident per version pair whose drop is significant; returns its id when opened."""
-    finding = regression.check(session=session, agent_id=agent.id or 0, action=action, dimension=dimension,
+    finding = regression.check(session=session, agent_id=require_id(agent.id), action=action, dimension=dimension,
                                value=value)
     if finding is None:
         return None
-    row = regression.claim(session=session, agent_id=agent.id or 0, action=action, finding=finding,
+    row = regression.claim(session=session, agent_id=require_id(agent.id), action=action, finding=finding,
                            now=ctx.clock.now())
     if row is None:
         return None
@@ -95,7 +97,7 @@ def check_regression(*, session: Session, ctx: AppContext, agent: Agent, action:
     return row.incident_id
 
 
-def maybe_sample(*, session: Session, ctx: AppContext, agent: Agent, draft: Any) -> bool:
+def maybe_sample(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft) -> bool:
     """Post a share of auto-approvals to the review channel for a retrospective check."""
     if not sampled(draft.id, agent.rule.audit_sample_rate):
         return False
@@ -105,7 +107,7 @@ def maybe_sample(*, session: Session, ctx: AppContext, agent: Agent, draft: Any)
     return True
 
 
-def demote(*, session: Session, ctx: AppContext, agent: Agent, state: Any, reason: str, actor: Actor) -> bool:
+def demote(*, session: Session, ctx: AppContext, agent: Agent, state: AutonomyState, reason: str, actor: Actor) -> bool:
     """Back to review at once, and the owner is told why."""
     now = ctx.clock.now()
     if not service.demote(session=session, state=state, agent=agent, reason=reason, actor=actor, now=now):
@@ -114,13 +116,13 @@ def demote(*, session: Session, ctx: AppContext, agent: Agent, state: Any, reaso
     return True
 
 
-def names_an_action(*, incident: Any, **_: Any) -> bool:
+def names_an_action(*, incident: Incident, **_: Any) -> bool:
     """Whether an incident concerns autonomy at all: only one naming an action (`details.action`) demotes."""
     action = (incident.details or {}).get("action")
     return isinstance(action, str) and bool(action)
 
 
-def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: Any) -> int:
+def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: Incident) -> int:
     """An incident naming an action (`details.action`) takes that action off auto: every prompt version, or
     only `details.prompt_version` when the incident names one (a regression blames the new version, not v1)."""
     if not names_an_action(incident=incident):
@@ -131,7 +133,7 @@ def on_incident(*, session: Session, ctx: AppContext, agent: Agent, incident: An
     summary = incident.summary.replace("<@", "@")
     reason = f"incident #{incident.id} ({incident.kind}, {incident.severity}) was opened: {summary}"
     return sum(demote(session=session, ctx=ctx, agent=agent, state=state, reason=reason, actor=SYSTEM)
-               for state in service.auto_states(session=session, agent_id=agent.id or 0, action=action)
+               for state in service.auto_states(session=session, agent_id=require_id(agent.id), action=action)
                if not isinstance(version, str) or state.prompt_version == service.version_key(version))
 
 
@@ -174,12 +176,12 @@ def judge_sample(*, ctx: AppContext, draft_id: str, user: str, verdict: str) -> 
         now = ctx.clock.now()
         sample = samples.judge(session=session, draft_id=draft_id, verdict=verdict, user=user, now=now)
         record(session=session, actor=Actor.slack_user(user), verb="autonomy.sample_judged",
-               subject=f"draft:{draft_id}", now=now, details={"verdict": verdict})
+               subject=draft_key(draft_id), now=now, details={"verdict": verdict})
         ctx.notifier.autonomy_sample_judged(session=session, agent=agent, draft=draft, verdict=verdict, by=user,
                                             now=now)
         if verdict != SHOULD_NOT_HAVE_PASSED:
             return "Thanks: marked as looking right."
-        state = service.get_state(session=session, agent_id=agent.id or 0, action=sample.action,
+        state = service.get_state(session=session, agent_id=require_id(agent.id), action=sample.action,
                                   prompt_version=sample.prompt_version)
         demoted = state is not None and demote(
             session=session, ctx=ctx, agent=agent, state=state, actor=Actor.slack_user(user),
@@ -205,9 +207,9 @@ def overview(*, ctx: AppContext, name: str) -> Overview:
     with ctx.read() as session:
         agent = require_agent(session=session, name=name)
         rule, rows = agent.rule, []
-        approved = oversight.approved_versions(session=session, agent_id=agent.id or 0)
-        reviewed = oversight.statuses(session=session, agent_id=agent.id or 0)
-        for state in service.states_of(session=session, agent_id=agent.id or 0):
+        approved = oversight.approved_versions(session=session, agent_id=require_id(agent.id))
+        reviewed = oversight.statuses(session=session, agent_id=require_id(agent.id))
+        for state in service.states_of(session=session, agent_id=require_id(agent.id)):
             configured = agent.policy_for(state.action).autonomy
             evidence = service.evidence_for(session=session, state=state, rule=rule)
             rows.append(LevelRow(action=state.action, prompt_version=service.shown_version(state.prompt_version),

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col
 
 from services.autonomy.models import AutonomySample
 from services.autonomy.service import _insert_once, version_key
+from services.drafts.models import Draft
 from services.errors import AlreadyDecided, NotFound
 
 VERDICT_WORDS = {"looks_right": "marked it *Looks right*",
                  "should_not_have_passed": "marked it *Should not have passed*"}
 
 
-def create(*, session: Session, draft: Any, now: datetime) -> bool:
+def create(*, session: Session, draft: Draft, now: datetime) -> bool:
     """Note the sample; false if it already was (the card must go out once)."""
     return _insert_once(session, AutonomySample(draft_id=draft.id, agent_id=draft.agent_id, action=draft.action,
                                                 prompt_version=version_key(draft.prompt_version), created_at=now))

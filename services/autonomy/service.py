@@ -29,6 +29,8 @@ from services.autonomy.models import (
     EvidenceFigures,
 )
 from services.autonomy.stats import edit_distance
+from services.db import require_id
+from services.drafts.models import Draft
 from services.errors import AlreadyDecided, NotFound
 
 MIN_WINDOW = 100  # the rolling window holds at least this many decisions, more if the rule asks for more
@@ -108,7 +110,8 @@ def sync_config(*, session: Session, agent: Agent, action: str, prompt_version: 
     configured = agent.policy_for(action).autonomy
     row = session.get(AutonomyAction, (agent.id, action), populate_existing=True)
     if row is None:
-        _insert_once(session, AutonomyAction(agent_id=agent.id or 0, action=action, configured=REVIEW, updated_at=now))
+        _insert_once(session, AutonomyAction(agent_id=require_id(agent.id), action=action, configured=REVIEW,
+                                             updated_at=now))
         row = session.get(AutonomyAction, (agent.id, action), populate_existing=True)
     assert row is not None
     previous = row.configured
@@ -123,9 +126,9 @@ def sync_config(*, session: Session, agent: Agent, action: str, prompt_version: 
         return  # another request noticed the same change first
     system = Actor.system("autonomy")
     if configured == AUTO:
-        state = ensure_state(session=session, agent_id=agent.id or 0, action=action, prompt_version=prompt_version,
-                             now=now)
-        _change(session, state.id or 0, [], level=AUTO, granted_by="config", granted_at=now, proposal=None,
+        state = ensure_state(session=session, agent_id=require_id(agent.id), action=action,
+                             prompt_version=prompt_version, now=now)
+        _change(session, require_id(state.id), [], level=AUTO, granted_by="config", granted_at=now, proposal=None,
                 updated_at=now)
         record(session=session, actor=system, verb="autonomy.granted", subject=f"agent:{agent.name}", now=now,
                details={"action": action, "prompt_version": prompt_version, "by": "config"})
@@ -147,7 +150,8 @@ def level_for(*, session: Session, agent: Agent, action: str, prompt_version: st
         return known
     key = version_key(prompt_version)
     sync_config(session=session, agent=agent, action=action, prompt_version=key, now=now)
-    return ensure_state(session=session, agent_id=agent.id or 0, action=action, prompt_version=key, now=now).level
+    return ensure_state(session=session, agent_id=require_id(agent.id), action=action, prompt_version=key,
+                        now=now).level
 
 
 def peek_level(*, session: Session, agent: Agent, action: str, prompt_version: str | None) -> str | None:
@@ -156,7 +160,7 @@ def peek_level(*, session: Session, agent: Agent, action: str, prompt_version: s
     row = session.get(AutonomyAction, (agent.id, action))
     if row is None or row.configured != agent.policy_for(action).autonomy:
         return None
-    state = get_state(session=session, agent_id=agent.id or 0, action=action,
+    state = get_state(session=session, agent_id=require_id(agent.id), action=action,
                       prompt_version=version_key(prompt_version))
     return state.level if state is not None else None
 
@@ -185,14 +189,14 @@ def rule_met(evidence: EvidenceFigures, rule: AutonomyRule) -> bool:
             and evidence.since_last_rejection >= rule.clean_streak)
 
 
-def record_decision(*, session: Session, draft: Any, now: datetime) -> AutonomyState | None:
+def record_decision(*, session: Session, draft: Draft, now: datetime) -> AutonomyState | None:
     """Count a person's decision on a draft as evidence for its version; None if it is not one, or was counted."""
     outcome = HUMAN_OUTCOMES.get(draft.status)
     if outcome is None:
         return None
     distance = None
-    if outcome == EDITED and draft.final_body is not None:
-        distance = edit_distance(draft.body, draft.final_body)
+    if outcome == EDITED and draft.edited_body is not None:
+        distance = edit_distance(draft.body, draft.edited_body)
     key = version_key(draft.prompt_version)
     row = AutonomyEvidence(draft_id=draft.id, agent_id=draft.agent_id, action=draft.action, prompt_version=key,
                            model=draft.model or "", outcome=outcome, edit_distance=distance,
@@ -200,8 +204,8 @@ def record_decision(*, session: Session, draft: Any, now: datetime) -> AutonomyS
     state = ensure_state(session=session, agent_id=draft.agent_id, action=draft.action, prompt_version=key, now=now)
     if not _insert_once(session, row):
         return None
-    _change(session, state.id or 0, [], decisions_total=AutonomyState.decisions_total + 1, updated_at=now)
-    return require_state(session=session, state_id=state.id or 0)
+    _change(session, require_id(state.id), [], decisions_total=AutonomyState.decisions_total + 1, updated_at=now)
+    return require_state(session=session, state_id=require_id(state.id))
 
 
 def rejection_streak(*, session: Session, state: AutonomyState) -> int:
@@ -220,7 +224,7 @@ def rejection_streak(*, session: Session, state: AutonomyState) -> int:
 # --- transitions -----------------------------------------------------------------------------------------
 def claim_proposal(*, session: Session, state: AutonomyState, now: datetime) -> bool:
     """Mark a card as going out; true for exactly one caller, and only while nothing is out or cooling down."""
-    return _change(session, state.id or 0,
+    return _change(session, require_id(state.id),
                    [col(AutonomyState.level) == REVIEW, col(AutonomyState.proposal).is_distinct_from("proposed"),
                     col(AutonomyState.decisions_total) >= col(AutonomyState.repropose_after)],
                    proposal="proposed", proposals=AutonomyState.proposals + 1, updated_at=now)
@@ -257,7 +261,7 @@ def _answered(session: Session, state_id: int) -> AlreadyDecided:
 
 def demote(*, session: Session, state: AutonomyState, agent: Agent, reason: str, actor: Actor, now: datetime) -> bool:
     """Back to review at once; false if it wasn't on auto. A new proposal waits for a fresh clean streak."""
-    if not _change(session, state.id or 0, [col(AutonomyState.level) == AUTO], level=REVIEW, demoted_at=now,
+    if not _change(session, require_id(state.id), [col(AutonomyState.level) == AUTO], level=REVIEW, demoted_at=now,
                    demoted_reason=reason[:500], proposal=None,
                    repropose_after=AutonomyState.decisions_total + cooldown(agent.rule), updated_at=now):
         return False

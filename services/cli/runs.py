@@ -16,6 +16,7 @@ import click
 from services.agents.models import ID_HINTS, USER_ID
 from services.agents.service import require_agent
 from services.cli.common import attempt, cli, emit, fail, make_context
+from services.db import require_id
 from services.errors import CountersignError, field_error
 from services.runs import flows, queries, service
 from services.runs.models import RunPublic
@@ -39,7 +40,7 @@ def list_command(agent_name: str | None, limit: int, format_: str) -> None:
     ctx = make_context()
     try:
         with ctx.read() as session:
-            agent_ids = [require_agent(session=session, name=agent_name).id or 0] if agent_name else None
+            agent_ids = [require_id(require_agent(session=session, name=agent_name).id)] if agent_name else None
             lines = queries.listing(session=session, agent_ids=agent_ids, limit=limit)
     except CountersignError as exc:
         fail(exc)

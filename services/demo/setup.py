@@ -8,6 +8,7 @@ from services.agents.models import AgentCreate
 from services.agents.service import create_agent, require_agent
 from services.audit.service import Actor
 from services.context import AppContext
+from services.db import require_id
 from services.spend.periods import local_day
 from services.spend.service import add_to_rollup
 
@@ -34,5 +35,5 @@ def seed_history(ctx: AppContext, name: str) -> None:
     with ctx.uow() as session:
         agent = require_agent(session=session, name=name)
         for back, (cost, waste) in enumerate(reversed(HISTORY), start=1):
-            add_to_rollup(session=session, agent_id=agent.id or 0, model="gpt-4o-mini",
+            add_to_rollup(session=session, agent_id=require_id(agent.id), model="gpt-4o-mini",
                           day=today - timedelta(days=back), cost=cost, waste=waste)

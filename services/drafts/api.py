@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.agents.models import Agent
+from services.db import require_id
 from services.deps import CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent, write_as
 from services.drafts import create, flows, inbox
 from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftList, DraftPublic
@@ -55,7 +56,8 @@ async def get_draft(draft_id: str, agent: CurrentAgent, ctx: Ctx, request: Reque
     data = await asyncio.to_thread(flows.read, ctx=ctx, agent=agent, draft_id=draft_id)
     if data.status != PENDING or not wait:
         return data
-    waiting = asyncio.ensure_future(waiter_for(ctx).wait(agent_id=agent.id or 0, draft_id=draft_id, timeout=wait))
+    waiting = asyncio.ensure_future(waiter_for(ctx).wait(agent_id=require_id(agent.id), draft_id=draft_id,
+                                                         timeout=wait))
     gone = asyncio.ensure_future(_hung_up(request))
     try:
         await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)

@@ -94,7 +94,7 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
     draft = service.build_draft(agent=agent, request=request, route=route, now=now,
                                 remind_fraction=ctx.settings.draft_reminder_at)
     if route.mode == "auto":
-        draft.status, draft.decided_at, draft.final_body, draft.remind_at = "auto_approved", now, draft.body, None
+        draft.status, draft.decided_at, draft.remind_at = "auto_approved", now, None
         draft.escalate_at = None
     posted = record_created(session=session, ctx=ctx, agent=agent, draft=draft, route=route, now=now)
     if posted is None:

@@ -123,8 +123,9 @@ class Draft(SQLModel, table=True):
     context: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
     requested_by: str | None = SQLField(default=None, max_length=64)
     status: str = SQLField(default=PENDING, max_length=16)
-    # While pending, an edit under quorum parks the reviewer's text here for the remaining approvers.
-    final_body: str | None = SQLField(default=None, sa_column=Column(Text, nullable=True))
+    # The latest reviewer's edit, null if nobody changed the text: under quorum it waits here for the remaining
+    # approvers, and once approved it is the text approved. The API's final_body is derived (current_text).
+    edited_body: str | None = SQLField(default=None, sa_column=Column(Text, nullable=True))
     edited_by: str | None = SQLField(default=None, max_length=32)
     decided_by: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
     reason: str | None = SQLField(default=None, max_length=2000)
@@ -163,7 +164,7 @@ class Draft(SQLModel, table=True):
     @property
     def current_text(self) -> str:
         """The text under review now: the latest edit if any, else the agent's draft."""
-        return self.final_body if self.final_body is not None else self.body
+        return self.edited_body if self.edited_body is not None else self.body
 
 
 class DraftVote(SQLModel, table=True):
@@ -256,6 +257,16 @@ class DraftCard(DraftPublic):
     def public(self) -> DraftPublic:
         """The draft without what only a reviewer's surface needs: what the API and the callback carry."""
         return DraftPublic(**self.model_dump(include=set(DraftPublic.model_fields)))
+
+    @property
+    def open_stage(self) -> StagePublic | None:
+        """The stage under way (the last one once decided); None only for a card built without stages."""
+        return self.stages[min(self.stage_index, len(self.stages) - 1)] if self.stages else None
+
+    @property
+    def stage_label(self) -> str:
+        """"Stage 2 of 2: finance"; a single stage is just its name."""
+        return stages.label_of([stage.name for stage in self.stages], self.stage_index)
 
 
 Votes = list[tuple[str, int]]  # (user, stage) of each approval, in the order given

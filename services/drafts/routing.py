@@ -15,6 +15,7 @@ from sqlmodel import Session
 from services.agents.models import Agent
 from services.autonomy import flows as autonomy
 from services.autonomy import service as levels
+from services.db import require_id
 from services.drafts.models import DraftCreate
 from services.incidents.service import has_open_critical
 from services.oversight.changes import review_reasons as oversight_reasons
@@ -42,7 +43,7 @@ def guard_reasons(*, agent: Agent, request: DraftCreate) -> list[str]:
 
 def incident_guard(*, session: Session, agent: Agent) -> list[str]:
     """An agent with an open critical incident has every draft seen by a person until it is resolved."""
-    if has_open_critical(session=session, agent_id=agent.id or 0):
+    if has_open_critical(session=session, agent_id=require_id(agent.id)):
         return [f"{agent.name} has an open critical incident"]
     return []
 

@@ -100,6 +100,17 @@ def votes_of(*, session: Session, draft_id: str) -> list[tuple[str, int]]:
     return [(user, stage) for user, stage in rows]
 
 
+def votes_of_drafts(*, session: Session, draft_ids: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """`votes_of` for a list of drafts in one query: draft id -> (user, stage) of each approval, in order."""
+    found: dict[str, list[tuple[str, int]]] = {draft_id: [] for draft_id in draft_ids}
+    if draft_ids:
+        rows = session.exec(select(DraftVote.draft_id, DraftVote.user_id, DraftVote.stage)
+                            .where(col(DraftVote.draft_id).in_(draft_ids)).order_by(col(DraftVote.id))).all()
+        for draft_id, user, stage in rows:
+            found[draft_id].append((user, stage))
+    return found
+
+
 def to_public(*, session: Session, draft: Draft, agent_name: str) -> DraftPublic:
     return public(draft, agent_name=agent_name, votes=votes_of(session=session, draft_id=draft.id))
 
@@ -144,14 +155,12 @@ def stage_passed(draft: Draft, stage: int) -> Conflict:
 
 
 def finish(*, session: Session, draft: Draft, status: str, now: datetime, decided_by: list[str],
-           reason: str | None = None, final_body: str | None = None, revision: int | None = None) -> None:
+           reason: str | None = None, revision: int | None = None) -> None:
     """Move a pending draft to a final status, or raise AlreadyDecided naming who got there first."""
     approved = status in (DraftStatus.approved, DraftStatus.edited, DraftStatus.auto_approved)
     values: dict[str, Any] = {"status": status, "decided_by": decided_by, "decided_at": now, "reason": reason,
                               "stages": stages.closed(draft, passed=approved, now=now), "claimed_by": None,
                               "claimed_at": None, "escalate_at": None}
-    if final_body is not None:
-        values["final_body"] = final_body
     if not _transition(session, draft.id, values, revision=revision):
         raise _lost(session, draft.id, revision)
     session.refresh(draft)
@@ -189,8 +198,8 @@ def _quorum(session: Session, draft: Draft, now: datetime, reason: str | None) -
             raise _lost(session, draft.id, None, at)
         session.refresh(draft)
         return Vote(workflow[at]["approvals_required"], workflow[at]["approvals_required"], final=False, opened=at + 1)
-    status = "edited" if draft.final_body is not None and draft.final_body != draft.body else "approved"
-    finish(session=session, draft=draft, status=status, now=now, final_body=draft.current_text,
+    status = "edited" if draft.edited_body is not None and draft.edited_body != draft.body else "approved"
+    finish(session=session, draft=draft, status=status, now=now,
            decided_by=approvers_of(session=session, draft_id=draft.id), reason=reason)
     return Vote(draft.approvals, draft.approvals_required, final=True)
 
@@ -217,7 +226,7 @@ def edit(*, session: Session, draft: Draft, user_id: str, text: str, now: dateti
     if text == draft.current_text:
         return approve(session=session, draft=draft, user_id=user_id, now=now, revision=revision)
     at = draft.stage_index
-    moved = _transition(session, draft.id, {"final_body": text, "edited_by": user_id, "approvals": 1,
+    moved = _transition(session, draft.id, {"edited_body": text, "edited_by": user_id, "approvals": 1,
                                             "revision": Draft.revision + 1}, revision=revision, stage=at)
     if not moved:
         raise _lost(session, draft.id, revision, at)
@@ -273,7 +282,7 @@ def expire(*, session: Session, draft: Draft, now: datetime) -> bool:
     (auto_approved, the reason saying it was the policy). False when someone decided it first."""
     if draft.on_timeout == "approve":
         values: dict[str, Any] = {
-            "status": DraftStatus.auto_approved, "final_body": draft.current_text,
+            "status": DraftStatus.auto_approved,
             "reason": f"no decision by {draft.expires_at:%Y-%m-%d %H:%M} UTC: approved by the action's policy",
             "stages": stages.closed(draft, passed=True, now=now)}
     else:

@@ -73,10 +73,15 @@ def open_stage(draft: Any) -> dict[str, Any]:
 
 def label(draft: Any) -> str:
     """"Stage 2 of 2: finance" (a single stage is just "review")."""
-    found = of(draft)
-    if len(found) == 1:
-        return found[0]["name"]
-    return f"Stage {draft.stage_index + 1} of {len(found)}: {open_stage(draft)['name']}"
+    return label_of([stage["name"] for stage in of(draft)], draft.stage_index)
+
+
+def label_of(names: list[str], at: int) -> str:
+    """The label of stage `at` of these: a stored draft's (`label`) and a DraftCard's alike."""
+    if len(names) <= 1:
+        return names[0] if names else REVIEW
+    at = min(at, len(names) - 1)
+    return f"Stage {at + 1} of {len(names)}: {names[at]}"
 
 
 def deciders(agent: Agent, stage: dict[str, Any]) -> tuple[list[str], list[str]]:

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from services.agents.models import Agent
 from services.audit.refusals import refuse
 from services.context import AppContext
+from services.db import require_id
 from services.incidents import service
 from services.incidents.models import Incident
 from services.outbox.service import slack_message
@@ -68,7 +69,7 @@ def _routing(session: Session, incident: Incident, now: datetime) -> Routing:
     cards = frozenset((p.channel, p.ts) for p in posted if p is not None)
     delegates = {p: people_away.delegate_for(session=session, user_id=p, now=now) for p in people}
     stand_ins = frozenset((delegate, p) for p, delegate in delegates.items() if delegate is not None)
-    return Routing(incident.id or 0, incident.agent_name, frozenset(people), frozenset(groups),
+    return Routing(require_id(incident.id), incident.agent_name, frozenset(people), frozenset(groups),
                    frozenset(channels), cards, stand_ins)
 
 

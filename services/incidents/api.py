@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from services.audit.service import Actor
+from services.db import require_id
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, WritingAgent
 from services.http.idempotency import idempotent
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
@@ -40,5 +41,5 @@ def report_incident(body: IncidentCreate, agent: WritingAgent, ctx: Ctx,
 @router.get("/v1/incidents/{incident_id}", response_model=IncidentPublic, responses=AGENT_READ_ERRORS)
 def show_incident(incident_id: RowId, agent: CurrentAgent, ctx: Ctx) -> IncidentPublic:
     with ctx.read() as session:
-        incident = service.require_for_agent(session=session, agent_id=agent.id or 0, incident_id=incident_id)
+        incident = service.require_for_agent(session=session, agent_id=require_id(agent.id), incident_id=incident_id)
         return IncidentPublic.of(incident, service.events_of(session=session, incident_id=incident_id))

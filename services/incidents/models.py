@@ -11,7 +11,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.agents.models import Strict
-from services.db import UTCDateTime
+from services.db import UTCDateTime, require_id
 from services.text import has_visible, link_url_problem
 
 KINDS = ("error", "anomaly", "policy_violation", "halted", "heartbeat_missed", "budget_exceeded",
@@ -158,7 +158,7 @@ class IncidentPublic(BaseModel):
     def of(cls, incident: Incident, events: list[IncidentEvent]) -> IncidentPublic:
         shown = [EventPublic.model_validate(e, from_attributes=True) for e in events]
         return cls(
-            id=incident.id or 0, agent=incident.agent_name, kind=incident.kind, severity=incident.severity,
+            id=require_id(incident.id), agent=incident.agent_name, kind=incident.kind, severity=incident.severity,
             summary=incident.summary, details=incident.details, dedup_key=incident.dedup_key,
             run_id=incident.run_id, trace_url=incident.trace_url, status=incident.status,
             occurrences=incident.occurrences, last_occurred_at=incident.last_occurred_at,

@@ -12,6 +12,7 @@ from services.agents.models import Agent, AgentUpdate
 from services.audit.refusals import refuse
 from services.audit.service import Actor
 from services.context import AppContext
+from services.db import require_id
 from services.errors import CountersignError, Forbidden, field_error
 from services.incidents import flows, service
 from services.incidents.models import Accountability, Incident
@@ -97,6 +98,6 @@ def open_incidents_for_person(*, ctx: AppContext, user: str) -> list[Incident]:
     """Open incidents of every agent the person owns or backs up."""
     with ctx.read() as session:
         who = {user, *away.stands_in_for(session=session, user_id=user, now=ctx.clock.now())}
-        mine = [a.id or 0 for a in agents.list_agents(session=session)
+        mine = [require_id(a.id) for a in agents.list_agents(session=session)
                 if a.owner in who or who & set(a.backup_owners or [])]
         return service.open_incidents_of_agents(session=session, agent_ids=mine)

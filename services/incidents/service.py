@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.db import require_id
 from services.errors import AlreadyDecided, NotFound, field_error
 from services.incidents.models import OPEN_STATUSES, SNOOZE_CHOICES_S, Incident, IncidentEvent, RejectionStreak
 
@@ -125,7 +126,7 @@ def events_of(*, session: Session, incident_id: int) -> list[IncidentEvent]:
 
 def add_event(*, session: Session, incident: Incident, kind: str, verb: str, actor: str, now: datetime,
               targets: list[str] | None = None, note: str | None = None) -> IncidentEvent:
-    event = IncidentEvent(incident_id=incident.id or 0, at=now, kind=kind, verb=verb, actor=actor,
+    event = IncidentEvent(incident_id=require_id(incident.id), at=now, kind=kind, verb=verb, actor=actor,
                           targets=list(targets or []), note=note[:3000] if note else None)
     session.add(event)  # no flush: the tick's rows go out together at commit
     return event

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from services.agents.models import Agent
 from services.audit.service import Actor
 from services.context import AppContext
+from services.db import require_id
 from services.incidents import flows, service
 
 RESETS_STREAK = ("approved", "edited", "auto_approved")  # expired and cancelled say nothing about quality
@@ -27,11 +28,11 @@ def count_rejections(*, session: Session, ctx: AppContext, agent: Agent, draft: 
         return
     action = getattr(draft, "action", None)
     now = ctx.clock.now()
-    streak = service.count_decision(session=session, agent_id=agent.id or 0, rejected=status == "rejected",
+    streak = service.count_decision(session=session, agent_id=require_id(agent.id), rejected=status == "rejected",
                                     action=action, now=now)
     if streak < ctx.settings.rejection_streak:
         return
-    service.reset_streak(session=session, agent_id=agent.id or 0, now=now)
+    service.reset_streak(session=session, agent_id=require_id(agent.id), now=now)
     flows.open_incident(
         session=session, ctx=ctx, agent=agent, kind="repeated_rejections", severity="high",
         summary=f"{streak} drafts in a row were rejected (last action: {action or 'unknown'})",

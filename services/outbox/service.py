@@ -7,7 +7,6 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from services.outbox.models import OutboxMessage, SlackMessage
@@ -128,13 +127,6 @@ def enqueue_callback(
     session.flush()
     session.info[QUEUED_KEY] = True
     return row
-
-
-def pending_count(*, session: Session, kind: str | None = None) -> int:
-    statement = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "pending")
-    if kind:
-        statement = statement.where(OutboxMessage.kind == kind)
-    return int(session.exec(statement).one())
 
 
 def slack_message(*, session: Session, key: str) -> SlackMessage | None:

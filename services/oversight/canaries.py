@@ -26,6 +26,7 @@ from sqlmodel import Session, col, select
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
+from services.db import require_id
 from services.drafts import service as drafts
 from services.drafts.models import Draft, DraftCreate, card
 from services.drafts.routing import Route
@@ -37,7 +38,7 @@ SYSTEM = Actor.system("oversight")
 
 
 def register(*, session: Session, agent: Agent, data: CanaryCreate, actor: Actor, now: datetime) -> CanaryPublic:
-    canary = Canary(agent_id=agent.id or 0, action=data.action, title=data.title, body=data.body,
+    canary = Canary(agent_id=require_id(agent.id), action=data.action, title=data.title, body=data.body,
                     why_bad=data.why_bad, created_at=now)
     session.add(canary)
     session.flush()
@@ -47,7 +48,7 @@ def register(*, session: Session, agent: Agent, data: CanaryCreate, actor: Actor
 
 
 def public(canary: Canary, agent: Agent) -> CanaryPublic:
-    return CanaryPublic(id=canary.id or 0, agent=agent.name, action=canary.action, title=canary.title,
+    return CanaryPublic(id=require_id(canary.id), agent=agent.name, action=canary.action, title=canary.title,
                         why_bad=canary.why_bad, posts=canary.posts, created_at=canary.created_at)
 
 
@@ -70,14 +71,14 @@ def due(*, session: Session, agent: Agent, now: datetime) -> Canary | None:
     last one, or no real draft lately."""
     if agent.status != "active" or not agent.canary_rate:
         return None
-    last = _last_post(session, agent.id or 0)
+    last = _last_post(session, require_id(agent.id))
     real = select(func.count(), func.max(Draft.created_at)).where(
         Draft.agent_id == agent.id, col(Draft.is_canary).is_(False))
     if last is not None:
         real = real.where(col(Draft.created_at) > last.posted_at)
     count, latest = session.exec(real).one()
     seq = (last.seq if last else 0) + 1
-    if count < needed(agent.id or 0, seq, agent.canary_rate) or latest is None or now - latest > ACTIVE_WINDOW:
+    if count < needed(require_id(agent.id), seq, agent.canary_rate) or latest is None or now - latest > ACTIVE_WINDOW:
         return None
     recent = set(session.exec(select(Draft.action).where(
         Draft.agent_id == agent.id, col(Draft.is_canary).is_(False), col(Draft.created_at) >= now - ACTIVE_WINDOW)))
@@ -89,14 +90,14 @@ def due(*, session: Session, agent: Agent, now: datetime) -> Canary | None:
 
 def post(*, session: Session, ctx: AppContext, agent: Agent, canary: Canary, now: datetime) -> Draft | None:
     """Post one canary as a draft with its card; None when another replica posted this agent's next one first."""
-    last = _last_post(session, agent.id or 0)
+    last = _last_post(session, require_id(agent.id))
     request = DraftCreate(action=canary.action, title=canary.title, body=canary.body)
     draft = drafts.build_draft(agent=agent, request=request, route=Route("review", []), now=now,
                                remind_fraction=ctx.settings.draft_reminder_at)
     draft.is_canary = True
     try:
         with session.begin_nested():
-            session.add(CanaryPost(draft_id=draft.id, canary_id=canary.id or 0, agent_id=agent.id or 0,
+            session.add(CanaryPost(draft_id=draft.id, canary_id=require_id(canary.id), agent_id=require_id(agent.id),
                                    seq=(last.seq if last else 0) + 1, posted_at=now))
     except IntegrityError:
         return None

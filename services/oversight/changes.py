@@ -26,6 +26,7 @@ from services.agents.models import Agent
 from services.autonomy.models import AUTO, AutonomyEvidence, AutonomyState
 from services.autonomy.service import version_key
 from services.cache import Caches
+from services.db import require_id
 from services.errors import AlreadyDecided, Conflict, Forbidden, NotFound, PromptVersionRejected
 from services.oversight.models import APPROVED, MODEL, PENDING, PROMPT, REJECTED, Change
 from services.people import service as away
@@ -70,15 +71,15 @@ def register_prompt(*, session: Session, agent: Agent, action: str, version: str
                     now: datetime) -> tuple[Change, bool]:
     """The version's change and whether it is new. The same text again is the same version (idempotent); other
     text under a registered version is a 409: a version names one text for good."""
-    found = get(session=session, agent_id=agent.id or 0, action=action, kind=PROMPT, version=version)
+    found = get(session=session, agent_id=require_id(agent.id), action=action, kind=PROMPT, version=version)
     if found is None:
-        base = last_approved(session=session, agent_id=agent.id or 0, action=action)
-        change = Change(agent_id=agent.id or 0, action=action, kind=PROMPT, version=version, text=text,
+        base = last_approved(session=session, agent_id=require_id(agent.id), action=action)
+        change = Change(agent_id=require_id(agent.id), action=action, kind=PROMPT, version=version, text=text,
                         base_version=base.version if base else None, diff=diff_of(base, action, version, text),
                         created_at=now)
         if _insert_once(session, change):
             return change, True
-        found = get(session=session, agent_id=agent.id or 0, action=action, kind=PROMPT, version=version)
+        found = get(session=session, agent_id=require_id(agent.id), action=action, kind=PROMPT, version=version)
     assert found is not None
     if found.text != text:
         raise Conflict(f"prompt version {version!r} of {action} is already registered with other text; "
@@ -134,7 +135,7 @@ def model_reason(*, session: Session, caches: Caches, agent: Agent, action: str,
                  model: str) -> str | None:
     # The model a level was earned on changes only with the level's grant (evidence after it is not looked at).
     earned = caches.cache("oversight.earned", "autonomy_states").get(
-        (agent.id, action, prompt_version), lambda: earned_model(session=session, agent_id=agent.id or 0,
+        (agent.id, action, prompt_version), lambda: earned_model(session=session, agent_id=require_id(agent.id),
                                                                   action=action, prompt_version=prompt_version))
     if earned is None or earned == model or _status(session, caches, agent, action, MODEL, model) == APPROVED:
         return None
@@ -144,12 +145,12 @@ def model_reason(*, session: Session, caches: Caches, agent: Agent, action: str,
 def open_model_change(*, session: Session, agent: Agent, action: str, prompt_version: str | None, model: str,
                       now: datetime) -> Change | None:
     """The owner's card for a model the level was not earned on; once per (action, model). None: nothing new."""
-    earned = earned_model(session=session, agent_id=agent.id or 0, action=action, prompt_version=prompt_version)
+    earned = earned_model(session=session, agent_id=require_id(agent.id), action=action, prompt_version=prompt_version)
     if earned is None or earned == model:
         return None
-    if get(session=session, agent_id=agent.id or 0, action=action, kind=MODEL, version=model) is not None:
+    if get(session=session, agent_id=require_id(agent.id), action=action, kind=MODEL, version=model) is not None:
         return None
-    change = Change(agent_id=agent.id or 0, action=action, kind=MODEL, version=model, text=None,
+    change = Change(agent_id=require_id(agent.id), action=action, kind=MODEL, version=model, text=None,
                     base_version=earned, diff=f"-model: {earned}\n+model: {model}\n", created_at=now)
     return change if _insert_once(session, change) else None
 

@@ -23,6 +23,7 @@ from services.agents.service import require_agent
 from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
+from services.db import require_id
 from services.errors import NotFound, Unavailable, field_error
 from services.oversight import canaries, changes, replay, service
 from services.oversight.models import CanaryCreate, CanaryPublic, Change, ChangePublic, PromptCreate, Report
@@ -123,7 +124,7 @@ def pending_changes(*, ctx: AppContext, viewer: Viewer) -> list[ChangePublic]:
 def attach_replay(*, ctx: AppContext, agent: Agent, action: str, version: str, summary: dict[str, Any]) -> bool:
     """Put an eval replay's figures on the version's card while it waits for its owner; False once answered."""
     with ctx.uow() as session:
-        change = changes.get(session=session, agent_id=agent.id or 0, action=action, kind=changes.PROMPT,
+        change = changes.get(session=session, agent_id=require_id(agent.id), action=action, kind=changes.PROMPT,
                              version=version)
         if change is None or change.status != changes.PENDING:
             return False
@@ -148,11 +149,11 @@ def replay_version(*, ctx: AppContext, agent_name: str, action: str, version: st
                           "(and OPENAI_BASE_URL for another endpoint) and run again")
     with ctx.read() as session:
         agent = require_agent(session=session, name=agent_name)
-        change = replay.prompt_text(session=session, agent_id=agent.id or 0, action=action, version=version)
+        change = replay.prompt_text(session=session, agent_id=require_id(agent.id), action=action, version=version)
         if change is None or change.text is None:
             raise NotFound(f"no prompt version {version!r} of {action} is registered for {agent_name}; "
                            "the agent registers its text with POST /v1/prompts")
-        found = replay.decided(session=session, agent_id=agent.id or 0, action=action, limit=limit)
+        found = replay.decided(session=session, agent_id=require_id(agent.id), action=action, limit=limit)
     summary, rows = replay.run(ctx.llm, text=change.text, drafts=found, model=model, error_types=(OpenAIError,))
     figures = {**summary.as_dict(), "version": version, "at": ctx.clock.now().isoformat()}
     if summary.tokens["input"] or summary.tokens["output"]:  # Countersign's own calls, counted like an agent's

@@ -12,7 +12,7 @@ from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
 from services.agents.models import SLUG, Strict
-from services.db import UTCDateTime
+from services.db import UTCDateTime, require_id
 from services.text import has_visible
 
 CATCH, MISS, EXPIRED = "catch", "miss", "expired"
@@ -139,7 +139,7 @@ class ChangePublic(BaseModel):
 
     @classmethod
     def of(cls, change: Change, *, agent_name: str) -> ChangePublic:
-        return cls(id=change.id or 0, agent=agent_name, action=change.action, kind=change.kind,
+        return cls(id=require_id(change.id), agent=agent_name, action=change.action, kind=change.kind,
                    version=change.version, base_version=change.base_version, diff=change.diff, status=change.status,
                    decided_by=change.decided_by, decided_at=change.decided_at, replay=change.replay,
                    created_at=change.created_at)

@@ -104,7 +104,7 @@ def run(client: Any, *, text: str, drafts: list[Draft], model: str | None, error
             continue
         output = answer.text
         summary.tokens.update(input=answer.input_tokens, output=answer.output_tokens, cached=answer.cached_tokens)
-        final = draft.final_body if draft.status in ("approved", "edited") else None
+        final = draft.current_text if draft.status in ("approved", "edited") else None
         agreed, to_draft, to_final = agrees(draft.status, output, draft=draft.body, final=final)
         summary.seen[draft.status] += 1
         summary.agreed[draft.status] += agreed

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.db import require_id
 from services.drafts import stages
 from services.drafts.models import Draft, DraftVote
 from services.outbox.models import SlackMessage
@@ -173,6 +174,6 @@ def build_report(found: list[Event], *, since: datetime, until: datetime, days: 
 
 def report(*, session: Session, now: datetime, days: int, agents: list[Agent] | None = None) -> Report:
     since = now - timedelta(days=days)
-    ids = [a.id or 0 for a in agents] if agents is not None else None
+    ids = [require_id(a.id) for a in agents] if agents is not None else None
     return build_report(events(session=session, since=since, until=now, agent_ids=ids), since=since, until=now,
                         days=days)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
+from services.db import require_id
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
 from services.http.idempotency import idempotent
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
@@ -44,4 +45,4 @@ def finish(run_id: str, body: Finish, agent: WritingAgent, ctx: Ctx) -> RunPubli
 @router.get("/v1/runs/{run_id}", response_model=RunPublic, responses=AGENT_READ_ERRORS)
 def show_run(run_id: str, agent: CurrentAgent, ctx: Ctx) -> RunPublic:
     with ctx.read() as session:
-        return RunPublic.of(service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id))
+        return RunPublic.of(service.require_for_agent(session=session, agent_id=require_id(agent.id), run_id=run_id))

@@ -13,7 +13,7 @@ from services.agents.models import Agent
 from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.db import claim_due
+from services.db import claim_due, require_id
 from services.errors import Conflict, NotFound, field_error
 from services.incidents import flows as incident_flows
 from services.incidents import service as incidents
@@ -28,11 +28,11 @@ WATCHDOG = Actor.system("run-watchdog")
 def start_run(*, session: Session, ctx: AppContext, agent: Agent, data: RunCreate) -> tuple[Run, bool]:
     """A new run, or (with the agent's own run_id) the open run of that run_id: (run, created)."""
     if data.run_id:
-        existing = service.open_run(session=session, agent_id=agent.id or 0, run_id=data.run_id)
+        existing = service.open_run(session=session, agent_id=require_id(agent.id), run_id=data.run_id)
         if existing is not None:
             return existing, False
     now = ctx.clock.now()
-    run = service.start(session=session, agent_id=agent.id or 0, data=data, now=now)
+    run = service.start(session=session, agent_id=require_id(agent.id), data=data, now=now)
     # The subject is the internal id (an agent's run_id may be longer than a subject); the details name both.
     record(session=session, actor=Actor.agent(agent.name), verb="run.started", subject=f"run:{run.id}", now=now,
            details={"run_id": run.run_id, "name": run.name, "every_s": run.expect_heartbeat_every_s,
@@ -43,9 +43,9 @@ def start_run(*, session: Session, ctx: AppContext, agent: Agent, data: RunCreat
 def heartbeat(*, ctx: AppContext, agent: Agent, run_id: str, step: str | None) -> Run:
     with ctx.uow() as session:
         now = ctx.clock.now()
-        run = service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
+        run = service.require_for_agent(session=session, agent_id=require_id(agent.id), run_id=run_id)
         if service.beat(session=session, run=run, step=step, now=now) == "recovered":
-            run = service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
+            run = service.require_for_agent(session=session, agent_id=require_id(agent.id), run_id=run_id)
             record(session=session, actor=Actor.agent(agent.name), verb="run.recovered", subject=f"run:{run.id}",
                    now=now, details={"step": run.last_step})
             if run.incident_id is not None:
@@ -56,13 +56,13 @@ def heartbeat(*, ctx: AppContext, agent: Agent, run_id: str, step: str | None) -
                 incident_flows.resolve_for_cause(
                     session=session, ctx=ctx, incident_id=run.incident_id, actor=Actor.agent(agent.name),
                     note=f"the run came back (heartbeat at step {run.last_step or '?'})")
-        return service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
+        return service.require_for_agent(session=session, agent_id=require_id(agent.id), run_id=run_id)
 
 
 def finish_run(*, ctx: AppContext, agent: Agent, run_id: str, data: Finish) -> Run:
     with ctx.uow() as session:
         now = ctx.clock.now()
-        run = service.require_for_agent(session=session, agent_id=agent.id or 0, run_id=run_id)
+        run = service.require_for_agent(session=session, agent_id=require_id(agent.id), run_id=run_id)
         run = service.finish(session=session, run=run, status=data.status, step=data.step, note=data.note, now=now)
         record(session=session, actor=Actor.agent(agent.name), verb=f"run.{data.status}", subject=f"run:{run.id}",
                now=now, details={"step": run.last_step})
@@ -106,12 +106,12 @@ def _halt(session: Session, ctx: AppContext, run: Run, now: datetime) -> None:
         summary=f"Run {label} halted: it {why}. Last step reached: {run.last_step or 'none reported'}.",
         details=details, dedup_key=f"run:{run.id}", run_id=run.run_id, actor=WATCHDOG)
     if not result.created:  # halted again while the first incident is open: fresh facts, fresh choice
-        incident_flows.note_on_incident(session=session, ctx=ctx, incident_id=result.incident.id or 0,
+        incident_flows.note_on_incident(session=session, ctx=ctx, incident_id=require_id(result.incident.id),
                                         verb="run_halted_again", actor=WATCHDOG.id, note=why,
                                         details={**details, "came_back_at": None, "halt_decision": None})
     record(session=session, actor=WATCHDOG, verb="run.halted", subject=f"run:{run.id}", now=now,
            details={"reason": reason, "last_step": run.last_step, "incident": result.incident.id})
-    service.link_incident(session=session, run_id=run.id, incident_id=result.incident.id or 0)
+    service.link_incident(session=session, run_id=run.id, incident_id=require_id(result.incident.id))
 
 
 def _halted_run(session: Session, incident_id: int) -> tuple[Run, Agent]:
@@ -143,7 +143,7 @@ def decide_halt(*, ctx: AppContext, incident_id: int, choice: str, user: str, vi
                 "decided_at": now.isoformat(), "incident_id": incident_id, "last_step": run.last_step,
                 "status": run.status, "metadata": run.meta}
         if agent.callback_url:
-            enqueue_callback(session=session, agent_id=agent.id or 0, url=agent.callback_url,
+            enqueue_callback(session=session, agent_id=require_id(agent.id), url=agent.callback_url,
                              event="run.halt_decision", data=data, now=now, order_key=f"run:{run.id}")
         record(session=session, actor=Actor.slack_user(user), verb="run.halt_decided", subject=f"run:{run.id}",
                now=now, details={"decision": choice, "delivered": bool(agent.callback_url), "via": via})

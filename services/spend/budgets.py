@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.db import require_id
 from services.spend.models import ScopedBudget, SpendAlert, SpendRollup
 from services.spend.periods import Period, current_period, elapsed_fraction
 
@@ -88,7 +89,7 @@ def scoped_rule(row: ScopedBudget) -> BudgetRule:
 def member_ids(*, session: Session, rule: BudgetRule, agent: Agent) -> list[int] | None:
     """The agents whose spend counts against a rule; None means every (non-internal) agent."""
     if rule.scope == "agent":
-        return [agent.id or 0]
+        return [require_id(agent.id)]
     if rule.scope == "team":
         return [i for i in session.exec(select(Agent.id).where(Agent.team == rule.team)) if i is not None]
     return None

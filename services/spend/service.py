@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.db import require_id
 from services.drafts.models import Draft
 from services.errors import NotFound
 from services.spend.budgets import BudgetState, budget_states, spent
@@ -190,7 +191,7 @@ def agents_owned_by(*, session: Session, user_id: str) -> list[Agent]:
 def spend_summary(*, session: Session, agent: Agent, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     today = local_day(now, tz)
     month = today.replace(day=1)
-    ids = [agent.id or 0]
+    ids = [require_id(agent.id)]
     return {"agent": agent.name, "status": agent.status,
             "today_usd": spend_between(session=session, start=today, end=today + timedelta(days=1), agent_ids=ids),
             "month_usd": spend_between(session=session, start=month, end=today + timedelta(days=1), agent_ids=ids),

@@ -1,4 +1,4 @@
-"""Issue 15, finding 10: a budget card's Raise applies once, only with an amount the card offered, against the
+"""A budget card's Raise applies once, only with an amount the card offered, against the
 limit the card showed. Replays and tampered action ids are refused politely, audited, and raise nothing."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Callback targets from issue 15: cloud metadata endpoints that are not link-local, and IPv4 addresses hidden
+"""Callback targets hiding a private address: metadata endpoints that are not link-local, and IPv4 addresses
 inside IPv6 (NAT64, IPv4-compatible, mapped, 6to4), are refused at registration and at delivery; with
 COUNTERSIGN_CALLBACK_DENY_PRIVATE every special-purpose range is refused too."""
 
@@ -47,7 +47,7 @@ def deny_private(sqlite_url: str) -> Iterator[Harness]:
 
 @pytest.mark.parametrize("url", ALWAYS_REFUSED)
 def test_metadata_targets_refused_at_registration_by_default(harness: Harness, url: str) -> None:
-    """Every metadata spelling from the issue is a 422 on callback_url on create and on patch, default settings."""
+    """Every metadata spelling here is a 422 on callback_url on create and on patch, default settings."""
     created = harness.client.post("/v1/agents", json={"name": "sneaky", "owner": "U012OWNER", "callback_url": url},
                                   headers=harness.admin)
     assert problem_field(created) == "callback_url"

@@ -1,4 +1,4 @@
-"""Issue 15 items 2 and 3 against a real server process: one agent's 400 long-polls, its 32-thread flood or its
+"""Fairness and rate limits against a real server process: one agent's 400 long-polls, its 32-thread flood or its
 flood of invalid 1,000-event batches must not slow another agent's reads past twice their idle median; long-polls
 are bounded per agent and released promptly by a decision on the same or on another replica; the rate limit
 answers 429 with Retry-After and holds across two PostgreSQL replicas within 10 %."""

@@ -1,4 +1,4 @@
-"""Issue 15, finding 1: Acknowledge, Snooze and Resolve on an incident card only by the people the incident was
+"""Acknowledge, Snooze and Resolve on an incident card only by the people the incident was
 routed to (owner, backups, the chain's groups, members of a channel step's channel) and admins, and only from
 a card Countersign posted for that incident. Each attack is refused politely, audited, and changes nothing."""
 

@@ -1,4 +1,4 @@
-"""Issue 15 item 3, in process: the per-agent token bucket, its headers in the IETF httpapi draft's syntax on
+"""In process: the per-agent token bucket, its headers in the IETF httpapi draft's syntax on
 every answer to an agent call, 429 problem+json with Retry-After, and rate_limit_per_s on the agent."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 15, finding 11: signed but malformed Slack payloads are a 400 and a log line, never a 500; forged and
+"""Signed but malformed Slack payloads are a 400 and a log line, never a 500; forged and
 incomplete modals are refused; the same length limits hold on every path; invisible titles are refused."""
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def test_titles_of_only_invisible_characters_are_422(harness: Harness, title: st
 
 @pytest.mark.parametrize("where", [{"channel": "C0OTHER99"}, {"team": "T0STRANGER"}])
 def test_a_draft_click_from_elsewhere_is_audited(harness: Harness, where: dict[str, str]) -> None:
-    """Issue 15, finding 9: a click refused for its channel or workspace leaves a trace, like any refusal."""
+    """A click refused for its channel or workspace leaves a trace, like any refusal."""
     from sqlmodel import select
 
     from services.audit.models import AuditEntry

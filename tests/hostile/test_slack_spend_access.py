@@ -1,4 +1,4 @@
-"""Issue 15, findings 7 and 9: `/countersign digest` and `/countersign budget <agent>` only for the people
+"""`/countersign digest` and `/countersign budget <agent>` only for the people
 accountable (or in a channel that gets digests); the OpenAI narrative capped per hour; and every refusal of a
 person from Slack audited (pause, resume, owner, the incident card's Pause, digests, budgets)."""
 

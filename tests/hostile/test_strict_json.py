@@ -1,4 +1,4 @@
-"""Issue 15 item 4: NaN, Infinity and 1e309 inside body, context or metadata (and every other JSON field), and
+"""NaN, Infinity and 1e309 inside body, context or metadata (and every other JSON field), and
 arrays nested hundreds deep, are a 422 naming the field before anything is stored or posted; an Idempotency-Key
 retry gets the same 422; what Countersign emits (responses, callbacks) is strict JSON."""
 

@@ -52,7 +52,7 @@ def test_edit_then_approve_shows_the_diff(harness: Harness) -> None:
                     text="Hello Dana,\r\nThe rate is $1,790.\r\nBest")
     assert answer.status_code == 303
     done = status_of(harness, draft["id"])
-    assert done.status == "edited" and done.final_body == "Hello Dana,\nThe rate is $1,790.\nBest"
+    assert done.status == "edited" and done.current_text == "Hello Dana,\nThe rate is $1,790.\nBest"
     page = alice.get(answer.headers["location"]).text
     assert "Done: the draft is approved with edits." in page and ">approved with edits</span>" in page
     assert ">edited<" not in page and ">edited<" not in alice.get("/app/").text

@@ -16,6 +16,7 @@ from services import access
 from services.access import Viewer
 from services.agents.models import Agent
 from services.context import AppContext
+from services.db import require_id
 from services.errors import CountersignError
 from services.incidents import flows, people, queries
 from services.incidents.models import SNOOZE_CHOICES_S
@@ -31,8 +32,8 @@ ACTIONS = ("acknowledge", "resolve", "snooze", "pause")
 def _listing(ctx: AppContext, viewer: Viewer) -> dict[str, Any]:
     with ctx.read() as session:
         agents = access.visible_agents(session=session, viewer=viewer)
-        incidents = queries.of_agents(session=session, agent_ids=[a.id or 0 for a in agents])
-        events = queries.history(session=session, incident_ids=[i.id or 0 for i in incidents])
+        incidents = queries.of_agents(session=session, agent_ids=[require_id(a.id) for a in agents])
+        events = queries.history(session=session, incident_ids=[require_id(i.id) for i in incidents])
     return {"incidents": incidents, "events": events, "snooze_choices": SNOOZE_CHOICES_S,
             "pausable": {a.id for a in agents if a.owner == viewer.user_id or viewer.user_id in a.backup_owners
                          or viewer.admin}}

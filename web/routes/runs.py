@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 from services import access
 from services.access import Viewer
 from services.context import AppContext
+from services.db import require_id
 from services.errors import CountersignError
 from services.runs import flows, queries, service
 from services.runs.models import CHOICE_LABELS, Run
@@ -29,7 +30,7 @@ router = APIRouter()
 def _listing(ctx: AppContext, viewer: Viewer) -> dict[str, Any]:
     with ctx.read() as session:
         agents = access.visible_agents(session=session, viewer=viewer)
-        return {"runs": queries.listing(session=session, agent_ids=[a.id or 0 for a in agents])}
+        return {"runs": queries.listing(session=session, agent_ids=[require_id(a.id) for a in agents])}
 
 
 def _detail(ctx: AppContext, viewer: Viewer, ref: str) -> dict[str, Any] | None:

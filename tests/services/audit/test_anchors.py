@@ -1,4 +1,4 @@
-"""Issue 15 item 8: signed checkpoints anchor the audit chain. Each attack from the issue (trimming the tail,
+"""Signed checkpoints anchor the audit chain. Each attack on it (trimming the tail,
 deleting in the middle and recomputing, inserting an unsealed row, forging or deleting checkpoints) is run
 against a real database and `countersign audit verify` must catch it, read-only."""
 

@@ -23,8 +23,7 @@ def seed(h: Harness, *, version: str, approved: int, rejected: int, model: str =
         now = h.ctx.clock.now()
         for i, status in enumerate(outcomes):
             draft = Draft(agent_id=agent.id or 0, action="quote_freight_lane", title=f"{version} #{i}", body="EUR 1",
-                          status=status, final_body="EUR 1" if status == "approved" else None,
-                          reason="wrong" if status == "rejected" else None, decided_by=["U078ALICE"],
+                          status=status, reason="wrong" if status == "rejected" else None, decided_by=["U078ALICE"],
                           decided_at=now, created_at=now - timedelta(minutes=5), expires_at=now + timedelta(days=1),
                           prompt_version=version, model=model)
             session.add(draft)

@@ -18,7 +18,7 @@ DEFAULT = AutonomyRule()
 def _draft(n: int, status: str, version: str = "v1") -> Any:
     return SimpleNamespace(id=f"drf_{version}_{n}", agent_id=1, action="quote", prompt_version=version, model="m",
                            status=status, body="EUR 1,840",
-                           final_body="EUR 1,900" if status == "edited" else "EUR 1,840",
+                           edited_body="EUR 1,900" if status == "edited" else None,
                            decided_at=NOW)
 
 
