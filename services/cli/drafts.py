@@ -17,7 +17,7 @@ import click
 from services.agents.models import USER_ID
 from services.agents.service import require_agent
 from services.cli.common import attempt, cli, fail, make_context
-from services.drafts import claims, flows, inbox, service, stages
+from services.drafts import claims, flows, inbox, recording, service, stages
 from services.drafts.listing import DEFAULT_LIMIT, MAX_LIMIT, STATUSES
 from services.drafts.models import DraftCard
 from services.drafts.rules import Verdict
@@ -178,7 +178,7 @@ def show(draft_id: str) -> None:
         with ctx.read() as session:
             draft = service.get_draft(session=session, draft_id=draft_id)
             agent = flows.agent_of(session, draft.agent_id)
-            shown = flows.card_data(session, draft, agent)
+            shown = recording.card_data(session, draft, agent)
             people, groups = stages.deciders(agent, stages.open_stage(draft))
             delivered = [f"{row.status} ({row.attempts} attempt{'s' if row.attempts != 1 else ''})"
                          for row in callbacks(session=session, order_key=f"callback:{draft.card_key}")]

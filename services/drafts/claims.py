@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from services.audit.refusals import refuse
 from services.audit.service import Actor, record
 from services.context import AppContext
-from services.drafts import delegation, flows, rules, service
+from services.drafts import delegation, flows, recording, rules, service
 from services.drafts.models import PENDING, Draft, DraftPublic, draft_key
 from services.errors import Conflict, CountersignError, Forbidden
 from services.people import service as people
@@ -120,7 +120,7 @@ def _change(ctx: AppContext, draft_id: str, user_id: str, what: str, *, claimer:
                                                                                       and draft.status == PENDING):
             session.refresh(draft)
             agent = flows.agent_of(session, draft.agent_id)
-            shown = flows.card_data(session, draft, agent)
+            shown = recording.card_data(session, draft, agent)
             ctx.notifier.draft_changed(session=session, agent=agent, draft=shown, now=now)
             if what == "assign" and claimer:
                 ctx.notifier.draft_assigned(session=session, agent=agent, draft=shown, to=claimer, now=now)
@@ -154,7 +154,7 @@ def release_lapsed(ctx: AppContext) -> int:
                 continue
             draft = service.get_draft(session=session, draft_id=draft_id)
             agent = flows.agent_of(session, draft.agent_id)
-            ctx.notifier.draft_changed(session=session, agent=agent, draft=flows.card_data(session, draft, agent),
+            ctx.notifier.draft_changed(session=session, agent=agent, draft=recording.card_data(session, draft, agent),
                                        now=now)
             record(session=session, actor=Actor.system("drafts.claims"), verb="draft.claim_lapsed",
                    subject=draft.card_key, now=now, details={})

@@ -3,7 +3,7 @@
 `plan` reads what decides the route (the agent's policy, its earned level, an open critical incident) from
 small caches (services.cache: dropped by any local commit that writes those tables, else kept 1 s) and
 decides the route, or nothing. The common case, a draft for people to review, then needs only
-`flows.record_created` in the transaction (the same helper the full path uses): check the agent is unchanged
+`recording.record_created` in the transaction (the same helper the full path uses): check the agent is unchanged
 (StaleRead otherwise), insert the draft, its card's outbox row and its audit entry, and publish
 `draft.created`.
 
@@ -25,7 +25,7 @@ from services.agents import cache as agent_cache
 from services.agents.models import Agent
 from services.autonomy import service as levels
 from services.context import AppContext
-from services.drafts import flows, service
+from services.drafts import flows, recording, service
 from services.drafts.models import DraftCreate
 from services.drafts.routing import Route, guard_reasons, incident_guard, oversight_reasons
 from services.errors import Forbidden
@@ -73,6 +73,7 @@ def unit(*, session: Session, ctx: AppContext, plan: Plan) -> Created:
             return denied.status, error_body(denied)
     draft = service.build_draft(agent=agent, request=plan.request, route=plan.route, now=plan.now,
                                 remind_fraction=ctx.settings.draft_reminder_at)
-    posted = flows.record_created(session=session, ctx=ctx, agent=agent, draft=draft, route=plan.route, now=plan.now)
+    posted = recording.record_created(session=session, ctx=ctx, agent=agent, draft=draft, route=plan.route,
+                                      now=plan.now)
     assert posted is not None  # a review route always has a card
     return 201, posted.public().model_dump(mode="json")

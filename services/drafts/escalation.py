@@ -18,7 +18,7 @@ from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import claim_due
-from services.drafts import flows, stages
+from services.drafts import recording, stages
 from services.drafts.models import PENDING, Draft
 from services.incidents.escalation import anything_due
 from services.incidents.service import step_kind
@@ -71,7 +71,7 @@ def _step(session: Session, ctx: AppContext, draft: Draft, agent: Agent, now: da
 
 
 def _notify(session: Session, ctx: AppContext, draft: Draft, agent: Agent, people: list[str], now: datetime) -> None:
-    shown = flows.card_data(session, draft, agent)
+    shown = recording.card_data(session, draft, agent)
     ctx.notifier.draft_changed(session=session, agent=agent, draft=shown, now=now)
     for person in people:
         ctx.notifier.draft_escalated(session=session, agent=agent, draft=shown, to=person, now=now)

@@ -33,13 +33,13 @@ from services.drafts.models import (
     DraftCreate,
     DraftPublic,
     DraftStatus,
-    card,
     draft_key,
 )
-from services.drafts.routing import Route, route_draft
+from services.drafts.recording import card_data, record_created
+from services.drafts.routing import route_draft
 from services.drafts.rules import Verdict
 from services.errors import Conflict, CountersignError, Forbidden, NotFound
-from services.outbox.service import enqueue_callback, slack_message
+from services.outbox.service import enqueue_callback
 from services.oversight import canaries
 
 REASON_MAX = rules.REASON_MAX
@@ -71,17 +71,6 @@ def agent_of(session: Session, agent_id: int) -> Agent:
     return agent
 
 
-def card_data(session: Session, draft: Draft, agent: Agent, *, fresh: bool = False,
-              where: bool = False) -> DraftCard:
-    """The public draft plus what only the card needs: the text under review, whether it is JSON.
-    `fresh`: a draft just stored has no votes, so there is nothing to look up. `where`: say where its card
-    was posted (for a message that links to it)."""
-    votes = [] if fresh else service.votes_of(session=session, draft_id=draft.id)
-    posted = slack_message(session=session, key=draft.card_key) if where else None
-    return card(draft, agent_name=agent.name, votes=votes, card_channel=posted.channel if posted else None,
-                card_ts=posted.ts if posted else None)
-
-
 def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: DraftCreate) -> DraftPublic:
     """Store a draft, route it, post its card; an auto-routed draft is decided at once, a denied one refused."""
     now = ctx.clock.now()
@@ -102,24 +91,6 @@ def create_draft(*, session: Session, ctx: AppContext, agent: Agent, request: Dr
         return announce(session=session, ctx=ctx, agent=agent, draft=draft, actor=Actor.system("autonomy"),
                         now=now, post_card=False)
     return posted.public()
-
-
-def record_created(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, route: Route,
-                   now: datetime) -> DraftCard | None:
-    """Everything a stored draft brings, on both create paths (services.drafts.create's and `create_draft`):
-    the row, `draft.created`, its card (for review) and its audit entry. Returns the card data, None when auto."""
-    session.add(draft)
-    session.flush()
-    ctx.events.publish("draft.created", session=session, ctx=ctx, agent=agent, draft=draft)
-    posted = None
-    if route.mode == "review":
-        posted = card_data(session, draft, agent, fresh=True)
-        ctx.notifier.draft_posted(session=session, agent=agent, draft=posted, now=now)
-    # A plain INSERT in this transaction: no lock is taken; the sealer job chains the entry after it commits.
-    record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key, now=now,
-           details={"action": draft.action, "route": route.mode, "reasons": route.reasons,
-                    "approvals_required": draft.approvals_required})
-    return posted
 
 
 def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, actor: Actor, now: datetime,

@@ -13,8 +13,9 @@ from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import claim_due
 from services.drafts import claims, escalation, service
-from services.drafts.flows import agent_of, announce, card_data
+from services.drafts.flows import agent_of, announce
 from services.drafts.models import Draft
+from services.drafts.recording import card_data
 from services.jobs import Job
 
 Handle = Callable[[Session, Draft, datetime], bool]

@@ -27,8 +27,9 @@ from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import require_id
+from services.drafts import recording
 from services.drafts import service as drafts
-from services.drafts.models import Draft, DraftCreate, card
+from services.drafts.models import Draft, DraftCreate
 from services.drafts.routing import Route
 from services.oversight.models import CATCH, MISS, Canary, CanaryCreate, CanaryPost, CanaryPublic
 
@@ -101,15 +102,10 @@ def post(*, session: Session, ctx: AppContext, agent: Agent, canary: Canary, now
                                    seq=(last.seq if last else 0) + 1, posted_at=now))
     except IntegrityError:
         return None
-    session.add(draft)
     session.exec(update(Canary).where(col(Canary.id) == canary.id).values(posts=Canary.posts + 1))  # type: ignore[call-overload]
-    session.flush()
-    ctx.notifier.draft_posted(session=session, agent=agent, draft=card(draft, agent_name=agent.name, votes=[]),
-                              now=now)
-    # The draft's own trail reads as any draft's; what it really is goes under the canary, which only admins see.
-    record(session=session, actor=Actor.agent(agent.name), verb="draft.created", subject=draft.card_key, now=now,
-           details={"action": draft.action, "route": "review", "reasons": [],
-                    "approvals_required": draft.approvals_required})
+    # The one create path: the draft's own trail and card read as any draft's; what it really is goes under the
+    # canary, which only admins see.
+    recording.record_created(session=session, ctx=ctx, agent=agent, draft=draft, route=Route("review", []), now=now)
     record(session=session, actor=SYSTEM, verb="canary.posted", subject=f"canary:{canary.id}", now=now,
            details={"agent": agent.name, "seq": (last.seq if last else 0) + 1})
     return draft
