@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from services.agents import cache as agent_cache
-from services.agents.models import Agent
+from services.agents.models import AgentSnapshot
 from services.audit.service import Actor
 from services.deps import CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, write_as
 from services.http.idempotency import idempotent
@@ -27,7 +27,7 @@ router = APIRouter(tags=["incidents"])
 def report_incident(body: IncidentCreate, agent: CheckedWritingAgent, ctx: Ctx,
                     idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     """The agent's version is checked inside the write (write_as), not read before it."""
-    def attempt(agent: Agent) -> JSONResponse:
+    def attempt(agent: AgentSnapshot) -> JSONResponse:
         def create(session: Session) -> tuple[int, dict[str, Any]]:
             writer = agent_cache.in_session(session=session, agent=agent)
             result = flows.open_incident(session=session, ctx=ctx, agent=writer, kind=body.kind,
