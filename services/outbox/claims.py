@@ -83,11 +83,15 @@ def claim_lane(engine: Engine, *, lane: str, now: datetime, kinds: Iterable[str]
 
 
 def _claim(session: Session, *, lane: str, now: datetime, kinds: Iterable[str], limit: int, sender_id: str,
-           lease_s: float) -> Claim | None:
+           lease_s: float, ours: bool = False) -> Claim | None:
+    """`ours`: the lane was held by our claim, its last row settled in this transaction. No one else can hold
+    the lane (a claim is refused while any row of its lane is held; our lease is renewed by the heartbeat), so
+    there is no live claim to look for. Were our lease ever to run out unrenewed, two senders could pace one
+    lane for a moment; the token on every row still keeps each to one send."""
     if session.get_bind().dialect.name == "postgresql":
         if not session.exec(select(func.pg_try_advisory_xact_lock(lane_lock_key(lane)))).one():
             return None  # another replica is claiming this lane at this very moment
-    if session.exec(_HELD_IN_LANE, params={"lane": lane, "now": now}).first() is not None:
+    if not ours and session.exec(_HELD_IN_LANE, params={"lane": lane, "now": now}).first() is not None:
         return None
     rows = claim_due(session, _DUE_IN_LANE, limit=limit, params={"lane": lane, "now": now, "kinds": list(kinds)})
     if not rows:
@@ -130,7 +134,7 @@ def settle_last(engine: Engine, *, outcome: Outcome, token: str, now: datetime, 
         if _settle(session, outcome=outcome, token=token, now=now, pause_lane=None) is None:
             return None  # our claim was taken: the lane is someone else's
         return _claim(session, lane=lane, now=now, kinds=then.kinds, limit=then.limit, sender_id=then.sender_id,
-                      lease_s=lease_s)
+                      lease_s=lease_s, ours=True)
 
 
 # A delivered row's settle, one conditional statement: no load of the row first (the claim's token and status
