@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.agents import cache as agent_cache
-from services.agents.models import Agent
+from services.agents.models import Agent, AgentSnapshot
 from services.cache import StaleRead
 from services.context import AppContext
 from services.errors import AgentPaused, Unauthorized, Unavailable
@@ -42,7 +42,7 @@ AgentBearer = Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_KEY)
 AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKEN)]
 
 
-async def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
+async def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> AgentSnapshot:
     token = _bearer(request.headers.get("authorization"))
     hit, agent = agent_cache.cached(ctx=ctx, api_key=token)  # writes re-check it: services.agents.cache
     if not hit:  # a database read: off the event loop
@@ -52,10 +52,10 @@ async def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
     return agent
 
 
-CurrentAgent = Annotated[Agent, Depends(get_agent)]
+CurrentAgent = Annotated[AgentSnapshot, Depends(get_agent)]
 
 
-def paused_error(agent: Agent) -> AgentPaused:
+def paused_error(agent: Agent | AgentSnapshot) -> AgentPaused:
     why = f": {agent.paused_reason}" if agent.paused_reason else ""
     return AgentPaused(
         f"agent {agent.name!r} is paused by {agent.paused_by or 'unknown'}{why}",
@@ -64,7 +64,7 @@ def paused_error(agent: Agent) -> AgentPaused:
     )
 
 
-async def _agent_for_write(request: Request, ctx: AppContext, *, checked_in_write: bool) -> Agent:
+async def _agent_for_write(request: Request, ctx: AppContext, *, checked_in_write: bool) -> AgentSnapshot:
     """Writes from a paused agent are refused with 423, saying who paused it and why. A cached agent is looked at
     again first (services.agents.cache.current, one indexed read), so a pause or resume made on another replica or
     from the CLI holds at once; `checked_in_write`: the route's write checks the version in its own transaction
@@ -82,21 +82,21 @@ async def _agent_for_write(request: Request, ctx: AppContext, *, checked_in_writ
     return agent
 
 
-async def get_writable_agent(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
+async def get_writable_agent(request: Request, ctx: Ctx, _: AgentBearer) -> AgentSnapshot:
     return await _agent_for_write(request, ctx, checked_in_write=False)
 
 
-async def get_agent_writing_through_write_as(request: Request, ctx: Ctx, _: AgentBearer) -> Agent:
+async def get_agent_writing_through_write_as(request: Request, ctx: Ctx, _: AgentBearer) -> AgentSnapshot:
     return await _agent_for_write(request, ctx, checked_in_write=True)
 
 
-WritingAgent = Annotated[Agent, Depends(get_writable_agent)]
+WritingAgent = Annotated[AgentSnapshot, Depends(get_writable_agent)]
 # For routes whose write goes through write_as with agent_cache.in_session: no extra read for an active agent.
-CheckedWritingAgent = Annotated[Agent, Depends(get_agent_writing_through_write_as)]
+CheckedWritingAgent = Annotated[AgentSnapshot, Depends(get_agent_writing_through_write_as)]
 T = TypeVar("T")
 
 
-def write_as(ctx: AppContext, agent: Agent, attempt: Callable[[Agent], T], *, tries: int = 3) -> T:
+def write_as(ctx: AppContext, agent: AgentSnapshot, attempt: Callable[[AgentSnapshot], T], *, tries: int = 3) -> T:
     """Run `attempt(agent)` (decide, then write in ctx.uow()); when the write finds the agent changed since it was read
     (StaleRead), read it again past the cache, refuse with 401 or 423 if it must be, and try again."""
     for _ in range(tries - 1):

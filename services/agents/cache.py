@@ -2,8 +2,9 @@
 
 Every agent request starts with this lookup, so it is served from the app's ReadCache (services.cache, on the
 context): a commit of this app that writes the agents table drops it at once, and otherwise it lives `TTL_S`.
-The cached Agent is one detached instance shared by every request that presents the key: read it, never change
-it or add it to a session (every session write of an agent loads or merges its own).
+What is cached, and handed to every request that presents the key, is an AgentSnapshot built once as the entry
+loads: frozen, so no request can change what the others see, nor add it to a session (a write gets a row of its
+own from `in_session`).
 
 A paused agent is never refused from the cache alone, nor a write let through from it unchecked: a request to
 write looks at the cached agent's version (`current`, one indexed read) before it is let through, except on the
@@ -12,7 +13,7 @@ pause or a resume made on another replica or from the CLI holds from the next re
 `in_session` reads the fields that decide whether the write may happen at all
 (status, key, last update) inside the write transaction, one indexed row, and raises StaleRead if they moved,
 here or on another replica; the caller reloads with `reload` (401 or 423 if it must) and tries again. It then
-hands the write a session-local copy (a merge without a load), so the write may change the agent safely.
+hands the write an Agent row of its own, built from the snapshot without a load, so the write may change it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from services.agents import secrets
-from services.agents.models import Agent
+from services.agents.models import Agent, AgentSnapshot
 from services.cache import ReadCache, StaleRead
 
 if TYPE_CHECKING:
@@ -32,12 +34,12 @@ if TYPE_CHECKING:
 TTL_S = 2.0
 
 
-def version(agent: Agent) -> tuple[Any, ...]:
+def version(agent: Agent | AgentSnapshot) -> tuple[Any, ...]:
     """What a write checks: a pause, a resume, a key rotation and any admin change all move one of these."""
     return (agent.status, agent.api_key_hash, agent.updated_at)
 
 
-def _by_key(ctx: AppContext) -> ReadCache[Agent | None]:
+def _by_key(ctx: AppContext) -> ReadCache[AgentSnapshot | None]:
     return ctx.caches.cache("agents.by_key", "agents", ttl_s=TTL_S)
 
 
@@ -45,20 +47,21 @@ def _cache_key(api_key: str) -> str | None:
     return secrets.hash_api_key(api_key) if api_key.startswith(secrets.API_KEY_PREFIX) else None
 
 
-def cached(*, ctx: AppContext, api_key: str) -> tuple[bool, Agent | None]:
+def cached(*, ctx: AppContext, api_key: str) -> tuple[bool, AgentSnapshot | None]:
     """(True, agent or None) when the answer is cached; (False, None) when `by_key` must read the database."""
     key = _cache_key(api_key)
     return (True, None) if key is None else _by_key(ctx).peek(key)
 
 
-def by_key(*, ctx: AppContext, api_key: str) -> Agent | None:
+def by_key(*, ctx: AppContext, api_key: str) -> AgentSnapshot | None:
     key = _cache_key(api_key)
     if key is None:
         return None
 
-    def load() -> Agent | None:
-        with ctx.read() as session:  # expire_on_commit=False: the instance stays readable, detached
-            return session.exec(select(Agent).where(Agent.api_key_hash == key)).first()
+    def load() -> AgentSnapshot | None:
+        with ctx.read() as session:
+            row = session.exec(select(Agent).where(Agent.api_key_hash == key)).first()
+            return None if row is None else AgentSnapshot.of(row)
 
     return _by_key(ctx).get(key, load)
 
@@ -67,7 +70,7 @@ _VERSION = select(Agent.status, Agent.api_key_hash, Agent.updated_at).where(  # 
     Agent.id == bindparam("agent_id"))  # built once: every write runs it
 
 
-def current(*, ctx: AppContext, api_key: str, agent: Agent) -> Agent | None:
+def current(*, ctx: AppContext, api_key: str, agent: AgentSnapshot) -> AgentSnapshot | None:
     """The cached `agent` if its version still holds (one indexed read), else the agent behind the key read
     again (None: the key no longer works)."""
     with ctx.read() as session:
@@ -80,17 +83,21 @@ def current(*, ctx: AppContext, api_key: str, agent: Agent) -> Agent | None:
     return by_key(ctx=ctx, api_key=api_key)
 
 
-def in_session(*, session: Session, agent: Agent) -> Agent:
-    """The agent for this write transaction; StaleRead if it is not the one the request was decided on."""
+def in_session(*, session: Session, agent: AgentSnapshot) -> Agent:
+    """The agent's row for this write transaction, the write's own to change; StaleRead if it is not the one the
+    request was decided on."""
     row = session.execute(_VERSION, {"agent_id": agent.id}).first()
     if row is None or tuple(row) != version(agent):
         raise StaleRead(f"agent {agent.name!r} changed since it was read")
-    return session.merge(agent, load=False)
+    own = Agent(**agent.model_dump())
+    make_transient_to_detached(own)  # as if just loaded: the version check above stands for the load
+    return session.merge(own, load=False)
 
 
-def reload(*, ctx: AppContext, agent: Agent) -> Agent | None:
+def reload(*, ctx: AppContext, agent: AgentSnapshot) -> AgentSnapshot | None:
     """The agent read again, past the cache: None if its key no longer works (rotated, or the agent is gone)."""
     _by_key(ctx).forget(agent.api_key_hash)
     with ctx.read() as session:
-        return session.exec(select(Agent).where(Agent.id == agent.id,
-                                                Agent.api_key_hash == agent.api_key_hash)).first()
+        row = session.exec(select(Agent).where(Agent.id == agent.id,
+                                               Agent.api_key_hash == agent.api_key_hash)).first()
+        return None if row is None else AgentSnapshot.of(row)

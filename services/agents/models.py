@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 from sqlalchemy import JSON, Column
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -223,7 +223,49 @@ class PauseRequest(Strict):
     reason: str | None = Field(None, max_length=500)
 
 
-class Agent(SQLModel, table=True):
+class AgentRules:
+    """What an agent's settings say, read alike from its row (Agent) and from a request's AgentSnapshot."""
+
+    if TYPE_CHECKING:  # the fields the rules read; declared by each class that has them
+        actions: dict[str, Any]
+        escalation_chain: list[dict[str, Any]] | None
+        approvers: list[str]
+        approver_groups: list[str]
+        owner: str
+        backup_owners: list[str]
+        name: str
+        autonomy_rule: dict[str, Any]
+
+    def policy_for(self, action: str) -> ActionPolicy:
+        """The action's policy; unknown actions get the defaults."""
+        raw = (self.actions or {}).get(action)
+        return ActionPolicy.model_validate(raw) if raw else ActionPolicy()
+
+    def chain(self) -> list[dict[str, Any]]:
+        return list(self.escalation_chain) if self.escalation_chain else list(DEFAULT_ESCALATION_CHAIN)
+
+    def deciders(self) -> list[str]:
+        """Who decides drafts by name: the approvers; with neither approvers nor approver groups, the owner and
+        backups (so a draft is never left to expire for want of anyone allowed to decide it)."""
+        if self.approvers or self.approver_groups:
+            return list(self.approvers)
+        return [self.owner, *[u for u in self.backup_owners if u != self.owner]]
+
+    def warnings(self) -> list[str]:
+        """What a registration answer (and the CLI) should point out about this agent's set-up."""
+        if self.approvers or self.approver_groups:
+            return []
+        backups = " and its backup owners" if self.backup_owners else ""
+        return [f"no approvers or approver_groups: drafts of {self.name} are decided by its owner{backups}; "
+                "add approvers to have others review them"]
+
+    @property
+    def rule(self) -> AutonomyRule:
+        return AutonomyRule.model_validate(self.autonomy_rule or {})
+
+
+
+class Agent(AgentRules, SQLModel, table=True):
     __tablename__ = "agents"
 
     id: int | None = SQLField(default=None, primary_key=True)
@@ -258,32 +300,57 @@ class Agent(SQLModel, table=True):
     created_at: datetime = SQLField(sa_type=UTCDateTime)
     updated_at: datetime = SQLField(sa_type=UTCDateTime)
 
+
+class AgentSnapshot(AgentRules, BaseModel):
+    """An agent as every request that presents its key sees it: built once when the key's cache entry loads
+    (services.agents.cache) and shared by those requests, so it is frozen: a field can't be set and it can't be
+    added to a session. A write asks `agents.cache.in_session` for a row of its own. Its JSON fields (lists,
+    dicts) are shared too: read them, never change them in place. Action policies are parsed once, here."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+    _policies: dict[str, ActionPolicy] = PrivateAttr(default_factory=dict)
+
+    id: int | None
+    name: str
+    owner: str
+    backup_owners: list[str]
+    review_channel: str | None
+    approvers: list[str]
+    approver_groups: list[str]
+    approvals_required: int
+    callback_url: str | None
+    draft_expiry_s: int
+    escalation_chain: list[dict[str, Any]] | None
+    escalation_repeat: int
+    max_cost_per_request_usd: float | None
+    budgets: list[dict[str, Any]]
+    team: str | None
+    actions: dict[str, Any]
+    autonomy_rule: dict[str, Any]
+    rate_limit_per_s: float | None
+    canary_rate: float
+    status: str
+    paused_by: str | None
+    paused_reason: str | None
+    paused_at: datetime | None
+    api_key_hash: str
+    api_key_prefix: str
+    webhook_secret_enc: str
+    previous_webhook_secret_enc: str | None
+    previous_webhook_secret_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, agent: Agent) -> AgentSnapshot:
+        return cls.model_validate(agent, from_attributes=True)
+
     def policy_for(self, action: str) -> ActionPolicy:
-        """The action's policy; unknown actions get the defaults."""
-        raw = (self.actions or {}).get(action)
-        return ActionPolicy.model_validate(raw) if raw else ActionPolicy()
-
-    def chain(self) -> list[dict[str, Any]]:
-        return list(self.escalation_chain) if self.escalation_chain else list(DEFAULT_ESCALATION_CHAIN)
-
-    def deciders(self) -> list[str]:
-        """Who decides drafts by name: the approvers; with neither approvers nor approver groups, the owner and
-        backups (so a draft is never left to expire for want of anyone allowed to decide it)."""
-        if self.approvers or self.approver_groups:
-            return list(self.approvers)
-        return [self.owner, *[u for u in self.backup_owners if u != self.owner]]
-
-    def warnings(self) -> list[str]:
-        """What a registration answer (and the CLI) should point out about this agent's set-up."""
-        if self.approvers or self.approver_groups:
-            return []
-        backups = " and its backup owners" if self.backup_owners else ""
-        return [f"no approvers or approver_groups: drafts of {self.name} are decided by its owner{backups}; "
-                "add approvers to have others review them"]
-
-    @property
-    def rule(self) -> AutonomyRule:
-        return AutonomyRule.model_validate(self.autonomy_rule or {})
+        """The action's policy, parsed once per snapshot (a draft asks for it more than once)."""
+        found = self._policies.get(action)
+        if found is None:
+            found = self._policies[action] = super().policy_for(action)
+        return found
 
 
 class AgentPublic(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from services.agents.models import Agent
+from services.agents.models import AgentSnapshot
 from services.db import require_id
 from services.deps import CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent, write_as
 from services.drafts import create, flows, inbox
@@ -26,7 +26,7 @@ MAX_WAIT_S = 60
 def create_draft(body: DraftCreate, agent: CheckedWritingAgent, ctx: Ctx,
                  idempotency_key: IdempotencyKeyHeader = None) -> JSONResponse:
     """Decided in a read, then written in a few inserts (services.drafts.create)."""
-    def attempt(agent: Agent) -> JSONResponse:
+    def attempt(agent: AgentSnapshot) -> JSONResponse:
         planned = create.plan(ctx=ctx, agent=agent, request=body)
         return idempotent(ctx, scope=f"agent:{agent.id}:drafts", key=idempotency_key,
                                 body=body,

@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import Session
 
 from services.agents import cache as agent_cache
-from services.agents.models import Agent
+from services.agents.models import AgentSnapshot
 from services.autonomy import service as levels
 from services.context import AppContext
 from services.drafts import flows, recording, service
@@ -36,13 +36,13 @@ Created = tuple[int, dict[str, Any]]
 
 @dataclass(frozen=True)
 class Plan:
-    agent: Agent
+    agent: AgentSnapshot
     request: DraftCreate
     now: datetime
     route: Route | None  # review, with its reasons; None: decide the route inside the write
 
 
-def plan(*, ctx: AppContext, agent: Agent, request: DraftCreate) -> Plan:
+def plan(*, ctx: AppContext, agent: AgentSnapshot, request: DraftCreate) -> Plan:
     now = ctx.clock.now()
     if agent.policy_for(request.action).autonomy == "deny":
         return Plan(agent, request, now, None)

@@ -54,9 +54,13 @@ def open_incident(*, session: Session, ctx: AppContext, agent: Agent, kind: str,
                         run_id=run_id, trace_url=trace_url, chain=chain, chain_repeat=repeat, opened_by=actor.id,
                         created_at=now, updated_at=now, last_occurred_at=now)
     try:
-        with session.begin_nested():  # a concurrent report with the same key may win the unique index
+        if session.get_bind().dialect.name == "sqlite":  # the writer lock: no report can insert since the look
             session.add(incident)
             session.flush()
+        else:
+            with session.begin_nested():  # a concurrent report with the same key may win the unique index
+                session.add(incident)
+                session.flush()
     except IntegrityError:
         existing = service.find_open_by_dedup(session=session, agent_id=agent.id or 0, dedup_key=key or "")
         if existing is None:

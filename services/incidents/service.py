@@ -124,11 +124,22 @@ def events_of(*, session: Session, incident_id: int) -> list[IncidentEvent]:
                              .order_by(col(IncidentEvent.id))).all())
 
 
+ADDED = "incidents.events_added"  # Session.info: the events this session added, held for events_written
+
+
+def events_written(*, session: Session, incident_id: int) -> list[IncidentEvent]:
+    """The incident's events this session added (all of a new incident's), in the order written: what
+    `events_of` would read back."""
+    session.flush()
+    return [event for event in session.info.get(ADDED, []) if event.incident_id == incident_id]
+
+
 def add_event(*, session: Session, incident: Incident, kind: str, verb: str, actor: str, now: datetime,
               targets: list[str] | None = None, note: str | None = None) -> IncidentEvent:
     event = IncidentEvent(incident_id=require_id(incident.id), at=now, kind=kind, verb=verb, actor=actor,
                           targets=list(targets or []), note=note[:3000] if note else None)
     session.add(event)  # no flush: the tick's rows go out together at commit
+    session.info.setdefault(ADDED, []).append(event)
     return event
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, bindparam, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from services.db import claim_due, read_scope, session_scope
+from services.db import UTCDateTime, claim_due, read_scope, session_scope
 from services.outbox.delivery import Outcome
 from services.outbox.models import OutboxMessage, SlackMessage
 
@@ -83,11 +83,15 @@ def claim_lane(engine: Engine, *, lane: str, now: datetime, kinds: Iterable[str]
 
 
 def _claim(session: Session, *, lane: str, now: datetime, kinds: Iterable[str], limit: int, sender_id: str,
-           lease_s: float) -> Claim | None:
+           lease_s: float, ours: bool = False) -> Claim | None:
+    """`ours`: the lane was held by our claim, its last row settled in this transaction. No one else can hold
+    the lane (a claim is refused while any row of its lane is held; our lease is renewed by the heartbeat), so
+    there is no live claim to look for. Were our lease ever to run out unrenewed, two senders could pace one
+    lane for a moment; the token on every row still keeps each to one send."""
     if session.get_bind().dialect.name == "postgresql":
         if not session.exec(select(func.pg_try_advisory_xact_lock(lane_lock_key(lane)))).one():
             return None  # another replica is claiming this lane at this very moment
-    if session.exec(_HELD_IN_LANE, params={"lane": lane, "now": now}).first() is not None:
+    if not ours and session.exec(_HELD_IN_LANE, params={"lane": lane, "now": now}).first() is not None:
         return None
     rows = claim_due(session, _DUE_IN_LANE, limit=limit, params={"lane": lane, "now": now, "kinds": list(kinds)})
     if not rows:
@@ -130,11 +134,29 @@ def settle_last(engine: Engine, *, outcome: Outcome, token: str, now: datetime, 
         if _settle(session, outcome=outcome, token=token, now=now, pause_lane=None) is None:
             return None  # our claim was taken: the lane is someone else's
         return _claim(session, lane=lane, now=now, kinds=then.kinds, limit=then.limit, sender_id=then.sender_id,
-                      lease_s=lease_s)
+                      lease_s=lease_s, ours=True)
+
+
+# A delivered row's settle, one conditional statement: no load of the row first (the claim's token and status
+# fence it as the load's FOR UPDATE did), and what the post's record needs comes back with it.
+_SENT = (update(OutboxMessage).where(
+    col(OutboxMessage.id) == bindparam("row_id"), col(OutboxMessage.claim_token) == bindparam("token"),
+    col(OutboxMessage.status) == "pending")
+    .values(status="sent", sent_at=bindparam("sent_at", type_=UTCDateTime()), last_error=None,
+            attempts=OutboxMessage.attempts + 1, claimed_until=None, claim_token=None, claimed_by=None)
+    .returning(OutboxMessage.method, OutboxMessage.message_key, OutboxMessage.channel))
+_SLACK_MESSAGES = SlackMessage.__table__  # type: ignore[attr-defined]
 
 
 def _settle(session: Session, *, outcome: Outcome, token: str, now: datetime,
-            pause_lane: str | None) -> OutboxMessage | None:
+            pause_lane: str | None) -> Any | None:
+    if outcome.ok:
+        sent = session.execute(_SENT, {"row_id": outcome.row_id, "token": token, "sent_at": now}).first()
+        if sent is None:
+            log.warning("outbox row %s: claim lost before its delivery was recorded", outcome.row_id)
+            return None
+        _remember_post(session, sent.method, sent.message_key, sent.channel, outcome.response or {}, now)
+        return sent  # settled before the lane is claimed again: a thread reply after it is due now
     row = session.exec(select(OutboxMessage).where(
         OutboxMessage.id == outcome.row_id, OutboxMessage.claim_token == token,
         OutboxMessage.status == "pending").with_for_update()).first()
@@ -175,10 +197,7 @@ def _record(session: Session, row: OutboxMessage, outcome: Outcome, now: datetim
     row.claimed_until = row.claim_token = row.claimed_by = None
     if outcome.retry_after is None:  # a 429 is Slack's pace, not the message failing: it must not grow the backoff
         row.attempts += 1
-    if outcome.ok:
-        row.status, row.sent_at, row.last_error = "sent", now, None
-        _remember_post(session, row, outcome.response or {}, now)
-    elif outcome.permanent or now >= row.give_up_at:
+    if outcome.permanent or now >= row.give_up_at:
         row.status, row.last_error = "dead", outcome.error
         log.warning("outbox row %s (%s %s) given up: %s", row.id, row.kind, row.method, outcome.error)
     else:
@@ -186,11 +205,17 @@ def _record(session: Session, row: OutboxMessage, outcome: Outcome, now: datetim
         row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts, outcome.retry_after))
 
 
-def _remember_post(session: Session, row: OutboxMessage, response: dict[str, Any], now: datetime) -> None:
-    if row.method == "chat.postMessage" and row.message_key and response.get("ts"):
-        if session.get(SlackMessage, row.message_key) is None:
-            session.add(SlackMessage(key=row.message_key, channel=response.get("channel") or row.channel,
-                                     ts=response["ts"], created_at=now))
+def _remember_post(session: Session, method: str, key: str | None, channel: str | None, response: dict[str, Any],
+                   now: datetime) -> None:
+    """Where a keyed post landed; a key already recorded (a post delivered twice) keeps its first record."""
+    if method == "chat.postMessage" and key and response.get("ts"):
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        session.execute(insert(_SLACK_MESSAGES).values(
+            key=key, channel=response.get("channel") or channel, ts=response["ts"], created_at=now,
+        ).on_conflict_do_nothing(index_elements=["key"]))
 
 
 def backoff(attempts: int, retry_after: float | None) -> float:

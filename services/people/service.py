@@ -45,6 +45,7 @@ def set_away(*, session: Session, user_id: str, until: datetime, delegate: str, 
                                              set_at=now)
     row.delegate, row.until, row.set_by, row.set_at = delegate, until, actor.id, now
     session.add(row)
+    _present(session).discard(user_id)
     record(session=session, actor=actor, verb="person.away", subject=f"person:{user_id}", now=now,
            details={"delegate": delegate, "until": until.isoformat()})
     return row
@@ -61,8 +62,25 @@ def set_back(*, session: Session, user_id: str, actor: Actor, now: datetime) -> 
     return row
 
 
+PRESENT = "people.present"  # Session.info: whom this transaction found not away (no row: the map can't hold it)
+
+
+def _present(session: Session) -> set[str]:
+    """People found not away in this transaction: a page and its thread line to one person ask once."""
+    transaction = session.get_transaction()
+    memo = session.info.get(PRESENT)
+    if memo is None or memo[0] is not transaction:
+        memo = session.info[PRESENT] = (transaction, set())
+    return memo[1]  # type: ignore[no-any-return]
+
+
 def away(*, session: Session, user_id: str, now: datetime) -> Away | None:
+    present = _present(session)
+    if user_id in present:
+        return None
     row = session.get(Away, user_id)
+    if row is None:
+        present.add(user_id)
     return row if row is not None and row.until > now else None
 
 
