@@ -22,7 +22,7 @@ from services.agents.models import Agent
 from services.context import AppContext
 from services.drafts.models import Draft
 from services.errors import NotFound, field_error
-from services.spend import budgets, flows, service
+from services.spend import budgets, bulk, flows, service
 from services.spend.models import PriceOverride, SpendRollup, StoredEvent, UsageCreate, UsageEvent
 from services.spend.periods import local_day
 from services.spend.pricing import Priced, from_genai_prices, from_override
@@ -83,7 +83,7 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
             first_of[e.request_id] = i
         fresh.append(i)
     rows = {i: _row(agent_id, events[i], priced[i], day, now) for i in fresh}
-    stored = _insert(session, agent_id, rows)
+    stored = _insert(session, agent_id, day, now, rows)
     repeats = [e.request_id for i, e in enumerate(events) if e.request_id is not None and i not in stored]
     earlier = _by_requests(session, agent_id, [r for r in repeats if r is not None])
     new_events = [stored[i] for i in sorted(stored)]
@@ -123,26 +123,12 @@ def _row(agent_id: int, e: UsageCreate, p: Priced, day: date, now: Any) -> dict[
                 draft_id=None if e.draft_id is None else str(e.draft_id), day=day, created_at=now)
 
 
-def _insert(session: Session, agent_id: int, rows: dict[int, dict[str, Any]]) -> dict[int, StoredEvent]:
-    """New events by position. Keyed ones skip a request_id stored before (ON CONFLICT DO NOTHING); unkeyed
-    ones always insert, their ids returned in parameter order."""
-    table = UsageEvent.__table__  # type: ignore[attr-defined]
-    stored: dict[int, StoredEvent] = {}
-    keyed = [i for i, r in rows.items() if r["request_id"] is not None]
-    if keyed:
-        statement = (service.dialect_insert(session, table)
-                     .on_conflict_do_nothing(index_elements=["agent_id", "request_id"])
-                     .returning(table.c.id, table.c.request_id))
-        ids = {rid: id_ for id_, rid in session.execute(statement, [rows[i] for i in keyed]).all()}
-        for i in keyed:
-            if rows[i]["request_id"] in ids:
-                stored[i] = StoredEvent(id=ids[rows[i]["request_id"]], **rows[i])
-    plain = [i for i, r in rows.items() if r["request_id"] is None]
-    if plain:
-        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        for i, (id_,) in zip(plain, session.execute(statement, [rows[i] for i in plain]).all(), strict=True):
-            stored[i] = StoredEvent(id=id_, **rows[i])
-    return stored
+def _insert(session: Session, agent_id: int, day: date, now: Any,
+            rows: dict[int, dict[str, Any]]) -> dict[int, StoredEvent]:
+    """New events by position, in one statement (services.spend.bulk): a keyed one whose request_id was stored
+    before is left out."""
+    ids = bulk.insert_events(session, agent_id=agent_id, day=day, now=now, rows=list(rows.values()))
+    return {i: StoredEvent(id=id_, **row) for (i, row), id_ in zip(rows.items(), ids, strict=True) if id_ is not None}
 
 
 def _by_requests(session: Session, agent_id: int, request_ids: list[str]) -> dict[str, UsageEvent]:
