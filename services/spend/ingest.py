@@ -8,7 +8,6 @@ them into the rollups with one UPSERT per (model, day), reads the budgets once, 
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -32,13 +31,11 @@ _TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
 EVENTS_PER_TOKEN = 100
 
 
-def batch_tokens(raw: bytes) -> int:
-    """What a `POST /v1/usage/batch` body costs in rate-limit tokens, from its raw bytes, before any event is
-    validated or priced: an invalid batch of 1,000 events is as much work to refuse as a valid one to store."""
-    try:
-        events = json.loads(raw).get("events")
-    except (ValueError, RecursionError, AttributeError):  # not JSON, or not an object: refused cheaply later
-        return 1
+def batch_tokens(document: Any) -> int:
+    """What a `POST /v1/usage/batch` body costs in rate-limit tokens, from its parsed JSON (None when it is not
+    JSON), before any event is validated or priced: an invalid batch of 1,000 events is as much work to refuse
+    as a valid one to store."""
+    events = document.get("events") if isinstance(document, dict) else None
     return max(1, math.ceil(len(events) / EVENTS_PER_TOKEN)) if isinstance(events, list) else 1
 
 
