@@ -71,6 +71,9 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
     now, tz = ctx.clock.now(), ctx.settings.tz
     day = local_day(now, tz)
     statuses = _draft_statuses(session, agent_id, events, batch)
+    # Before the writes: from the rollup UPSERT to the commit, concurrent writers of this agent and model wait
+    # on its row, so only the reads that must see the new totals come after it.
+    rules = budgets.rules_for(session=session, agent=agent)
     first_of: dict[str, int] = {}
     fresh: list[int] = []  # positions whose event is inserted now (others repeat an earlier request_id)
     for i, e in enumerate(events):
@@ -85,16 +88,19 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
     earlier = _by_requests(session, agent_id, [r for r in repeats if r is not None])
     new_events = [stored[i] for i in sorted(stored)]
     _fold(session, agent_id, new_events, statuses)
-    states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
+    states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz, rules=rules)
     if new_events:
         flows.after_spend_many(session=session, ctx=ctx, agent=agent, events=new_events, states=states)
+    public = [s.public() for s in states]
     out = []
     for i, e in enumerate(events):
-        if i in stored:
-            out.append(Ingested(service.usage_answer(event=stored[i], states=states), True))
-        else:
-            first = stored.get(first_of.get(e.request_id or "", -1)) or earlier[e.request_id or ""]
-            out.append(Ingested(service.usage_answer(event=first, states=states), False))
+        created = i in stored
+        event = stored[i] if created else (stored.get(first_of.get(e.request_id or "", -1))
+                                            or earlier[e.request_id or ""])
+        answer = service.usage_answer(event=event, budgets=public)
+        if batch:  # each result says whether it is new (a single event says it with 201 or 200)
+            answer["created"] = created
+        out.append(Ingested(answer, created))
     return out
 
 
