@@ -20,11 +20,12 @@ from services.http.clientaddr import client_address
 from services.http.limits import read_bounded, replaying
 from services.http.problems import problem_body, send_problem
 from services.http.ratelimit import HOLD_S, RateLimiter
+from services.http.strictjson import strict_parse_once
 from services.spend.ingest import EVENTS_PER_TOKEN, batch_tokens
 
 Scope = dict[str, Any]
-# What a request costs beyond one token, from its body: (method, path) -> tokens.
-WORK: dict[tuple[str, str], Callable[[bytes], int]] = {("POST", "/v1/usage/batch"): batch_tokens}
+# What a request costs beyond one token, from its parsed body: (method, path) -> tokens.
+WORK: dict[tuple[str, str], Callable[[Any], int]] = {("POST", "/v1/usage/batch"): batch_tokens}
 # Requests with no key that still try to prove who someone is.
 SIGN_IN = {("POST", "/app/login")}
 ANONYMOUS = Actor("anonymous", "http")
@@ -78,7 +79,8 @@ class RateLimitMiddleware:
                 if read is None:
                     return
                 body, more = read
-                cost = 1 if more else work(body)  # an over-long body is refused (413) by the body limit
+                # An over-long body is refused (413) by the body limit; the parse is kept for the strict check.
+                cost = 1 if more else work(strict_parse_once(scope, body)[1])
                 receive = replaying(body, receive, more=more)
         ok, bucket = self.limiter.check(agent_id, rate, cost)
         headers = bucket.headers()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import chain
 from typing import Any
 
 from services.http.limits import replaying
@@ -64,19 +65,30 @@ def problems_in(document: Any, *, max_depth: int = MAX_DEPTH) -> list[dict[str, 
 
 
 def _too_deep(document: Any, max_depth: int) -> bool:
-    """Only the nesting, containers only: the cheap pass every clean body takes (no paths are built)."""
-    stack = [(document, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if depth >= max_depth:
-            return True
-        children = value.values() if type(value) is dict else value
-        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
-    return False
+    """Only the nesting, one level at a time (no paths are built): the cheap pass every clean body takes. A level's
+    values are typed in one C-level pass, and only containers go down a level: a 1,000-event batch is 5,000
+    leaves, and looking at each from Python was a fifth of its request's CPU."""
+    level = [document]
+    for _ in range(max_depth):
+        values = list(chain.from_iterable([v.values() if type(v) is dict else v for v in level]))
+        kinds = set(map(type, values))
+        level = [v for v in values if type(v) in _CONTAINERS] if dict in kinds or list in kinds else []
+        if not level:
+            return False
+    return True
+
+
+_CONTAINERS = (dict, list)
 
 
 def parse_strict(raw: bytes) -> list[dict[str, str]] | None:
     """Problems in a JSON body; None when it isn't JSON at all (the route then answers 400 as usual)."""
+    return strict_parse(raw)[0]
+
+
+def strict_parse(raw: bytes) -> tuple[list[dict[str, str]] | None, Any]:
+    """(problems, document): the problems as parse_strict says them, and the parsed body (None when not JSON;
+    a non-finite number stands in it as a placeholder)."""
     odd: list[str] = []  # the parser met NaN, Infinity or an overflowing number
 
     def constant(text: str) -> _NotANumber:
@@ -92,26 +104,28 @@ def parse_strict(raw: bytes) -> list[dict[str, str]] | None:
     try:
         document = json.loads(raw, parse_constant=constant, parse_float=number)
     except RecursionError:
-        return [{"field": "body", "message": f"nested deeper than {MAX_DEPTH} levels"}]
+        return [{"field": "body", "message": f"nested deeper than {MAX_DEPTH} levels"}], None
     except ValueError:  # not JSON (or not UTF-8): the route's own parser says so
-        return None
+        return None, None
     # A NUL can only arrive escaped (a raw one is not JSON); a body with none of the three is clean once its
     # nesting is checked, and only a body with a problem pays for the walk that names the fields.
     if odd or b"\\u0000" in raw or (isinstance(document, (dict, list)) and _too_deep(document, MAX_DEPTH)):
-        return problems_in(document)
-    return []
+        return problems_in(document), document
+    return [], document
 
 
-def _depth_within(document: Any, max_depth: int) -> bool:
-    """Whether no container sits `max_depth` levels deep: a walk over containers only, building no paths (a
-    1,000-event batch has 5,000 leaves, and naming each was most of its request's CPU)."""
-    level = [document] if isinstance(document, (dict, list)) else []
-    for _ in range(max_depth):
-        if not level:
-            return True
-        level = [child for value in level for child in (value.values() if isinstance(value, dict) else value)
-                 if isinstance(child, (dict, list))]
-    return not level
+PARSED = "countersign.strict_json"  # scope key: (body, problems, document), so a body is parsed once
+
+
+def strict_parse_once(scope: Scope, raw: bytes) -> tuple[list[dict[str, str]] | None, Any]:
+    """strict_parse, kept in the request's scope: the rate limiter (which counts a batch's events) and the
+    strict check below read the same body, and parsing 1,000 events twice was a tenth of a batch's CPU."""
+    kept = scope.get(PARSED)
+    if kept is not None and (kept[0] is raw or kept[0] == raw):
+        return kept[1], kept[2]
+    problems, document = strict_parse(raw)
+    scope[PARSED] = (raw, problems, document)
+    return problems, document
 
 
 def strict_dumps(value: Any, **kwargs: Any) -> str:
@@ -154,7 +168,7 @@ class StrictJSONMiddleware:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        errors = parse_strict(body) if body else None
+        errors = strict_parse_once(scope, body)[0] if body else None
         if errors:
             await _refuse(send, errors)
             return

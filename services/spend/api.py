@@ -56,7 +56,7 @@ def record_usage_batch(body: UsageBatch, agent: CheckedWritingAgent, ctx: Ctx,
         def unit(session: Any) -> tuple[int, dict[str, Any]]:
             done = ingest.write_many(session=session, ctx=ctx, agent=agent, events=body.events, priced=priced,
                                      batch=True)
-            return 200, {"object": "list", "results": [{**d.answer, "created": d.created} for d in done]}
+            return 200, {"object": "list", "results": [d.answer for d in done]}
 
         return idempotent(ctx, scope=f"agent:{agent.id}:usage-batch", key=idempotency_key,
                                 body=body, create=unit)

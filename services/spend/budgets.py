@@ -105,9 +105,12 @@ def spent(*, session: Session, period: Period, agent_ids: list[int] | None) -> f
     return float(session.exec(statement).one())
 
 
-def budget_states(*, session: Session, agent: Agent, now: datetime, tz: ZoneInfo) -> list[BudgetState]:
+def budget_states(*, session: Session, agent: Agent, now: datetime, tz: ZoneInfo,
+                  rules: list[BudgetRule] | None = None) -> list[BudgetState]:
+    """`rules`: read before (ingest reads them ahead of its writes, so the rollup row it just locked is held for
+    the spend reads alone)."""
     states = []
-    for rule in rules_for(session=session, agent=agent):
+    for rule in rules_for(session=session, agent=agent) if rules is None else rules:
         period = current_period(rule.period, now, tz)
         total = spent(session=session, period=period, agent_ids=member_ids(session=session, rule=rule, agent=agent))
         states.append(BudgetState(rule, period, total, waived=is_waived(session=session, rule=rule, period=period)))

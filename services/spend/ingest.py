@@ -8,7 +8,6 @@ them into the rollups with one UPSERT per (model, day), reads the budgets once, 
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from services.agents.models import Agent
 from services.context import AppContext
 from services.drafts.models import Draft
 from services.errors import NotFound, field_error
-from services.spend import budgets, flows, service
+from services.spend import budgets, bulk, flows, service
 from services.spend.models import PriceOverride, SpendRollup, StoredEvent, UsageCreate, UsageEvent
 from services.spend.periods import local_day
 from services.spend.pricing import Priced, from_genai_prices, from_override
@@ -32,13 +31,11 @@ _TOKENS = ("input_tokens", "output_tokens", "cached_tokens")
 EVENTS_PER_TOKEN = 100
 
 
-def batch_tokens(raw: bytes) -> int:
-    """What a `POST /v1/usage/batch` body costs in rate-limit tokens, from its raw bytes, before any event is
-    validated or priced: an invalid batch of 1,000 events is as much work to refuse as a valid one to store."""
-    try:
-        events = json.loads(raw).get("events")
-    except (ValueError, RecursionError, AttributeError):  # not JSON, or not an object: refused cheaply later
-        return 1
+def batch_tokens(document: Any) -> int:
+    """What a `POST /v1/usage/batch` body costs in rate-limit tokens, from its parsed JSON (None when it is not
+    JSON), before any event is validated or priced: an invalid batch of 1,000 events is as much work to refuse
+    as a valid one to store."""
+    events = document.get("events") if isinstance(document, dict) else None
     return max(1, math.ceil(len(events) / EVENTS_PER_TOKEN)) if isinstance(events, list) else 1
 
 
@@ -74,6 +71,9 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
     now, tz = ctx.clock.now(), ctx.settings.tz
     day = local_day(now, tz)
     statuses = _draft_statuses(session, agent_id, events, batch)
+    # Before the writes: from the rollup UPSERT to the commit, concurrent writers of this agent and model wait
+    # on its row, so only the reads that must see the new totals come after it.
+    rules = budgets.rules_for(session=session, agent=agent)
     first_of: dict[str, int] = {}
     fresh: list[int] = []  # positions whose event is inserted now (others repeat an earlier request_id)
     for i, e in enumerate(events):
@@ -83,21 +83,24 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
             first_of[e.request_id] = i
         fresh.append(i)
     rows = {i: _row(agent_id, events[i], priced[i], day, now) for i in fresh}
-    stored = _insert(session, agent_id, rows)
+    stored = _insert(session, agent_id, day, now, rows)
     repeats = [e.request_id for i, e in enumerate(events) if e.request_id is not None and i not in stored]
     earlier = _by_requests(session, agent_id, [r for r in repeats if r is not None])
     new_events = [stored[i] for i in sorted(stored)]
     _fold(session, agent_id, new_events, statuses)
-    states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
+    states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz, rules=rules)
     if new_events:
         flows.after_spend_many(session=session, ctx=ctx, agent=agent, events=new_events, states=states)
+    public = [s.public() for s in states]
     out = []
     for i, e in enumerate(events):
-        if i in stored:
-            out.append(Ingested(service.usage_answer(event=stored[i], states=states), True))
-        else:
-            first = stored.get(first_of.get(e.request_id or "", -1)) or earlier[e.request_id or ""]
-            out.append(Ingested(service.usage_answer(event=first, states=states), False))
+        created = i in stored
+        event = stored[i] if created else (stored.get(first_of.get(e.request_id or "", -1))
+                                            or earlier[e.request_id or ""])
+        answer = service.usage_answer(event=event, budgets=public)
+        if batch:  # each result says whether it is new (a single event says it with 201 or 200)
+            answer["created"] = created
+        out.append(Ingested(answer, created))
     return out
 
 
@@ -123,26 +126,12 @@ def _row(agent_id: int, e: UsageCreate, p: Priced, day: date, now: Any) -> dict[
                 draft_id=None if e.draft_id is None else str(e.draft_id), day=day, created_at=now)
 
 
-def _insert(session: Session, agent_id: int, rows: dict[int, dict[str, Any]]) -> dict[int, StoredEvent]:
-    """New events by position. Keyed ones skip a request_id stored before (ON CONFLICT DO NOTHING); unkeyed
-    ones always insert, their ids returned in parameter order."""
-    table = UsageEvent.__table__  # type: ignore[attr-defined]
-    stored: dict[int, StoredEvent] = {}
-    keyed = [i for i, r in rows.items() if r["request_id"] is not None]
-    if keyed:
-        statement = (service.dialect_insert(session, table)
-                     .on_conflict_do_nothing(index_elements=["agent_id", "request_id"])
-                     .returning(table.c.id, table.c.request_id))
-        ids = {rid: id_ for id_, rid in session.execute(statement, [rows[i] for i in keyed]).all()}
-        for i in keyed:
-            if rows[i]["request_id"] in ids:
-                stored[i] = StoredEvent(id=ids[rows[i]["request_id"]], **rows[i])
-    plain = [i for i, r in rows.items() if r["request_id"] is None]
-    if plain:
-        statement = table.insert().returning(table.c.id, sort_by_parameter_order=True)
-        for i, (id_,) in zip(plain, session.execute(statement, [rows[i] for i in plain]).all(), strict=True):
-            stored[i] = StoredEvent(id=id_, **rows[i])
-    return stored
+def _insert(session: Session, agent_id: int, day: date, now: Any,
+            rows: dict[int, dict[str, Any]]) -> dict[int, StoredEvent]:
+    """New events by position, in one statement (services.spend.bulk): a keyed one whose request_id was stored
+    before is left out."""
+    ids = bulk.insert_events(session, agent_id=agent_id, day=day, now=now, rows=list(rows.values()))
+    return {i: StoredEvent(id=id_, **row) for (i, row), id_ in zip(rows.items(), ids, strict=True) if id_ is not None}
 
 
 def _by_requests(session: Session, agent_id: int, request_ids: list[str]) -> dict[str, UsageEvent]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
 from sqlalchemy import JSON, Column, Date, Index, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
@@ -49,10 +49,15 @@ class UsageBatch(Strict):
     @field_validator("events", mode="wrap")
     @classmethod
     def _stop_at_the_first_bad_events(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-        """Validate in slices and stop at the first slice with errors: a batch of 1,000 bad events is refused
+        """A valid batch in one pass that stops at its first bad event; a batch with one is validated again in
+        slices up to the first slice with errors, which are the answer: a batch of 1,000 bad events is refused
         for the price of ten, with their errors (indices as in the batch) instead of 3,000."""
         if not isinstance(value, list) or not 0 < len(value) <= 1000:
             return handler(value)  # the length errors, said once
+        try:
+            return _EVENTS_UNTIL_ONE_FAILS.validate_python(value)
+        except ValidationError:
+            pass
         out: list[Any] = []
         for start in range(0, len(value), BATCH_SLICE):
             try:
@@ -61,6 +66,11 @@ class UsageBatch(Strict):
                 handler(value[:start + BATCH_SLICE])  # the same errors, numbered from the batch's start
                 raise
         return out
+
+
+# One pass over the whole list, given up at the first bad event (validating in slices cost twice as much).
+_EVENTS_UNTIL_ONE_FAILS: TypeAdapter[list[UsageCreate]] = TypeAdapter(
+    Annotated[list[UsageCreate], Field(fail_fast=True)])
 
 
 class BudgetCheck(Strict):

@@ -15,7 +15,7 @@ from services.agents.models import Agent
 from services.db import require_id
 from services.drafts.models import Draft
 from services.errors import NotFound
-from services.spend.budgets import BudgetState, budget_states, spent
+from services.spend.budgets import budget_states, spent
 from services.spend.models import SpendAlert, SpendRollup, StoredEvent, UsageCreate, UsageEvent
 from services.spend.periods import Period, local_day
 from services.spend.pricing import price_call
@@ -168,12 +168,13 @@ def detect_spike(*, session: Session, agent_id: int, now: datetime, tz: ZoneInfo
     return Spike(today, spent_today, trailing)
 
 
-def usage_answer(*, event: UsageEvent | StoredEvent, states: list[BudgetState]) -> dict[str, Any]:
+def usage_answer(*, event: UsageEvent | StoredEvent, budgets: list[dict[str, Any]]) -> dict[str, Any]:
+    """`budgets`: the states' public forms, built once for all the events of a batch."""
     return {
         "id": event.id, "request_id": event.request_id, "model": event.model, "provider": event.provider,
         "cost_usd": event.cost_usd, "cost_source": event.cost_source, "cost_unknown": event.cost_usd is None,
         "price": event.price, "draft_id": event.draft_id, "day": event.day.isoformat(),
-        "created_at": event.created_at.isoformat(), "budgets": [s.public() for s in states],
+        "created_at": event.created_at.isoformat(), "budgets": budgets,
     }
 
 
