@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
+from services.db import require_id
 from services.drafts import stages
 from services.drafts.models import (
     EXPIRED_REASON,
@@ -56,7 +57,7 @@ def build_draft(*, agent: Agent, request: DraftCreate, route: Route, now: dateti
     remind_at = now + timedelta(seconds=expires_in * remind_fraction) if 0 < remind_fraction < 1 else None
     workflow = stages.snapshot(agent=agent, policy=policy, now=now)
     return Draft(
-        agent_id=agent.id or 0, action=request.action, title=request.title, body=text, body_is_json=is_json,
+        agent_id=require_id(agent.id), action=request.action, title=request.title, body=text, body_is_json=is_json,
         context=request.context, requested_by=request.requested_by, created_at=now,
         expires_at=now + timedelta(seconds=expires_in), remind_at=remind_at, cost_usd=request.cost_usd,
         model=request.model, prompt_version=request.prompt_version, confidence=request.confidence,

@@ -35,7 +35,7 @@ def report_incident(body: IncidentCreate, agent: CheckedWritingAgent, ctx: Ctx,
                                          severity=body.severity, summary=body.summary, details=body.details,
                                          dedup_key=body.dedup_key, run_id=body.run_id, trace_url=body.trace_url,
                                          actor=Actor.agent(agent.name))
-            incident_id = result.incident.id or 0
+            incident_id = require_id(result.incident.id)
             # A new incident's events were all written by this session: no read back of them.
             events = (service.events_written(session=session, incident_id=incident_id) if result.created
                       else service.events_of(session=session, incident_id=incident_id))

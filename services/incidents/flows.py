@@ -16,6 +16,7 @@ from sqlmodel import Session
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
+from services.db import require_id
 from services.errors import AlreadyDecided, field_error
 from services.incidents import access, service
 from services.incidents.escalation import log, point, run_step
@@ -45,11 +46,11 @@ def open_incident(*, session: Session, ctx: AppContext, agent: Agent, kind: str,
     now, actor = ctx.clock.now(), actor or Actor.system("incidents")
     key = dedup_key.strip() if dedup_key and dedup_key.strip() else None
     if key is not None:
-        existing = service.find_open_by_dedup(session=session, agent_id=agent.id or 0, dedup_key=key)
+        existing = service.find_open_by_dedup(session=session, agent_id=require_id(agent.id), dedup_key=key)
         if existing is not None:
             return OpenResult(_recur(session, ctx, existing, actor, now), created=False)
     chain, repeat = service.chain_for(agent=agent, severity=severity)
-    incident = Incident(agent_id=agent.id or 0, agent_name=agent.name, kind=kind[:64], severity=severity,
+    incident = Incident(agent_id=require_id(agent.id), agent_name=agent.name, kind=kind[:64], severity=severity,
                         summary=summary[:1000], details=dict(details or {}), dedup_key=key, open_dedup_key=key,
                         run_id=run_id, trace_url=trace_url, chain=chain, chain_repeat=repeat, opened_by=actor.id,
                         created_at=now, updated_at=now, last_occurred_at=now)
@@ -62,7 +63,7 @@ def open_incident(*, session: Session, ctx: AppContext, agent: Agent, kind: str,
                 session.add(incident)
                 session.flush()
     except IntegrityError:
-        existing = service.find_open_by_dedup(session=session, agent_id=agent.id or 0, dedup_key=key or "")
+        existing = service.find_open_by_dedup(session=session, agent_id=require_id(agent.id), dedup_key=key or "")
         if existing is None:
             raise
         return OpenResult(_recur(session, ctx, existing, actor, now), created=False)
@@ -77,7 +78,7 @@ def open_incident(*, session: Session, ctx: AppContext, agent: Agent, kind: str,
 
 def _recur(session: Session, ctx: AppContext, incident: Incident, actor: Actor, now: datetime) -> Incident:
     """Same problem again while it is open: count it and redraw the cards, but page nobody."""
-    incident = service.bump_occurrences(session=session, incident_id=incident.id or 0, now=now)
+    incident = service.bump_occurrences(session=session, incident_id=require_id(incident.id), now=now)
     record(session=session, actor=actor, verb="incident.recurred", subject=f"incident:{incident.id}", now=now,
            details={"occurrences": incident.occurrences})
     ctx.notifier.incident_refresh(session=session, incident=incident, now=now)

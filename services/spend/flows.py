@@ -12,6 +12,7 @@ from services.agents import flows as agent_flows
 from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
+from services.db import require_id
 from services.drafts.models import Draft
 from services.incidents import flows as incidents
 from services.spend import admin, budgets, service
@@ -85,7 +86,7 @@ def warn_if_crossed(*, session: Session, ctx: AppContext, agent: Agent, state: B
 
 def check_spike(*, session: Session, ctx: AppContext, agent: Agent) -> None:
     now = ctx.clock.now()
-    spike = service.detect_spike(session=session, agent_id=agent.id or 0, now=now, tz=ctx.settings.tz)
+    spike = service.detect_spike(session=session, agent_id=require_id(agent.id), now=now, tz=ctx.settings.tz)
     if spike is None:
         return
     if not service.claim_once(session=session, key=f"spike:{agent.id}", period_start=spike.day.isoformat(), now=now,
@@ -111,7 +112,7 @@ def draft_cost(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft)
     data = UsageCreate(model=(draft.model or "unspecified")[:128], cost_usd=draft.cost_usd,
                        request_id=f"draft:{draft.id}", draft_id=str(draft.id))
     now, tz = ctx.clock.now(), ctx.settings.tz
-    recorded = service.record_usage(session=session, agent_id=agent.id or 0, data=data, now=now, tz=tz)
+    recorded = service.record_usage(session=session, agent_id=require_id(agent.id), data=data, now=now, tz=tz)
     if recorded.created:
         states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
         after_spend(session=session, ctx=ctx, agent=agent, event=recorded.event, states=states)
@@ -119,8 +120,8 @@ def draft_cost(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft)
 
 def draft_decided(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft) -> None:
     if draft.status in service.WASTE_STATUSES:
-        service.add_waste_for_draft(session=session, agent_id=agent.id or 0, draft_id=draft.id, now=ctx.clock.now(),
-                                    tz=ctx.settings.tz)
+        service.add_waste_for_draft(session=session, agent_id=require_id(agent.id), draft_id=draft.id,
+                                    now=ctx.clock.now(), tz=ctx.settings.tz)
 
 
 # --- the admin API's reads and changes, each owning its transaction (routes only call these) -------------------

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from services.agents import cache as agent_cache
 from services.agents.models import Agent
 from services.context import AppContext
+from services.db import require_id
 from services.drafts.models import Draft
 from services.errors import NotFound, field_error
 from services.spend import budgets, bulk, flows, service
@@ -67,7 +68,7 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
                priced: list[Priced], batch: bool) -> list[Ingested]:
     """The write unit. `batch`: errors name `events[i].<field>`; a single event's unknown draft is a 404."""
     agent = agent_cache.in_session(session=session, agent=agent)
-    agent_id = agent.id or 0
+    agent_id = require_id(agent.id)
     now, tz = ctx.clock.now(), ctx.settings.tz
     day = local_day(now, tz)
     statuses = _draft_statuses(session, agent_id, events, batch)
