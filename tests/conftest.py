@@ -39,7 +39,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # the xdist workers are not left waiting on one of them at the end of the run.
 LONG_FIRST = ("tests/soak/", "tests/test_imports.py", "tests/hostile/test_schemathesis.py",
               "tests/hostile/test_fairness.py", "tests/services/test_cli.py", "tests/web/test_browser.py",
-              "tests/client/", "tests/test_openapi.py")
+              "tests/client/", "tests/test_openapi.py",
+              # then the files whose single tests run longest (seeded histories, fuzzed builders, CLI processes)
+              "tests/services/autonomy/", "tests/hostile/test_blocks.py", "tests/hostile/test_budget_card.py",
+              "tests/services/audit/", "tests/services/digests/")
 
 
 # Tests that share one costly module- or session-wide fixture (a live server, a browser), or must not run beside
