@@ -39,7 +39,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 # the xdist workers are not left waiting on one of them at the end of the run.
 LONG_FIRST = ("tests/soak/", "tests/test_imports.py", "tests/hostile/test_schemathesis.py",
               "tests/hostile/test_fairness.py", "tests/services/test_cli.py", "tests/web/test_browser.py",
-              "tests/client/", "tests/test_openapi.py")
+              "tests/client/", "tests/test_openapi.py",
+              # then the files whose single tests run longest (seeded histories, fuzzed builders, CLI processes)
+              "tests/services/autonomy/", "tests/hostile/test_blocks.py", "tests/hostile/test_budget_card.py",
+              "tests/services/audit/", "tests/services/digests/")
 
 
 # Tests that share one costly module- or session-wide fixture (a live server, a browser), or must not run beside
@@ -155,10 +158,19 @@ def _fresh_pg(template: str | None) -> Iterator[str]:
         _pg_drop(name)
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+# The rule: a test runs on PostgreSQL too only where its SQL or its concurrency differs there (mark it postgres_too).
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Claims with SKIP LOCKED, advisory locks, upserts, conditional updates, replicas, NUL and encoding checks and
+    migrations run on both; a test whose PostgreSQL run would exercise the same SQL as SQLite's runs on SQLite."""
+    if "db_url" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("postgres_too") is not None
+        metafunc.parametrize("db_url", ["sqlite", "postgres"] if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path,
            pg_template: str | None) -> Iterator[str]:
-    """A fresh, migrated database: every test using it runs on SQLite and on PostgreSQL."""
+    """A fresh, migrated database: SQLite, and PostgreSQL as well for a test marked postgres_too."""
     if request.param == "sqlite":
         yield _fresh_sqlite(tmp_path, sqlite_template)
         return
@@ -206,7 +218,7 @@ def harness(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> I
 
 @pytest.fixture
 def any_db_harness(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> Iterator[Harness]:
-    """The same, once on SQLite and once on PostgreSQL."""
+    """The same on db_url: on PostgreSQL too for a test marked postgres_too."""
     with Harness(db_url, slack=slack, receiver=receiver) as h:
         yield h
 
@@ -222,6 +234,6 @@ def h(sqlite_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: Fak
 
 @pytest.fixture
 def any_h(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver, clock: FakeClock) -> Iterator[Harness]:
-    """The same on SQLite and on PostgreSQL, for the paths whose SQL differs (locks, conditional updates)."""
+    """The same on db_url (PostgreSQL too for a test marked postgres_too: locks, conditional updates)."""
     with Harness(db_url, slack=slack, receiver=receiver, clock=clock, jobs=[]) as harness:
         yield harness

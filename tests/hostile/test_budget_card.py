@@ -52,6 +52,7 @@ def click(h: Harness, card: dict[str, Any], action: str, name: str, **kw: Any) -
     return str(answer["text"])
 
 
+@pytest.mark.postgres_too
 def test_a_replayed_raise_applies_once(timed: Harness) -> None:
     """The owner's signed Raise 25 % sent three times raises the limit once; the others are told it was done."""
     key, card = paused_card(timed)
@@ -97,6 +98,7 @@ def test_a_click_off_the_budget_card_is_refused(timed: Harness) -> None:
     assert limit(timed, key) == 4.0 and refusals(timed)[0]["choice"] == "raise 25%"
 
 
+@pytest.mark.postgres_too
 def test_two_raises_at_once_apply_once(timed: Harness) -> None:
     """The owner and a backup press Raise at the same moment: the card's one raise is claimed by one of them."""
     from concurrent.futures import ThreadPoolExecutor

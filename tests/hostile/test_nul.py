@@ -10,6 +10,8 @@ import pytest
 from tests.harness import ALICE, Harness
 from tests.web.helpers import signed_in, submit
 
+pytestmark = pytest.mark.postgres_too  # see tests/conftest.py: which tests run on PostgreSQL
+
 NUL = "\x00"
 DRAFT = {"action": "send_reply", "title": "Reply to ticket 42", "body": "Hello"}
 USAGE = {"model": "gpt-4o-mini", "provider": "openai", "input_tokens": 10, "output_tokens": 5}

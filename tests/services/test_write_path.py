@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import text
 
 from services.db import make_engine
@@ -31,6 +32,7 @@ def test_pausing_an_agent_refuses_its_next_write_at_once(any_db_harness: Harness
     assert h.client.post("/v1/drafts", json=DRAFT, headers=h.bearer(key)).status_code == 201
 
 
+@pytest.mark.postgres_too
 def test_a_pause_by_another_process_is_caught_by_the_writes_version_check(any_db_harness: Harness) -> None:
     """Another replica's pause tells this process nothing, and the cache still holds the agent as active:
     the write's own check inside its transaction refuses it with 423 all the same, for drafts and usage."""

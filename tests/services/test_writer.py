@@ -15,6 +15,7 @@ def _names(engine) -> set[str]:  # noqa: ANN001
         return {row[0] for row in conn.execute(text("SELECT name FROM server_keys"))}
 
 
+@pytest.mark.postgres_too
 def test_nested_uow_fails_at_once_on_both_backends(db_url: str) -> None:
     """uow() inside uow() used to hang 30 s on SQLite and commit separately on PostgreSQL; now it raises."""
     engine = make_engine(db_url)

@@ -69,6 +69,7 @@ async def _client(base_url: str, key: str, n: int, acks: Acks, stop: threading.E
                 acks.enough.set()
 
 
+@pytest.mark.postgres_too
 @pytest.mark.timeout(300)
 def test_every_acknowledged_write_survives_a_sigkill(db_url: str) -> None:
     """Clients keep a ledger of 2xx answers; after two kill -9s and restarts, every one of them is stored."""

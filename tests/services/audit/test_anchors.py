@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 from sqlmodel import func, select
 
@@ -76,6 +77,7 @@ def anchored_chain(url: str, tmp_path: Path, n: int = 8) -> AppContext:
     return ctx
 
 
+@pytest.mark.postgres_too
 def test_checkpoint_is_stored_signed_filed_and_posted(db_url: str, tmp_path: Path) -> None:
     """The job stores a signed checkpoint of the head, appends it to the file and posts it to the channel."""
     ctx = make_ctx(db_url, tmp_path, COUNTERSIGN_AUDIT_ANCHOR_CHANNEL="C0AUDIT")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 
+import pytest
 from sqlalchemy import text
 
 from services.audit.models import AuditEntry
@@ -72,6 +73,7 @@ def test_sealing_continues_the_chain(sqlite_url: str) -> None:
     assert seqs == list(range(1, 10)) and _verify(engine).ok
 
 
+@pytest.mark.postgres_too
 def test_concurrent_appends_and_sealers_keep_one_line(db_url: str) -> None:
     """Writers and sealers racing on several threads still produce a single unbroken chain."""
     engine = make_engine(db_url)

@@ -95,6 +95,7 @@ def test_anchors_on_by_default_catch_a_trim_with_checkpoints_deleted(sqlite_url:
     assert any("database lost" in line for line in lines), lines
 
 
+@pytest.mark.postgres_too
 def test_entries_from_before_macs_are_sealed_once_then_never_again(db_url: str, tmp_path: Path) -> None:
     """An upgrade: entries committed by the previous release carry no MAC and may still be unsealed. They are
     sealed (verify warns, does not fail); once an entry with a MAC is in the chain, a row without one is refused."""

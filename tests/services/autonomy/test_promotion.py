@@ -3,6 +3,8 @@ auto-approvals with a sample posted, "Should not have passed" demotes, a new pro
 
 from __future__ import annotations
 
+import pytest
+
 from bot import ids
 from tests.harness import ALICE, BOB, OWNER, REVIEW_CHANNEL, Harness
 from tests.services.autonomy.helpers import RULE, decide, dm_messages, proposals, samples, wait_response, wait_text
@@ -125,6 +127,7 @@ def test_admin_configured_auto_is_for_the_version_in_use(harness: Harness) -> No
     assert new_draft(h, key, prompt_version="v1")["status"] == "pending"
 
 
+@pytest.mark.postgres_too
 def test_two_answers_at_once_only_one_counts(any_db_harness: Harness) -> None:
     """Promote and Not yet racing on the same card: exactly one wins, the other is told it was answered."""
     from concurrent.futures import ThreadPoolExecutor

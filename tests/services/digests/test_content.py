@@ -19,6 +19,7 @@ def test_report_period_is_the_last_complete_one() -> None:
     assert (week.start.isoformat(), week.end.isoformat()) == ("2025-12-29", "2026-01-05")
 
 
+@pytest.mark.postgres_too
 def test_digest_content_from_seeded_database(timed: Harness) -> None:
     """Spend, cost per approved outcome, waste, approvals and incidents match the hand-computed answers."""
     seed(timed)

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlmodel import func, select
 
 from bot import ids
@@ -14,6 +15,8 @@ from services.errors import AlreadyDecided
 from services.outbox.models import OutboxMessage
 from tests.harness import ALICE, BOB, CAROL, Harness
 from tests.services.drafts.helpers import card, get, new_draft, wait_ephemeral
+
+pytestmark = pytest.mark.postgres_too  # see tests/conftest.py: which tests run on PostgreSQL
 
 DEAN, ERIN, FRAN = "U081DEAN", "U082ERIN", "U083FRAN"
 PEOPLE = [ALICE, BOB, CAROL, DEAN, ERIN, FRAN]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.harness import Harness
 from tests.services.drafts.helpers import new_draft
 
@@ -12,6 +14,7 @@ def listed(h: Harness, key: str, **params: Any) -> Any:
     return h.client.get("/v1/drafts", params=params, headers=h.bearer(key))
 
 
+@pytest.mark.postgres_too
 def test_pages_cover_every_draft_once_newest_first(any_db_harness: Harness) -> None:
     """Walking next_cursor yields each of the agent's drafts once, newest first; another agent's never (on SQLite
     and PostgreSQL, whose timestamp comparisons the cursor relies on)."""

@@ -72,6 +72,7 @@ def test_one_person_approves_in_one_stage_only(harness: Harness) -> None:
     assert final["status"] == "rejected" and [s["status"] for s in final["stages"]] == ["passed", "rejected"]
 
 
+@pytest.mark.postgres_too
 def test_two_people_passing_a_stage_at_once_open_the_next_once(any_db_harness: Harness) -> None:
     """Alice and Bob approve stage 1 at the same moment: one counts, the other is refused, told where the draft
     went (the stage passed, or it is now at finance); the finance card is posted once."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlmodel import select
 
 from services.errors import AlreadyDecided
@@ -15,6 +16,8 @@ from testkit.fakes.receiver import FakeAgentReceiver
 from testkit.fakes.slack import FakeSlack
 from tests.harness import BACKUP, OWNER, REVIEW_CHANNEL, Harness
 from tests.services.incidents.helpers import CHAIN, cards_in, incident, report
+
+pytestmark = pytest.mark.postgres_too  # see tests/conftest.py: which tests run on PostgreSQL
 
 
 def test_restart_mid_chain_continues(db_url: str, slack: FakeSlack, receiver: FakeAgentReceiver) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 
 from services import migrations
 from services.db import make_engine
+
+pytestmark = pytest.mark.postgres_too  # see tests/conftest.py: which tests run on PostgreSQL
 
 
 def test_stored_repeat_counts_become_loops_and_runs_keep_their_ids(db_url: str) -> None:

@@ -10,6 +10,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import select
 
@@ -20,6 +21,8 @@ from services.outbox.delivery import Outcome
 from services.outbox.models import OutboxMessage, OutboxSenderBeat
 from services.outbox.service import enqueue_slack
 from tests.services.outbox.helpers import make_sender, running, until
+
+pytestmark = pytest.mark.postgres_too  # see tests/conftest.py: which tests run on PostgreSQL
 
 KINDS = ["slack", "callback"]
 

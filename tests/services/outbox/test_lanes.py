@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from services.clock import SystemClock
 from services.db import make_engine, session_scope
 from services.outbox.service import enqueue_callback, enqueue_slack
@@ -18,6 +20,7 @@ def _queue_cards(engine, channel: str, count: int) -> None:
                           args={"channel": channel, "text": f"card {n}"})
 
 
+@pytest.mark.postgres_too
 def test_a_channel_backlog_delays_no_dm_and_no_callback(db_url: str, slack, receiver) -> None:
     """120 cards paced at 1/s in one channel; a DM and a callback queued after them still leave at once."""
     engine = make_engine(db_url)

@@ -62,6 +62,7 @@ def _assert_cards_delivered(slack, count: int) -> None:
         assert history == [f"card {n} v0", f"card {n} v1", f"card {n} v2"]  # in order per message
 
 
+@pytest.mark.postgres_too
 def test_every_message_arrives_in_order_once_under_429_and_500(db_url: str, slack) -> None:
     """Injected 429 (with Retry-After) and 500s delay messages but lose, reorder or double none."""
     engine = make_engine(db_url)
@@ -79,6 +80,7 @@ def test_every_message_arrives_in_order_once_under_429_and_500(db_url: str, slac
     _assert_cards_delivered(slack, 5)
 
 
+@pytest.mark.postgres_too
 def test_restart_mid_queue_sends_nothing_twice(db_url: str, slack) -> None:
     """A sender that stops between deliveries (each one settled) is replaced; the new one finishes without
     repeats. A kill between a send and its settle is the SIGKILL test's case (tests/soak/test_outbox_crash.py)."""

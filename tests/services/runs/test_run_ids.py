@@ -28,6 +28,7 @@ def post(h: Harness, key: str, **fields: Any) -> Any:
     return h.client.post("/v1/runs", json={**BODY, **fields}, headers=h.bearer(key))
 
 
+@pytest.mark.postgres_too
 def test_own_run_id_is_idempotent_while_open(app: Harness) -> None:
     """The first start is 201; starting the same open run_id again is 200 with that run, not a second run."""
     h = app

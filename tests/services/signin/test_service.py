@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlmodel import select
 
 from services.errors import Forbidden
@@ -14,6 +15,7 @@ from testkit.clock import FakeClock
 from tests.harness import ALICE, Harness
 
 
+@pytest.mark.postgres_too
 def test_a_link_opened_twice_at_once_signs_in_once(db_url: str) -> None:
     """Eight threads redeem the same link together: exactly one gets a session, the rest hear 'already used'."""
     with Harness(db_url, run_background=False) as h:

@@ -16,6 +16,7 @@ def warnings(h: Harness, threshold: str) -> list[dict]:
     return [m for m in h.slack.messages_in(h.slack.dm_channel_for(OWNER)) if f"reached {threshold}" in m["text"]]
 
 
+@pytest.mark.postgres_too
 def test_each_threshold_alerts_once_per_period_and_again_next_period(timed: Harness, clock: FakeClock) -> None:
     """50/80/100 % each DM the owner exactly once in a day; the next day re-arms them."""
     key = timed.register(budgets=[{"period": "day", "limit_usd": 10}])["api_key"]
@@ -34,6 +35,7 @@ def test_each_threshold_alerts_once_per_period_and_again_next_period(timed: Harn
     assert [len(warnings(timed, t)) for t in ("50%", "80%", "100%")] == [2, 1, 1]
 
 
+@pytest.mark.postgres_too
 def test_thresholds_once_under_concurrency(any_db_harness: Harness) -> None:
     """Many usage calls at once cross each threshold once (the unique key decides, on SQLite and PostgreSQL)."""
     h = any_db_harness

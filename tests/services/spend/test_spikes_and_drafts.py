@@ -51,6 +51,7 @@ def test_over_the_per_request_maximum_opens_budget_exceeded(timed: Harness) -> N
     assert incident.occurrences == 2 and incident.severity == "high"
 
 
+@pytest.mark.postgres_too
 def test_draft_cost_counts_once_and_rejected_or_expired_spend_is_waste(timed: Harness, clock: FakeClock) -> None:
     """A draft's cost_usd is spend; usage tied to a draft that expires becomes waste in the rollup."""
     key = timed.register(budgets=[{"period": "day", "limit_usd": 100}])["api_key"]

@@ -15,6 +15,7 @@ def batch(h: Harness, key: str, events: list[dict]) -> object:
     return h.client.post("/v1/usage/batch", json={"events": events}, headers=h.bearer(key))
 
 
+@pytest.mark.postgres_too
 def test_results_in_order_with_repeats_inside_and_across_calls(timed: Harness) -> None:
     """Each event gets its own result in order; a request_id seen before (or earlier in the batch) is not
     stored again and answers with the first event."""
@@ -43,6 +44,7 @@ def test_results_in_order_with_repeats_inside_and_across_calls(timed: Harness) -
     assert stored == rolled == 5  # old, a, claude-x, b, and the second unkeyed claude-x
 
 
+@pytest.mark.postgres_too
 def test_a_thousand_events_in_one_call(timed: Harness) -> None:
     """The contract's limit is accepted; one more is refused, naming the field."""
     key = timed.register()["api_key"]
@@ -80,6 +82,7 @@ def test_a_paused_agents_batch_is_refused(timed: Harness) -> None:
     assert response.status_code == 423
 
 
+@pytest.mark.postgres_too
 def test_a_batch_crossing_a_pause_budget_pauses_once(timed: Harness) -> None:
     """Budgets are judged on the total after the batch: crossing 100 % of a pause budget pauses the agent."""
     key = timed.register(budgets=[{"period": "day", "limit_usd": 10, "on_exceed": "pause"}])["api_key"]
