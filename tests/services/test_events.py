@@ -20,7 +20,7 @@ from services.outbox.models import OutboxMessage
 from services.wiring import DRAFT_DECIDED, EVENTS, build_events
 from testkit.clock import FakeClock
 from testkit.fakes.receiver import FakeAgentReceiver
-from testkit.fakes.slack import FakeSlack
+from testkit.fakes.slack import FakeSlack, poll
 from tests.harness import ALICE, Harness
 from tests.services.drafts.helpers import card, get, new_draft, wait_card
 
@@ -55,6 +55,12 @@ def followups(h: Harness) -> dict[str, FollowUp]:
         return {row.reaction: row for row in session.exec(select(FollowUp)).all()}
 
 
+def settled(h: Harness, count: int) -> dict[str, FollowUp] | None:
+    """The follow-ups, once `count` of them have each run or failed once; None before."""
+    rows = followups(h)
+    return rows if len(rows) == count and all(r.status == "done" or r.attempts for r in rows.values()) else None
+
+
 def test_a_failing_follow_up_cannot_lose_a_human_decision(fh: Harness, flaky: Flaky, clock: FakeClock) -> None:
     """A reaction to draft.decided that raises leaves the approval, its card, callback and audit committed; the
     other reactions still run, and the failed one is retried by the job until it works, exactly once."""
@@ -67,7 +73,8 @@ def test_a_failing_follow_up_cannot_lose_a_human_decision(fh: Harness, flaky: Fl
     with fh.ctx.read() as session:
         callbacks = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "callback")).all()
     assert [c.payload["data"]["status"] for c in callbacks] == ["approved"]
-    rows = followups(fh)
+    # The reactions run after the click's ack (bot.listeners.acking): wait until each has run or failed once.
+    rows = poll(lambda: settled(fh, 4), 10, lambda: f"follow-ups still running: {followups(fh)}")
     assert {name: row.status for name, row in rows.items()} == {
         "incidents.rejection_streak": "done", "spend.waste": "done", "autonomy.evidence": "done",
         "test.flaky": "pending"}
