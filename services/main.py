@@ -25,7 +25,6 @@ from services.domains import domain_modules
 from services.events import Events
 from services.http import docs, limits, openapi, problems
 from services.http.admission import RateLimitMiddleware
-from services.http.gate import IngestGate
 from services.http.metrics import MetricsMiddleware
 from services.http.ops import build_metrics, install_ops
 from services.http.ratelimit import RateLimiter
@@ -124,12 +123,10 @@ def create_app(
     metrics = build_metrics(ctx)
     app.state.ctx, app.state.metrics, app.state.slack_app = ctx, metrics, slack.app if slack else None
     problems.install(app)
-    # Outermost last: metrics see every answer; a 429 is decided before the body is read; agents' ingest takes
-    # turns before its body is read (services.http.gate); the body limit holds before strict JSON parses a
-    # bounded body.
+    # Outermost last: metrics see every answer; a 429 is decided before the body is read; the body limit holds
+    # before strict JSON parses a bounded body.
     app.add_middleware(StrictJSONMiddleware)
     app.add_middleware(limits.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(IngestGate)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(ctx))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in domain_modules("api"):
