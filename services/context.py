@@ -4,9 +4,11 @@ wiring, the OpenAI client and the chat's user-group directory. Built in one plac
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine
@@ -67,6 +69,24 @@ class GroupDirectory(Protocol):
     async def in_channels(self, user: str, channels: set[str] | frozenset[str]) -> set[str]: ...
 
 
+_LATER: ContextVar[list[Callable[[], object]] | None] = ContextVar("countersign_followups_later", default=None)
+
+
+@contextmanager
+def followups_later() -> Iterator[list[Callable[[], object]]]:
+    """Tasks and worker threads started within the block (asyncio copies context variables into both) have
+    AppContext.uow() keep the after-commit follow-ups it wrote, as calls in the list yielded, instead of running
+    them: the caller runs them once it has answered. A Slack click acks on its decision's commit, and the
+    reactions to the decision would only lengthen the wait; they are rows written in that commit, so a crash
+    before they run leaves them to the follow-ups job."""
+    later: list[Callable[[], object]] = []
+    token = _LATER.set(later)
+    try:
+        yield later
+    finally:
+        _LATER.reset(token)
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -101,14 +121,18 @@ class AppContext:
         Do the deciding reads before it, in `read()`, where a stale answer is harmless or re-checked inside;
         on SQLite writers queue for one lock, so the shorter the block the shorter everyone's wait. After the
         commit the outbox sender is woken if the transaction queued a delivery, and the after-commit follow-ups it
-        wrote run, each in a transaction of its own (services.events). A uow inside a uow in the same thread
+        wrote run, each in a transaction of its own (services.events), or later, by the caller, inside
+        followups_later(). A uow inside a uow in the same thread
         raises NestedWriteScope at once: pass the open session down instead."""
         with session_scope(self.engine, sessions=self.sessions, scopes=self.write_scopes) as session:
             yield session
         followups = session.info.pop(PENDING_KEY, [])
         if queued_in(session):
             self.outbox_wakeup.fire()
-        if followups:
+        later = _LATER.get()
+        if followups and later is not None:
+            later.append(partial(self.events.run_followups, self, followups))
+        elif followups:
             self.events.run_followups(self, followups)
 
     @contextmanager

@@ -11,8 +11,10 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import DateTime, Engine, create_engine, event, func
 from sqlalchemy.engine import make_url
@@ -82,16 +84,18 @@ _ENGINE_ONLY = WriteScopes()
 
 class FairLock:
     """A lock handed to waiters in arrival order (threading.Lock lets a releasing thread barge back in, which
-    starved a button click's decision behind a busy writer). Re-acquiring from the owning thread is a nested
-    write scope and fails at once instead of waiting on itself."""
+    starved a button click's decision behind a busy writer), except that an urgent waiter (a person waiting on
+    the answer) goes ahead of every waiter that is not. Re-acquiring from the owning thread is a nested write
+    scope and fails at once instead of waiting on itself."""
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
+        self._urgent: deque[threading.Lock] = deque()
         self._waiters: deque[threading.Lock] = deque()
         self._locked = False
         self._owner: int | None = None
 
-    def acquire(self, timeout: float) -> bool:
+    def acquire(self, timeout: float, *, urgent: bool = False) -> bool:
         me = threading.get_ident()
         with self._mutex:
             if self._locked and self._owner == me:
@@ -102,25 +106,45 @@ class FairLock:
                 return True
             baton = threading.Lock()
             baton.acquire()
-            self._waiters.append(baton)
+            line = self._urgent if urgent else self._waiters
+            line.append(baton)
         if baton.acquire(timeout=timeout):
             self._owner = me
             return True
         with self._mutex:
-            if baton in self._waiters:
-                self._waiters.remove(baton)
+            if baton in line:
+                line.remove(baton)
                 return False
         baton.acquire()  # handed over just as we gave up: take it after all
         self._owner = me
         return True
 
+    def waiting(self) -> int:
+        with self._mutex:
+            return len(self._urgent) + len(self._waiters)
+
     def release(self) -> None:
         with self._mutex:
             self._owner = None
-            if self._waiters:
-                self._waiters.popleft().release()  # ownership passes straight to the oldest waiter
+            line = self._urgent or self._waiters
+            if line:
+                line.popleft().release()  # ownership passes straight to the next waiter
             else:
                 self._locked = False
+
+
+_URGENT: ContextVar[bool] = ContextVar("countersign_urgent_writes", default=False)
+
+
+@contextmanager
+def urgent_writes() -> Iterator[None]:
+    """Write transactions begun within the block, and in the tasks and worker threads it starts (asyncio copies
+    context variables into both), go to the head of SQLite's writer queue: a person is waiting on them."""
+    token = _URGENT.set(True)
+    try:
+        yield
+    finally:
+        _URGENT.reset(token)
 
 
 def make_engine(url: str) -> Engine:
@@ -131,6 +155,7 @@ def make_engine(url: str) -> Engine:
             "pool_size": 20, "max_overflow": 20}  # request threads read beside the writer thread
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         _configure_sqlite(engine)
+        _WRITERS[engine] = WriterQueue(engine)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -138,7 +163,7 @@ def make_engine(url: str) -> Engine:
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves, below
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (WriterQueue)
         cursor = dbapi_conn.cursor()
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -147,37 +172,53 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    # SQLite's own wait for the writer lock is a sleep-and-retry loop (sleeps of up to 100 ms, no queue), which
-    # gives long, unfair tails when this process's threads compete. They queue on a fair in-process lock first
-    # and meet SQLite's lock only against other processes (the CLI, a second server).
-    writer = FairLock()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # Readers take no lock up front (WAL lets them run beside the writer); writers queue for the lock.
+class WriterQueue:
+    """This process's SQLite writers, in line for the one writer lock, one queue per engine (make_engine).
+
+    SQLite's own wait for its writer lock is a sleep-and-retry loop (sleeps of up to 100 ms, no queue), which
+    gives long, unfair tails when this process's threads compete. They queue here first (FairLock: in arrival
+    order, a person's writes first) and meet SQLite's lock only against other processes (the CLI, a second
+    server). Readers take no lock (WAL lets them run beside the writer). The queue is held from BEGIN to just
+    before the COMMIT/ROLLBACK runs: the next writer may then wait briefly on SQLite's own lock, which still
+    guards correctness; this one only orders the line.
+    """
+
+    HELD = "countersign_writer"  # on a connection's info while it holds the lock
+    WAIT_S = 30.0
+
+    def __init__(self, engine: Engine) -> None:
+        self.lock = FairLock()
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", self._release)
+        event.listen(engine, "rollback", self._release)
+        event.listen(engine.pool, "reset", self._end_open_transaction)
+        event.listen(engine.pool, "reset", self._release_record)
+        event.listen(engine.pool, "invalidate", self._release_record)
+
+    def _begin(self, conn: Any) -> None:
         if conn.get_execution_options().get(READ_ONLY):
             conn.exec_driver_sql("BEGIN")
             return
-        if not writer.acquire(timeout=30):
-            raise TimeoutError("waited 30 s for the database writer lock")
-        conn.info["countersign_writer"] = True
+        if not self.lock.acquire(timeout=self.WAIT_S, urgent=_URGENT.get()):
+            raise TimeoutError(f"waited {self.WAIT_S:.0f} s for the database writer lock")
+        conn.info[self.HELD] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            _release(conn)
+            self._release(conn)
             raise
 
-    def _release(conn: Any) -> None:
-        # Fired just before the COMMIT/ROLLBACK runs: the next writer may then wait briefly on SQLite's own
-        # lock, which still guards correctness; ours only orders the queue.
-        if conn.info.pop("countersign_writer", False):
-            writer.release()
+    def _release(self, conn: Any) -> None:
+        if conn.info.pop(self.HELD, False):
+            self.lock.release()
 
-    def _release_record(_dbapi_conn: Any, record: Any, *_: Any) -> None:
+    def _release_record(self, _dbapi_conn: Any, record: Any, *_: Any) -> None:
         # A connection reset or invalidated by the pool without a Connection-level rollback must not keep it.
-        if record is not None and record.info.pop("countersign_writer", False):
-            writer.release()
+        if record is not None and record.info.pop(self.HELD, False):
+            self.lock.release()
 
+    @staticmethod
     def _end_open_transaction(dbapi_conn: Any, _record: Any, *_: Any) -> None:
         # A COMMIT refused by a deferred constraint leaves SQLite's transaction open while SQLAlchemy thinks it
         # ended, so the pool would hand out a connection still inside it ("cannot start a transaction within a
@@ -185,11 +226,13 @@ def _configure_sqlite(engine: Engine) -> None:
         if dbapi_conn is not None and getattr(dbapi_conn, "in_transaction", False):
             dbapi_conn.execute("ROLLBACK")
 
-    event.listen(engine.pool, "reset", _end_open_transaction)
-    event.listen(engine, "commit", _release)
-    event.listen(engine, "rollback", _release)
-    event.listen(engine.pool, "reset", _release_record)
-    event.listen(engine.pool, "invalidate", _release_record)
+
+_WRITERS: WeakKeyDictionary[Engine, WriterQueue] = WeakKeyDictionary()
+
+
+def writer_queue(engine: Engine) -> WriterQueue | None:
+    """The engine's writer queue; None on PostgreSQL, whose own locks order its writers."""
+    return _WRITERS.get(engine)
 
 
 READ_ONLY = "countersign_read_only"

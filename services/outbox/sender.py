@@ -16,8 +16,10 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import httpx
 from sqlalchemy import Engine
@@ -34,6 +36,17 @@ log = logging.getLogger("countersign.outbox")
 
 __all__ = ["OutboxSender", "Outcome"]
 SETTLE_TRIES = 5
+T = TypeVar("T")
+
+
+# The sender's database work runs on threads of its own. Its lanes (up to twice max_lanes at once) each wait
+# there for SQLite's writer lock under load; on the loop's default pool they filled every thread, and a person's
+# click waited for a free one behind them.
+_THREADS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="outbox")
+
+
+async def _on_own_threads(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_THREADS, partial(fn, *args, **kwargs))
 
 
 @dataclass
@@ -106,14 +119,14 @@ class OutboxSender:
                 for task in stuck:
                     task.cancel()
             try:
-                await asyncio.to_thread(liveness.retire, self.engine, sender_id=self.id)
+                await _on_own_threads(liveness.retire, self.engine, sender_id=self.id)
             except SQLAlchemyError:  # the database is gone too: the others free our claims when our beat stops
                 log.warning("outbox sender could not hand back its claims on the way out", exc_info=True)
 
     async def run_once(self) -> int:
         """One pass over every due lane, one claim each; returns how many rows were attempted (tests drive this)."""
         await self._register()
-        lanes = await asyncio.to_thread(claims.due_lanes, self.engine, now=self.clock.now(), kinds=self.kinds,
+        lanes = await _on_own_threads(claims.due_lanes, self.engine, now=self.clock.now(), kinds=self.kinds,
                                         exclude=set(), limit=self.max_lanes * 2)
         counts = await asyncio.gather(*(self._work_lane(lane, None, once=True) for lane, _ in lanes))
         return sum(counts)
@@ -124,10 +137,10 @@ class OutboxSender:
             self._registered = True
 
     async def _beat(self) -> None:
-        await asyncio.to_thread(liveness.beat, self.engine, sender_id=self.id, now=self.clock.now(),
+        await _on_own_threads(liveness.beat, self.engine, sender_id=self.id, now=self.clock.now(),
                                 beat_s=self.beat_s, lease_s=self.lease_s, started_at=self.started_at,
                                 tokens=list(self._claims))
-        freed = await asyncio.to_thread(liveness.reap, self.engine, sender_id=self.id, watch=self._watch,
+        freed = await _on_own_threads(liveness.reap, self.engine, sender_id=self.id, watch=self._watch,
                                         now_s=asyncio.get_running_loop().time())
         if freed:
             log.info("outbox: %d rows claimed by senders that are gone are due again", freed)
@@ -153,7 +166,7 @@ class OutboxSender:
         await self._register()
         now_loop = asyncio.get_running_loop().time()
         paused = {lane for lane, until in self._paused_until.items() if until > now_loop}
-        lanes = await asyncio.to_thread(claims.due_lanes, self.engine, now=self.clock.now(), kinds=self.kinds,
+        lanes = await _on_own_threads(claims.due_lanes, self.engine, now=self.clock.now(), kinds=self.kinds,
                                         exclude=set(self._lanes) | paused, limit=self.max_lanes * 2)
         started = 0
         for lane, priority in lanes:
@@ -169,7 +182,7 @@ class OutboxSender:
         after the first comes with the settle of the previous claim's last row (claims.settle_last)."""
         attempted = 0
         try:
-            claim = await asyncio.to_thread(
+            claim = await _on_own_threads(
                 claims.claim_lane, self.engine, lane=lane, now=self.clock.now(), kinds=self.kinds,
                 limit=self._capacity(lane), sender_id=self.id, lease_s=self.lease_s)
             while claim is not None and (stop is None or not stop.is_set()):
@@ -180,7 +193,7 @@ class OutboxSender:
                     self._claims.pop(claim.token, None)
                 attempted, claim = attempted + done, following
             if claim is not None:  # stopped with a fresh claim in hand: its rows are due again for anyone
-                await asyncio.to_thread(claims.release, self.engine, ids=[r.id for r in claim.rows if r.id],
+                await _on_own_threads(claims.release, self.engine, ids=[r.id for r in claim.rows if r.id],
                                         token=claim.token)
         except Exception:  # one lane's trouble (a database blip) must not end the others; its rows stay pending
             log.exception("outbox lane %s failed", lane)
@@ -228,7 +241,7 @@ class OutboxSender:
             # Whatever was not attempted goes back at once (the release is conditional on our token).
             rest = [r.id for r in rows[attempted:] if r.id is not None]
             if rest:
-                await asyncio.to_thread(claims.release, self.engine, ids=rest, token=claim.token)
+                await _on_own_threads(claims.release, self.engine, ids=rest, token=claim.token)
         return attempted, following_claim
 
     async def _settle(self, outcome: Outcome, claim: Claim, following: int | None, pause: str | None) -> bool:
@@ -244,7 +257,7 @@ class OutboxSender:
         delivered again once its claim lapsed."""
         for attempt in range(SETTLE_TRIES):
             try:
-                return await asyncio.to_thread(settle, self.engine, outcome=outcome, token=claim.token,
+                return await _on_own_threads(settle, self.engine, outcome=outcome, token=claim.token,
                                                now=self.clock.now(), lease_s=self.lease_s, **how)
             except OperationalError:
                 if attempt == SETTLE_TRIES - 1:

@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from services.db import make_engine, read_scope, session_scope
+from services.db import make_engine, read_scope, session_scope, urgent_writes, writer_queue
 
 
 def _write(engine, value: str) -> None:
@@ -70,3 +70,52 @@ def test_many_threads_write_without_errors(sqlite_url: str) -> None:
     assert not errors
     with read_scope(engine) as session:
         assert session.exec(text("SELECT count(*) FROM server_keys WHERE name LIKE 'wr-%'")).one()[0] == 320  # type: ignore[call-overload]
+
+
+def _queued(engine, count: int) -> None:
+    """Wait until `count` writers are in line for the engine's writer lock."""
+    queue = writer_queue(engine)
+    assert queue is not None
+    deadline = time.monotonic() + 10
+    while queue.lock.waiting() < count:
+        assert time.monotonic() < deadline, "the writers never queued"
+        time.sleep(0.005)
+
+
+def test_a_person_waiting_goes_ahead_of_queued_writers(sqlite_url: str) -> None:
+    """Writers queue in arrival order, except that one begun inside urgent_writes() (a click being acked) goes
+    ahead of every ordinary writer already waiting."""
+    engine = make_engine(sqlite_url)
+    holding, release = threading.Event(), threading.Event()
+
+    def holder() -> None:
+        with session_scope(engine) as session:
+            session.exec(text("INSERT INTO server_keys (name, value) VALUES ('holder', 'x')"))  # type: ignore[call-overload]
+            holding.set()
+            release.wait(10)
+
+    def urgent() -> None:
+        with urgent_writes():
+            _write(engine, "urgent")
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert holding.wait(10)
+    threads = [threading.Thread(target=_write, args=(engine, f"agent-{n}")) for n in range(2)]
+    for n, thread in enumerate(threads):
+        thread.start()
+        _queued(engine, n + 1)
+    threads.append(threading.Thread(target=urgent))
+    threads[-1].start()
+    _queued(engine, 3)
+    release.set()
+    for thread in [first, *threads]:
+        thread.join()
+    with read_scope(engine) as session:
+        order = [row[0] for row in session.exec(text(  # type: ignore[call-overload]
+            "SELECT name FROM server_keys WHERE name IN ('holder', 'urgent', 'agent-0', 'agent-1') ORDER BY rowid"))]
+    assert order == ["holder", "urgent", "agent-0", "agent-1"]
+
+
+def test_postgres_has_no_writer_queue() -> None:
+    assert writer_queue(make_engine("postgresql://nobody@127.0.0.1:1/none")) is None
