@@ -1,6 +1,7 @@
 """create_app(): the service assembled from its parts (context, Slack, background work in services.lifespan,
-middleware, routes, the web app, ops in services.http.ops). The one place bot/ and web/ are wired in:
-services/ otherwise knows nothing of Slack or HTML."""
+middleware, routes, the web app, ops in services.http.ops). With services.assembly (which picks the context's
+Slack notifier), the composition root: the only modules of services/ that import bot/ or web/, which the rest of
+services/ knows nothing of (tests/test_layering.py holds the line)."""
 
 from __future__ import annotations
 
