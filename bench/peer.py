@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench.run import REVIEW_CHANNEL, Cpu, _bodies
 from testkit.fakes.slack import FakeSlack
-from testkit.live import ServerProcess, countersign_server, free_port, register_agent, sqlite_database
+from testkit.live import ServerProcess, countersign_server, register_agent, sqlite_database
 from testkit.load import LoadResult, Request, run_load
 
 PEER = "awaithumans"
@@ -64,7 +64,7 @@ def peer_server(script: Path, db_file: Path) -> ServerProcess:
     env = {"AWAITHUMANS_DB_PATH": str(db_file), "AWAITHUMANS_ADMIN_API_TOKEN": TOKEN,
            "AWAITHUMANS_PAYLOAD_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode()}
     argv = [str(script), "serve", "--host", "127.0.0.1", "--port", "{port}", "--log-level", "warning"]
-    return ServerProcess(argv, env, port=free_port(), name=PEER, ready_path="/api/health")
+    return ServerProcess(argv, env, name=PEER, ready_path="/api/health", ready_status="ok")
 
 
 def _peer_task(run: str) -> Callable[[int], Request]:

@@ -38,14 +38,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class ServerExited(RuntimeError):
+    """The server process ended before it was ready."""
+
+
 class ServerProcess:
     """One server subprocess. Its output goes to a log file (a pipe nobody reads would fill and stall it)."""
 
     def __init__(self, argv: list[str], env: dict[str, str], *, port: int | None = None, name: str = "server",
-                 ready_path: str = "/readyz") -> None:
-        self.argv, self.extra_env, self.name, self.ready_path = argv, env, name, ready_path
+                 ready_path: str = "/readyz", ready_status: str = "ready") -> None:
+        self.argv, self.extra_env, self.name = argv, env, name
+        # Ready means this JSON status at this path: another process that took the port between free_port() and
+        # the server's bind (a fake Slack answers anything with 200) must not pass for the server.
+        self.ready_path, self.ready_status = ready_path, ready_status
+        self.own_port = port is None  # a port we picked may be taken by someone else first: pick another
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self.started = False
         self.workdir = Path(tempfile.mkdtemp(prefix=f"cs-{name}-"))  # no stray .env is read from here
         self.log_path = self.workdir / "server.log"
 
@@ -62,12 +71,24 @@ class ServerProcess:
         return env
 
     def start(self, timeout: float = 60.0) -> ServerProcess:
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except ServerExited:
+                # Only a first start on a port we picked moves: a restart must come back where its clients are.
+                if not self.own_port or self.started or attempt == 2:
+                    raise
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> ServerProcess:
         log = self.log_path.open("ab")
         argv = [a.replace("{port}", str(self.port)) for a in self.argv]
         self.proc = subprocess.Popen(argv, env=self.env(), cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         log.close()
         self.wait_ready(timeout)
+        self.started = True
         return self
 
     def wait_ready(self, timeout: float) -> None:
@@ -75,11 +96,12 @@ class ServerProcess:
         with httpx.Client(timeout=1.0) as http:  # one client: each new one costs ~20 ms of CPU for its TLS context
             while time.monotonic() < deadline:
                 if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
+                    raise ServerExited(f"{self.name} exited with {self.proc.returncode}:\n{self.log_text()[-3000:]}")
                 try:
-                    if http.get(f"{self.base_url}{self.ready_path}").status_code == 200:
+                    answer = http.get(f"{self.base_url}{self.ready_path}")
+                    if answer.status_code == 200 and answer.json().get("status") == self.ready_status:
                         return
-                except httpx.HTTPError:
+                except (httpx.HTTPError, ValueError, AttributeError):
                     pass
                 time.sleep(0.05)
         raise RuntimeError(f"{self.name} not ready within {timeout}s:\n{self.log_text()[-3000:]}")
