@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .slack import BackgroundHTTP, poll
+from .slack import BackgroundHTTP
 
 
 @dataclass
@@ -108,7 +108,7 @@ class FakeAgentReceiver(BackgroundHTTP):
             seen = [(d.event, d.delivery_id, d.status) for d in self.deliveries]
             what = f"{count} deliver{'y' if count == 1 else 'ies'}{' (ok only)' if ok_only else ''}"
             return f"wanted {what} within {timeout}s; saw {seen}"
-        return poll(found, timeout, describe)
+        return self.wait(found, timeout, describe)
 
     def _status_for_next(self) -> int:
         for f in self._fail_next:
@@ -132,6 +132,7 @@ class FakeAgentReceiver(BackgroundHTTP):
                 verb, path, headers, body, parsed, time.time(), status, status >= 300,
                 headers.get("countersign-event"), headers.get("countersign-delivery"),
                 headers.get("countersign-signature")))
+            self._changed.notify_all()
         if self.delay:
             time.sleep(self.delay)
         if status >= 300:

@@ -97,8 +97,21 @@ class BackgroundHTTP:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # notified whenever a request changed the recorded state
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    def wait(self, found: Callable[[], Any], timeout: float, describe: Callable[[], str]) -> Any:
+        """found()'s first non-None result, asked again each time a request changes this fake's state (no polling),
+        or AssertionError(describe()) once `timeout` has passed."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while (result := found()) is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(describe())
+                self._changed.wait(left)
+            return result
 
     def start(self):
         if self._server is None:
@@ -236,14 +249,14 @@ class FakeSlack(BackgroundHTTP):
         def found():
             got = [c for c in self.calls if pred(c) and not (ok_only and c.failed)]
             return got if len(got) >= count else None
-        return poll(found, timeout, lambda: f"wanted {count} call(s) matching {what!r}"
+        return self.wait(found, timeout, lambda: f"wanted {count} call(s) matching {what!r}"
                     f"{' (ok only)' if ok_only else ''} within {timeout}s; saw: {self.summary()}")
 
     def wait_for_response(self, name: str, count: int = 1, timeout: float = 10.0) -> list:
         def found():
             got = self.responses.get(name, [])
             return got if len(got) >= count else None
-        return poll(found, timeout, lambda: f"wanted {count} POST(s) to response/{name}; saw {self.responses}")
+        return self.wait(found, timeout, lambda: f"wanted {count} POST(s) to response/{name}; saw {self.responses}")
 
     def summary(self, last: int = 40) -> str:
         return ", ".join(
@@ -315,6 +328,7 @@ class FakeSlack(BackgroundHTTP):
             status, extra, resp, injected = self._answer(method, args, headers)
             self._calls.append(Call(method, args, headers, time.time(), status, resp,
                                     failed=not (status == 200 and resp.get("ok")), injected=injected))
+            self._changed.notify_all()
         return status, {"Content-Type": "application/json; charset=utf-8", **extra}, json.dumps(resp).encode()
 
     def _answer(self, method: str, args: dict, headers: dict) -> tuple[int, dict, dict, bool]:
@@ -341,6 +355,7 @@ class FakeSlack(BackgroundHTTP):
             if file_id not in self._files:
                 return 404, {}, b"unknown file id"
             self._uploads[file_id] = body
+            self._changed.notify_all()
         return 200, {"Content-Type": "text/plain"}, b"OK"
 
     def _response(self, name: str, body: bytes):
@@ -350,6 +365,7 @@ class FakeSlack(BackgroundHTTP):
             data = {"_raw": body.decode("utf-8", "replace")}
         with self._lock:
             self._responses.setdefault(name, []).append(data)
+            self._changed.notify_all()
         return 200, {"Content-Type": "text/plain"}, b"ok"
 
     # ---- Web API methods (called with the lock held) ----
