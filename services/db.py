@@ -259,6 +259,15 @@ def session_scope(engine: Engine, *, sessions: Callable[[], Session] | None = No
             raise
 
 
+def dialect_insert(session: Session, table: Any) -> Any:
+    """INSERT with ON CONFLICT support on whichever database we are on (both spell it the same)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
 def claim_due(session: Session, statement: Any, *, limit: int = 100,
               params: dict[str, Any] | None = None) -> list[Any]:
     """Rows of `statement` this replica may work on now.

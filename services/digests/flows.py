@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from services.agents.service import require_agent
 from services.audit.service import Actor, record
 from services.context import AppContext
+from services.db import dialect_insert
 from services.digests import narrative
 from services.digests.chart import render_chart
 from services.digests.models import DEFAULT_SCHEDULES, DigestRun, DigestSchedule, ScheduleCreate
@@ -25,7 +26,6 @@ from services.digests.service import Digest, compute_digest, report_period
 from services.errors import NotFound, field_error
 from services.oversight.chart import render_chart as oversight_chart
 from services.spend.periods import period_containing
-from services.spend.service import dialect_insert
 
 log = logging.getLogger("countersign.digests")
 LEASE = timedelta(minutes=5)

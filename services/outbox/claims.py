@@ -23,7 +23,7 @@ from sqlalchemy import Engine, bindparam, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from services.db import UTCDateTime, claim_due, read_scope, session_scope
+from services.db import UTCDateTime, claim_due, dialect_insert, read_scope, session_scope
 from services.outbox.delivery import Outcome
 from services.outbox.models import OutboxMessage, SlackMessage
 
@@ -209,11 +209,7 @@ def _remember_post(session: Session, method: str, key: str | None, channel: str 
                    now: datetime) -> None:
     """Where a keyed post landed; a key already recorded (a post delivered twice) keeps its first record."""
     if method == "chat.postMessage" and key and response.get("ts"):
-        if session.get_bind().dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        session.execute(insert(_SLACK_MESSAGES).values(
+        session.execute(dialect_insert(session, _SLACK_MESSAGES).values(
             key=key, channel=response.get("channel") or channel, ts=response["ts"], created_at=now,
         ).on_conflict_do_nothing(index_elements=["key"]))
 

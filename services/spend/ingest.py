@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from services.agents import cache as agent_cache
 from services.agents.models import Agent
 from services.context import AppContext
-from services.db import require_id
+from services.db import dialect_insert, require_id
 from services.drafts.models import Draft
 from services.errors import NotFound, field_error
 from services.spend import budgets, bulk, flows, service
@@ -170,7 +170,7 @@ def _rollup_upsert(dialect: str, session: Session) -> Any:
     """Built once per dialect: constructing the statement each time showed up in the profile."""
     if dialect not in _upserts:
         table = SpendRollup.__table__  # type: ignore[attr-defined]
-        insert = service.dialect_insert(session, table)
+        insert = dialect_insert(session, table)
         _upserts[dialect] = insert.on_conflict_do_update(
             index_elements=["agent_id", "model", "day"],
             set_={name: table.c[name] + insert.excluded[name] for name in _ROLLUP_SUMS})

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
-from services.db import require_id
+from services.db import dialect_insert, require_id
 from services.drafts.models import Draft
 from services.errors import NotFound
 from services.spend.budgets import budget_states, spent
@@ -24,15 +24,6 @@ WASTE_STATUSES = ("rejected", "expired")
 SPIKE_MULTIPLIER = 3.0
 SPIKE_FLOOR_USD = 1.0
 SPIKE_WINDOW_DAYS = 7
-
-
-def dialect_insert(session: Session, table: Any) -> Any:
-    """INSERT with ON CONFLICT support on whichever database we are on (both spell it the same)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
 
 
 @dataclass(frozen=True)
