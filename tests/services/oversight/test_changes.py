@@ -4,34 +4,17 @@ version / Reject version under one rule, review while pending, 409 once rejected
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from bot import ids
 from services.drafts import flows as drafts
-from services.outbox.service import slack_message
 from tests.harness import ALICE, BACKUP, BOB, CAROL, OWNER, Harness
-from tests.services.drafts.helpers import new_draft, post_draft, wait_card, wait_ephemeral
+from tests.services.drafts.helpers import new_draft, post_draft, posted_at, wait_card, wait_ephemeral
 from tests.web.helpers import audited, signed_in, submit
 
 V1 = "You quote freight lanes.\nAlways quote in EUR.\nNever promise a date.\n"
 V2 = "You quote freight lanes.\nAlways quote in EUR, all in.\nNever promise a date.\n"
 AUTO = {"quote_freight_lane": {"autonomy": "auto"}}
-
-
-def posted(h: Harness, key: str, timeout: float = 10) -> dict[str, Any]:
-    """The message posted under an outbox key, as the fake Slack holds it now."""
-    assert h.slack is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with h.ctx.read() as session:
-            found = slack_message(session=session, key=key)
-        if found is not None:
-            message = h.slack.message(found.channel, found.ts)
-            assert message is not None
-            return {**message, "channel": found.channel}
-        time.sleep(0.02)
-    raise AssertionError(f"nothing posted under {key}")
 
 
 def register_prompt(h: Harness, key: str, version: str, text: str) -> Any:
@@ -47,7 +30,7 @@ def test_prompt_versions_are_reviewed_as_diffs_in_slack_and_on_the_web(harness: 
     first = register_prompt(harness, key, "v1", V1)
     assert first.status_code == 201 and first.json()["status"] == "pending" and "+Always quote in EUR." in \
         first.json()["diff"]
-    card = posted(harness, f"oversight:change:{first.json()['id']}")
+    card = posted_at(harness, f"oversight:change:{first.json()['id']}")
     assert card["channel"] == harness.slack.dm_channel_for(OWNER)  # type: ignore[union-attr]
     assert "+Always quote in EUR." in json.dumps(card["blocks"]) and "Approve version" in json.dumps(card["blocks"])
     waiting = new_draft(harness, key, prompt_version="v1")
@@ -96,7 +79,7 @@ def test_a_level_holds_for_the_model_it_was_earned_on(harness: Harness) -> None:
     assert new_draft(harness, key, model="gpt-5")["status"] == "pending"
     changes = audited(harness, "model.change_opened")
     assert len(changes) == 1
-    card = posted(harness, f"oversight:change:{changes[0].details['change']}")
+    card = posted_at(harness, f"oversight:change:{changes[0].details['change']}")
     assert "gpt-4o" in json.dumps(card["blocks"]) and "Model change" in card["text"]
     away = harness.client.put(f"/v1/people/{OWNER}/away", headers=harness.admin,
                               json={"until": "2099-01-01T00:00:00Z", "delegate": CAROL})
