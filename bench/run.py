@@ -175,16 +175,20 @@ def _clicks_under_load(base_url: str, slack: FakeSlack, key: str, cards: list[di
     return asyncio.run(both())
 
 
-def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures) -> None:
-    """Both servers up on one database; at each concurrency the bare endpoint runs, then each of ours."""
+def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures, *, only: list[str] | None = None,
+                       concurrency: tuple[int, ...] = CONCURRENCY) -> None:
+    """Both servers up on one database; at each concurrency the bare endpoint runs, then each of ours.
+    `only`: the measures to run (a measure runs when its name starts with one of them); the click and Slack-off
+    cells run only in a full run."""
     extra = figures.extras.setdefault(backend, {})
+    wanted = lambda what: only is None or any(what.startswith(o) for o in only)  # noqa: E731
     with FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver, \
             countersign_server(db_url, slack_url=slack.url) as server, bare_server(db_url) as bare:
         agent = register_agent(server.base_url, f"bench-{uuid.uuid4().hex[:6]}", callback_url=receiver.url)
         auth = {"Authorization": f"Bearer {agent['api_key']}"}
         paths = _paths(server.base_url)
-        bodies = _bodies()
-        for c in CONCURRENCY:
+        bodies = {what: made for what, made in _bodies().items() if wanted(what)}
+        for c in concurrency:
             cpu = Cpu(bare)
             ceiling = run_load(bare.base_url, lambda i, c=c: Request("POST", "/bare", json={
                 "title": f"Bench draft {i}", "body": "Hello, this is a benchmark draft. " * 8}), n=n, concurrency=c)
@@ -201,7 +205,7 @@ def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures) -> N
                     "POST", p, json=b(i + c * n), headers=auth), n=count, concurrency=c)
                 figures.add(backend, what + (", events/s" if per > 1 else ""), c, result, ceiling,
                             per_request=per, cpu_ms=cpu.per_request(result))
-        if "/v1/drafts" in paths:
+        if "/v1/drafts" in paths and "drafts" in bodies and only is None:
             cards = _wait_for_cards(slack, want=min(n, 300), timeout=30)
             if cards:
                 make_draft = lambda i: Request("POST", "/v1/drafts", json=bodies["drafts"][1](10 * n + i), headers=auth)  # noqa: E731
@@ -258,14 +262,15 @@ def hook(module: str, db_url: str) -> str:
     return f"{float(seconds):.2f} s" if seconds is not None else str(result)
 
 
-def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = True, peer: bool = True) -> Figures:
+def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = True, peer: bool = True,
+        only: list[str] | None = None, concurrency: tuple[int, ...] = CONCURRENCY) -> Figures:
     figures = Figures()
     if peer:
         from bench.peer import compare
         figures.peer = compare(n)
     for backend, database in backends:
         with database() as url:
-            bench_side_by_side(backend, url, n, figures)
+            bench_side_by_side(backend, url, n, figures, only=only, concurrency=concurrency)
         if not jobs:
             continue
         with database() as url:
@@ -282,10 +287,16 @@ def main() -> None:
                              "$COUNTERSIGN_TEST_POSTGRES_URL)")
     parser.add_argument("--quick", action="store_true", help="200 requests per cell instead of 1,000")
     parser.add_argument("--n", type=int, default=None, help="requests per cell (overrides --quick)")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default bench/RESULTS.md; a partial run (--only) is printed and written only here")
     parser.add_argument("--no-jobs", action="store_true", help="skip the digest and escalation-tick figures")
     parser.add_argument("--no-peer", action="store_true",
                         help="skip draft create against awaithumans (bench.peer; installs it on first use)")
+    parser.add_argument("--only", action="append", default=None, metavar="MEASURE",
+                        help="run only the measures whose names start with this (repeatable: drafts, usage, "
+                             "'usage batch', incident); leaves out clicks, Slack-off drafts, jobs and the peer")
+    parser.add_argument("--concurrency", type=int, action="append", default=None,
+                        help=f"repeatable; default {' and '.join(map(str, CONCURRENCY))}")
     args = parser.parse_args()
     n = args.n or (200 if args.quick else 1000)
     backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_database)]
@@ -294,7 +305,8 @@ def main() -> None:
     before = machine.loadavg()
     started = time.monotonic()
     with machine.LoadSampler() as load:
-        figures = run(backends, n, jobs=not args.no_jobs, peer=not args.no_peer)
+        figures = run(backends, n, jobs=not (args.no_jobs or args.only), peer=not (args.no_peer or args.only),
+                      only=args.only, concurrency=tuple(args.concurrency or CONCURRENCY))
     tables = figures.table() + "\n\n"
     if figures.peer:
         from bench.peer import table as peer_table
@@ -302,7 +314,9 @@ def main() -> None:
     report = machine.report(tables + aims(figures), n=n, pg_url=args.pg, load_before=before,
                             minutes=(time.monotonic() - started) / 60, load_during=load.summary())
     print(report)
-    args.out.write_text(report)
+    out = args.out or (None if args.only else Path(__file__).with_name("RESULTS.md"))
+    if out is not None:
+        out.write_text(report)
 
 
 if __name__ == "__main__":
