@@ -192,9 +192,11 @@ class WriterQueue:
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._release)
         event.listen(engine, "rollback", self._release)
+        # The listeners take each event's whole current signature: SQLAlchemy calls one with an older,
+        # shorter signature through a shim that issues a deprecation warning on every connection check-in.
         event.listen(engine.pool, "reset", self._end_open_transaction)
-        event.listen(engine.pool, "reset", self._release_record)
-        event.listen(engine.pool, "invalidate", self._release_record)
+        event.listen(engine.pool, "reset", self._release_on_reset)
+        event.listen(engine.pool, "invalidate", self._release_on_invalidate)
 
     def _begin(self, conn: Any) -> None:
         if conn.get_execution_options().get(READ_ONLY):
@@ -213,13 +215,19 @@ class WriterQueue:
         if conn.info.pop(self.HELD, False):
             self.lock.release()
 
-    def _release_record(self, _dbapi_conn: Any, record: Any, *_: Any) -> None:
+    def _release_record(self, record: Any) -> None:
         # A connection reset or invalidated by the pool without a Connection-level rollback must not keep it.
         if record is not None and record.info.pop(self.HELD, False):
             self.lock.release()
 
+    def _release_on_reset(self, _dbapi_conn: Any, record: Any, _reset_state: Any) -> None:
+        self._release_record(record)
+
+    def _release_on_invalidate(self, _dbapi_conn: Any, record: Any, _exception: Any) -> None:
+        self._release_record(record)
+
     @staticmethod
-    def _end_open_transaction(dbapi_conn: Any, _record: Any, *_: Any) -> None:
+    def _end_open_transaction(dbapi_conn: Any, _record: Any, _reset_state: Any) -> None:
         # A COMMIT refused by a deferred constraint leaves SQLite's transaction open while SQLAlchemy thinks it
         # ended, so the pool would hand out a connection still inside it ("cannot start a transaction within a
         # transaction"). End it on the way back to the pool.
