@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Path, Request, Security
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from services.agents import cache as agent_cache
 from services.agents.models import Agent, AgentSnapshot
@@ -34,15 +34,25 @@ def _bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-# Declared as security schemes so the OpenAPI document (and clients generated from it) carry the bearer token.
-# They never refuse by themselves (auto_error=False): the checks below do, with problem+json saying why.
-AGENT_KEY = HTTPBearer(scheme_name="agentKey", auto_error=False, description="an agent's API key (cs_agent_…)")
-ADMIN_TOKEN = HTTPBearer(scheme_name="adminToken", auto_error=False, description="COUNTERSIGN_ADMIN_TOKEN")
-AgentBearer = Annotated[HTTPAuthorizationCredentials | None, Security(AGENT_KEY)]
-AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Security(ADMIN_TOKEN)]
+class DeclaredBearer(HTTPBearer):
+    """A bearer scheme declared for the OpenAPI document (and the clients generated from it) and nothing more:
+    it never refuses and reads nothing (the checks below read the header, with problem+json saying why), so a
+    request does not pay for parsing the header into credentials no route looks at."""
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        return None
 
 
-async def get_agent(request: Request, ctx: Ctx, _: AgentBearer) -> AgentSnapshot:
+AGENT_KEY = DeclaredBearer(scheme_name="agentKey", auto_error=False, description="an agent's API key (cs_agent_…)")
+ADMIN_TOKEN = DeclaredBearer(scheme_name="adminToken", auto_error=False, description="COUNTERSIGN_ADMIN_TOKEN")
+AgentBearer = Annotated[None, Security(AGENT_KEY)]
+AdminBearer = Annotated[None, Security(ADMIN_TOKEN)]
+
+
+# The dependencies below take the context from the request rather than through Ctx: each nested dependency is
+# solved on every request (Ctx's cache does not spare the walk), and the routes ask for Ctx themselves.
+async def get_agent(request: Request, _: AgentBearer) -> AgentSnapshot:
+    ctx: AppContext = request.app.state.ctx
     token = _bearer(request.headers.get("authorization"))
     hit, agent = agent_cache.cached(ctx=ctx, api_key=token)  # writes re-check it: services.agents.cache
     if not hit:  # a database read: off the event loop
@@ -82,12 +92,12 @@ async def _agent_for_write(request: Request, ctx: AppContext, *, checked_in_writ
     return agent
 
 
-async def get_writable_agent(request: Request, ctx: Ctx, _: AgentBearer) -> AgentSnapshot:
-    return await _agent_for_write(request, ctx, checked_in_write=False)
+async def get_writable_agent(request: Request, _: AgentBearer) -> AgentSnapshot:
+    return await _agent_for_write(request, request.app.state.ctx, checked_in_write=False)
 
 
-async def get_agent_writing_through_write_as(request: Request, ctx: Ctx, _: AgentBearer) -> AgentSnapshot:
-    return await _agent_for_write(request, ctx, checked_in_write=True)
+async def get_agent_writing_through_write_as(request: Request, _: AgentBearer) -> AgentSnapshot:
+    return await _agent_for_write(request, request.app.state.ctx, checked_in_write=True)
 
 
 WritingAgent = Annotated[AgentSnapshot, Depends(get_writable_agent)]
@@ -115,8 +125,8 @@ def write_as(ctx: AppContext, agent: AgentSnapshot, attempt: Callable[[AgentSnap
         raise Unavailable("the agent changed while this request was being written; retry it") from None
 
 
-async def require_admin(request: Request, ctx: Ctx, _: AdminBearer) -> None:
-    configured = ctx.settings.admin_token
+async def require_admin(request: Request, _: AdminBearer) -> None:
+    configured = request.app.state.ctx.settings.admin_token
     if configured is None or not configured.get_secret_value():
         raise Unauthorized("the admin API is disabled: COUNTERSIGN_ADMIN_TOKEN is not set")
     token = _bearer(request.headers.get("authorization"))

@@ -22,8 +22,9 @@ from services.audit.service import Actor
 from services.deps import Admin, Ctx, CurrentAgent, IdempotencyKeyHeader
 from services.http.idempotency import idempotent
 from services.http.openapi import ADMIN_ERRORS, AGENT_READ_ERRORS
+from services.http.parsedbody import ParsedBodyRoute
 
-router = APIRouter(tags=["agents"])
+router = APIRouter(tags=["agents"], route_class=ParsedBodyRoute)
 ADMIN = Actor.admin()
 
 

@@ -11,8 +11,9 @@ from services.agents.models import SLUG
 from services.autonomy import evals
 from services.deps import Ctx, CurrentAgent
 from services.http.openapi import AGENT_READ_ERRORS
+from services.http.parsedbody import ParsedBodyRoute
 
-router = APIRouter(tags=["evals"])
+router = APIRouter(tags=["evals"], route_class=ParsedBodyRoute)
 JSONL = "application/jsonl"
 
 

@@ -12,8 +12,9 @@ from services.deps import Admin, Ctx, RowId
 from services.digests import flows
 from services.digests.models import DigestSendRequest, DigestsSent, ScheduleCreate, SchedulePublic
 from services.http.openapi import ADMIN_ERRORS
+from services.http.parsedbody import ParsedBodyRoute
 
-router = APIRouter(tags=["digests"], dependencies=[Admin], responses=ADMIN_ERRORS)
+router = APIRouter(tags=["digests"], dependencies=[Admin], responses=ADMIN_ERRORS, route_class=ParsedBodyRoute)
 ADMIN = Actor.admin()
 
 

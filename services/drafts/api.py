@@ -16,9 +16,10 @@ from services.drafts.models import PENDING, CancelRequest, DraftCreate, DraftLis
 from services.drafts.waiter import waiter_for
 from services.http.idempotency import idempotent
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS, problems
+from services.http.parsedbody import ParsedBodyRoute
 from services.http.problems import PROBLEM
 
-router = APIRouter(tags=["drafts"])
+router = APIRouter(tags=["drafts"], route_class=ParsedBodyRoute)
 MAX_WAIT_S = 60
 
 

@@ -28,6 +28,8 @@ def parse_networks(value: str) -> tuple[Network, ...]:
 
 
 def trusts(networks: tuple[Network, ...], address: str) -> bool:
+    if not networks:  # no proxy is trusted (the default): nothing to parse, on every request
+        return False
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -18,6 +18,18 @@ class Metrics:
         self.latency = Histogram("countersign_http_request_seconds", "HTTP request latency", ["method", "route"],
                                  registry=self.registry,
                                  buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60))
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def series(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        """The request counter and latency histogram of one (method, route, status), looked up once: `labels()`
+        checks and joins its labels under a lock on every call. Routes are the app's templates ("unmatched" for
+        the rest), so the keys stay few."""
+        key = (method, route, status)
+        found = self._series.get(key)
+        if found is None:
+            found = self._series[key] = (self.requests.labels(method, route, str(status)),
+                                         self.latency.labels(method, route))
+        return found
 
     def add_gauges(self, name: str, doc: str, read: Callable[[], dict[str, float]], label: str) -> None:
         """A gauge family computed on each scrape (e.g. outbox depth per kind), never stale."""
@@ -54,5 +66,6 @@ class MetricsMiddleware:
             await self.app(scope, receive, record_status)
         finally:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
+            count, latency = self.metrics.series(scope["method"], route, status)
+            count.inc()
+            latency.observe(time.perf_counter() - started)

@@ -15,10 +15,11 @@ from services.db import require_id
 from services.deps import CheckedWritingAgent, Ctx, CurrentAgent, IdempotencyKeyHeader, RowId, write_as
 from services.http.idempotency import idempotent
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
+from services.http.parsedbody import ParsedBodyRoute
 from services.incidents import flows, service
 from services.incidents.models import IncidentCreate, IncidentPublic
 
-router = APIRouter(tags=["incidents"])
+router = APIRouter(tags=["incidents"], route_class=ParsedBodyRoute)
 
 
 @router.post("/v1/incidents", status_code=201, response_model=IncidentPublic,

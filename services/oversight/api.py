@@ -11,10 +11,11 @@ from services.agents.models import SLUG
 from services.deps import Admin, Ctx, IdempotencyKeyHeader, WritingAgent
 from services.http.idempotency import idempotent
 from services.http.openapi import ADMIN_ERRORS, AGENT_WRITE_ERRORS
+from services.http.parsedbody import ParsedBodyRoute
 from services.oversight import flows
 from services.oversight.models import CanaryCreate, CanaryPublic, ChangePublic, PromptCreate, Report
 
-router = APIRouter(tags=["oversight"])
+router = APIRouter(tags=["oversight"], route_class=ParsedBodyRoute)
 
 
 @router.get("/v1/oversight", response_model=Report, dependencies=[Admin], responses=ADMIN_ERRORS)

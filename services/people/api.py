@@ -7,10 +7,11 @@ from fastapi import APIRouter
 from services.audit.service import Actor
 from services.deps import Admin, Ctx
 from services.http.openapi import ADMIN_ERRORS
+from services.http.parsedbody import ParsedBodyRoute
 from services.people import flows
 from services.people.models import AwayPublic, AwayRequest
 
-router = APIRouter(tags=["people"])
+router = APIRouter(tags=["people"], route_class=ParsedBodyRoute)
 
 
 @router.put("/v1/people/{user}/away", response_model=AwayPublic, dependencies=[Admin], responses=ADMIN_ERRORS)

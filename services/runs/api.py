@@ -12,10 +12,11 @@ from services.db import require_id
 from services.deps import Ctx, CurrentAgent, IdempotencyKeyHeader, WritingAgent
 from services.http.idempotency import idempotent
 from services.http.openapi import AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
+from services.http.parsedbody import ParsedBodyRoute
 from services.runs import flows, service
 from services.runs.models import Finish, Heartbeat, RunCreate, RunPublic
 
-router = APIRouter(tags=["runs"])
+router = APIRouter(tags=["runs"], route_class=ParsedBodyRoute)
 
 
 @router.post("/v1/runs", status_code=201, response_model=RunPublic,

@@ -18,11 +18,12 @@ from services.deps import Admin, CheckedWritingAgent, Ctx, CurrentAgent, Idempot
 from services.errors import field_error
 from services.http.idempotency import idempotent
 from services.http.openapi import ADMIN_ERRORS, AGENT_READ_ERRORS, AGENT_WRITE_ERRORS
+from services.http.parsedbody import ParsedBodyRoute
 from services.spend import flows, ingest
 from services.spend.models import BudgetCheck, PriceOverrideIn, ScopedBudgetIn, UsageBatch, UsageCreate
 from services.spend.public import BudgetCheckResult, PricePublic, ScopedBudgetPublic, UsageBatchRecorded, UsageRecorded
 
-router = APIRouter(tags=["spend"])
+router = APIRouter(tags=["spend"], route_class=ParsedBodyRoute)
 ADMIN = Actor.admin()
 
 
