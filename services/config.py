@@ -65,6 +65,8 @@ class Settings(BaseSettings):
 
     # Hostile-input limits. Long-polls one agent may hold at once in one process; more get a 429.
     long_poll_max_per_agent: int = Field(50, ge=1, alias="COUNTERSIGN_LONG_POLL_MAX_PER_AGENT")
+    # Writes of one agent key in progress at once in one process; more wait their turn (services.http.inflight).
+    agent_inflight_max: int = Field(4, ge=1, alias="COUNTERSIGN_AGENT_INFLIGHT_MAX")
     # Requests per second per agent key when the agent sets none (burst: twice this).
     rate_limit_per_s: float = Field(50.0, gt=0, alias="COUNTERSIGN_RATE_LIMIT_PER_S")
     # Audit anchors: how often a signed checkpoint of the chain head is written, and where else it goes.

@@ -26,6 +26,7 @@ from services.domains import domain_modules
 from services.events import Events
 from services.http import docs, limits, openapi, problems
 from services.http.admission import RateLimitMiddleware
+from services.http.inflight import InflightMiddleware
 from services.http.metrics import MetricsMiddleware
 from services.http.ops import build_metrics, install_ops
 from services.http.ratelimit import RateLimiter
@@ -124,10 +125,12 @@ def create_app(
     metrics = build_metrics(ctx)
     app.state.ctx, app.state.metrics, app.state.slack_app = ctx, metrics, slack.app if slack else None
     problems.install(app)
-    # Outermost last: metrics see every answer; a 429 is decided before the body is read; the body limit holds
-    # before strict JSON parses a bounded body.
+    # Outermost last: metrics see every answer; a 429 is decided before the body is read; an agent key's writes
+    # past its in-flight cap wait their turn on the loop, after the rate limit and before any body or thread; the
+    # body limit holds before strict JSON parses a bounded body.
     app.add_middleware(StrictJSONMiddleware)
     app.add_middleware(limits.BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InflightMiddleware, settings=settings)
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(ctx))
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     for module in domain_modules("api"):

@@ -26,8 +26,8 @@ REFUSED = "draft.claim_refused"
 def _eligible(ctx: AppContext, draft_id: str, user_id: str) -> tuple[Forbidden | None, str | None]:
     """Why this person can't take the open stage's claim (None: they can), the rule of an approval; and the away
     person they take it for when they may only as that person's delegate."""
-    groups = flows.groups_of(ctx=ctx, draft_id=draft_id, user_id=user_id)
-    found = flows.stand_ins(ctx, draft_id, user_id)
+    asked = flows.ask_about(ctx=ctx, draft_id=draft_id, user_id=user_id)
+    groups, found = asked.groups, asked.found
     with ctx.read() as session:
         draft = service.get_draft(session=session, draft_id=draft_id)
         agent = flows.agent_of(session, draft.agent_id)

@@ -15,16 +15,13 @@ from services.context import AppContext
 from services.drafts import rules, stages
 from services.drafts.models import Draft, DraftVote
 from services.errors import Conflict
-from services.people import service as people
 
 StandIns = dict[str, frozenset[str]]  # away person -> the draft's approver groups they are in
 
 
-def stand_ins(ctx: AppContext, *, agent: Agent, draft: Draft, user_id: str) -> StandIns:
-    """Everyone away whom this person stands in for now, each with the groups the directory puts them in."""
-    with ctx.read() as session:
-        absent = people.stands_in_for(session=session, user_id=user_id, now=ctx.clock.now())
-    wanted = rules.approver_groups(agent, draft)
+def ask_for(ctx: AppContext, absent: list[str], wanted: list[str]) -> StandIns:
+    """The away people someone stands in for (people.stands_in_for), each with the `wanted` approver groups the
+    directory puts them in. Asked outside any transaction."""
     return {person: directory.groups_of(ctx, person, wanted) for person in absent}
 
 

@@ -13,7 +13,7 @@ Callable without Slack (autonomy, incidents and the benchmark use them directly)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NoReturn
 
@@ -41,6 +41,7 @@ from services.drafts.rules import Verdict
 from services.errors import Conflict, CountersignError, Forbidden, NotFound
 from services.outbox.service import enqueue_callback
 from services.oversight import canaries
+from services.people import service as people
 
 REASON_MAX = rules.REASON_MAX
 REFUSED_VERB = "draft.decision_refused"  # not allowed to decide
@@ -111,16 +112,29 @@ def announce(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft, a
     return data
 
 
-def groups_of(*, ctx: AppContext, draft_id: str, user_id: str) -> frozenset[str]:
-    """The draft's approver groups this person is in, asked of the directory outside any transaction (a chat
-    lookup may take a moment; no write lock is held meanwhile). Not asked of people named as deciders."""
+@dataclass(frozen=True)
+class Asked:
+    """What the directory says of a person before their decision's transaction: the draft's approver groups
+    they are in, the groups it could not be asked about (chat off), and the away people they stand in for."""
+
+    groups: frozenset[str] = frozenset()
+    unasked: list[str] = field(default_factory=list)
+    found: delegation.StandIns = field(default_factory=dict)
+
+
+def ask_about(*, ctx: AppContext, draft_id: str, user_id: str) -> Asked:
+    """One read gathers whom to ask about (nothing for the people named as deciders); the directory is asked after
+    it, outside any transaction (a chat lookup may take a moment; no write lock is held meanwhile). One read, not
+    one per question: each statement of a click's path waits for the GIL behind busy agent threads."""
     with ctx.read() as session:
         draft = service.get_draft(session=session, draft_id=draft_id)
         agent = agent_of(session, draft.agent_id)
         if rules.named_decider(agent, draft, user_id):
-            return frozenset()
+            return Asked()
         wanted = rules.approver_groups(agent, draft)
-    return directory.groups_of(ctx, user_id, wanted)
+        absent = people.stands_in_for(session=session, user_id=user_id, now=ctx.clock.now())
+    unasked = [] if directory.directory_of(ctx).available else wanted
+    return Asked(directory.groups_of(ctx, user_id, wanted), unasked, delegation.ask_for(ctx, absent, wanted))
 
 
 def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict: str, groups: frozenset[str],
@@ -146,32 +160,12 @@ def _pending_for_decision(session: Session, draft_id: str, user_id: str, verdict
     return draft, agent, None, absent
 
 
-def stand_ins(ctx: AppContext, draft_id: str, user_id: str) -> delegation.StandIns:
-    """The away people this person stands in for on this draft (none for its named deciders)."""
-    with ctx.read() as session:
-        draft = service.get_draft(session=session, draft_id=draft_id)
-        agent = agent_of(session, draft.agent_id)
-        if rules.named_decider(agent, draft, user_id):
-            return {}
-    return delegation.stand_ins(ctx, agent=agent, draft=draft, user_id=user_id)
-
-
-def _unasked(ctx: AppContext, draft_id: str, user_id: str) -> list[str]:
-    """Approver groups that could not be asked about (no chat directory), for the refusal to name."""
-    if directory.directory_of(ctx).available:
-        return []
-    with ctx.read() as session:
-        draft = service.get_draft(session=session, draft_id=draft_id)
-        agent = agent_of(session, draft.agent_id)
-        return [] if rules.named_decider(agent, draft, user_id) else rules.approver_groups(agent, draft)
-
-
 def check_decider(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict) -> DraftCard:
     """Before opening a modal: may this person decide, and is it still pending? Refusals are audited."""
-    groups = groups_of(ctx=ctx, draft_id=draft_id, user_id=user_id)
+    asked = ask_about(ctx=ctx, draft_id=draft_id, user_id=user_id)
     with ctx.read() as session:
-        draft, agent, refusal, _ = _pending_for_decision(session, draft_id, user_id, verdict, groups, [],
-                                                         stand_ins(ctx, draft_id, user_id))
+        draft, agent, refusal, _ = _pending_for_decision(session, draft_id, user_id, verdict, asked.groups, [],
+                                                         asked.found)
         found = card_data(session, draft, agent)
     if refusal is not None:
         _audit_refusal(ctx, draft, user_id, verdict, refusal)
@@ -187,12 +181,11 @@ def decide(*, ctx: AppContext, draft_id: str, user_id: str, verdict: Verdict, fi
     audit. `stage`: the stage the person was shown; once it passed, the decision is refused rather than counted
     for the next. Raises Forbidden, AlreadyDecided, Conflict or ValidationFailed; each refusal is audited."""
     kept_reason = rules.check_request(verdict=verdict, final_body=final_body, reason=reason)
-    groups = groups_of(ctx=ctx, draft_id=draft_id, user_id=user_id)
-    unasked, found = _unasked(ctx, draft_id, user_id), stand_ins(ctx, draft_id, user_id)
+    asked = ask_about(ctx=ctx, draft_id=draft_id, user_id=user_id)
     try:
         with ctx.uow() as session:
-            draft, agent, refusal, absent = _pending_for_decision(session, draft_id, user_id, verdict, groups,
-                                                                  unasked, found)
+            draft, agent, refusal, absent = _pending_for_decision(session, draft_id, user_id, verdict, asked.groups,
+                                                                  asked.unasked, asked.found)
             if stage is not None and draft.stage_index != stage:
                 raise service.stage_passed(draft, stage)
             if refusal is None:
