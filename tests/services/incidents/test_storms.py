@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -197,3 +198,28 @@ def test_a_storm_is_one_post_and_few_updates_in_slack(sqlite_url: str, slack: Fa
     [card] = storm_cards(slack, OWNER)
     versions = slack.versions(card["channel"], card["ts"])
     assert len(versions) == 2 and "quoter: 30 incidents" in versions[-1]["blocks"][0]["text"]["text"]
+
+
+@pytest.mark.postgres_too
+def test_reports_racing_past_the_threshold_start_one_storm_with_one_card(db_url: str, slack: FakeSlack,
+                                                                         receiver: FakeAgentReceiver) -> None:
+    """Eight reports with new keys at once, past the threshold: every one is created (201), and they meet in one
+    storm (the unique open storm per agent), so the owner gets one storm card."""
+    with Harness(db_url, slack=slack, receiver=receiver, clock=FakeClock(), jobs=[]) as h:
+        key = h.register(escalation_chain=CHAIN)["api_key"]
+        burst(h, key, 3)
+        codes: list[int] = []
+
+        def send(n: int) -> None:
+            body = {"kind": "error", "severity": "high", "summary": f"race {n}", "dedup_key": f"race-{n}"}
+            codes.append(h.client.post("/v1/incidents", json=body, headers=h.bearer(key)).status_code)
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert codes == [201] * 8
+        h.drain()
+        grouped = {i.storm_id for i in stored(h) if i.storm_id is not None}
+        assert len(grouped) == 1 and len(storm_cards(slack, OWNER)) == 1
