@@ -13,6 +13,11 @@ RUN_HALT_PREFIX = "run_halt_"  # + choice: resume | abort | handoff
 INCIDENT_RESOLVE_VIEW = "incident_resolve_modal"
 INCIDENT_NOTE_BLOCK = "incident_note"
 INCIDENT_NOTE_INPUT = "note"
+# A storm card (many incidents of one agent): its buttons carry the storm id as value.
+STORM_ACTIONS_BLOCK = "storm_actions"
+STORM_ACK_ALL = "storm_ack_all"
+STORM_PAUSE = "storm_pause"
+STORM_LINK = "storm_link"
 
 # Drafts: the card's buttons (value "<draft id>:<revision>") and the two modals.
 DRAFT_ACTIONS_BLOCK = "draft_actions"

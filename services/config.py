@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     llm_calls_per_hour: int = Field(12, ge=0, alias="COUNTERSIGN_LLM_CALLS_PER_HOUR")
     ack_remind_s: int = Field(3600, ge=1, alias="COUNTERSIGN_ACK_REMIND_S")  # acked, unresolved: remind after
     rejection_streak: int = Field(3, ge=1, alias="COUNTERSIGN_REJECTION_STREAK")  # consecutive rejections -> incident
+    # An agent's new incident joins a storm (one card, one escalation) once it has this many open, unacknowledged
+    # incidents opened within the window; 0 turns grouping off (services.incidents.storms).
+    incident_storm_after: int = Field(3, ge=0, alias="COUNTERSIGN_INCIDENT_STORM_AFTER")
+    incident_storm_window_s: int = Field(600, ge=1, alias="COUNTERSIGN_INCIDENT_STORM_WINDOW_S")
     # Share of a draft's expiry after which its reminder goes out; 0 = none.
     draft_reminder_at: float = Field(0.5, ge=0, le=1, alias="COUNTERSIGN_DRAFT_REMINDER_AT")
     claim_ttl_s: int = Field(900, ge=1, le=7 * 86400, alias="COUNTERSIGN_CLAIM_TTL_S")  # a draft's claim lapses

@@ -16,7 +16,7 @@ from services.agents.models import Agent, AutonomyRule
 from services.autonomy.models import AutonomyState, EvidenceFigures
 from services.digests.service import Digest
 from services.drafts.models import Draft, DraftCard
-from services.incidents.models import Incident, IncidentEvent
+from services.incidents.models import Incident, IncidentEvent, StormPublic
 from services.oversight.models import Change
 from services.spend.budgets import BudgetWarning
 
@@ -42,6 +42,15 @@ class IncidentNotifier(Protocol):
     def incident_reminder(self, *, session: Session, incident: Incident, user: str, now: datetime) -> None: ...
 
     def owner_handed_over(self, *, session: Session, agent: Agent, previous: str, by: str, now: datetime) -> None: ...
+
+    # A storm (services.incidents.storms): one card per recipient for many incidents, keyed by storms.card_key.
+    def storm_card(self, *, session: Session, storm: StormPublic, recipient: str, channel: str,
+                   now: datetime) -> None: ...
+
+    def storm_refresh(self, *, session: Session, storm: StormPublic, cards: dict[str, str], now: datetime) -> None: ...
+
+    def storm_nudge(self, *, session: Session, storm: StormPublic, recipient: str, channel: str,
+                    now: datetime) -> None: ...
 
 
 class DraftNotifier(Protocol):

@@ -21,7 +21,7 @@ from bot.blocks.common import (
     section,
     user,
 )
-from services.incidents.models import SNOOZE_CHOICES_S, Accountability, EventPublic, IncidentPublic
+from services.incidents.models import SNOOZE_CHOICES_S, Accountability, EventPublic, IncidentPublic, StormPublic
 from services.text import link_url_problem
 
 SEVERITY_ICON = {"low": ":large_blue_circle:", "high": ":large_orange_circle:", "critical": ":red_circle:"}
@@ -116,6 +116,64 @@ def _buttons(incident: IncidentPublic) -> list[dict[str, Any]]:
         blocks.append(actions(ids.INCIDENT_HALT_BLOCK, *[
             button(HALT_LABELS.get(c, c), f"{ids.RUN_HALT_PREFIX}{c}", value) for c in choices]))
     return blocks
+
+
+def _span(storm: StormPublic) -> str:
+    seconds = max(0, int((storm.newest_at - storm.first_at).total_seconds()))
+    if seconds < 120:
+        return f"{seconds} s" if seconds < 60 else "1 min"
+    return f"{seconds // 60} min" if seconds < 7200 else f"{seconds // 3600} h"
+
+
+def storm_card(storm: StormPublic, *, recipient: str | None = None) -> dict[str, Any]:
+    """One card for many incidents of one agent, redrawn in place as the storm grows and is answered."""
+    headline = f"{storm.agent}: {storm.incidents} incidents in {_span(storm)}"
+    blocks: list[dict[str, Any]] = [header(f"Incident storm: {headline}")]
+    if recipient and recipient.startswith("S") and CONVERSATION_ID.match(recipient):
+        blocks.append(section(f"<!subteam^{recipient}> this needs someone to look at it"))
+    severities = " · ".join(f"{SEVERITY_ICON.get(s, ':warning:')} {storm.severities[s]} {escape(s)}"
+                            for s in ("critical", "high", "low") if storm.severities.get(s))
+    blocks.append(section(f":rotating_light: *{escape(storm.agent)}* opened *{storm.incidents}* incidents in "
+                          f"{_span(storm)}, grouped here instead of one page each.\n{severities}\n"
+                          f"*Newest:* {escape(clip(storm.newest_summary, 500))}"))
+    waiting = storm.statuses.get("triggered", 0) + storm.statuses.get("snoozed", 0)
+    status = [f"{storm.statuses[s]} {s}" for s in ("triggered", "snoozed", "acknowledged", "resolved")
+              if storm.statuses.get(s)]
+    acked = f" · acknowledged by {', '.join(_who(u) for u in storm.acknowledged_by)}" if storm.acknowledged_by else ""
+    blocks.append(context(f"{' · '.join(status)}{acked}",
+                          f"Started {_when(storm.first_at)} · newest {_when(storm.newest_at)}",
+                          f"<{storm.link}|All of {escape(storm.agent)}'s incidents in the web app>"
+                          if link_url_problem(storm.link) is None else ""))
+    row = []
+    if waiting:
+        row.append(button(f"Acknowledge all ({waiting})", ids.STORM_ACK_ALL, str(storm.id), style="primary"))
+    if waiting or storm.statuses.get("acknowledged"):
+        row.append(button("Pause agent", ids.STORM_PAUSE, str(storm.id), style="danger", confirm={
+            "title": plain("Pause the agent?", 100), "confirm": plain("Pause", 30), "deny": plain("Cancel", 30),
+            "text": _mrkdwn_text(f"*{escape(storm.agent)}*'s writes will be refused until someone resumes it.")}))
+    if row:
+        blocks.append(actions(ids.STORM_ACTIONS_BLOCK, *row))
+    return message(escape(f"Incident storm: {headline}; newest: {clip(storm.newest_summary, 200)}"), blocks)
+
+
+def storm_nudge(storm: StormPublic, *, recipient: str) -> dict[str, Any]:
+    mention = _place(recipient) if not recipient.startswith(("U", "W")) else user(recipient)
+    waiting = storm.statuses.get("triggered", 0)
+    text = (f"{mention} the storm of *{storm.incidents}* incidents from *{escape(storm.agent)}* still has "
+            f"*{waiting}* nobody acknowledged. Please acknowledge them or pause the agent.")
+    return message(f"{mention} {storm.agent}'s incident storm still needs you", [section(text)])
+
+
+def storm_acknowledged(*, acknowledged: int, already: int, refused: int) -> str:
+    """The clicker's private answer to Acknowledge all."""
+    if not acknowledged and not refused:
+        return "Nothing left to acknowledge: every incident of this storm was acknowledged or resolved already."
+    parts = [f":eyes: Acknowledged *{acknowledged}* incident{'s' if acknowledged != 1 else ''}"]
+    if already:
+        parts.append(f"{already} had already been acknowledged or resolved")
+    if refused:
+        parts.append(f"{refused} not routed to you were left for the people they were routed to")
+    return "; ".join(parts) + ". Their escalation has stopped."
 
 
 def _mrkdwn_text(text: str) -> dict[str, Any]:

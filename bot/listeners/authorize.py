@@ -14,7 +14,7 @@ from services.context import AppContext
 from services.directory import directory_of
 from services.drafts import cards
 from services.drafts.models import draft_key
-from services.incidents import access
+from services.incidents import access, storm_flows
 
 CLICK_REFUSED = "slack.click_refused"
 
@@ -75,11 +75,22 @@ async def incident_reach(ctx: AppContext, body: dict[str, Any], context: Any, in
     """The request comes from our workspace and from one of the incident's own cards (`card`: where the click
     or the modal's button was); returns the routed groups and channels the person is in."""
     route = await asyncio.to_thread(access.routing, ctx=ctx, incident_id=incident_id)
-    subject = f"incident:{incident_id}"
-    await _check_workspace(ctx, body, context, subject, "act on this incident")
+    return await _reach(ctx, body, context, route, f"incident:{incident_id}", card=card, what="incident")
+
+
+async def storm_reach(ctx: AppContext, body: dict[str, Any], context: Any, storm_id: int, *,
+                      card: tuple[str | None, str | None]) -> access.Reach:
+    """As incident_reach, for a storm card: routed as the storm's lead, clicked on one of the storm's cards."""
+    route = await asyncio.to_thread(storm_flows.routing, ctx=ctx, storm_id=storm_id)
+    return await _reach(ctx, body, context, route, f"incident_storm:{storm_id}", card=card, what="storm")
+
+
+async def _reach(ctx: AppContext, body: dict[str, Any], context: Any, route: access.Routing, subject: str, *,
+                 card: tuple[str | None, str | None] | None, what: str) -> access.Reach:
+    await _check_workspace(ctx, body, context, subject, f"act on this {what}")
     if card is not None and card not in route.cards:
         raise await asyncio.to_thread(_refuse_click, ctx, body, subject,
-                                      "this button is not on one of the incident's cards, so it can't act on it")
+                                      f"this button is not on one of the {what}'s cards, so it can't act on it")
     user = body["user"]["id"]
     found = directory_of(ctx)
     if user in route.people or not found.available:

@@ -10,8 +10,8 @@ from sqlmodel import Session
 from bot.blocks import incidents as blocks
 from bot.notifiers import outbox
 from services.agents.models import Agent
-from services.incidents import access
-from services.incidents.models import EventPublic, Incident, IncidentEvent, IncidentPublic
+from services.incidents import access, storms
+from services.incidents.models import EventPublic, Incident, IncidentEvent, IncidentPublic, StormPublic
 
 
 def card_key(incident: Incident, recipient: str) -> str:
@@ -55,3 +55,18 @@ class IncidentSlackNotifier:
         msg = blocks.owner_handed_over(agent_name=agent.name, previous=previous, new=agent.owner, by=by)
         for person in dict.fromkeys([agent.owner, previous, *agent.backup_owners]):
             outbox.post(session, channel=person, msg=msg, now=now)
+
+    def storm_card(self, *, session: Session, storm: StormPublic, recipient: str, channel: str,
+                   now: datetime) -> None:
+        outbox.post(session, channel=channel, msg=blocks.storm_card(storm, recipient=recipient), now=now,
+                    key=storms.card_key(storm.id, recipient), urgent=True)
+
+    def storm_refresh(self, *, session: Session, storm: StormPublic, cards: dict[str, str], now: datetime) -> None:
+        for recipient, channel in cards.items():
+            outbox.update(session, key=storms.card_key(storm.id, recipient), now=now, channel=channel,
+                          msg=blocks.storm_card(storm, recipient=recipient))
+
+    def storm_nudge(self, *, session: Session, storm: StormPublic, recipient: str, channel: str,
+                    now: datetime) -> None:
+        outbox.post(session, channel=channel, msg=blocks.storm_nudge(storm, recipient=recipient), now=now,
+                    thread_key=storms.card_key(storm.id, recipient), urgent=True)

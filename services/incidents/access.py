@@ -73,6 +73,11 @@ def _routing(session: Session, incident: Incident, now: datetime) -> Routing:
                    frozenset(channels), cards, stand_ins)
 
 
+def routing_in(*, session: Session, incident: Incident, now: datetime) -> Routing:
+    """The incident's routing read in the caller's session (a storm's card is routed as its lead)."""
+    return _routing(session, incident, now)
+
+
 def routing(*, ctx: AppContext, incident_id: int) -> Routing:
     """Who the incident went to and where its cards are, for the chat layer to resolve groups and channels."""
     with ctx.read() as session:

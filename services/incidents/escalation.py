@@ -18,7 +18,7 @@ from services.agents.models import Agent
 from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import claim_due
-from services.incidents import service
+from services.incidents import service, storms
 from services.incidents.models import Incident
 
 ESCALATION = Actor.system("escalation")
@@ -58,20 +58,27 @@ def run_step(*, session: Session, ctx: AppContext, incident: Incident, agent: Ag
         verb, note = ("paused_agent" if changed else "already_paused"), None
     else:
         pairs = _recipients(agent, step["notify"])
-        fresh = [(r, c) for r, c in pairs if r not in incident.cards]
-        known = [r for r, _ in pairs if r in incident.cards]
-        incident.cards = {**incident.cards, **dict(fresh)}
-        for recipient, channel in fresh:
-            ctx.notifier.incident_card(session=session, incident=incident, recipient=recipient, channel=channel,
-                                       now=now)
-        for recipient in [] if at_open else known:  # at open the owner's card went out a moment ago: no second ping
-            ctx.notifier.incident_nudge(session=session, incident=incident, recipient=recipient, now=now)
+        if incident.storm_id is not None:  # grouped: the storm's card pages, not the incident's own
+            storms.notify(session=session, ctx=ctx, incident=incident, pairs=pairs, now=now, at_open=at_open)
+        else:
+            _notify(session, ctx, incident, pairs, now, at_open)
         targets = [recipient for recipient, _ in pairs]
         verb, note = ("notified", step["notify"]) if pairs else ("skipped", f"no {step['notify']} configured")
     event = service.add_event(session=session, incident=incident, kind="step", verb=verb, actor=ESCALATION.id,
                               targets=targets, note=note, now=now)
     ctx.notifier.incident_log(session=session, incident=incident, event=event, now=now)
     return {"incident": incident.id, "step": step, "round": round_, "did": verb, "targets": targets}
+
+
+def _notify(session: Session, ctx: AppContext, incident: Incident, pairs: list[tuple[str, str]], now: datetime,
+            at_open: bool) -> None:
+    fresh = [(r, c) for r, c in pairs if r not in incident.cards]
+    known = [r for r, _ in pairs if r in incident.cards]
+    incident.cards = {**incident.cards, **dict(fresh)}
+    for recipient, channel in fresh:
+        ctx.notifier.incident_card(session=session, incident=incident, recipient=recipient, channel=channel, now=now)
+    for recipient in [] if at_open else known:  # at open the owner's card went out a moment ago: no second ping
+        ctx.notifier.incident_nudge(session=session, incident=incident, recipient=recipient, now=now)
 
 
 def escalation_tick(ctx: AppContext, *, batch: int = 100, rounds: int = 10) -> int:
@@ -119,14 +126,15 @@ def _due(session: Session, ctx: AppContext, incident: Incident, agent: Agent | N
         session.add(incident)
         log(session, ctx, incident, kind="info", verb="snooze_ended", actor=ESCALATION.id, now=now)
         return {"incident": incident.id, "did": "snooze_ended"}
-    if incident.status == "acknowledged" and incident.acked_by:
+    if incident.status == "acknowledged" and incident.acked_by and storms.reminds(session=session, incident=incident):
         ctx.notifier.incident_reminder(session=session, incident=incident, user=incident.acked_by, now=now)
         incident.next_step_at = None
         session.add(incident)
         service.add_event(session=session, incident=incident, kind="info", verb="reminded", actor=ESCALATION.id,
                           targets=[incident.acked_by], now=now)
         return {"incident": incident.id, "did": "reminded", "targets": [incident.acked_by]}
-    # Resolved, or its agent is gone: nothing left to do; clear the timer rather than claim it forever.
+    # Resolved, its agent gone, or grouped and acknowledged (the storm's lead reminds): nothing left to do; clear
+    # the timer rather than claim it forever.
     incident.next_step_at = None
     session.add(incident)
     return None
@@ -139,3 +147,5 @@ def log(session: Session, ctx: AppContext, incident: Incident, *, kind: str, ver
                               note=note, targets=targets)
     ctx.notifier.incident_refresh(session=session, incident=incident, now=now)
     ctx.notifier.incident_log(session=session, incident=incident, event=event, now=now)
+    if incident.storm_id is not None:  # its counts on the storm card changed too
+        storms.refresh(session=session, ctx=ctx, storm_id=incident.storm_id, now=now)

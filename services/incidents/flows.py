@@ -18,9 +18,9 @@ from services.audit.service import Actor, record
 from services.context import AppContext
 from services.db import require_id
 from services.errors import AlreadyDecided, field_error
-from services.incidents import access, service
+from services.incidents import access, service, storms
 from services.incidents.escalation import log, point, run_step
-from services.incidents.models import OPEN_STATUSES, SEVERITIES, Incident
+from services.incidents.models import OPEN_STATUSES, SEVERITIES, Incident, IncidentStorm
 
 NOTE_MAX = 3000
 
@@ -50,10 +50,15 @@ def open_incident(*, session: Session, ctx: AppContext, agent: Agent, kind: str,
         if existing is not None:
             return OpenResult(_recur(session, ctx, existing, actor, now), created=False)
     chain, repeat = service.chain_for(agent=agent, severity=severity)
+    # Decided before the insert, so the incident is not among those it counts and a joiner's storm_id is inserted
+    # with it; a storm this incident starts is written once it has an id.
+    grouped = storms.past_threshold(session=session, ctx=ctx, agent_id=require_id(agent.id), now=now)
+    storm = storms.joinable(session=session, agent_id=require_id(agent.id)) if grouped else None
     incident = Incident(agent_id=require_id(agent.id), agent_name=agent.name, kind=kind[:64], severity=severity,
                         summary=summary[:1000], details=dict(details or {}), dedup_key=key, open_dedup_key=key,
                         run_id=run_id, trace_url=trace_url, chain=chain, chain_repeat=repeat, opened_by=actor.id,
-                        created_at=now, updated_at=now, last_occurred_at=now)
+                        created_at=now, updated_at=now, last_occurred_at=now,
+                        storm_id=storm.id if storm is not None else None)
     try:
         if session.get_bind().dialect.name == "sqlite":  # the writer lock: no report can insert since the look
             session.add(incident)
@@ -67,11 +72,15 @@ def open_incident(*, session: Session, ctx: AppContext, agent: Agent, kind: str,
         if existing is None:
             raise
         return OpenResult(_recur(session, ctx, existing, actor, now), created=False)
+    if grouped and storm is None:
+        storm = storms.start(session=session, agent=agent, lead=incident, now=now)
     service.add_event(session=session, incident=incident, kind="info", verb="opened", actor=actor.id, now=now,
                       note=summary[:300])
-    steps = _start(session, ctx, incident, agent, now)
+    steps = _start(session, ctx, incident, agent, now) if storm is None else _join(session, ctx, incident, agent,
+                                                                                     storm, now)
+    opened = {"agent": agent.name, "kind": kind, "severity": severity, "dedup_key": key, "steps": steps}
     record(session=session, actor=actor, verb="incident.opened", subject=f"incident:{incident.id}", now=now,
-           details={"agent": agent.name, "kind": kind, "severity": severity, "dedup_key": key, "steps": steps})
+           details=opened if storm is None else {**opened, "storm": storm.id})
     ctx.events.publish("incident.opened", session=session, ctx=ctx, agent=agent, incident=incident)
     return OpenResult(incident, created=True)
 
@@ -89,6 +98,24 @@ def _start(session: Session, ctx: AppContext, incident: Incident, agent: Agent, 
     """The owner hears first, by DM; then the chain's leading steps (e.g. pause, for critical) run at once."""
     ctx.notifier.incident_card(session=session, incident=incident, recipient=agent.owner, channel=agent.owner, now=now)
     incident.cards, incident.thread_owner = {agent.owner: agent.owner}, agent.owner
+    return _leading_steps(session, ctx, incident, agent, now)
+
+
+def _join(session: Session, ctx: AppContext, incident: Incident, agent: Agent, storm: IncidentStorm,
+          now: datetime) -> list[dict[str, Any]]:
+    """A grouped incident: the owner hears through the storm card (posted once, else redrawn), with no card or
+    thread line of its own; its leading steps still run (a critical incident's pause is never grouped away)."""
+    posted = storms.post_missing(session=session, ctx=ctx, storm=storm, pairs=[(agent.owner, agent.owner)], now=now,
+                                 newest=incident)
+    steps = _leading_steps(session, ctx, incident, agent, now)
+    if not posted:
+        storms.refresh(session=session, ctx=ctx, storm_id=require_id(storm.id), now=now, newest=incident)
+    return steps
+
+
+def _leading_steps(session: Session, ctx: AppContext, incident: Incident, agent: Agent,
+                   now: datetime) -> list[dict[str, Any]]:
+    """The chain's leading steps (e.g. pause, for critical) run at once; the rest are due at next_step_at."""
     point(incident, 0, 0, now)
     steps = []
     for _ in range(len(incident.chain)):

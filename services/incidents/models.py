@@ -64,6 +64,47 @@ class Incident(SQLModel, table=True):
     created_at: datetime = SQLField(sa_type=UTCDateTime)
     updated_at: datetime = SQLField(sa_type=UTCDateTime)
     last_occurred_at: datetime = SQLField(sa_type=UTCDateTime)
+    # The storm this incident was grouped into (services.incidents.storms): its card and the lead's chain page for
+    # it. NULL: it stands alone, with its own card.
+    storm_id: int | None = SQLField(default=None, index=True)
+
+
+class IncidentStorm(SQLModel, table=True):
+    """One agent failing fast: the incidents it opened past COUNTERSIGN_INCIDENT_STORM_AFTER, shown on one card per
+    recipient (updated in place) and escalated by one chain, the lead incident's."""
+
+    __tablename__ = "incident_storms"
+    __table_args__ = (
+        # At most one storm per agent takes new incidents: open_agent_id is cleared when it ends, and NULLs never
+        # collide, so two reports starting a storm at once meet here instead of posting two cards.
+        Index("uq_incident_storms_open", "open_agent_id", unique=True),
+    )
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    agent_id: int = SQLField(index=True)
+    agent_name: str = SQLField(max_length=63)
+    lead_incident_id: int
+    open_agent_id: int | None = SQLField(default=None)
+    # Where each storm card lives: recipient (user, channel or group id) -> channel posted to.
+    cards: dict[str, str] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = SQLField(sa_type=UTCDateTime)
+    updated_at: datetime = SQLField(sa_type=UTCDateTime)
+
+
+class StormPublic(BaseModel):
+    """What a storm card shows: how many incidents, over how long, the newest, and counts by severity and status."""
+
+    id: int
+    agent: str
+    lead_incident_id: int
+    incidents: int
+    first_at: datetime
+    newest_at: datetime
+    newest_summary: str
+    severities: dict[str, int]
+    statuses: dict[str, int]
+    acknowledged_by: list[str]
+    link: str  # the web app's incidents list for the agent
 
 
 class IncidentEvent(SQLModel, table=True):
@@ -153,6 +194,8 @@ class IncidentPublic(BaseModel):
     updated_at: datetime
     steps_taken: list[EventPublic] = Field(default_factory=list)
     actions: list[EventPublic] = Field(default_factory=list)
+    storm_id: int | None = Field(None, description="the storm this incident was grouped into (one card and one "
+                                                  "escalation for an agent failing fast); null: it stands alone")
 
     @classmethod
     def of(cls, incident: Incident, events: list[IncidentEvent]) -> IncidentPublic:
@@ -167,6 +210,7 @@ class IncidentPublic(BaseModel):
             resolution_note=incident.resolution_note, snoozed_until=incident.snoozed_until,
             next_step_at=incident.next_step_at, created_at=incident.created_at, updated_at=incident.updated_at,
             steps_taken=[e for e in shown if e.kind == "step"], actions=[e for e in shown if e.kind != "step"],
+            storm_id=incident.storm_id,
         )
 
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from services.outbox.models import OutboxMessage, SlackMessage
@@ -54,6 +55,10 @@ def enqueue_slack(
     `channel` names the lane for a call whose args carry none (an update names its message by key); without it
     the lane is found from the message's post. `priority` defaults by target: people, then edits, then channels.
     """
+    if method == "chat.update" and message_key is not None:
+        waiting = _fold_update(session, message_key, args)
+        if waiting is not None:
+            return waiting
     target = args.get("channel") or channel or _known_channel(session, message_key or thread_key)
     if priority is None:
         if method not in POSTING_METHODS:
@@ -77,6 +82,23 @@ def enqueue_slack(
     session.add(row)  # no flush: a transaction's messages go out in one batched INSERT at commit, in add order
     session.info[QUEUED_KEY] = True
     return row
+
+
+def _fold_update(session: Session, key: str, args: dict[str, Any]) -> OutboxMessage | None:
+    """An edit of a message that already has an edit waiting, not yet claimed by a sender: that row takes the new
+    drawing (the newest wins), so a burst of redraws (a storm card) is one Slack call, not one per change. None:
+    nothing waiting, insert as usual. Conditional on the row still being unclaimed, so an edit a sender holds is
+    never changed under it; the new one then goes in after it."""
+    for obj in session.new:
+        if (isinstance(obj, OutboxMessage) and obj.method == "chat.update" and obj.message_key == key
+                and obj.status == "pending"):
+            obj.payload = args
+            return obj
+    with session.no_autoflush:  # keep this transaction's rows for one batched INSERT at commit
+        return session.scalars(update(OutboxMessage).where(
+            col(OutboxMessage.order_key) == key, col(OutboxMessage.message_key) == key,
+            col(OutboxMessage.method) == "chat.update", col(OutboxMessage.status) == "pending",
+            col(OutboxMessage.claim_token).is_(None)).values(payload=args).returning(OutboxMessage)).first()
 
 
 def _known_channel(session: Session, key: str | None) -> str | None:

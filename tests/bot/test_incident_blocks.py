@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import ids
 from bot.blocks import incidents as blocks
-from services.incidents.models import Accountability, EventPublic, IncidentPublic
+from services.incidents.models import Accountability, EventPublic, IncidentPublic, StormPublic
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 
@@ -94,3 +94,27 @@ def test_resolve_modal_and_accountability() -> None:
                                                        {"notify": "usergroup:S090LEADS"}], repeat=1, status="active"))
     text = info["blocks"][0]["text"]["text"]
     assert "1. pause the agent\n2. wait 90 s\n3. notify <!subteam^S090LEADS>" in text and "*Backups:* none" in text
+
+
+def storm(**fields: Any) -> StormPublic:
+    base: dict[str, Any] = dict(
+        id=3, agent="quoter", lead_incident_id=11, incidents=37, first_at=NOW,
+        newest_at=NOW.replace(minute=2), newest_summary="<!channel> quote *37* failed",
+        severities={"high": 35, "critical": 2}, statuses={"triggered": 37}, acknowledged_by=[],
+        link="https://countersign.example.com/app/incidents?agent=quoter")
+    return StormPublic(**{**base, **fields})
+
+
+def test_storm_card_counts_the_storm_and_offers_acknowledge_all_and_pause() -> None:
+    """One line says how many in how long and the newest (escaped); counts by severity; the two buttons carry the
+    storm id; the web app link names the agent."""
+    card = blocks.storm_card(storm())
+    text = json.dumps(card)
+    assert card["blocks"][0]["text"]["text"] == "Incident storm: quoter: 37 incidents in 2 min"
+    assert "2 critical" in text and "35 high" in text and "&lt;!channel&gt;" in text and "<!channel>" not in text
+    assert action_ids(card) == [ids.STORM_ACK_ALL, ids.STORM_PAUSE]
+    assert {e["value"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]} == {"3"}
+    assert "<https://countersign.example.com/app/incidents?agent=quoter|" in text
+    done = blocks.storm_card(storm(statuses={"acknowledged": 30, "resolved": 7}, acknowledged_by=["U012OWNER"]))
+    assert action_ids(done) == [ids.STORM_PAUSE] and "30 acknowledged" in json.dumps(done)
+    assert action_ids(blocks.storm_card(storm(statuses={"resolved": 37}))) == []

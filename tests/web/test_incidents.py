@@ -53,3 +53,17 @@ def test_pause_follows_the_slack_rule(harness: Harness) -> None:
     assert submit(signed_in(harness, OWNER), f"/app/incidents/{opened['id']}/pause").status_code == 303
     with harness.ctx.read() as session:
         assert require_agent(session=session, name="quoter").status == "paused"
+
+
+def test_a_storm_shows_its_count_on_the_lead_and_the_agent_filter_narrows_the_page(harness: Harness) -> None:
+    """Grouped incidents say which incident leads their storm; the lead says how many the storm holds; ?agent=
+    (the storm card's link) shows that agent's incidents only."""
+    quoter = harness.register("quoter")["api_key"]
+    billing = harness.register("billing")["api_key"]
+    created = [report(harness, quoter, dedup_key=f"k{n}", summary=f"quote {n} failed") for n in range(6)]
+    report(harness, billing, summary="invoice failed")
+    owner = signed_in(harness, OWNER)
+    page = owner.get("/app/incidents").text
+    assert "leads a storm of 3 incidents" in page and page.count("in the storm led by") == 2
+    only = owner.get("/app/incidents?agent=quoter").text
+    assert "quote 5 failed" in only and "invoice failed" not in only and created[3]["storm_id"] is not None

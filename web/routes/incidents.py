@@ -18,7 +18,7 @@ from services.agents.models import Agent
 from services.context import AppContext
 from services.db import require_id
 from services.errors import CountersignError
-from services.incidents import flows, people, queries
+from services.incidents import flows, people, queries, storms
 from services.incidents.models import SNOOZE_CHOICES_S
 from services.incidents.service import get as get_incident
 from services.signin import flows as signin
@@ -29,12 +29,16 @@ router = APIRouter()
 ACTIONS = ("acknowledge", "resolve", "snooze", "pause")
 
 
-def _listing(ctx: AppContext, viewer: Viewer) -> dict[str, Any]:
+def _listing(ctx: AppContext, viewer: Viewer, agent_name: str | None = None) -> dict[str, Any]:
+    """`agent_name`: only that agent's incidents (a storm card links here)."""
     with ctx.read() as session:
         agents = access.visible_agents(session=session, viewer=viewer)
-        incidents = queries.of_agents(session=session, agent_ids=[require_id(a.id) for a in agents])
+        shown = [a for a in agents if agent_name is None or a.name == agent_name]
+        incidents = queries.of_agents(session=session, agent_ids=[require_id(a.id) for a in shown])
         events = queries.history(session=session, incident_ids=[require_id(i.id) for i in incidents])
-    return {"incidents": incidents, "events": events, "snooze_choices": SNOOZE_CHOICES_S,
+        grouped = storms.sizes(session=session, storm_ids=sorted({i.storm_id for i in incidents if i.storm_id}))
+    return {"incidents": incidents, "events": events, "snooze_choices": SNOOZE_CHOICES_S, "storms": grouped,
+            "agent_name": agent_name,
             "pausable": {a.id for a in agents if a.owner == viewer.user_id or viewer.user_id in a.backup_owners
                          or viewer.admin}}
 
@@ -42,7 +46,8 @@ def _listing(ctx: AppContext, viewer: Viewer) -> dict[str, Any]:
 @router.get("/incidents")
 async def incidents(request: Request) -> HTMLResponse:
     viewer = await signed_in(request)
-    data = await asyncio.to_thread(_listing, ctx_of(request), viewer)
+    agent_name = (request.query_params.get("agent") or "")[:63] or None
+    data = await asyncio.to_thread(_listing, ctx_of(request), viewer, agent_name)
     return page(request, "incidents/list.html", nav="incidents", error=None,
                 done=request.query_params.get("done"), **data)
 

@@ -1,4 +1,5 @@
-"""Incident card buttons: acknowledge, resolve (opens a modal), snooze, pause the agent, a halted run's choice.
+"""Incident card buttons: acknowledge, resolve (opens a modal), snooze, pause the agent, a halted run's choice;
+and a storm card's (services.incidents.storms): acknowledge all, pause the agent.
 
 State-changing handlers commit the change in a thread, then ack (bot.listeners.acking); the card redraws itself
 through the outbox. Every button must be on one of the incident's own cards, pressed by someone it was routed
@@ -18,11 +19,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import ids
 from bot.blocks import incidents as blocks
 from bot.listeners.acking import decide_then_ack
-from bot.listeners.authorize import clicked_at, incident_reach
+from bot.listeners.authorize import clicked_at, incident_reach, storm_reach
 from bot.listeners.replies import answering, tell
 from services.context import AppContext
 from services.errors import field_error
-from services.incidents import access, flows, people
+from services.incidents import access, flows, people, storm_flows
 from services.runs import flows as run_flows
 
 SNOOZE = re.compile(rf"^{ids.INCIDENT_SNOOZE_PREFIX}(\d+)$")
@@ -107,3 +108,36 @@ def register(app: AsyncApp, ctx: AppContext) -> None:
 
         await decide_then_ack(ack, work())
         await tell(respond, f"Sent *{blocks.HALT_LABELS.get(choice, choice)}* to the agent.")
+
+    async def on_storm(body: dict[str, Any], context: AsyncBoltContext) -> tuple[int, str]:
+        """(storm id, user) of a click that is on one of the storm's cards; a stranger is let through here and
+        refused by the flow (the domain's rule, audited)."""
+        storm_id, user, _ = clicked(body)
+        await storm_reach(ctx, body, context, storm_id, card=clicked_at(body))
+        return storm_id, user
+
+    @app.action(ids.STORM_ACK_ALL)
+    @answering
+    async def acknowledge_all(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                              context: AsyncBoltContext) -> None:
+        async def work() -> storm_flows.AckAll:
+            storm_id, user, _ = clicked(body)
+            found = await storm_reach(ctx, body, context, storm_id, card=clicked_at(body))
+            return await asyncio.to_thread(storm_flows.acknowledge_all, ctx=ctx, storm_id=storm_id, user=user,
+                                           reach=found)
+
+        done = await decide_then_ack(ack, work())
+        await tell(respond, blocks.storm_acknowledged(acknowledged=done.acknowledged, already=done.already,
+                                                      refused=done.refused))
+
+    @app.action(ids.STORM_PAUSE)
+    @answering
+    async def pause_from_storm(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient,
+                               context: AsyncBoltContext) -> None:
+        async def work() -> tuple[str, bool]:
+            storm_id, user = await on_storm(body, context)
+            return await asyncio.to_thread(storm_flows.pause_agent, ctx=ctx, storm_id=storm_id, user=user)
+
+        name, changed = await decide_then_ack(ack, work())
+        await tell(respond, f":double_vertical_bar: Paused *{name}*: its writes are refused until someone resumes "
+                   "it." if changed else f"*{name}* was already paused.")

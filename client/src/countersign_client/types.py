@@ -90,6 +90,7 @@ class Incident:
     occurrences: int = 1
     dedup_key: str | None = None
     run_id: str | None = None
+    storm_id: int | None = None  # grouped with the agent's other fast-failing incidents (one card, one escalation)
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod

@@ -59,7 +59,8 @@ def _assert_cards_delivered(slack, count: int) -> None:
     for call in posts:
         n = call.args["text"].split()[1]
         history = [v["text"] for v in slack.versions(call.response["channel"], call.response["ts"])]
-        assert history == [f"card {n} v0", f"card {n} v1", f"card {n} v2"]  # in order per message
+        # In order per message; v1 was still waiting when v2 was queued, so v2 took its place (the newest wins).
+        assert history == [f"card {n} v0", f"card {n} v2"]
 
 
 @pytest.mark.postgres_too

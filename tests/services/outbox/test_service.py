@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+from sqlalchemy import Engine, update
+from sqlmodel import col, select
+
 from bot import notifier
 from services.clock import SystemClock
 from services.db import make_engine, session_scope
-from services.outbox.models import SlackMessage
+from services.outbox.models import OutboxMessage, SlackMessage
 from services.outbox.service import enqueue_callback, enqueue_slack
 from tests.services.outbox.helpers import make_agent
 
@@ -52,3 +56,35 @@ def test_an_update_queued_before_its_post_is_sent_finds_the_posts_lane(sqlite_ur
     with session_scope(engine) as session:
         edit = enqueue_slack(session=session, method="chat.update", now=now, message_key="card:9", args={"text": "y"})
         assert edit.lane == "slack:C0LATER"
+
+
+@pytest.mark.postgres_too
+def test_a_waiting_edit_takes_the_newer_drawing_unless_a_sender_holds_it(db_url: str) -> None:
+    """Edits of one message fold into the one still waiting (within a transaction and across them); an edit a
+    sender has claimed is never changed under it, so the next one is queued after it."""
+    engine = make_engine(db_url)
+    now = SystemClock().now()
+    edit = {"method": "chat.update", "now": now, "message_key": "card:7"}
+    with session_scope(engine) as session:
+        enqueue_slack(session=session, method="chat.postMessage", now=now, message_key="card:7",
+                      args={"channel": "C0CARD", "text": "v0"})
+        enqueue_slack(session=session, args={"text": "v1"}, **edit)
+        enqueue_slack(session=session, args={"text": "v2"}, **edit)
+    with session_scope(engine) as session:
+        enqueue_slack(session=session, args={"text": "v3"}, **edit)
+    assert _edits(engine) == [("v3", None)]
+    with session_scope(engine) as session:
+        session.execute(update(OutboxMessage).where(col(OutboxMessage.method) == "chat.update")
+                        .values(claim_token="held", claimed_by="s1", claimed_until=now))
+    with session_scope(engine) as session:
+        enqueue_slack(session=session, args={"text": "v4"}, **edit)
+    with session_scope(engine) as session:
+        enqueue_slack(session=session, args={"text": "v5"}, **edit)
+    assert _edits(engine) == [("v3", "held"), ("v5", None)]
+
+
+def _edits(engine: Engine) -> list[tuple[str, str | None]]:
+    with session_scope(engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.method == "chat.update")
+                            .order_by(col(OutboxMessage.id))).all()
+        return [(row.payload["text"], row.claim_token) for row in rows]
