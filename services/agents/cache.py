@@ -102,7 +102,7 @@ def version_params(agent: AgentSnapshot) -> dict[str, Any]:
 def own_row(*, session: Session, agent: AgentSnapshot) -> Agent:
     """The agent's row for this write, without a read: only for a write that checks `version_params` itself."""
     own = Agent(**agent.model_dump())
-    make_transient_to_detached(own)  # as if just loaded: the version check above stands for the load
+    make_transient_to_detached(own)  # as if just loaded: the version check (read or in the write) stands for it
     return session.merge(own, load=False)
 
 
