@@ -51,7 +51,9 @@ def _events(agent_ids: list[int], n: int, seed: int = 7) -> Any:
                day, at.replace(tzinfo=None))
 
 
-def seed(url: str, n: int) -> dict[str, float]:
+def seed(url: str, n: int, shards: int = 1) -> dict[str, float]:
+    """`shards`: each (agent, model, day)'s rollup split over this many shard rows, as busy days on PostgreSQL
+    end up (services.spend.shards): 16 is the worst case for the digest's reads."""
     engine = make_engine(url)
     started = time.perf_counter()
     with Session(engine) as session:
@@ -90,17 +92,17 @@ def seed(url: str, n: int) -> dict[str, float]:
                     cursor.executemany(sql, batch)
                     batch.clear()
             cursor.executemany(sql, batch)
-        rows = [(a, m, d if engine.dialect.name == "postgresql" else str(d), c, 0.0, e, 0, i, o, 0)
-                for (a, m, d), (c, e, i, o) in rollups.items()]
+        rows = [(a, m, d if engine.dialect.name == "postgresql" else str(d), s, c / shards, 0.0, e, 0, i, o, 0)
+                for (a, m, d), (c, e, i, o) in rollups.items() for s in range(shards)]
         marker = "%s" if engine.dialect.name == "postgresql" else "?"
-        cursor.executemany("INSERT INTO spend_rollups (agent_id, model, day, cost_usd, waste_usd, events, "
+        cursor.executemany("INSERT INTO spend_rollups (agent_id, model, day, shard, cost_usd, waste_usd, events, "
                            "unknown_cost_events, input_tokens, output_tokens, cached_tokens) VALUES "
-                           f"({', '.join([marker] * 10)})", rows)
+                           f"({', '.join([marker] * 11)})", rows)
         raw.commit()
     finally:
         raw.close()
     engine.dispose()
-    return {"events": n, "rollup_rows": len(rollups), "seed_seconds": round(time.perf_counter() - started, 1)}
+    return {"events": n, "rollup_rows": len(rows), "seed_seconds": round(time.perf_counter() - started, 1)}
 
 
 def time_digests(url: str) -> dict[str, float]:
@@ -149,10 +151,10 @@ def time_ingest(url: str, n: int) -> dict[str, Any]:
     return out
 
 
-def run(url: str, *, events: int = 1_000_000, ingest: int = 1000) -> dict[str, Any]:
+def run(url: str, *, events: int = 1_000_000, ingest: int = 1000, shards: int = 1) -> dict[str, Any]:
     """Seed, time the digest, time ingestion; `seconds` is the daily digest's computation time."""
     figures: dict[str, Any] = {"backend": make_engine(url).dialect.name}
-    figures.update(seed(url, events))
+    figures.update(seed(url, events, shards))
     figures.update(time_digests(url))
     if ingest:
         figures.update(time_ingest(url, ingest))
@@ -167,6 +169,8 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("COUNTERSIGN_TEST_POSTGRES_URL"))
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--ingest", type=int, default=1000, help="requests per concurrency level (0: skip)")
+    parser.add_argument("--shards", type=int, default=1,
+                        help="rollup rows per (agent, model, day); 16 is the worst case of services.spend.shards")
     args = parser.parse_args()
     databases = [sqlite_database] + ([lambda: pg_database(args.pg)] if args.pg else [])
     for database in databases:
@@ -174,7 +178,7 @@ def main() -> None:
             engine = make_engine(url)
             migrations.upgrade(engine)
             engine.dispose()
-            print(run(url, events=args.events, ingest=args.ingest), flush=True)
+            print(run(url, events=args.events, ingest=args.ingest, shards=args.shards), flush=True)
 
 
 if __name__ == "__main__":

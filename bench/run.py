@@ -265,7 +265,7 @@ def hook(module: str, db_url: str) -> str:
 def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = True, peer: bool = True,
         only: list[str] | None = None, concurrency: tuple[int, ...] = CONCURRENCY) -> Figures:
     figures = Figures()
-    if peer:
+    if peer and (only is None or "peer" in only):
         from bench.peer import compare
         figures.peer = compare(n)
     for backend, database in backends:
@@ -273,10 +273,10 @@ def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = T
             bench_side_by_side(backend, url, n, figures, only=only, concurrency=concurrency)
         if not jobs:
             continue
-        with database() as url:
-            figures.extras[backend]["digest"] = hook("bench.digest", url)
-        with database() as url:
-            figures.extras[backend]["escalation"] = hook("bench.escalation_tick", url)
+        for key, module in (("digest", "bench.digest"), ("escalation", "bench.escalation_tick")):
+            if only is None or key in only:
+                with database() as url:
+                    figures.extras[backend][key] = hook(module, url)
     return figures
 
 

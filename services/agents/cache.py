@@ -89,8 +89,20 @@ def in_session(*, session: Session, agent: AgentSnapshot) -> Agent:
     row = session.execute(_VERSION, {"agent_id": agent.id}).first()
     if row is None or tuple(row) != version(agent):
         raise StaleRead(f"agent {agent.name!r} changed since it was read")
+    return own_row(session=session, agent=agent)
+
+
+def version_params(agent: AgentSnapshot) -> dict[str, Any]:
+    """For a write whose own statement checks the version (`WHERE EXISTS` the agent row with these); when that
+    statement does nothing, the write calls `in_session`, which raises StaleRead if the version was the cause."""
+    status, key_hash, updated_at = version(agent)
+    return {"agent_id": agent.id, "agent_status": status, "agent_key_hash": key_hash, "agent_updated_at": updated_at}
+
+
+def own_row(*, session: Session, agent: AgentSnapshot) -> Agent:
+    """The agent's row for this write, without a read: only for a write that checks `version_params` itself."""
     own = Agent(**agent.model_dump())
-    make_transient_to_detached(own)  # as if just loaded: the version check above stands for the load
+    make_transient_to_detached(own)  # as if just loaded: the version check (read or in the write) stands for it
     return session.merge(own, load=False)
 
 

@@ -3,6 +3,7 @@ check answers, and which thresholds a new event crossed. Reads rollups only, nev
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import Session, col, select
 
 from services.agents.models import Agent
-from services.db import require_id
+from services.db import advisory_lock, require_id
 from services.spend.models import ScopedBudget, SpendAlert, SpendRollup
 from services.spend.periods import Period, current_period, elapsed_fraction
 
@@ -65,11 +66,14 @@ class BudgetState:
                 "period_start": self.period.start.isoformat(), "period_end": self.period.end.isoformat()}
 
 
-def rules_for(*, session: Session, agent: Agent) -> list[BudgetRule]:
+def rules_for(*, session: Session, agent: Agent, scoped: list[BudgetRule] | None = None) -> list[BudgetRule]:
+    """`scoped`: every team and global rule, from a cache (`scoped_rules`); read here when not given."""
     rules = [BudgetRule(key=f"agent:{agent.id}:{i}", scope="agent", period=b["period"],
                         limit_usd=float(b["limit_usd"]), on_exceed=b.get("on_exceed", "alert"),
                         thresholds=list(b.get("thresholds") or DEFAULT_THRESHOLDS))
              for i, b in enumerate(agent.budgets or [])]
+    if scoped is not None:
+        return rules + [r for r in scoped if r.scope == "global" or (agent.team and r.team == agent.team)]
     scopes = ["global"] + ([f"team:{agent.team}"] if agent.team else [])
     for row in session.exec(_SCOPED, params={"scopes": scopes}):
         rules.append(scoped_rule(row))
@@ -78,6 +82,32 @@ def rules_for(*, session: Session, agent: Agent) -> list[BudgetRule]:
 
 # Built once: every usage write asks it.
 _SCOPED = select(ScopedBudget).where(col(ScopedBudget.scope_key).in_(bindparam("scopes", expanding=True)))
+
+
+def scoped_rules(*, session: Session) -> list[BudgetRule]:
+    """Every team and global budget (a handful of rows): what ingest caches instead of reading per event."""
+    return [scoped_rule(row) for row in session.exec(select(ScopedBudget)).all()]
+
+
+def hold_for_thresholds(*, session: Session, rules: list[BudgetRule]) -> None:
+    """Take the spend lock of every budget scope in `rules`, after this transaction's rollup writes and before
+    its spend reads; held to its commit.
+
+    The rule it keeps: a threshold alert fires once, and a crossing is not missed. The once is the unique key of
+    claim_once. Not missing one needs the writers that spend against a budget to read its total one after the
+    other: two that each read before the other committed would both see it short of a threshold that their
+    sum crosses. Under this lock the next writer reads after the previous one's commit (READ COMMITTED takes a
+    new snapshot per statement), so the last of them sees every committed event. The lock covers only the reads
+    and the reactions, not the writes, and only writers of agents with a budget take it; the rollup's shards
+    keep the others from waiting on one another. Scopes are locked in one order, so no two writers deadlock.
+    SQLite lets one writer in at a time: the writer lock already does this.
+    """
+    for scope in sorted({rule.key.rsplit(":", 1)[0] for rule in rules}):  # agent:<id>, team:<name>, global
+        advisory_lock(session, _lock_key(scope))
+
+
+def _lock_key(scope: str) -> int:
+    return int.from_bytes(hashlib.sha1(f"spend-budget:{scope}".encode()).digest()[:8], "big", signed=True)
 
 
 def scoped_rule(row: ScopedBudget) -> BudgetRule:
@@ -107,8 +137,8 @@ def spent(*, session: Session, period: Period, agent_ids: list[int] | None) -> f
 
 def budget_states(*, session: Session, agent: Agent, now: datetime, tz: ZoneInfo,
                   rules: list[BudgetRule] | None = None) -> list[BudgetState]:
-    """`rules`: read before (ingest reads them ahead of its writes, so the rollup row it just locked is held for
-    the spend reads alone)."""
+    """`rules`: when the caller has them (ingest takes them from its cache, and holds their scopes' locks
+    before these reads: `hold_for_thresholds`)."""
     states = []
     for rule in rules_for(session=session, agent=agent) if rules is None else rules:
         period = current_period(rule.period, now, tz)

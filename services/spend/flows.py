@@ -18,8 +18,10 @@ from services.incidents import flows as incidents
 from services.spend import admin, budgets, service
 from services.spend.budgets import BudgetState, BudgetWarning
 from services.spend.models import PriceOverrideIn, ScopedBudgetIn, StoredEvent, UsageCreate, UsageEvent
+from services.spend.periods import local_day
 
 BUDGET_ACTOR = Actor.system("budget")
+TRAILING_TTL_S = 300.0
 
 
 def after_spend(*, session: Session, ctx: AppContext, agent: Agent, event: UsageEvent,
@@ -86,7 +88,13 @@ def warn_if_crossed(*, session: Session, ctx: AppContext, agent: Agent, state: B
 
 def check_spike(*, session: Session, ctx: AppContext, agent: Agent) -> None:
     now = ctx.clock.now()
-    spike = service.detect_spike(session=session, agent_id=require_id(agent.id), now=now, tz=ctx.settings.tz)
+    agent_id, tz = require_id(agent.id), ctx.settings.tz
+    today = local_day(now, tz)
+    # The trailing days are past: events land on today, so their spend is read once a day per agent (the TTL
+    # bounds how long a rollup written past the ingest, by hand or by an import, goes unseen).
+    trailing = ctx.caches.cache("spend.trailing", ttl_s=TRAILING_TTL_S).get(
+        (agent_id, today), lambda: service.trailing_spend(session=session, agent_id=agent_id, today=today))
+    spike = service.detect_spike(session=session, agent_id=agent_id, now=now, tz=tz, trailing_usd=trailing)
     if spike is None:
         return
     if not service.claim_once(session=session, key=f"spike:{agent.id}", period_start=spike.day.isoformat(), now=now,
@@ -114,7 +122,9 @@ def draft_cost(*, session: Session, ctx: AppContext, agent: Agent, draft: Draft)
     now, tz = ctx.clock.now(), ctx.settings.tz
     recorded = service.record_usage(session=session, agent_id=require_id(agent.id), data=data, now=now, tz=tz)
     if recorded.created:
-        states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz)
+        rules = budgets.rules_for(session=session, agent=agent)
+        budgets.hold_for_thresholds(session=session, rules=rules)
+        states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz, rules=rules)
         after_spend(session=session, ctx=ctx, agent=agent, event=recorded.event, states=states)
 
 

@@ -17,12 +17,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from services.agents import cache as agent_cache
-from services.agents.models import Agent
+from services.agents.models import AgentSnapshot
+from services.cache import StaleRead
 from services.context import AppContext
 from services.db import dialect_insert, require_id
 from services.drafts.models import Draft
 from services.errors import NotFound, field_error
-from services.spend import budgets, bulk, flows, service
+from services.spend import budgets, bulk, flows, service, shards
 from services.spend.models import PriceOverride, SpendRollup, StoredEvent, UsageCreate, UsageEvent
 from services.spend.periods import local_day
 from services.spend.pricing import Priced, from_genai_prices, from_override
@@ -64,17 +65,18 @@ class Ingested:
     created: bool
 
 
-def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[UsageCreate],
+def write_many(*, session: Session, ctx: AppContext, agent: AgentSnapshot, events: list[UsageCreate],
                priced: list[Priced], batch: bool) -> list[Ingested]:
     """The write unit. `batch`: errors name `events[i].<field>`; a single event's unknown draft is a 404."""
-    agent = agent_cache.in_session(session=session, agent=agent)
+    snapshot = agent
+    # The INSERT checks the agent's version itself (bulk); a draft lookup goes first, and so does the check then.
+    names_drafts = any(e.draft_id is not None for e in events)
+    agent = (agent_cache.in_session if names_drafts else agent_cache.own_row)(session=session, agent=snapshot)
     agent_id = require_id(agent.id)
     now, tz = ctx.clock.now(), ctx.settings.tz
     day = local_day(now, tz)
     statuses = _draft_statuses(session, agent_id, events, batch)
-    # Before the writes: from the rollup UPSERT to the commit, concurrent writers of this agent and model wait
-    # on its row, so only the reads that must see the new totals come after it.
-    rules = budgets.rules_for(session=session, agent=agent)
+    rules = budgets.rules_for(session=session, agent=agent, scoped=_scoped_rules(ctx))
     first_of: dict[str, int] = {}
     fresh: list[int] = []  # positions whose event is inserted now (others repeat an earlier request_id)
     for i, e in enumerate(events):
@@ -84,11 +86,17 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
             first_of[e.request_id] = i
         fresh.append(i)
     rows = {i: _row(agent_id, events[i], priced[i], day, now) for i in fresh}
-    stored = _insert(session, agent_id, day, now, rows)
+    stored = _insert(session, snapshot, day, now, rows)
+    if not stored and not names_drafts:  # repeats only, or the agent changed: in_session raises StaleRead then
+        agent_cache.in_session(session=session, agent=snapshot)
+        if any(row["request_id"] is None for row in rows.values()):  # an unkeyed event repeats nothing
+            raise StaleRead(f"agent {snapshot.name!r} changed since it was read")
     repeats = [e.request_id for i, e in enumerate(events) if e.request_id is not None and i not in stored]
     earlier = _by_requests(session, agent_id, [r for r in repeats if r is not None])
     new_events = [stored[i] for i in sorted(stored)]
     _fold(session, agent_id, new_events, statuses)
+    if new_events:  # after the writes, before the spend reads: the threshold-once rule (no lock without budgets)
+        budgets.hold_for_thresholds(session=session, rules=rules)
     states = budgets.budget_states(session=session, agent=agent, now=now, tz=tz, rules=rules)
     if new_events:
         flows.after_spend_many(session=session, ctx=ctx, agent=agent, events=new_events, states=states)
@@ -103,6 +111,16 @@ def write_many(*, session: Session, ctx: AppContext, agent: Agent, events: list[
             answer["created"] = created
         out.append(Ingested(answer, created))
     return out
+
+
+def _scoped_rules(ctx: AppContext) -> list[budgets.BudgetRule]:
+    """The team and global budgets, cached: a change made here applies from the next event, one made on another
+    replica within the cache's TTL (the next event then warns of any threshold crossed meanwhile)."""
+    def load() -> list[budgets.BudgetRule]:
+        with ctx.read() as session:
+            return budgets.scoped_rules(session=session)
+
+    return ctx.caches.cache("spend.scoped_budgets", "spend_budgets").get("all", load)
 
 
 def _draft_statuses(session: Session, agent_id: int, events: list[UsageCreate], batch: bool) -> dict[str, str]:
@@ -127,11 +145,12 @@ def _row(agent_id: int, e: UsageCreate, p: Priced, day: date, now: Any) -> dict[
                 draft_id=None if e.draft_id is None else str(e.draft_id), day=day, created_at=now)
 
 
-def _insert(session: Session, agent_id: int, day: date, now: Any,
+def _insert(session: Session, agent: AgentSnapshot, day: date, now: Any,
             rows: dict[int, dict[str, Any]]) -> dict[int, StoredEvent]:
     """New events by position, in one statement (services.spend.bulk): a keyed one whose request_id was stored
-    before is left out."""
-    ids = bulk.insert_events(session, agent_id=agent_id, day=day, now=now, rows=list(rows.values()))
+    before is left out, and all are if the agent changed since the request was decided."""
+    ids = bulk.insert_events(session, agent=agent_cache.version_params(agent), day=day, now=now,
+                             rows=list(rows.values()))
     return {i: StoredEvent(id=id_, **row) for (i, row), id_ in zip(rows.items(), ids, strict=True) if id_ is not None}
 
 
@@ -144,7 +163,8 @@ def _by_requests(session: Session, agent_id: int, request_ids: list[str]) -> dic
 
 
 def _fold(session: Session, agent_id: int, events: list[StoredEvent], statuses: dict[str, str]) -> None:
-    """One UPSERT per (model, day): concurrent writers add to the same row instead of overwriting it."""
+    """One UPSERT per (model, day) into this connection's shard: writers sharing a shard add to its row
+    instead of overwriting it."""
     sums: dict[tuple[str, date], dict[str, Any]] = defaultdict(lambda: dict.fromkeys(_ROLLUP_SUMS, 0))
     for e in events:
         total = sums[(e.model, e.day)]
@@ -157,7 +177,9 @@ def _fold(session: Session, agent_id: int, events: list[StoredEvent], statuses: 
             total["waste_usd"] += e.cost_usd or 0.0
     if not sums:
         return
-    rows = [{"agent_id": agent_id, "model": model, "day": day, **values} for (model, day), values in sums.items()]
+    shard = shards.rollup_shard(session)
+    rows = [{"agent_id": agent_id, "model": model, "day": day, "shard": shard, **values}
+            for (model, day), values in sums.items()]
     session.execute(_rollup_upsert(session.get_bind().dialect.name, session), rows)
 
 
@@ -172,6 +194,6 @@ def _rollup_upsert(dialect: str, session: Session) -> Any:
         table = SpendRollup.__table__  # type: ignore[attr-defined]
         insert = dialect_insert(session, table)
         _upserts[dialect] = insert.on_conflict_do_update(
-            index_elements=["agent_id", "model", "day"],
+            index_elements=["agent_id", "model", "day", "shard"],
             set_={name: table.c[name] + insert.excluded[name] for name in _ROLLUP_SUMS})
     return _upserts[dialect]

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, ValidatorFunctionWrapHandler, field_validator, model_validator
-from sqlalchemy import JSON, Column, Date, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, Index, SmallInteger, UniqueConstraint
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel
 
@@ -144,7 +144,8 @@ class StoredEvent:
 
 
 class SpendRollup(SQLModel, table=True):
-    """One row per (agent, model, local day), kept current in the same transaction as each event."""
+    """Sums per (agent, model, local day), kept current in the same transaction as each event, in up to
+    services.spend.shards.SHARDS rows (`shard`): every read sums over them."""
 
     __tablename__ = "spend_rollups"
     __table_args__ = (Index("ix_spend_rollups_day", "day"),)
@@ -152,6 +153,7 @@ class SpendRollup(SQLModel, table=True):
     agent_id: int = SQLField(primary_key=True)
     model: str = SQLField(primary_key=True, max_length=128)
     day: date = SQLField(sa_column=Column(Date, primary_key=True))
+    shard: int = SQLField(default=0, sa_column=Column(SmallInteger, primary_key=True, server_default="0"))
     cost_usd: float = 0.0
     waste_usd: float = 0.0  # spend tied to drafts that ended rejected or expired, on the day that became known
     events: int = 0

@@ -19,6 +19,7 @@ from services.spend.budgets import budget_states, spent
 from services.spend.models import SpendAlert, SpendRollup, StoredEvent, UsageCreate, UsageEvent
 from services.spend.periods import Period, local_day
 from services.spend.pricing import price_call
+from services.spend.shards import rollup_shard
 
 WASTE_STATUSES = ("rejected", "expired")
 SPIKE_MULTIPLIER = 3.0
@@ -73,13 +74,14 @@ def _by_request(session: Session, agent_id: int, request_id: str) -> UsageEvent 
 def add_to_rollup(*, session: Session, agent_id: int, model: str, day: date, cost: float = 0.0, waste: float = 0.0,
                   events: int = 0, unknown: int = 0, input_tokens: int = 0, output_tokens: int = 0,
                   cached_tokens: int = 0) -> None:
-    """One UPSERT: concurrent writers add to the same row instead of overwriting each other."""
+    """One UPSERT into this connection's shard: writers sharing it add to its row instead of overwriting it."""
     table = SpendRollup.__table__  # type: ignore[attr-defined]
     values = {"cost_usd": cost, "waste_usd": waste, "events": events, "unknown_cost_events": unknown,
               "input_tokens": input_tokens, "output_tokens": output_tokens, "cached_tokens": cached_tokens}
-    insert = dialect_insert(session, table).values(agent_id=agent_id, model=model, day=day, **values)
+    insert = dialect_insert(session, table).values(agent_id=agent_id, model=model, day=day,
+                                                   shard=rollup_shard(session), **values)
     statement = insert.on_conflict_do_update(
-        index_elements=["agent_id", "model", "day"],
+        index_elements=["agent_id", "model", "day", "shard"],
         set_={name: table.c[name] + insert.excluded[name] for name in values},
     )
     session.execute(statement)
@@ -142,19 +144,28 @@ class Spike:
     trailing_avg_usd: float
 
 
+def trailing_spend(*, session: Session, agent_id: int, today: date) -> float:
+    """What the agent spent over the SPIKE_WINDOW_DAYS before `today`."""
+    return agent_spend_between(session=session, agent_id=agent_id, start=today - timedelta(days=SPIKE_WINDOW_DAYS),
+                               end=today)
+
+
 def detect_spike(*, session: Session, agent_id: int, now: datetime, tz: ZoneInfo,
-                 multiplier: float = SPIKE_MULTIPLIER, floor_usd: float = SPIKE_FLOOR_USD) -> Spike | None:
+                 multiplier: float = SPIKE_MULTIPLIER, floor_usd: float = SPIKE_FLOOR_USD,
+                 trailing_usd: float | None = None) -> Spike | None:
     """Today's spend above multiplier x the trailing 7-day daily average and above the floor.
 
-    An agent with no spend in the trailing window has no baseline, so it cannot spike (its budgets still apply).
+    An agent with no spend in the trailing window has no baseline, so it cannot spike (its budgets still apply),
+    and today's spend is not read. `trailing_usd`: `trailing_spend`, when the caller has it.
     """
     today = local_day(now, tz)
-    spent_today = agent_spend_between(session=session, agent_id=agent_id, start=today, end=today + timedelta(days=1))
-    if spent_today <= floor_usd:
+    if trailing_usd is None:
+        trailing_usd = trailing_spend(session=session, agent_id=agent_id, today=today)
+    trailing = trailing_usd / SPIKE_WINDOW_DAYS
+    if trailing <= 0:
         return None
-    trailing = agent_spend_between(session=session, agent_id=agent_id, start=today - timedelta(days=SPIKE_WINDOW_DAYS),
-                                   end=today) / SPIKE_WINDOW_DAYS
-    if trailing <= 0 or spent_today <= multiplier * trailing:
+    spent_today = agent_spend_between(session=session, agent_id=agent_id, start=today, end=today + timedelta(days=1))
+    if spent_today <= floor_usd or spent_today <= multiplier * trailing:
         return None
     return Spike(today, spent_today, trailing)
 

@@ -47,6 +47,21 @@ def test_thresholds_once_under_concurrency(any_db_harness: Harness) -> None:
     assert me["budgets"][0]["spent_usd"] == pytest.approx(12) and me["budgets"][0]["remaining_usd"] == 0
 
 
+@pytest.mark.postgres_too
+def test_team_threshold_once_when_teammates_spend_at_once(any_db_harness: Harness) -> None:
+    """Two agents of one team, several models, all at once: their rollup rows differ, so only the budget's own
+    lock orders the spend reads, and each team threshold still alerts once with the whole team's spend."""
+    h = any_db_harness
+    keys = [h.register(name, team="freight")["api_key"] for name in ("loader", "hauler")]
+    body = {"scope": "team", "team": "freight", "period": "month", "limit_usd": 10, "thresholds": [0.5, 0.8]}
+    assert h.client.put("/v1/budgets", json=body, headers=h.admin).status_code == 201
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: spend(h, keys[i % 2], 1, request_id=f"r{i}", model=f"m{i % 3}"), range(12)))
+    assert len(warnings(h, "50%")) == 1 and len(warnings(h, "80%")) == 1
+    team = next(b for b in spend(h, keys[0], 0)["budgets"] if b["scope"] == "team")
+    assert team["spent_usd"] == pytest.approx(12) and team["exceeded"] is True
+
+
 def test_most_restrictive_budget_wins(timed: Harness) -> None:
     """Agent, team and global budgets all apply; the one with least left decides the check."""
     key = timed.register(team="freight", max_cost_per_request_usd=3,
