@@ -175,15 +175,16 @@ def _clicks_under_load(base_url: str, slack: FakeSlack, key: str, cards: list[di
     return asyncio.run(both())
 
 
-def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures) -> None:
-    """Both servers up on one database; at each concurrency the bare endpoint runs, then each of ours."""
+def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures, only: set[str] | None = None) -> None:
+    """Both servers up on one database; at each concurrency the bare endpoint runs, then each of ours.
+    `only`: just these measures (names as in `_bodies`), without the clicks and the Slack-off drafts."""
     extra = figures.extras.setdefault(backend, {})
     with FakeSlack(token=None) as slack, FakeAgentReceiver() as receiver, \
             countersign_server(db_url, slack_url=slack.url) as server, bare_server(db_url) as bare:
         agent = register_agent(server.base_url, f"bench-{uuid.uuid4().hex[:6]}", callback_url=receiver.url)
         auth = {"Authorization": f"Bearer {agent['api_key']}"}
         paths = _paths(server.base_url)
-        bodies = _bodies()
+        bodies = {k: v for k, v in _bodies().items() if only is None or k.split(" ")[0] in only}
         for c in CONCURRENCY:
             cpu = Cpu(bare)
             ceiling = run_load(bare.base_url, lambda i, c=c: Request("POST", "/bare", json={
@@ -201,7 +202,7 @@ def bench_side_by_side(backend: str, db_url: str, n: int, figures: Figures) -> N
                     "POST", p, json=b(i + c * n), headers=auth), n=count, concurrency=c)
                 figures.add(backend, what + (", events/s" if per > 1 else ""), c, result, ceiling,
                             per_request=per, cpu_ms=cpu.per_request(result))
-        if "/v1/drafts" in paths:
+        if "/v1/drafts" in paths and only is None:
             cards = _wait_for_cards(slack, want=min(n, 300), timeout=30)
             if cards:
                 make_draft = lambda i: Request("POST", "/v1/drafts", json=bodies["drafts"][1](10 * n + i), headers=auth)  # noqa: E731
@@ -258,14 +259,15 @@ def hook(module: str, db_url: str) -> str:
     return f"{float(seconds):.2f} s" if seconds is not None else str(result)
 
 
-def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = True, peer: bool = True) -> Figures:
+def run(backends: list[tuple[str, Callable[[], Any]]], n: int, *, jobs: bool = True, peer: bool = True,
+        only: set[str] | None = None) -> Figures:
     figures = Figures()
     if peer:
         from bench.peer import compare
         figures.peer = compare(n)
     for backend, database in backends:
         with database() as url:
-            bench_side_by_side(backend, url, n, figures)
+            bench_side_by_side(backend, url, n, figures, only)
         if not jobs:
             continue
         with database() as url:
@@ -286,7 +288,11 @@ def main() -> None:
     parser.add_argument("--no-jobs", action="store_true", help="skip the digest and escalation-tick figures")
     parser.add_argument("--no-peer", action="store_true",
                         help="skip draft create against awaithumans (bench.peer; installs it on first use)")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated measures to run, by first word (drafts,usage,incident): no clicks, "
+                             "jobs or peer then")
     args = parser.parse_args()
+    only = set(args.only.split(",")) if args.only else None
     n = args.n or (200 if args.quick else 1000)
     backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", sqlite_database)]
     if args.pg:
@@ -294,7 +300,8 @@ def main() -> None:
     before = machine.loadavg()
     started = time.monotonic()
     with machine.LoadSampler() as load:
-        figures = run(backends, n, jobs=not args.no_jobs, peer=not args.no_peer)
+        figures = run(backends, n, jobs=not args.no_jobs and only is None, peer=not args.no_peer and only is None,
+                      only=only)
     tables = figures.table() + "\n\n"
     if figures.peer:
         from bench.peer import table as peer_table
