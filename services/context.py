@@ -22,6 +22,7 @@ from services.config import Settings
 from services.db import WriteScopes, read_scope, session_scope
 from services.events import PENDING_KEY, Events
 from services.notify import Notifier
+from services.outbox.handoff import CLAIMED_KEY, HANDOFF_KEY, Handoff
 from services.outbox.service import queued_in
 from services.outbox.urls import Resolver, SystemResolver
 
@@ -97,6 +98,7 @@ class AppContext:
     llm: Any | None = None  # an openai.OpenAI client; None when OPENAI_API_KEY is unset (templates instead)
     approver_groups: GroupDirectory | None = None  # None: the static directory (nobody is in any group)
     outbox_wakeup: Wakeup = field(default_factory=Wakeup)
+    outbox_handoff: Handoff = field(default_factory=Handoff)  # the running sender takes cards as they commit
     decision_wakeup: Wakeup = field(default_factory=Wakeup)
     # How a person gets a new sign-in link here, when it is not the usual way (the demo prints one on Enter).
     sign_in_hint: str | None = None
@@ -120,13 +122,18 @@ class AppContext:
 
         Do the deciding reads before it, in `read()`, where a stale answer is harmless or re-checked inside;
         on SQLite writers queue for one lock, so the shorter the block the shorter everyone's wait. After the
-        commit the outbox sender is woken if the transaction queued a delivery, and the after-commit follow-ups it
+        commit the outbox sender is handed the cards the transaction claimed for it (services.outbox.handoff) and
+        woken if it queued any other delivery, and the after-commit follow-ups it
         wrote run, each in a transaction of its own (services.events), or later, by the caller, inside
         followups_later(). A uow inside a uow in the same thread
         raises NestedWriteScope at once: pass the open session down instead."""
         with session_scope(self.engine, sessions=self.sessions, scopes=self.write_scopes) as session:
+            session.info[HANDOFF_KEY] = self.outbox_handoff
             yield session
         followups = session.info.pop(PENDING_KEY, [])
+        claimed = session.info.pop(CLAIMED_KEY, None)
+        if claimed:
+            self.outbox_handoff.hand(claimed.values())
         if queued_in(session):
             self.outbox_wakeup.fire()
         later = _LATER.get()

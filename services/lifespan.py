@@ -69,7 +69,8 @@ def make_lifespan(ctx: AppContext, background: Background) -> Callable[[FastAPI]
                                   secret_key=ctx.secret_key, deny_private=settings.callback_deny_private,
                                   channel_interval_s=interval,
                                   lease_s=settings.outbox_lease_s, heartbeat_s=settings.outbox_heartbeat_s)
-            tasks.append(asyncio.create_task(sender.run_forever(stop, ctx.outbox_wakeup.subscribe())))
+            tasks.append(asyncio.create_task(sender.run_forever(stop, ctx.outbox_wakeup.subscribe(),
+                                                                handoff=ctx.outbox_handoff)))
             if settings.scheduler_enabled:
                 scheduler = start_scheduler(ctx, background.jobs)
         if socket_handler is not None:

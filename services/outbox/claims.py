@@ -10,7 +10,6 @@ out) changes nothing and, since the next row's fence fails, sends nothing more.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import uuid
@@ -25,16 +24,10 @@ from sqlmodel import Session, col, select
 
 from services.db import UTCDateTime, claim_due, dialect_insert, read_scope, session_scope
 from services.outbox.delivery import Outcome
+from services.outbox.lanes import Claim, lane_lock_key
 from services.outbox.models import OutboxMessage, SlackMessage
 
 log = logging.getLogger("countersign.outbox")
-
-
-@dataclass
-class Claim:
-    lane: str
-    token: str
-    rows: list[OutboxMessage]
 
 
 # The claim's statements are built once, with the moment and the kinds as bound parameters: building them per
@@ -69,10 +62,6 @@ def due_lanes(engine: Engine, *, now: datetime, kinds: Iterable[str], exclude: s
         held = set(session.exec(_HELD_LANES, params={"now": now}).all())
         params = {"now": now, "kinds": list(kinds), "skip": sorted(held | exclude), "limit": limit}
         return [(lane, int(priority)) for lane, priority in session.exec(_DUE_LANES, params=params).all()]
-
-
-def lane_lock_key(lane: str) -> int:
-    return int.from_bytes(hashlib.sha1(f"outbox-lane:{lane}".encode()).digest()[:8], "big", signed=True)
 
 
 def claim_lane(engine: Engine, *, lane: str, now: datetime, kinds: Iterable[str], limit: int, sender_id: str,

@@ -29,6 +29,7 @@ from services.clock import Clock
 from services.outbox import claims, liveness
 from services.outbox.claims import Claim
 from services.outbox.delivery import Deliverer, Outcome
+from services.outbox.handoff import Handoff
 from services.outbox.service import PRIORITY_PEOPLE
 from services.outbox.transport import SlackTransport
 
@@ -71,8 +72,14 @@ class OutboxSender:
     _paused_until: dict[str, float] = field(default_factory=dict)
     _row_s: dict[str, float] = field(default_factory=dict)  # observed seconds per row, per lane
     _registered: bool = False
+    _handoff: Handoff | None = None  # attached once our beat is in: a card claimed for us is then freed if we die
     _watch: liveness.Watch = field(default_factory=liveness.Watch)
     _wake: asyncio.Event | None = None
+    _starved: bool = False  # a due lane waited for room: look again as soon as a lane ends
+    _passed_over: set[str] = field(default_factory=set)  # lanes a look skipped as worked here: look at their end
+    _stop: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _releasing: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.deliverer = Deliverer(engine=self.engine, slack=self.slack, http=self.http, secret_key=self.secret_key,
@@ -87,9 +94,11 @@ class OutboxSender:
     def kinds(self) -> list[str]:
         return ["callback"] + (["slack"] if self.slack is not None else [])
 
-    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event, idle_s: float = 0.5) -> None:
-        """Deliver until stopped; sleep when idle, but wake at once when a local transaction queued work."""
-        self._wake = wake
+    async def run_forever(self, stop: asyncio.Event, wake: asyncio.Event, idle_s: float = 0.5,
+                          handoff: Handoff | None = None) -> None:
+        """Deliver until stopped; sleep when idle, but wake at once when a local transaction queued work, and
+        take the cards a local transaction claimed for us (`handoff`) as it commits."""
+        self._wake, self._stop, self._loop, self._handoff = wake, stop, asyncio.get_running_loop(), handoff
         try:
             await self._register()
         except Exception:  # the database may be down at start; the heartbeat keeps trying
@@ -113,6 +122,9 @@ class OutboxSender:
                 for waiter in waiters:
                     waiter.cancel()
         finally:
+            self._handoff = None
+            if handoff is not None:
+                handoff.detach()
             beats.cancel()
             if self._lanes:  # each worker finishes the send in hand and hands back the rest
                 _, stuck = await asyncio.wait(list(self._lanes.values()), timeout=3)
@@ -122,6 +134,31 @@ class OutboxSender:
                 await _on_own_threads(liveness.retire, self.engine, sender_id=self.id)
             except SQLAlchemyError:  # the database is gone too: the others free our claims when our beat stops
                 log.warning("outbox sender could not hand back its claims on the way out", exc_info=True)
+
+    def accepts(self, lane: str) -> bool:
+        """Whether a card for `lane` may be claimed for us as it is written (services.outbox.handoff): we run,
+        have room for one more lane (urgent lanes waiting for room go first), and the lane is neither worked here
+        (its worker takes the card with its next claim; no need to look) nor resting. Asked from the request's
+        thread: a moment's stale answer costs at most one lane over `max_lanes`, or one card left to the lane."""
+        if self.slack is None or self._stop is None or self._stop.is_set() or self._loop is None:
+            return False
+        if lane in self._lanes or len(self._lanes) >= self.max_lanes:
+            return False
+        return self._paused_until.get(lane, 0.0) <= self._loop.time()
+
+    def take(self, claim: Claim) -> None:
+        """A claim a local transaction made for us has committed: work its lane from it, after the lane's
+        current worker here (if any) has finished, so nothing it still sends is overtaken."""
+        if self._stop is None or self._stop.is_set():  # stopping: hand the rows back for anyone
+            task = asyncio.create_task(_on_own_threads(claims.release, self.engine,
+                                                       ids=[r.id for r in claim.rows if r.id], token=claim.token))
+            self._releasing.add(task)
+            task.add_done_callback(self._releasing.discard)
+            return
+        self._claims[claim.token] = claim  # renewed by the heartbeat from now on
+        previous = self._lanes.get(claim.lane)
+        self._lanes[claim.lane] = asyncio.create_task(
+            self._work_lane(claim.lane, self._stop, first=claim, after=previous))
 
     async def run_once(self) -> int:
         """One pass over every due lane, one claim each; returns how many rows were attempted (tests drive this)."""
@@ -134,7 +171,12 @@ class OutboxSender:
     async def _register(self) -> None:
         if not self._registered:
             await self._beat()
-            self._registered = True
+            self._on_registered()
+
+    def _on_registered(self) -> None:
+        self._registered = True
+        if self._handoff is not None and self._loop is not None and self._handoff.taker is not self:
+            self._handoff.attach(self, self._loop)
 
     async def _beat(self) -> None:
         await _on_own_threads(liveness.beat, self.engine, sender_id=self.id, now=self.clock.now(),
@@ -157,7 +199,7 @@ class OutboxSender:
                 return
             try:
                 await self._beat()
-                self._registered = True
+                self._on_registered()
             except Exception:  # a database blip: the next beat tries again, well within the lease
                 log.exception("outbox heartbeat failed")
 
@@ -166,23 +208,31 @@ class OutboxSender:
         await self._register()
         now_loop = asyncio.get_running_loop().time()
         paused = {lane for lane, until in self._paused_until.items() if until > now_loop}
+        self._passed_over.update(self._lanes)
         lanes = await _on_own_threads(claims.due_lanes, self.engine, now=self.clock.now(), kinds=self.kinds,
                                         exclude=set(self._lanes) | paused, limit=self.max_lanes * 2)
         started = 0
         for lane, priority in lanes:
             room = self.max_lanes * (2 if priority <= PRIORITY_PEOPLE else 1)
-            if lane in self._lanes or len(self._lanes) >= room:
+            if lane in self._lanes:
+                continue
+            if len(self._lanes) >= room:
+                self._starved = True
                 continue
             self._lanes[lane] = asyncio.create_task(self._work_lane(lane, stop))
             started += 1
         return started
 
-    async def _work_lane(self, lane: str, stop: asyncio.Event | None, *, once: bool = False) -> int:
+    async def _work_lane(self, lane: str, stop: asyncio.Event | None, *, once: bool = False,
+                         first: Claim | None = None, after: asyncio.Task[int] | None = None) -> int:
         """Claim and deliver this lane's rows until it has nothing due (or, `once`, for one claim). The claim
-        after the first comes with the settle of the previous claim's last row (claims.settle_last)."""
-        attempted = 0
+        after the first comes with the settle of the previous claim's last row (claims.settle_last). `first`:
+        a claim handed over (services.outbox.handoff), worked once `after` (the lane's last worker) is done."""
+        attempted, drained = 0, False
         try:
-            claim = await _on_own_threads(
+            if after is not None:
+                await asyncio.wait([after])
+            claim = first or await _on_own_threads(
                 claims.claim_lane, self.engine, lane=lane, now=self.clock.now(), kinds=self.kinds,
                 limit=self._capacity(lane), sender_id=self.id, lease_s=self.lease_s)
             while claim is not None and (stop is None or not stop.is_set()):
@@ -191,6 +241,7 @@ class OutboxSender:
                     done, following = await self._deliver_claim(claim, stop, then=not once)
                 finally:
                     self._claims.pop(claim.token, None)
+                drained = done == len(claim.rows) and following is None
                 attempted, claim = attempted + done, following
             if claim is not None:  # stopped with a fresh claim in hand: its rows are due again for anyone
                 await _on_own_threads(claims.release, self.engine, ids=[r.id for r in claim.rows if r.id],
@@ -200,8 +251,15 @@ class OutboxSender:
         finally:
             if self._lanes.get(lane) is asyncio.current_task():
                 del self._lanes[lane]
-            if self._wake is not None:
-                self._wake.set()  # a lane slot is free
+            passed_over = lane in self._passed_over and lane not in self._lanes
+            if passed_over:
+                self._passed_over.discard(lane)
+            if self._wake is not None and (self._starved or not drained or passed_over):
+                # A lane waits for room, a look skipped this lane while it was worked here (a row may have come
+                # after its last claim), or it stopped short (a lost claim, a blip): look again now. A lane that
+                # ran dry unseen needs no look: a new row wakes us, or comes handed over.
+                self._starved = False
+                self._wake.set()
         return attempted
 
     async def _deliver_claim(self, claim: Claim, stop: asyncio.Event | None, *,
@@ -221,18 +279,23 @@ class OutboxSender:
                 began = loop.time()
                 outcome = await self.deliverer.deliver(row, lambda: self._pace(claim.lane))
                 attempted += 1
+                # A failed row holds back the rest of its order (a handed claim may carry a post and its thread
+                # reply): those go back unsent and wait for it, as they would in any claim.
                 limited = outcome.retry_after is not None
+                halt = limited or (not outcome.ok and any(later.order_key == row.order_key
+                                                          for later in rows[index + 1:]))
                 last = index + 1 == len(rows)
-                if last and then and not limited and (stop is None or not stop.is_set()):
+                if last and then and not halt and (stop is None or not stop.is_set()):
                     self._observe(claim.lane, loop.time() - began)
                     following_claim = await self._settle_last(outcome, claim)
                     break
-                following = rows[index + 1].id if not last and not limited else None
+                following = rows[index + 1].id if not last and not halt else None
                 still_ours = await self._settle(outcome, claim, following, claim.lane if limited else None)
                 self._observe(claim.lane, loop.time() - began)
                 if limited:
                     # Slack asked this lane to slow down: the lane rests (here and, through its rows, everywhere).
                     self._paused_until[claim.lane] = loop.time() + claims.backoff(1, outcome.retry_after)
+                if halt:
                     break
                 if not still_ours:
                     log.warning("outbox lane %s: claim lost; its remaining rows are another sender's", claim.lane)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from services.outbox.handoff import preclaim
 from services.outbox.models import OutboxMessage, SlackMessage
 
 SLACK_GIVE_UP = timedelta(hours=24)
@@ -79,8 +80,9 @@ def enqueue_slack(
         created_at=now,
         give_up_at=now + SLACK_GIVE_UP,
     )
+    if not preclaim(session, row, now):  # claimed here, it is handed to the sender after the commit: no wake
+        session.info[QUEUED_KEY] = True
     session.add(row)  # no flush: a transaction's messages go out in one batched INSERT at commit, in add order
-    session.info[QUEUED_KEY] = True
     return row
 
 
