@@ -11,24 +11,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+# Python keeps the modules it compiles (ours, and the test modules pytest rewrites for assertions) as .pyc files only
+# where bytecode may be written. Under PYTHONDONTWRITEBYTECODE every worker, and every server or CLI subprocess a
+# test starts, would compile all of services/ again on every run (about a third of a worker's collection CPU for
+# the test modules). Set before our first import below; the cache sits in the __pycache__ folders.
+sys.dont_write_bytecode = False
 
-from services import migrations
-from services.db import make_engine, normalize_url
-from testkit.clock import FakeClock
-from testkit.fakes.receiver import FakeAgentReceiver
-from testkit.fakes.slack import FakeSlack
-from tests.harness import Harness
-from tests.postgres import PG_URL, pg_missing
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Pytest keeps the test modules it rewrites for assertions (and the pytest plugins' packages they import) as
-    # .pyc files only where bytecode may be written. Under PYTHONDONTWRITEBYTECODE every worker would rewrite
-    # them all again on every run: about a third of its collection's CPU. The cache sits in __pycache__ folders.
-    sys.dont_write_bytecode = False
+from services import migrations  # noqa: E402
+from services.db import make_engine, normalize_url  # noqa: E402
+from testkit.clock import FakeClock  # noqa: E402
+from testkit.fakes.receiver import FakeAgentReceiver  # noqa: E402
+from testkit.fakes.slack import FakeSlack  # noqa: E402
+from tests.harness import Harness  # noqa: E402
+from tests.postgres import PG_URL, pg_missing  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Iterable
+from functools import cache
 
 import httpcore
 import httpx
@@ -49,15 +50,23 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@cache
+def system_ssl_context() -> ssl.SSLContext:
+    """The system's certificate authorities, loaded once per process: loading them costs tens of ms of CPU, and an
+    SSLContext is safe to share between clients and threads."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class CheckedTransport(httpx.AsyncHTTPTransport):
     """httpx's own transport (request and error mapping, pooling) over a pool that connects through the check."""
 
     def __init__(self, *, resolver: Resolver, deny_private: bool, ssl_context: ssl.SSLContext | None = None) -> None:
-        super().__init__(trust_env=False)
+        ssl_context = ssl_context or system_ssl_context()
+        super().__init__(verify=ssl_context, trust_env=False)  # httpx's own pool, replaced below: no second context
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=5.0)
         # httpx builds its pool in __init__ with no way to hand in a network backend: replace it with one that has.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context or httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
             network_backend=CheckedBackend(resolver=resolver, deny_private=deny_private))
