@@ -161,7 +161,7 @@ def storm_nudge(storm: StormPublic, *, recipient: str) -> dict[str, Any]:
     waiting = storm.statuses.get("triggered", 0)
     text = (f"{mention} the storm of *{storm.incidents}* incidents from *{escape(storm.agent)}* still has "
             f"*{waiting}* nobody acknowledged. Please acknowledge them or pause the agent.")
-    return message(f"{mention} {storm.agent}'s incident storm still needs you", [section(text)])
+    return message(f"{mention} {escape(storm.agent)}'s incident storm still needs you", [section(text)])
 
 
 def storm_acknowledged(*, acknowledged: int, already: int, refused: int) -> str:
