@@ -31,7 +31,8 @@ SIGN_IN = {("POST", "/app/login")}
 ANONYMOUS = Actor("anonymous", "http")
 
 
-def _bearer(scope: Scope) -> str | None:
+def bearer_token(scope: Scope) -> str | None:
+    """The agent key a request carries, read from the raw ASGI headers (no Request object is built)."""
     for name, value in scope.get("headers") or []:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -48,7 +49,7 @@ class RateLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = _bearer(scope)
+        token = bearer_token(scope)
         if token is not None and self.limiter.is_admin(token):
             await self.app(scope, receive, send)
             return

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from services.config import Settings
+from services.http.admission import bearer_token
 from services.http.problems import problem_body, send_problem
 
 Scope = dict[str, Any]
@@ -87,14 +88,6 @@ class InflightGate:
             del self.lanes[key]
 
 
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope.get("headers") or []:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() or None if scheme.lower() == "bearer" else None
-    return None
-
-
 class InflightMiddleware:
     """The gate around the app for an agent key's writes; everything else passes untouched."""
 
@@ -105,7 +98,7 @@ class InflightMiddleware:
         self.admin = admin.encode()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        token = _bearer(scope) if scope["type"] == "http" and scope["method"] not in READS else None
+        token = bearer_token(scope) if scope["type"] == "http" and scope["method"] not in READS else None
         if token is None or (self.admin and hmac.compare_digest(token.encode(), self.admin)):
             await self.app(scope, receive, send)
             return

@@ -3,10 +3,6 @@ which was no edit, is dropped; the text under review and the approved text read 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlmodel import Session
@@ -14,8 +10,6 @@ from sqlmodel import Session
 from services import migrations
 from services.db import make_engine
 from services.drafts.models import Draft
-from testkit.live import pg_database
-from tests.postgres import PG_URL, pg_missing
 
 OLD_DRAFT = ("INSERT INTO drafts (id, agent_id, action, title, body, body_is_json, context, status, final_body, "
              "edited_by, decided_by, created_at, expires_at, reminded, metadata, approvals_required, approvals, "
@@ -28,17 +22,6 @@ ROWS = [  # id, status, body, the old final_body column, edited_by, revision
     ("drf_as_is", "approved", "EUR 1,840", "EUR 1,840", None, 0),  # approved as drafted: the body again
     ("drf_rejected", "rejected", "EUR 1,840", None, None, 0),
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    if not PG_URL:
-        pg_missing()
-    with pg_database(PG_URL) as url:
-        yield url
 
 
 def test_a_parked_edit_survives_the_rename_and_the_approved_text_reads_the_same(empty_db: str) -> None:

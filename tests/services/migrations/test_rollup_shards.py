@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from alembic import command
 from sqlalchemy import text
 
 from services import migrations
 from services.db import make_engine
-from testkit.live import pg_database
-from tests.postgres import PG_URL, pg_missing
 
 ROLLUP = ("INSERT INTO spend_rollups (agent_id, model, day, {shard}cost_usd, waste_usd, events, unknown_cost_events, "
           "input_tokens, output_tokens, cached_tokens) VALUES (:agent, :model, :day, {value}:cost, :waste, :events, 0, "
@@ -24,17 +19,6 @@ ROWS = [(1, "gpt-4o", "2026-01-05", 1.5, 0.25, 3, 300), (1, "gpt-4o", "2026-01-0
         (2, "claude", "2026-01-05", 0.5, 0.0, 1, 100)]
 SELECT = ("SELECT agent_id, model, CAST(day AS VARCHAR(10)), cost_usd, waste_usd, events, input_tokens "
           "FROM spend_rollups ORDER BY agent_id, model, day")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    if not PG_URL:
-        pg_missing()
-    with pg_database(PG_URL) as url:
-        yield url
 
 
 def _params(row: tuple, shard: int | None = None) -> dict:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import text
 from sqlmodel import Session, select
@@ -13,25 +9,12 @@ from sqlmodel import Session, select
 from services import migrations
 from services.db import make_engine
 from services.incidents.models import Incident, IncidentStorm
-from testkit.live import pg_database
-from tests.postgres import PG_URL, pg_missing
 
 OLD_INCIDENT = ("INSERT INTO incidents (id, agent_id, agent_name, kind, severity, summary, details, status, "
                 "occurrences, chain, chain_repeat, step_index, round, cards, opened_by, created_at, updated_at, "
                 "last_occurred_at) "
                 "VALUES (:id, 1, 'quoter', 'error', 'high', 'old', '{}', 'triggered', 1, '[]', 1, 0, 0, '{}', "
                 "'agent:quoter', '2026-01-01 00:00:00', '2026-01-01 00:00:00', '2026-01-01 00:00:00')")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    if not PG_URL:
-        pg_missing()
-    with pg_database(PG_URL) as url:
-        yield url
 
 
 def test_incidents_from_before_storms_stand_alone_and_the_migration_goes_back(empty_db: str) -> None:
