@@ -3,13 +3,13 @@ which was no edit, is dropped; the text under review and the approved text read 
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import text
 from sqlmodel import Session
 
 from services import migrations
 from services.db import make_engine
 from services.drafts.models import Draft
+from tests.services.migrations.steps import migrated
 
 OLD_DRAFT = ("INSERT INTO drafts (id, agent_id, action, title, body, body_is_json, context, status, final_body, "
              "edited_by, decided_by, created_at, expires_at, reminded, metadata, approvals_required, approvals, "
@@ -26,10 +26,7 @@ ROWS = [  # id, status, body, the old final_body column, edited_by, revision
 
 def test_a_parked_edit_survives_the_rename_and_the_approved_text_reads_the_same(empty_db: str) -> None:
     engine = make_engine(empty_db)
-    config = migrations.alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002_drafts")  # the drafts table as the previous version wrote it
+    with migrated(engine, up="0002_drafts") as connection:  # the drafts table as the previous version wrote it
         for draft_id, status, body, final, edited_by, revision in ROWS:
             connection.execute(text(OLD_DRAFT), {"id": draft_id, "status": status, "body": body, "final": final,
                                                  "edited_by": edited_by, "revision": revision})
@@ -43,9 +40,8 @@ def test_a_parked_edit_survives_the_rename_and_the_approved_text_reads_the_same(
     assert text_of == {"drf_parked": "EUR 1,790", "drf_edited": "EUR 1,900", "drf_as_is": "EUR 1,840",
                        "drf_rejected": "EUR 1,840"}
 
-    with engine.begin() as connection:  # and back: the old column, holding the approved text again
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0300_draft_edited_body-1")
+    # And back: the old column, holding the approved text again.
+    with migrated(engine, down="0300_draft_edited_body-1") as connection:
         before = connection.execute(text("SELECT id, final_body FROM drafts ORDER BY id")).all()
     assert dict(before) == {"drf_as_is": "EUR 1,840", "drf_edited": "EUR 1,900", "drf_parked": "EUR 1,790",
                             "drf_rejected": None}

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import text
 
 from services import migrations
 from services.db import make_engine
+from tests.services.migrations.steps import migrated
 
 ROLLUP = ("INSERT INTO spend_rollups (agent_id, model, day, {shard}cost_usd, waste_usd, events, unknown_cost_events, "
           "input_tokens, output_tokens, cached_tokens) VALUES (:agent, :model, :day, {value}:cost, :waste, :events, 0, "
@@ -29,10 +29,7 @@ def _params(row: tuple, shard: int | None = None) -> dict:
 
 def test_rows_become_shard_zero_and_shards_merge_on_the_way_back(empty_db: str) -> None:
     engine = make_engine(empty_db)
-    config = migrations.alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005_spend")  # the one-row-per-day rollups
+    with migrated(engine, up="0005_spend") as connection:  # the one-row-per-day rollups
         for row in ROWS:
             connection.execute(text(OLD), _params(row))
     migrations.upgrade(engine)
@@ -46,9 +43,7 @@ def test_rows_become_shard_zero_and_shards_merge_on_the_way_back(empty_db: str) 
         with pytest.raises(Exception, match="(?i)unique|duplicate"), connection.begin_nested():
             connection.execute(text(NEW), _params(ROWS[0], shard=7))  # the key includes the shard
 
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0300_spend_rollup_shards-1")
+    with migrated(engine, down="0300_spend_rollup_shards-1") as connection:
         merged = connection.execute(text(SELECT)).all()
         with pytest.raises(Exception, match="(?i)unique|duplicate"), connection.begin_nested():
             connection.execute(text(OLD), _params(ROWS[1]))  # one row per (agent, model, day) again
